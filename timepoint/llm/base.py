@@ -1,0 +1,141 @@
+"""The one interface every language model, provider and wrapper implements (M18).
+
+A :class:`Request` carries the prompt messages plus a machine-readable ``context`` that HTTP
+providers ignore and the offline model composes its answer from. A :class:`Completion` carries
+the text, the parsed object (when a schema was asked for), and the accounting of the call.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ActionType(StrEnum):
+    """What a call is for; selection picks a model per action."""
+
+    ENTITY_POPULATION = "entity_population"
+    DIALOG_SYNTHESIS = "dialog_synthesis"
+    TEMPORAL_REASONING = "temporal_reasoning"
+    COUNTERFACTUAL_PREDICTION = "counterfactual_prediction"
+    KNOWLEDGE_VALIDATION = "knowledge_validation"
+    KNOWLEDGE_EXTRACTION = "knowledge_extraction"
+    SCENE_GENERATION = "scene_generation"
+    RELATIONSHIP_ANALYSIS = "relationship_analysis"
+    PROSPECTION = "prospection"
+    ANIMISTIC_BEHAVIOR = "animistic_behavior"
+    PORTAL_BACKWARD_REASONING = "portal_backward_reasoning"
+    PORTAL_PATH_SCORING = "portal_path_scoring"
+    CONFIG_GENERATION = "config_generation"
+    SUMMARIZATION = "summarization"
+    RELEVANCE_SCORING = "relevance_scoring"
+    GENERAL = "general"
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: str
+    content: str
+
+
+class Request(BaseModel):
+    """One call to a language model.
+
+    ``output_schema`` is a pydantic model class; when set, the answer must validate against it.
+    ``model`` is the registry id chosen by selection (``None``: the provider's default).
+    ``context`` is for the offline model only and never sent over HTTP nor part of a cache key.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    messages: tuple[Message, ...]
+    action: ActionType = ActionType.GENERAL
+    output_schema: type[BaseModel] | None = None
+    temperature: float = 0.7
+    max_tokens: int = 1024
+    seed: int | None = None
+    replicate: int = 0
+    model: str | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def prompt_chars(self) -> int:
+        return sum(len(m.content) for m in self.messages)
+
+    def with_messages(self, messages: tuple[Message, ...]) -> Request:
+        return self.model_copy(update={"messages": messages})
+
+
+class Usage(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class Completion(BaseModel):
+    """The answer to one request and what it cost. ``parsed`` is set when a schema was asked."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    text: str
+    parsed: BaseModel | None = None
+    model: str
+    provider: str
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    cache_hit: bool = False
+    attempts: int = 1
+
+
+@runtime_checkable
+class LanguageModel(Protocol):
+    """Anything that completes requests: providers and the wrappers around them."""
+
+    @property
+    def provider(self) -> str:
+        """Short provider label, e.g. ``offline`` or ``openai-compatible``."""
+        ...
+
+    def complete(self, request: Request) -> Completion:
+        """Answer ``request``; raise a subclass of :class:`~timepoint.errors.LLMError` on failure."""
+        ...
+
+
+CHARS_PER_TOKEN = 4
+
+
+def estimate_tokens(text: str) -> int:
+    """Documented token estimate used when a provider reports no usage: ~4 characters a token."""
+    return max(1, (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN)
+
+
+class CallRecord(BaseModel):
+    """One provider attempt as the meter saw it (retries and re-asks each get a record).
+
+    ``outcome`` is ``ok``, ``cache_hit``, ``invalid`` (schema failure, re-asked), ``error`` or
+    ``refused`` (a budget did not allow the call). Never holds keys or full prompts.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seq: int
+    action: str
+    model: str
+    provider: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    outcome: str = "ok"
+    error: str | None = None
+    started_at: float = 0.0
+    on_demand: bool = False

@@ -1,0 +1,293 @@
+"""The scenario schema (SPEC §3): frozen, extra-forbidding pydantic models.
+
+A scenario file is YAML; ``extends:`` is resolved by :mod:`timepoint.scenario.loader` before
+validation, so the models here never see it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from timepoint.world.entity import CognitiveState, EntityKind, EntityRole, PhysicalState
+from timepoint.world.resolution import ResolutionLevel
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TemporalMode(StrEnum):
+    PEARL = "pearl"
+    DIRECTORIAL = "directorial"
+    NONLINEAR = "nonlinear"
+    BRANCHING = "branching"
+    CYCLICAL = "cyclical"
+    PORTAL = "portal"
+
+
+class TimeUnit(StrEnum):
+    MINUTE = "minute"
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    YEAR = "year"
+
+
+class FidelityTemplate(StrEnum):
+    MINIMAL = "minimal"
+    BALANCED = "balanced"
+    HIGH_QUALITY = "high_quality"
+    MAXIMUM = "maximum"
+
+
+class PlanningMode(StrEnum):
+    PROGRAMMATIC = "programmatic"
+    ADAPTIVE = "adaptive"
+    HYBRID = "hybrid"
+
+
+class BudgetMode(StrEnum):
+    HARD = "hard"
+    SOFT = "soft"
+    MAX_QUALITY = "max_quality"
+
+
+class Preference(StrEnum):
+    QUALITY = "quality"
+    SPEED = "speed"
+    COST = "cost"
+    BALANCED = "balanced"
+
+
+class RelationKind(StrEnum):
+    FAMILY = "family"
+    ALLY = "ally"
+    MENTOR = "mentor"
+    FRIEND = "friend"
+    COLLEAGUE = "colleague"
+    ACQUAINTANCE = "acquaintance"
+    NEUTRAL = "neutral"
+    RIVAL = "rival"
+    ENEMY = "enemy"
+
+
+class RosterEntity(Frozen):
+    """A named entity. Anything left out is filled by the model (entity population)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str | None = None
+    kind: EntityKind = EntityKind.HUMAN
+    role: EntityRole = EntityRole.SECONDARY
+    description: str = ""
+    traits: dict[str, float] = Field(default_factory=dict)
+    knowledge: list[str] = Field(default_factory=list)
+    voice: str = ""
+    goals: list[str] = Field(default_factory=list)
+    constraints: list[str] = Field(default_factory=list)
+    physical: PhysicalState | None = None
+    cognitive: CognitiveState | None = None
+    profile: str | None = None
+    plans: bool = False
+
+    @model_validator(mode="after")
+    def _traits_in_range(self) -> RosterEntity:
+        for trait, value in self.traits.items():
+            if not -1.0 <= value <= 1.0:
+                raise ValueError(f"trait {trait!r}={value} must lie in [-1, 1]")
+        return self
+
+
+class Relation(Frozen):
+    a: str
+    b: str
+    kind: RelationKind = RelationKind.NEUTRAL
+
+
+class EntitiesConfig(Frozen):
+    count: int = Field(3, ge=1, le=500)
+    kinds: list[EntityKind] = Field(default_factory=lambda: [EntityKind.HUMAN])
+    animism: int = Field(0, ge=0, le=6)
+    initial_resolution: ResolutionLevel = ResolutionLevel.SCENE
+    roster: list[RosterEntity] = Field(default_factory=list)
+    relations: list[Relation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _roster_consistent(self) -> EntitiesConfig:
+        ids = [e.id for e in self.roster]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"roster ids must be unique; repeated: {', '.join(duplicates)}")
+        if len(self.roster) > self.count:
+            raise ValueError(f"count={self.count} is smaller than the roster ({len(ids)} entities)")
+        known = set(ids)
+        for rel in self.relations:
+            for end in (rel.a, rel.b):
+                if known and end not in known:
+                    raise ValueError(f"relation names {end!r}, not in the roster ({', '.join(ids)})")
+        return self
+
+
+class TimepointsConfig(Frozen):
+    count: int = Field(3, ge=1, le=200)
+    start: datetime = datetime.fromisoformat("2025-01-01T09:00:00+00:00")
+    step: int = Field(1, ge=1)
+    unit: TimeUnit = TimeUnit.HOUR
+    before: int = Field(0, ge=0, le=10)
+    after: int = Field(0, ge=0, le=10)
+    expand: list[int] = Field(default_factory=list)
+    location: str = ""
+    events: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _aware(self) -> TimepointsConfig:
+        if self.start.tzinfo is None:
+            raise ValueError("start must carry a timezone, e.g. 1790-06-20T18:00:00-04:00")
+        return self
+
+
+class DirectorialConfig(Frozen):
+    narrative_arc: str = "rising_action"
+    dramatic_tension: float = Field(0.7, ge=0, le=1)
+    pov: list[str] = Field(default_factory=list)
+
+
+class CyclicalConfig(Frozen):
+    cycle_length: int = Field(3, ge=2)
+    prophecy_accuracy: float = Field(0.5, ge=0, le=1)
+    variation: list[str] = Field(default_factory=lambda: ["mutation", "amplification"])
+
+
+class BranchingConfig(Frozen):
+    branches: int = Field(2, ge=1)
+    path_count: int = Field(3, ge=1)
+    coherence_threshold: float = Field(0.5, ge=0, le=1)
+
+
+class NonlinearConfig(Frozen):
+    presentation: list[int] = Field(default_factory=list)
+
+
+class PortalWeights(Frozen):
+    plausibility: float = Field(0.3, ge=0)
+    precedent: float = Field(0.2, ge=0)
+    necessity: float = Field(0.3, ge=0)
+    capability: float = Field(0.2, ge=0)
+
+
+class PortalConfig(Frozen):
+    description: str
+    portal_year: int
+    origin_year: int
+    backward_steps: int = Field(5, ge=1, le=50)
+    candidates_per_step: int = Field(3, ge=1, le=10)
+    path_count: int = Field(3, ge=1, le=20)
+    coherence_threshold: float = Field(0.6, ge=0, le=1)
+    weights: PortalWeights = Field(default_factory=PortalWeights)
+    max_backtrack_depth: int = Field(2, ge=0)
+    exploration: str = Field("adaptive", pattern="^(reverse_chronological|oscillating|adaptive)$")
+    oscillation_threshold: int = Field(10, ge=1)
+    simulation_judging: bool = False
+    judge_model: str | None = None
+    simulation_forward_steps: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _years(self) -> PortalConfig:
+        if self.origin_year >= self.portal_year:
+            raise ValueError(
+                f"origin_year {self.origin_year} must be before portal_year {self.portal_year}"
+            )
+        return self
+
+
+class TemporalConfig(Frozen):
+    mode: TemporalMode = TemporalMode.PEARL
+    directorial: DirectorialConfig = Field(default_factory=DirectorialConfig)
+    cyclical: CyclicalConfig = Field(default_factory=CyclicalConfig)
+    branching: BranchingConfig = Field(default_factory=BranchingConfig)
+    nonlinear: NonlinearConfig = Field(default_factory=NonlinearConfig)
+    portal: PortalConfig | None = None
+
+    @model_validator(mode="after")
+    def _portal_needs_config(self) -> TemporalConfig:
+        if self.mode is TemporalMode.PORTAL and self.portal is None:
+            raise ValueError("mode 'portal' needs a 'portal:' section (description, years)")
+        return self
+
+
+class FidelityConfig(Frozen):
+    template: FidelityTemplate = FidelityTemplate.BALANCED
+    planning: PlanningMode = PlanningMode.HYBRID
+    token_budget: int | None = Field(None, ge=1)
+    budget_mode: BudgetMode = BudgetMode.SOFT
+
+
+class ModelsConfig(Frozen):
+    model: str | None = None
+    actions: dict[str, str] = Field(default_factory=dict)
+    preference: Preference = Preference.BALANCED
+    max_concurrency: int = Field(8, ge=1, le=256)
+
+
+class BudgetConfig(Frozen):
+    max_usd: float | None = Field(None, ge=0)
+    max_tokens: int | None = Field(None, ge=1)
+
+
+class OutputsConfig(Frozen):
+    formats: list[str] = Field(default_factory=lambda: ["markdown", "json"])
+    detail: str = Field("summary", pattern="^(minimal|summary|comprehensive)$")
+    training_export: bool = False
+
+
+class MechanismsConfig(Frozen):
+    """Per-mechanism switches and constants. Keys are mechanism ids like ``m14``."""
+
+    disabled: list[str] = Field(default_factory=list)
+    leak_rate: float = Field(0.0, ge=0, le=1)
+    repair_violations: bool = True
+    settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    def enabled(self, mechanism: str) -> bool:
+        return mechanism.lower() not in {m.lower() for m in self.disabled}
+
+
+class Scenario(Frozen):
+    """A complete, resolved scenario."""
+
+    schema_version: int = 1
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    description: str
+    seed: int = 0
+    entities: EntitiesConfig = Field(default_factory=EntitiesConfig)
+    timepoints: TimepointsConfig = Field(default_factory=TimepointsConfig)
+    temporal: TemporalConfig = Field(default_factory=TemporalConfig)
+    fidelity: FidelityConfig = Field(default_factory=FidelityConfig)
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    outputs: OutputsConfig = Field(default_factory=OutputsConfig)
+    mechanisms: MechanismsConfig = Field(default_factory=MechanismsConfig)
+
+    @property
+    def config_hash(self) -> str:
+        """sha256 of the canonical resolved scenario (sorted keys, no whitespace)."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
+        """A new scenario with dotted-path overrides applied, e.g. ``{"timepoints.count": 2}``."""
+        data = self.model_dump(mode="json")
+        for dotted, value in overrides.items():
+            node = data
+            *parents, leaf = dotted.split(".")
+            for key in parents:
+                node = node.setdefault(key, {})
+            node[leaf] = value
+        return Scenario.model_validate(data)
