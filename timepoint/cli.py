@@ -1,0 +1,65 @@
+"""The ``timepoint`` command line. Sub-commands live in :mod:`timepoint.commands`, one module each,
+imported only when used so start-up stays fast (no pandas, dask, altair or papermill here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from timepoint.errors import TimepointError
+
+#: sub-command name -> (module under timepoint.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "run a scenario file and store the run"),
+    "runs": ("runs", "list stored runs"),
+    "validate": ("validate", "validate scenario files"),
+    "models": ("models", "list the model registry and the model chosen per action"),
+    "import-template": ("import_template", "convert an earlier-format JSON template to YAML"),
+    "new": ("new", "write a scenario from one sentence"),
+    "ask": ("ask", "ask a question of a stored run"),
+    "branch": ("branch", "branch a stored run with an intervention and re-simulate"),
+    "compare": ("compare", "compare two runs or two paths of one run"),
+    "batch": ("batch", "run a batch of specs locally or on Dask"),
+    "sweep": ("sweep", "execute a notebook over a parameter grid"),
+    "site": ("site", "build or serve the report site"),
+    "export": ("export", "export store tables (JSONL, Parquet)"),
+}
+
+
+def _build_parser(selected: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="timepoint", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        if name == selected:
+            command = importlib.import_module(f"timepoint.commands.{module}")
+            command.register(sub.add_parser(name, help=help_text, description=help_text))
+        else:
+            sub.add_parser(name, help=help_text)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: returns the exit code (0 ok, 1 run failure, 2 user error)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    selected = next((a for a in argv if not a.startswith("-")), None)
+    if selected is not None and selected not in COMMANDS:
+        selected = None
+    parser = _build_parser(selected)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except TimepointError as error:
+        print(f"timepoint {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
