@@ -1,0 +1,88 @@
+from pydantic import BaseModel
+
+from timepoint.llm.base import ActionType, Message, Request
+from timepoint.llm.drafts import DialogDraft, EventDraft
+from timepoint.llm.offline import OfflineModel
+
+PARTICIPANTS = [
+    {"id": "ada", "name": "Ada Lovelace", "voice": "precise", "strain": 0.0,
+     "known": [{"id": "f_1", "text": "The engine can compute Bernoulli numbers", "kind": "fact"}],
+     "unknown": [{"id": "f_2", "text": "The funding was withdrawn", "kind": "fact"}]},
+    {"id": "charles", "name": "Charles Babbage", "voice": "gruff", "strain": 0.8,
+     "known": [{"id": "f_2", "text": "The funding was withdrawn", "kind": "fact"}],
+     "unknown": [{"id": "f_1", "text": "The engine can compute Bernoulli numbers", "kind": "fact"}]},
+]
+
+
+def dialog_request(**context) -> Request:
+    return Request(
+        messages=(Message(role="user", content="talk"),),
+        action=ActionType.DIALOG_SYNTHESIS,
+        output_schema=DialogDraft,
+        context={"participants": PARTICIPANTS, "turns": 4, **context},
+    )
+
+
+def test_same_seed_same_answer_and_different_seed_differs():
+    request = dialog_request()
+    assert OfflineModel(seed=1).complete(request).text == OfflineModel(seed=1).complete(request).text
+    texts = {OfflineModel(seed=s).complete(request).text for s in range(5)}
+    assert len(texts) > 1
+
+
+def test_dialog_is_between_participants_and_uses_known_facts():
+    completion = OfflineModel(seed=3).complete(dialog_request())
+    draft = completion.parsed
+    assert isinstance(draft, DialogDraft)
+    assert completion.provider == "offline"
+    assert {t.speaker for t in draft.turns} == {"ada", "charles"}
+    known = {p["id"]: {f["id"] for f in p["known"]} for p in PARTICIPANTS}
+    for turn in draft.turns:
+        assert set(turn.knowledge_refs) <= known[turn.speaker]
+    assert any("Bernoulli" in t.text for t in draft.turns)
+    strained = [t for t in draft.turns if t.speaker == "charles"]
+    assert all(t.tone == "strained" for t in strained)
+
+
+def test_leak_rate_plants_recorded_leaks_and_repair_suppresses_them():
+    model = OfflineModel(seed=0, leak_rate=1.0)
+    draft = model.complete(dialog_request()).parsed
+    known = {p["id"]: {f["id"] for f in p["known"]} for p in PARTICIPANTS}
+    leaked = [(t.speaker, r) for t in draft.turns for r in t.knowledge_refs
+              if r not in known[t.speaker]]
+    assert leaked and len(leaked) == len(model.planted_leaks)
+    repaired = OfflineModel(seed=0, leak_rate=1.0).complete(dialog_request(repair=True)).parsed
+    assert all(set(t.knowledge_refs) <= known[t.speaker] for t in repaired.turns)
+
+
+def test_usage_follows_the_documented_estimate():
+    request = dialog_request()
+    completion = OfflineModel().complete(request)
+    assert completion.usage.prompt_tokens == 1  # "talk" is 4 characters
+    assert completion.usage.completion_tokens == (len(completion.text) + 3) // 4
+
+
+def test_event_names_candidates_and_schema_offline_twin():
+    request = Request(
+        messages=(Message(role="user", content="next"),),
+        action=ActionType.TEMPORAL_REASONING,
+        output_schema=EventDraft,
+        context={"scenario": {"title": "Tea", "location": "the garden"}, "index": 0, "count": 2,
+                 "candidates": [{"id": "a", "name": "Alice", "role": "primary"},
+                                {"id": "h", "name": "Hatter", "role": "primary"}]},
+    )
+    draft = OfflineModel().complete(request).parsed
+    assert set(draft.present) == {"a", "h"}
+    assert "Alice" in draft.event and "the garden" in draft.event
+
+    class Verdict(BaseModel):
+        score: float
+
+        @classmethod
+        def offline_answer(cls, context, rng):
+            return {"score": context["base"] + rng.random() / 10}
+
+    verdict = OfflineModel().complete(Request(
+        messages=(Message(role="user", content="judge"),), output_schema=Verdict,
+        context={"base": 0.5})).parsed
+    assert 0.5 <= verdict.score <= 0.6

@@ -1,0 +1,102 @@
+"""The :class:`Run` a researcher holds in a notebook: the record plus queries over it."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from timepoint.engine.record import RunRecord
+from timepoint.knowledge.provenance import Provenance
+from timepoint.world import ExposureEvent, Timeline, Timepoint
+
+
+class Run:
+    """A stored run. Knowledge queries are derived from its exposure events."""
+
+    def __init__(
+        self,
+        record: RunRecord,
+        *,
+        folder: Path | None = None,
+        store: Any = None,
+        scenario: Any = None,
+        settings: Any = None,
+    ):
+        self.record = record
+        self.folder = folder
+        self.store = store
+        self.scenario = scenario
+        self.settings = settings
+
+    def __repr__(self) -> str:
+        r = self.record
+        return (
+            f"<Run {r.run_id} {r.scenario_id} mode={r.mode} status={r.status} "
+            f"entities={len(r.entities)} timepoints={len(r.timepoints)} provider={r.provider}>"
+        )
+
+    def _repr_markdown_(self) -> str:
+        from timepoint.report.narrative import narrative_markdown
+
+        return narrative_markdown(self.record, "minimal")
+
+    @property
+    def run_id(self) -> str:
+        return self.record.run_id
+
+    @property
+    def status(self) -> str:
+        return self.record.status
+
+    @property
+    def timepoints(self) -> dict[str, Timepoint]:
+        return {t.id: t for t in self.record.timepoints}
+
+    @property
+    def timelines(self) -> dict[str, Timeline]:
+        return {t.id: t for t in self.record.timelines}
+
+    @cached_property
+    def _provenance(self) -> Provenance:
+        return Provenance(self.timepoints, self.record.exposures)
+
+    def entity_id(self, name_or_id: str) -> str:
+        """An entity id from an id or a (case-insensitive) part of its name."""
+        from timepoint.knowledge.provenance import KnowledgeQueryError
+
+        ids = {e.id for e in self.record.entities}
+        if name_or_id in ids:
+            return name_or_id
+        needle = name_or_id.lower()
+        matches = [e.id for e in self.record.entities if needle in e.name.lower()]
+        if len(matches) == 1:
+            return matches[0]
+        raise KnowledgeQueryError(
+            f"no single entity matches {name_or_id!r}; known: {', '.join(sorted(ids))}"
+        )
+
+    def knowledge_at(self, entity: str, timepoint: str) -> list[ExposureEvent]:
+        """What ``entity`` could know at ``timepoint`` (first exposure per fact, oldest first)."""
+        known = self._provenance.knowledge_at(self.entity_id(entity), timepoint)
+        return sorted(known.values(), key=lambda e: (e.timestamp, e.fact_id))
+
+    def provenance(self, entity: str, fact: str) -> list[ExposureEvent]:
+        """The chain of exposures from the origin of ``fact`` to ``entity``."""
+        return self._provenance.chain(self.entity_id(entity), fact)
+
+    def who_knew(self, fact: str, at: str) -> list[str]:
+        """Entity ids that held ``fact`` (id or text fragment) at timepoint ``at``."""
+        return self._provenance.who_knew(fact, at)
+
+
+def load_run(run_id: str, store: Any = None, settings: Any = None) -> Run:
+    """Read a stored run back (a unique prefix of the id is enough)."""
+    from timepoint.settings import Settings
+    from timepoint.store import open_store
+
+    settings = settings or Settings.from_env()
+    store = store if store is not None else open_store(settings.db_url, home=Path(settings.home))
+    record = store.load_run(run_id)
+    folder = Path(settings.home) / record.run_id
+    return Run(record, folder=folder if folder.exists() else None, store=store, settings=settings)

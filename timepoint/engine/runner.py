@@ -1,0 +1,161 @@
+"""``tp.run``: resolve a scenario, build the context, simulate, persist — even when it fails."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from timepoint.engine.context import RunContext
+from timepoint.engine.persist import write_run_folder
+from timepoint.engine.progress import ProgressSink
+from timepoint.engine.record import RunRecord
+from timepoint.engine.run import Run
+from timepoint.engine.simulation import Simulation
+from timepoint.engine.usage import summarize_calls
+from timepoint.errors import SimulationError, TimepointError
+from timepoint.llm.base import LanguageModel
+from timepoint.report.narrative import narrative_markdown
+from timepoint.scenario.schema import Scenario
+from timepoint.settings import Settings
+
+
+class RunFailed(SimulationError):
+    """A run stopped at a step; ``run`` holds the stored partial record (status ``failed``)."""
+
+    def __init__(self, run: Run, cause: BaseException):
+        self.run = run
+        self.cause = cause
+        record = run.record
+        super().__init__(
+            record.failed_step or "unknown",
+            f"run {record.run_id} failed: {type(cause).__name__}: {cause} "
+            f"(partial record kept in {run.folder})",
+        )
+
+
+def new_run_id(scenario: Scenario, seed: int) -> str:
+    """Time plus a short hash; unique per execution."""
+    now = datetime.now(UTC)
+    material = f"{scenario.config_hash}:{seed}:{time.time_ns()}:{os.getpid()}:{os.urandom(4).hex()}"
+    return f"{now:%Y%m%d-%H%M%S}-{hashlib.sha256(material.encode()).hexdigest()[:6]}"
+
+
+def resolve_scenario(scenario: Scenario | str | Path) -> tuple[Scenario, Path]:
+    if isinstance(scenario, Scenario):
+        return scenario, Path.cwd()
+    from timepoint.scenario.loader import load_scenario
+
+    path = Path(scenario)
+    return load_scenario(path), path.parent
+
+
+def run(
+    scenario: Scenario | str | Path,
+    model: LanguageModel | None = None,
+    store: Any = None,
+    seed: int | None = None,
+    *,
+    overrides: dict[str, Any] | None = None,
+    settings: Settings | None = None,
+    progress: ProgressSink | None = None,
+    parent_budget: Any = None,
+    replicate: int = 0,
+) -> Run:
+    """Simulate ``scenario`` and store the run.
+
+    Args:
+        scenario: a :class:`Scenario` or the path of a scenario YAML file.
+        model: the provider to use; default: the offline model unless an API key is configured.
+        store: a run store; default: the SQLite store under ``TIMEPOINT_HOME``.
+        seed: overrides the scenario's seed.
+        overrides: dotted-path overrides, e.g. ``{"timepoints.count": 2}``.
+        settings: environment settings; default ``Settings.from_env()``.
+        progress: a progress sink (the CLI passes a progress bar).
+
+    Raises:
+        RunFailed: the run stopped; its partial record is stored with status ``failed``.
+    """
+    from timepoint.llm.gateway import build_gateway
+    from timepoint.store import open_store
+
+    resolved, base_dir = resolve_scenario(scenario)
+    if overrides:
+        resolved = resolved.with_overrides(overrides)
+    if seed is not None and seed != resolved.seed:
+        resolved = resolved.with_overrides({"seed": seed})
+    settings = settings or Settings.from_env()
+    home = Path(settings.home)
+    store = store if store is not None else open_store(settings.db_url, home=home)
+    offline = model is None and settings.offline
+    gateway = build_gateway(
+        settings,
+        models=resolved.models,
+        budget=resolved.budget,
+        seed=resolved.seed,
+        cache_dir=None
+        if offline or getattr(model, "provider", "") == "offline"
+        else home / "cache",
+        provider=model,
+        parent_budget=parent_budget,
+    )
+    ctx = RunContext(
+        gateway=gateway,
+        seed=resolved.seed,
+        home=home,
+        max_concurrency=resolved.models.max_concurrency,
+        store=store,
+        **({"progress": progress} if progress is not None else {}),
+    )
+    run_id = new_run_id(resolved, resolved.seed)
+    started = datetime.now(UTC)
+    sim = Simulation(resolved, ctx, base_dir=base_dir)
+    failure: BaseException | None = None
+    try:
+        sim.run()
+    except (TimepointError, ValueError, KeyError, AssertionError) as error:
+        failure = error
+    record = sim.record(run_id, started, "failed" if failure else "completed", gateway.provider)
+    record = finalize(record, gateway)
+    if failure is not None:
+        record = record.model_copy(
+            update={"failed_step": sim.step, "error": f"{type(failure).__name__}: {failure}"}
+        )
+    folder = persist(record, resolved, gateway.calls(), home, store)
+    result = Run(record, folder=folder, store=store, scenario=resolved, settings=settings)
+    if failure is not None:
+        raise RunFailed(result, failure) from failure
+    return result
+
+
+def finalize(record: RunRecord, gateway: Any) -> RunRecord:
+    """Attach usage, model choices and the M18 ledger entry from the gateway."""
+    from timepoint.engine.record import LedgerEntry
+
+    usage = summarize_calls(gateway.calls())
+    choices = gateway.choices()
+    mechanisms = list(record.mechanisms)
+    if choices:
+        models = sorted({c.model for c in choices})
+        mechanisms.append(
+            LedgerEntry(
+                mechanism="M18",
+                summary=f"M18 model selection: {len(choices)} actions served by "
+                f"{len(models)} models ({', '.join(models)})",
+                counts={"actions": len(choices), "models": len(models), "calls": usage.calls},
+            )
+        )
+    return record.model_copy(
+        update={"usage": usage, "model_selection": choices, "mechanisms": mechanisms}
+    )
+
+
+def persist(record: RunRecord, scenario: Scenario, calls: list, home: Path, store: Any) -> Path:
+    """Write the run folder, then the store. The folder is complete or absent."""
+    files = {"narrative.md": narrative_markdown(record, scenario.outputs.detail)}
+    folder = write_run_folder(home, record, scenario, calls, files)
+    store.save_run(record, calls)
+    return folder

@@ -1,0 +1,294 @@
+"""The run pipeline: entities → fidelity plan → the mode's timepoints → per-timepoint mechanisms.
+
+A :class:`Simulation` owns the :class:`WorldState`; the temporal mode calls back into it to create
+timepoints and process them, and ``record()`` turns the state into a :class:`RunRecord`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from timepoint.engine.context import RunContext
+from timepoint.engine.progress import ProgressEvent
+from timepoint.engine.record import FidelityCell, RunRecord, ValidationResult
+from timepoint.engine.state import WorldState
+from timepoint.fidelity.graph import RelationGraph
+from timepoint.fidelity.planner import plan_resolution
+from timepoint.knowledge.exposure import make_fact
+from timepoint.llm.base import ActionType, Message, Request
+from timepoint.llm.drafts import EventDraft
+from timepoint.scenario.schema import Scenario
+from timepoint.synthesis.population import populate
+from timepoint.time.causal import ancestors
+from timepoint.world import EntityRole, ExposureKind, ResolutionLevel, Timeline, Timepoint
+
+
+class Simulation:
+    """One execution of a scenario. ``step`` names the pipeline step in progress."""
+
+    def __init__(self, scenario: Scenario, ctx: RunContext, base_dir: Path | None = None):
+        self.scenario = scenario
+        self.ctx = ctx
+        self.base_dir = base_dir or Path.cwd()
+        self.state = WorldState(scenario=scenario)
+        self.step = "setup"
+        self.timepoint_count = scenario.timepoints.count
+        self.downgrade = 0
+
+    # -- pipeline -------------------------------------------------------------------------
+    def enter(self, step: str, detail: str = "", done: int = 0, total: int | None = None) -> None:
+        self.step = step
+        self.ctx.progress.emit(ProgressEvent(step, detail, done, total))
+
+    def run(self) -> None:
+        from timepoint.time.modes import mode_for
+
+        self.enter("entities")
+        self.populate()
+        self.enter("fidelity")
+        self.plan_graph()
+        self.enter("timepoints", total=self.timepoint_count)
+        mode_for(self.scenario.temporal.mode).simulate(self)
+        self.enter("finish")
+        self.finish()
+
+    def populate(self) -> None:
+        floor = self.scenario.entities.initial_resolution
+        entities, knowledge, calls = populate(self.scenario, self.ctx, self.base_dir, floor)
+        start = self.scenario.timepoints.start
+        for entity in entities:
+            self.state.set_entity(entity)
+            for text in knowledge[entity.id]:
+                fact = self.state.add_fact(make_fact(text, origin=f"initial:{entity.id}"))
+                self.state.exposures.expose(
+                    entity.id, fact, ExposureKind.INITIAL, "scenario", None, start
+                )
+        self.state.ledger.count("M3", "initial", len(self.state.exposures))
+        self.state.ledger.count("M1", "entities populated by the model", calls)
+        profiles = sum(e.profile_source.startswith("profile:") for e in entities)
+        self.state.ledger.count("M1", "entities loaded from profiles", profiles)
+
+    def plan_graph(self) -> None:
+        ids = list(self.state.entities)
+        graph = RelationGraph(ids)
+        for relation in self.scenario.entities.relations:
+            graph.add_relation(relation.a, relation.b, relation.kind.value)
+        graph.add_co_presence(
+            e.id for e in self.state.entities.values() if e.role is not EntityRole.ENVIRONMENT
+        )
+        self.state.graph = graph
+        self.state.centrality = graph.centrality()
+        for entity_id, value in self.state.centrality.items():
+            entity = self.state.entities[entity_id]
+            meta = entity.metadata.model_copy(update={"centrality": value})
+            self.state.set_entity(entity.model_copy(update={"metadata": meta}))
+        self.state.ledger.count("M1", "graph edges", int((graph.weights > 0).sum() // 2))
+
+    # -- timepoints -----------------------------------------------------------------------
+    def plan_cells(self, tp: Timepoint) -> None:
+        """Resolution of every (entity, timepoint) pair (M1); absent entities stay tensor-only."""
+        template = self.scenario.fidelity.template
+        for entity in self.state.entities.values():
+            if entity.id in tp.entities_present:
+                level = plan_resolution(
+                    entity.role,
+                    self.state.centrality.get(entity.id, 0.0),
+                    tp.importance,
+                    template,
+                    floor=min(self.scenario.entities.initial_resolution, ResolutionLevel.SCENE),
+                    downgrade=self.downgrade,
+                )
+            else:
+                level = ResolutionLevel.TENSOR_ONLY
+            self.state.fidelity[(entity.id, tp.id)] = FidelityCell(
+                entity_id=entity.id, timepoint_id=tp.id, resolution=level
+            )
+
+    def generate_timepoint(
+        self,
+        *,
+        index: int,
+        timestamp: datetime,
+        parent: str | None,
+        planned: str | None = None,
+        timeline_id: str = "main",
+        tp_id: str | None = None,
+        phase: str | None = None,
+        parent_timepoint: str | None = None,
+    ) -> Timepoint:
+        """Ask the model for the event at ``timestamp`` given the world so far, and add it."""
+        self.enter("timepoints", f"{index + 1}/{self.timepoint_count}", index, self.timepoint_count)
+        previous = [self.state.timepoints[a].event for a in reversed(self._chain(parent))]
+        recent = self._recent_facts(parent)
+        candidates = [
+            {"id": e.id, "name": e.name, "role": e.role.value, "kind": e.kind.value}
+            for e in self.state.entities.values()
+        ]
+        context = {
+            "scenario": {
+                "title": self.scenario.title,
+                "description": self.scenario.description,
+                "location": self.scenario.timepoints.location,
+            },
+            "index": index,
+            "count": self.timepoint_count,
+            "timestamp": timestamp.isoformat(),
+            "planned": planned,
+            "candidates": candidates,
+            "previous": previous,
+            "recent_facts": recent,
+            "phase": phase,
+        }
+        prompt = [
+            f"Scenario: {self.scenario.title}. {self.scenario.description}",
+            f"Time: {timestamp.isoformat()}. Place: {self.scenario.timepoints.location or '?'}.",
+            "Events so far: " + (" | ".join(previous) or "none (this is the opening moment)"),
+            "Recently said: " + ("; ".join(recent) or "nothing yet"),
+            f"Prescribed: {planned}" if planned else "Write the next event that follows causally.",
+            "Entities: " + ", ".join(f"{c['id']} ({c['name']}, {c['role']})" for c in candidates),
+            "Answer with event, importance (0-1), present (entity ids) and key_facts.",
+        ]
+        completion = self.ctx.gateway.complete(
+            Request(
+                action=ActionType.TEMPORAL_REASONING,
+                output_schema=EventDraft,
+                seed=self.ctx.seed,
+                max_tokens=500,
+                context=context,
+                messages=(
+                    Message(role="system", content="You advance simulations one causal step."),
+                    Message(role="user", content="\n".join(prompt)),
+                ),
+            )
+        )
+        draft = completion.parsed
+        assert isinstance(draft, EventDraft)
+        present = [e for e in dict.fromkeys(draft.present) if e in self.state.entities]
+        if not present:
+            present = [e.id for e in self.state.entities.values() if e.role is EntityRole.PRIMARY]
+        tp = Timepoint(
+            id=tp_id
+            or (f"tp_{index:03d}" if timeline_id == "main" else f"{timeline_id}_{index:03d}"),
+            timestamp=timestamp,
+            event=draft.event,
+            entities_present=present,
+            causal_parent=parent,
+            importance=draft.importance,
+            timeline_id=timeline_id,
+            phase=phase,
+            parent_timepoint=parent_timepoint,
+            location=self.scenario.timepoints.location,
+            key_facts=draft.key_facts,
+        )
+        self.add_timepoint(tp)
+        self.state.spend(
+            [e for e in present if self.state.resolution(e, tp.id) > ResolutionLevel.TENSOR_ONLY],
+            tp.id,
+            completion.usage.total_tokens,
+        )
+        return tp
+
+    def add_timepoint(self, tp: Timepoint) -> None:
+        """Register ``tp`` on its timeline, plan its fidelity, expose those present to it (M3)."""
+        state = self.state
+        state.timepoints[tp.id] = tp
+        timeline = state.timelines.get(tp.timeline_id) or Timeline(
+            id=tp.timeline_id, mode=self.scenario.temporal.mode.value
+        )
+        state.timelines[tp.timeline_id] = timeline.model_copy(
+            update={"timepoint_ids": [*timeline.timepoint_ids, tp.id]}
+        )
+        self.plan_cells(tp)
+        origin = f"timepoint:{tp.id}"
+        facts = [
+            make_fact(tp.event, f"event:{tp.id}"),
+            *(make_fact(t, origin) for t in tp.key_facts),
+        ]
+        for fact in facts:
+            fact = state.add_fact(fact)
+            for entity_id in tp.entities_present:
+                level = state.resolution(entity_id, tp.id)
+                kind = (
+                    ExposureKind.EXPERIENCED
+                    if level >= ResolutionLevel.DIALOG
+                    else (ExposureKind.WITNESSED)
+                )
+                added = state.exposures.expose(entity_id, fact, kind, origin, tp.id, tp.timestamp)
+                state.ledger.count("M3", kind.value, int(added))
+        if tp.causal_parent is not None:
+            state.ledger.count("M7", "causal links")
+        state.ledger.count("M1", "cells planned", len(state.entities))
+
+    def process_timepoint(self, tp: Timepoint) -> None:
+        """Per-timepoint mechanisms, in order."""
+        from timepoint.engine.steps import TIMEPOINT_STEPS
+
+        for name, step in TIMEPOINT_STEPS:
+            self.enter(name, tp.id)
+            step(self, tp)
+
+    def record_integrity(self, problems: list[str]) -> None:
+        state = self.state
+        state.ledger.count("M7", "integrity checks", len(state.timepoints))
+        state.ledger.count("M7", "integrity problems", len(problems))
+        for problem in problems:
+            state.validation.append(
+                ValidationResult(
+                    validator="causal_integrity",
+                    target=problem.split(":")[0],
+                    ok=False,
+                    message=problem,
+                )
+            )
+
+    def _chain(self, tp_id: str | None) -> list[str]:
+        if tp_id is None:
+            return []
+        return [tp_id, *ancestors(self.state.timepoints, tp_id)]
+
+    def _recent_facts(self, parent: str | None) -> list[str]:
+        if parent is None:
+            return []
+        for dialog in reversed(self.state.dialogs):
+            if dialog.timepoint_id == parent:
+                refs = [r for t in dialog.turns if not t.flagged for r in t.knowledge_refs]
+                facts = [self.state.facts[r] for r in dict.fromkeys(refs)]
+                return [f.text for f in facts if not f.origin.startswith("event:")][:3]
+        return list(self.state.timepoints[parent].key_facts[:3])
+
+    # -- finishing ------------------------------------------------------------------------
+    def finish(self) -> None:
+        """Run-level work after the timepoints: nothing yet beyond the ledger entries."""
+        state = self.state
+        sources = {e.source.split(":")[0] for e in state.exposures.events}
+        state.ledger.note("M3", f"from {len(sources)} kinds of source")
+
+    def record(self, run_id: str, started: datetime, status: str, provider: str) -> RunRecord:
+        state = self.state
+        finished = datetime.now(UTC)
+        return RunRecord(
+            run_id=run_id,
+            status=status,
+            scenario_id=self.scenario.id,
+            title=self.scenario.title,
+            description=self.scenario.description,
+            mode=self.scenario.temporal.mode.value,
+            seed=self.ctx.seed,
+            config_hash=self.scenario.config_hash,
+            provider=provider,
+            started=started,
+            finished=finished,
+            duration_s=round((finished - started).total_seconds(), 4),
+            entities=list(state.entities.values()),
+            timelines=list(state.timelines.values()),
+            timepoints=list(state.timepoints.values()),
+            exposures=state.exposures.events,
+            dialogs=list(state.dialogs),
+            relationships=list(state.relationships),
+            scenes=list(state.scenes),
+            prospection=list(state.prospection),
+            fidelity=list(state.fidelity.values()),
+            mechanisms=state.ledger.entries(),
+            validation=list(state.validation),
+        )

@@ -1,0 +1,52 @@
+"""The shapes of structured answers the simulation asks models for, one per kind of request.
+
+Every provider must answer in these shapes; the offline model composes them from the request's
+``context`` (see :mod:`timepoint.llm.offline_compose`).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Draft(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EntityDraft(Draft):
+    """Entity population: what the model adds to a roster entry."""
+
+    name: str
+    description: str
+    traits: dict[str, float] = Field(default_factory=dict)
+    knowledge: list[str] = Field(default_factory=list)
+    voice: str = ""
+    goals: list[str] = Field(default_factory=list)
+
+
+class EventDraft(Draft):
+    """Temporal reasoning: the next event, who is there and what becomes known."""
+
+    event: str
+    importance: float = Field(ge=0, le=1)
+    present: list[str]
+    key_facts: list[str] = Field(default_factory=list)
+
+
+class TurnDraft(Draft):
+    speaker: str
+    text: str
+    tone: str = "neutral"
+    knowledge_refs: list[str] = Field(default_factory=list)
+
+
+class DialogDraft(Draft):
+    """Dialog synthesis: the turns of one conversation."""
+
+    turns: list[TurnDraft] = Field(min_length=1)
+
+
+class SummaryDraft(Draft):
+    """Summarization: an executive summary of a run or a path."""
+
+    summary: str

@@ -1,0 +1,270 @@
+"""How the offline model composes answers from a request's ``context``, one function per action.
+
+Context keys by action (all optional unless noted):
+
+- ``entity_population``: ``scenario`` {title, description, location}, ``entity`` {id, name, kind,
+  role, description, knowledge}, ``others`` [names].
+- ``temporal_reasoning``: ``scenario``, ``index``, ``count``, ``timestamp``, ``planned`` (an event
+  the scenario prescribes), ``candidates`` [{id, name, role}], ``previous`` [event texts],
+  ``recent_facts`` [fact texts], ``phase``.
+- ``dialog_synthesis``: ``scenario``, ``event``, ``location``, ``scene`` {tension, formality},
+  ``participants`` [{id, name, voice, tone_bias, strain, known [{id, text}], unknown [{id, text}]}],
+  ``turns`` (how many), ``repair`` (true when re-asked after a violation: no leaks then).
+- ``summarization``: ``scenario``, ``events`` [texts], ``names`` [entity names].
+- ``config_generation``: ``sentence`` (required).
+- anything else: ``topic``, answered as plain text; or the schema's own ``offline_answer``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from timepoint.llm.base import ActionType, Request
+
+Composer = Callable[[dict[str, Any], random.Random, float], dict[str, Any] | str]
+
+_LOWERABLE = {
+    "the",
+    "a",
+    "an",
+    "this",
+    "that",
+    "these",
+    "those",
+    "our",
+    "their",
+    "its",
+    "it",
+    "there",
+    "his",
+    "her",
+    "several",
+    "many",
+    "most",
+    "some",
+    "all",
+    "no",
+    "every",
+    "each",
+    "federal",
+    "two",
+    "three",
+    "four",
+    "five",
+    "one",
+    "both",
+    "any",
+    "another",
+    "other",
+    "we",
+    "they",
+}
+
+_FRAMES = (
+    "I will say it plainly: {fact}.",
+    "Consider this, {listener}: {fact}.",
+    "We cannot pretend otherwise: {fact}.",
+    "You know as well as I do that {fact}.",
+    "If we are honest with one another, {fact}.",
+    "Mark this, {listener}: {fact}.",
+    "Here is what weighs on me: {fact}.",
+)
+_CLOSERS = (
+    "What would you have us do about it?",
+    "I am prepared to bargain on that point.",
+    "That is where I stand.",
+    "Let us find terms we can both defend.",
+    "I will not pretend it is a small matter.",
+    "Tell me where you can give ground.",
+    "",
+    "",
+)
+_STRAINED = ("Forgive me, I am not at my best tonight.", "Bear with me; this is hard going.")
+_TONES = ("earnest", "guarded", "conciliatory", "insistent", "wry", "measured")
+_PHASE_VERBS = (
+    ("set out their positions", "open the matter", "take stock of one another"),
+    ("press their arguments", "test each other's resolve", "weigh what each could concede"),
+    ("move toward terms", "sketch a bargain", "narrow their differences"),
+    ("settle what has been agreed", "take leave with an understanding", "count the cost of it"),
+)
+
+
+def sentence_case(fact: str) -> str:
+    """A fact as the body of a sentence: trailing stop removed, a leading article lowercased."""
+    fact = fact.strip().rstrip(".")
+    first, _, rest = fact.partition(" ")
+    if first.lower() in _LOWERABLE:
+        return f"{first.lower()} {rest}".strip()
+    return fact
+
+
+def topic_of(fact: str, words: int = 7) -> str:
+    """A short noun-phrase-like handle for a fact."""
+    parts = sentence_case(fact).split()
+    return " ".join(parts[:words]) + ("…" if len(parts) > words else "")
+
+
+def _entity(ctx: dict[str, Any], rng: random.Random, _leak: float) -> dict[str, Any]:
+    scenario = ctx.get("scenario", {})
+    entity = ctx.get("entity", {})
+    name = entity.get("name") or entity.get("id", "someone").replace("_", " ").title()
+    kind = entity.get("kind", "human")
+    role = entity.get("role", "secondary")
+    setting = scenario.get("location") or scenario.get("title", "the scene")
+    description = entity.get("description") or f"A {role} {kind} present at {setting}."
+    traits = {
+        trait: round(rng.uniform(-0.8, 0.9), 2)
+        for trait in (
+            "openness",
+            "conscientiousness",
+            "extraversion",
+            "agreeableness",
+            "neuroticism",
+        )
+    }
+    knowledge = list(entity.get("knowledge", []))
+    if not knowledge:
+        knowledge = [f"{name} knows the business of {scenario.get('title', 'the day')} well"]
+    return {
+        "name": name,
+        "description": description,
+        "traits": traits,
+        "knowledge": knowledge,
+        "voice": rng.choice(("formal", "plain-spoken", "careful", "warm", "terse")),
+        "goals": [f"see {scenario.get('title', 'the matter')} end on acceptable terms"],
+    }
+
+
+def _event(ctx: dict[str, Any], rng: random.Random, _leak: float) -> dict[str, Any]:
+    scenario = ctx.get("scenario", {})
+    candidates = ctx.get("candidates", [])
+    index, count = int(ctx.get("index", 0)), max(1, int(ctx.get("count", 1)))
+    core = [c for c in candidates if c.get("role") in ("primary", "secondary")] or candidates
+    present = [c["id"] for c in core] + [
+        c["id"] for c in candidates if c not in core and rng.random() < 0.6
+    ]
+    names = [c.get("name", c["id"]) for c in core][:4]
+    who = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
+    place = scenario.get("location") or "the appointed place"
+    phase = min(len(_PHASE_VERBS) - 1, index * len(_PHASE_VERBS) // count)
+    verb = rng.choice(_PHASE_VERBS[phase])
+    recent = ctx.get("recent_facts", [])
+    if ctx.get("planned"):
+        event = str(ctx["planned"]).rstrip(".") + "."
+        if recent:
+            event += f" Fresh in their minds: {topic_of(recent[0])}."
+    elif index == 0 or not recent:
+        opening = scenario.get("description", "").split(". ")[0].rstrip(".")
+        event = f"{who} gather at {place} to {verb}." + (f" {opening}." if opening else "")
+    else:
+        event = f"After the exchange over {topic_of(recent[0])}, {who} {verb} at {place}."
+    facts = []
+    if len(names) >= 2 and len(recent) >= 2:
+        lead = rng.choice(names)
+        facts.append(f"{lead} proposed tying “{topic_of(recent[0])}” to “{topic_of(recent[1])}”")
+    elif names and recent:
+        facts.append(f"{rng.choice(names)} insisted that {sentence_case(recent[0])}")
+    importance = round(min(1.0, 0.35 + 0.5 * (index + 1) / count + rng.uniform(-0.1, 0.1)), 2)
+    return {
+        "event": event,
+        "importance": max(0.0, importance),
+        "present": present,
+        "key_facts": facts,
+    }
+
+
+def _dialog(ctx: dict[str, Any], rng: random.Random, leak_rate: float) -> dict[str, Any]:
+    participants = ctx.get("participants", [])
+    repair = bool(ctx.get("repair"))
+    total = int(ctx.get("turns", 2 * len(participants)))
+    used: set[str] = set()
+    turns: list[dict[str, Any]] = []
+    for n in range(total):
+        speaker = participants[n % len(participants)]
+        listeners = [p for p in participants if p["id"] != speaker["id"]]
+        listener = rng.choice(listeners)["name"].split()[-1] if listeners else "friends"
+        substantive = [f for f in speaker.get("known", []) if f.get("kind") != "event"]
+        known = [f for f in substantive if f["id"] not in used]
+        unknown = speaker.get("unknown", [])
+        leaked: list[str] = []
+        if unknown and not repair and rng.random() < leak_rate:
+            fact = rng.choice(unknown)
+            leaked.append(fact["id"])
+        elif known:
+            fact = rng.choice(known)
+        elif substantive:
+            fact = rng.choice(substantive)
+        else:
+            fact = None
+        if fact is None:
+            text, refs = f"I have little to add, {listener}, but I am listening.", []
+        else:
+            used.add(fact["id"])
+            frame = rng.choice(_FRAMES).format(fact=sentence_case(fact["text"]), listener=listener)
+            text, refs = f"{frame} {rng.choice(_CLOSERS)}".strip(), [fact["id"]]
+        strained = speaker.get("strain", 0.0) > 0.5
+        if strained:
+            text = f"{rng.choice(_STRAINED)} {text}"
+        tone = "strained" if strained else speaker.get("tone_bias") or rng.choice(_TONES)
+        turns.append(
+            {
+                "speaker": speaker["id"],
+                "text": text,
+                "tone": tone,
+                "knowledge_refs": refs,
+                "_leaked": leaked,
+            }
+        )
+    return {"turns": turns}
+
+
+def _summary(ctx: dict[str, Any], rng: random.Random, _leak: float) -> dict[str, Any]:
+    scenario = ctx.get("scenario", {})
+    events = ctx.get("events", [])
+    names = ctx.get("names", [])
+    people = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
+    body = " ".join(events[:1] + events[-1:]) if events else ""
+    return {
+        "summary": f"{scenario.get('title', 'The run')}: {people} across {len(events)} moments. "
+        f"{body}".strip()
+    }
+
+
+def _scenario(ctx: dict[str, Any], rng: random.Random, _leak: float) -> dict[str, Any]:
+    from timepoint.scenario.sentence import draft_scenario_from_sentence
+
+    return draft_scenario_from_sentence(str(ctx["sentence"]), rng)
+
+
+def _text(ctx: dict[str, Any], rng: random.Random, _leak: float) -> str:
+    topic = ctx.get("topic") or ctx.get("scenario", {}).get("title") or "the question"
+    return f"Considering {topic}: the record supports a cautious answer."
+
+
+_COMPOSERS: dict[ActionType, Composer] = {
+    ActionType.ENTITY_POPULATION: _entity,
+    ActionType.TEMPORAL_REASONING: _event,
+    ActionType.DIALOG_SYNTHESIS: _dialog,
+    ActionType.SUMMARIZATION: _summary,
+    ActionType.CONFIG_GENERATION: _scenario,
+}
+
+
+def compose(
+    request: Request, rng: random.Random, *, leak_rate: float = 0.0
+) -> dict[str, Any] | str:
+    """The offline answer to ``request``: a dict for the schema, or text when none was asked.
+
+    An output schema may carry its own offline twin as a classmethod
+    ``offline_answer(context, rng) -> dict``; mechanisms that define their own answer shapes use
+    that instead of the table here.
+    """
+    schema = request.output_schema
+    if schema is not None and hasattr(schema, "offline_answer"):
+        return schema.offline_answer(request.context, rng)
+    composer = _COMPOSERS.get(request.action, _text)
+    if request.output_schema is None and composer is not _text:
+        composer = _text
+    return composer(request.context, rng, leak_rate)

@@ -1,0 +1,230 @@
+"""Dialog synthesis (M11) with information-conservation repair (M4) and ``told`` exposures (M3).
+
+Participants are the present entities at dialog resolution or above, ranked by resolution and
+relevance (role and centrality), never drawn at random.
+"""
+
+from __future__ import annotations
+
+from timepoint.engine.context import RunContext
+from timepoint.engine.record import ValidationResult
+from timepoint.engine.state import WorldState
+from timepoint.knowledge.conservation import Violation, check_dialog
+from timepoint.llm.base import ActionType, Message, Request
+from timepoint.llm.drafts import DialogDraft
+from timepoint.world import Dialog, DialogTurn, EntityRole, ExposureKind, ResolutionLevel, Timepoint
+
+MAX_PARTICIPANTS = 4
+MAX_FACTS_IN_PROMPT = 12
+_ROLE_WEIGHT = {
+    EntityRole.PRIMARY: 1.0,
+    EntityRole.SECONDARY: 0.6,
+    EntityRole.BACKGROUND: 0.2,
+    EntityRole.ENVIRONMENT: 0.0,
+}
+
+
+def choose_participants(state: WorldState, tp: Timepoint) -> list[str]:
+    """Present entities that may speak, best first: resolution rank, then role and centrality."""
+    speakers = [
+        e for e in tp.entities_present if state.resolution(e, tp.id) >= ResolutionLevel.DIALOG
+    ]
+
+    def relevance(entity_id: str) -> tuple[int, float, str]:
+        entity = state.entities[entity_id]
+        weight = _ROLE_WEIGHT[entity.role] + state.centrality.get(entity_id, 0.0)
+        return (-state.resolution(entity_id, tp.id).rank, -weight, entity_id)
+
+    return sorted(speakers, key=relevance)[:MAX_PARTICIPANTS]
+
+
+def _participant_context(state: WorldState, tp: Timepoint, entity_id: str) -> dict:
+    entity = state.entities[entity_id]
+    known = state.knowledge_at(entity_id, tp.id)
+    ordered = sorted(known.values(), key=lambda e: (e.timestamp, e.fact_id), reverse=True)
+    facts = [_fact_view(state, e.fact_id) for e in ordered[:MAX_FACTS_IN_PROMPT]]
+    unknown = [_fact_view(state, f.id) for f in state.facts.values() if f.id not in known]
+    strain = max(entity.physical.pain, entity.physical.fever, 1 - entity.cognitive.energy / 100)
+    return {
+        "id": entity_id,
+        "name": entity.name,
+        "voice": entity.voice,
+        "strain": round(strain, 3),
+        "tone_bias": "",
+        "known": facts,
+        "unknown": unknown[:MAX_FACTS_IN_PROMPT],
+    }
+
+
+def _fact_view(state: WorldState, fact_id: str) -> dict[str, str]:
+    fact = state.facts[fact_id]
+    kind = "event" if fact.origin.startswith("event:") else "fact"
+    return {"id": fact.id, "text": fact.text, "kind": kind}
+
+
+def _prompt(state: WorldState, tp: Timepoint, participants: list[dict], scene: dict) -> str:
+    lines = [
+        f"Scenario: {state.scenario.title}.",
+        f"Moment ({tp.timestamp.isoformat()}, {tp.location or 'unspecified place'}): {tp.event}",
+        f"Scene: tension {scene.get('tension', 0.2):.2f}, formality {scene.get('formality', 0.5):.2f}.",
+        "Write the conversation. Each turn: speaker id, text, tone, and knowledge_refs listing the "
+        "ids of the facts the speaker uses. A speaker may only use facts from its own list.",
+    ]
+    for p in participants:
+        lines.append(f"- {p['id']} ({p['name']}, voice: {p['voice'] or 'plain'}) knows:")
+        lines.extend(f"    [{f['id']}] {f['text']}" for f in p["known"])
+    return "\n".join(lines)
+
+
+def synthesize_dialog(ctx: RunContext, state: WorldState, tp: Timepoint) -> Dialog | None:
+    """Generate, validate and (if needed) repair the dialog of ``tp``; record exposures."""
+    speaker_ids = choose_participants(state, tp)
+    if len(speaker_ids) < 2:
+        return None
+    participants = [_participant_context(state, tp, e) for e in speaker_ids]
+    scene = next((s.atmosphere.model_dump() for s in state.scenes if s.timepoint_id == tp.id), {})
+    context = {
+        "scenario": {"title": state.scenario.title, "location": tp.location},
+        "event": tp.event,
+        "location": tp.location,
+        "scene": scene,
+        "participants": participants,
+        "turns": 2 * len(participants),
+    }
+    request = Request(
+        action=ActionType.DIALOG_SYNTHESIS,
+        output_schema=DialogDraft,
+        seed=ctx.seed,
+        max_tokens=1200,
+        context=context,
+        messages=(
+            Message(role="system", content="You write period-accurate dialog for simulations."),
+            Message(role="user", content=_prompt(state, tp, participants, scene)),
+        ),
+    )
+    known = {p["id"]: set(state.knowledge_at(p["id"], tp.id)) for p in participants}
+    draft, tokens = _ask(ctx, request)
+    violations, checks = _check(draft, known, state, speaker_ids)
+    state.ledger.count("M4", "checks", checks)
+    repaired = 0
+    if violations and state.scenario.mechanisms.repair_violations:
+        state.ledger.count("M4", "violations", len(violations))
+        fix_note = "; ".join(f"{v.speaker} used {v.fact_id} ({v.reason})" for v in violations)
+        retry = request.model_copy(
+            update={
+                "context": {**context, "repair": True},
+                "messages": (
+                    *request.messages,
+                    Message(
+                        role="user",
+                        content=(
+                            f"Rewrite the dialog. These turns used facts their speakers do not know: "
+                            f"{fix_note}. Use only facts from each speaker's own list."
+                        ),
+                    ),
+                ),
+            }
+        )
+        repaired_draft, more = _ask(ctx, retry)
+        tokens += more
+        still, extra = _check(repaired_draft, known, state, speaker_ids)
+        state.ledger.count("M4", "checks", extra)
+        if len(still) < len(violations):
+            _record(state, tp, violations, repaired=True)
+            repaired = len(violations) - len(still)
+            state.ledger.count("M4", "repaired", repaired)
+            draft, violations = repaired_draft, still
+    elif violations:
+        state.ledger.count("M4", "violations", len(violations))
+    _record(state, tp, violations, repaired=False)
+    if not violations:
+        state.validation.append(
+            ValidationResult(
+                validator="information_conservation",
+                target=f"dialog:{tp.id}",
+                ok=True,
+                timepoint_id=tp.id,
+                message=f"{checks} knowledge references checked",
+            )
+        )
+    flagged = {(v.turn, v.speaker) for v in violations}
+    turns = [
+        DialogTurn(
+            speaker=t.speaker,
+            text=t.text,
+            tone=t.tone,
+            knowledge_refs=[r for r in t.knowledge_refs if r in state.facts],
+            physical_influence=_influence(state, t.speaker),
+            flagged=(i, t.speaker) in flagged,
+        )
+        for i, t in enumerate(draft.turns)
+        if t.speaker in speaker_ids
+    ]
+    dialog = Dialog(
+        id=f"dlg_{tp.id}",
+        timepoint_id=tp.id,
+        participants=speaker_ids,
+        turns=turns,
+        repaired=repaired,
+    )
+    state.dialogs.append(dialog)
+    _told_exposures(state, tp, dialog)
+    state.spend(speaker_ids, tp.id, tokens)
+    state.ledger.count("M11", "dialogs")
+    state.ledger.count("M11", "turns", len(turns))
+    return dialog
+
+
+def _ask(ctx: RunContext, request: Request) -> tuple[DialogDraft, int]:
+    completion = ctx.gateway.complete(request)
+    assert isinstance(completion.parsed, DialogDraft)
+    return completion.parsed, completion.usage.total_tokens
+
+
+def _check(
+    draft: DialogDraft, known: dict[str, set[str]], state: WorldState, speakers: list[str]
+) -> tuple[list[Violation], int]:
+    turns = [(t.speaker, t.knowledge_refs) for t in draft.turns if t.speaker in speakers]
+    return check_dialog(turns, known, set(state.facts))
+
+
+def _record(state: WorldState, tp: Timepoint, violations: list[Violation], repaired: bool) -> None:
+    for v in violations:
+        state.validation.append(
+            ValidationResult(
+                validator="information_conservation",
+                target=f"dialog:{tp.id}#turn{v.turn}",
+                ok=False,
+                message=f"{v.speaker} used {v.fact_id}: {v.reason}",
+                entity_id=v.speaker,
+                timepoint_id=tp.id,
+                fact_id=v.fact_id,
+                repaired=repaired,
+            )
+        )
+
+
+def _influence(state: WorldState, entity_id: str) -> str:
+    body = state.entities[entity_id].physical
+    if body.pain > 0.5:
+        return "speaks through pain"
+    if body.fever > 0.5:
+        return "feverish and short of breath"
+    if body.stamina < 0.3:
+        return "exhausted"
+    return ""
+
+
+def _told_exposures(state: WorldState, tp: Timepoint, dialog: Dialog) -> None:
+    told = 0
+    for turn in dialog.turns:
+        if turn.flagged:
+            continue
+        for ref in turn.knowledge_refs:
+            fact = state.facts[ref]
+            for listener in dialog.participants:
+                if listener != turn.speaker:
+                    told += state.exposures.expose(
+                        listener, fact, ExposureKind.TOLD, turn.speaker, tp.id, tp.timestamp
+                    )
+    state.ledger.count("M3", "told", told)

@@ -1,0 +1,199 @@
+"""Entity population: the roster (or a profile file) first, the model fills what is missing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from timepoint.engine.context import RunContext
+from timepoint.engine.fanout import fan_out
+from timepoint.errors import ScenarioError
+from timepoint.llm.base import ActionType, Message, Request
+from timepoint.llm.drafts import EntityDraft
+from timepoint.scenario.schema import RosterEntity, Scenario
+from timepoint.world import (
+    CognitiveState,
+    Entity,
+    EntityKind,
+    EntityRole,
+    PhysicalState,
+    ResolutionLevel,
+)
+
+#: Entity kinds admitted at each animism level, cumulatively (M16).
+ANIMISM_KINDS: dict[int, set[EntityKind]] = {
+    0: {EntityKind.HUMAN},
+    1: {EntityKind.ANIMAL, EntityKind.BUILDING},
+    2: {EntityKind.OBJECT},
+    3: {EntityKind.ABSTRACT, EntityKind.INSTITUTION},
+    4: {EntityKind.ANY},
+    5: {EntityKind.KAMI},
+    6: {EntityKind.AI},
+}
+
+
+def admitted_kinds(level: int) -> set[EntityKind]:
+    kinds: set[EntityKind] = set()
+    for threshold in range(level + 1):
+        kinds |= ANIMISM_KINDS[threshold]
+    return kinds
+
+
+def roster_with_generated(scenario: Scenario) -> list[RosterEntity]:
+    """The roster plus generated entries up to ``entities.count`` (kinds cycle through ``kinds``)."""
+    roster = list(scenario.entities.roster)
+    kinds = scenario.entities.kinds or [EntityKind.HUMAN]
+    taken = {r.id for r in roster}
+    n = 0
+    while len(roster) < scenario.entities.count:
+        kind = kinds[n % len(kinds)]
+        n += 1
+        entity_id = f"{kind.value}_{n}"
+        if entity_id in taken:
+            continue
+        role = EntityRole.SECONDARY if len(roster) < 4 else EntityRole.BACKGROUND
+        roster.append(RosterEntity(id=entity_id, kind=kind, role=role))
+    return roster
+
+
+def load_profile(path: str, base_dir: Path) -> dict[str, Any]:
+    """A known entity's fields from ``profile: path.json`` (relative to the scenario's folder)."""
+    file = (base_dir / path) if not Path(path).is_absolute() else Path(path)
+    try:
+        data = json.loads(file.read_text())
+    except FileNotFoundError as error:
+        raise ScenarioError([f"{file}: profile file not found; fix the 'profile:' path"]) from error
+    except json.JSONDecodeError as error:
+        raise ScenarioError([f"{file}:{error.lineno}:{error.colno}: {error.msg}"]) from error
+    allowed = set(EntityDraft.model_fields) | {"physical", "cognitive", "kind", "role"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ScenarioError(
+            [
+                f"{file}: unknown profile keys {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+            ]
+        )
+    return data
+
+
+def _needs_model(entry: RosterEntity, profile: dict[str, Any]) -> bool:
+    filled = {**entry.model_dump(exclude_defaults=True), **profile}
+    return not all(filled.get(k) for k in ("name", "description", "traits", "knowledge"))
+
+
+def populate(
+    scenario: Scenario, ctx: RunContext, base_dir: Path, floor: ResolutionLevel
+) -> tuple[list[Entity], dict[str, list[str]], int]:
+    """Entities, their initial knowledge texts by id, and the number of model calls made.
+
+    Background and environment entities below ``scene`` are not sent to the model.
+    """
+    roster = roster_with_generated(scenario)
+    admitted = admitted_kinds(scenario.entities.animism)
+    problems = [
+        f"entities.roster: {r.id!r} has kind {r.kind.value!r}, which animism level "
+        f"{scenario.entities.animism} does not admit; raise entities.animism or change the kind"
+        for r in roster
+        if r.kind not in admitted
+    ]
+    if problems:
+        raise ScenarioError(problems)
+    profiles = {r.id: load_profile(r.profile, base_dir) if r.profile else {} for r in roster}
+    names = [r.name or r.id.replace("_", " ").title() for r in roster]
+    to_ask = [
+        r for r in roster if _needs_model(r, profiles[r.id]) and r.role is not EntityRole.BACKGROUND
+    ]
+
+    def ask(entry: RosterEntity) -> EntityDraft:
+        context = {
+            "scenario": _scenario_brief(scenario),
+            "entity": {
+                "id": entry.id,
+                "name": entry.name,
+                "kind": entry.kind.value,
+                "role": entry.role.value,
+                "description": entry.description,
+                "knowledge": list(entry.knowledge),
+            },
+            "others": [n for n, r in zip(names, roster, strict=True) if r.id != entry.id],
+        }
+        request = Request(
+            action=ActionType.ENTITY_POPULATION,
+            output_schema=EntityDraft,
+            seed=ctx.seed,
+            max_tokens=600,
+            context=context,
+            messages=(
+                Message(
+                    role="system",
+                    content="You populate historical and fictional "
+                    "simulations with precise, plausible entities. Answer in JSON.",
+                ),
+                Message(
+                    role="user",
+                    content=(
+                        f"Scenario: {scenario.title}. {scenario.description}\n"
+                        f"Describe the {entry.role.value} {entry.kind.value} '{entry.name or entry.id}'"
+                        f" ({entry.description or 'no description yet'}). Give name, description, "
+                        "traits (-1..1), 3-5 facts they know at the start, voice and goals."
+                    ),
+                ),
+            ),
+        )
+        parsed = ctx.gateway.complete(request).parsed
+        assert isinstance(parsed, EntityDraft)
+        return parsed
+
+    drafts = dict(
+        zip([r.id for r in to_ask], fan_out(ask, to_ask, ctx.max_concurrency), strict=True)
+    )
+    entities, knowledge = [], {}
+    for entry in roster:
+        draft = drafts.get(entry.id)
+        profile = profiles[entry.id]
+        merged = _merge(entry, draft, profile)
+        entities.append(merged.model_copy(update={"resolution": floor}))
+        knowledge[entry.id] = list(
+            entry.knowledge or profile.get("knowledge") or (draft.knowledge if draft else [])
+        )
+    return entities, knowledge, len(to_ask)
+
+
+def _merge(entry: RosterEntity, draft: EntityDraft | None, profile: dict[str, Any]) -> Entity:
+    def pick(field: str, default: Any) -> Any:
+        for value in (
+            getattr(entry, field, None),
+            profile.get(field),
+            getattr(draft, field, None) if draft else None,
+        ):
+            if value:
+                return value
+        return default
+
+    return Entity(
+        id=entry.id,
+        name=pick("name", entry.id.replace("_", " ").title()),
+        kind=EntityKind(profile.get("kind", entry.kind)),
+        role=EntityRole(profile.get("role", entry.role)),
+        description=pick("description", ""),
+        traits=pick("traits", {}),
+        voice=pick("voice", ""),
+        goals=pick("goals", []),
+        constraints=list(entry.constraints),
+        physical=entry.physical or PhysicalState.model_validate(profile.get("physical", {})),
+        cognitive=entry.cognitive or CognitiveState.model_validate(profile.get("cognitive", {})),
+        profile_source=f"profile:{entry.profile}"
+        if entry.profile
+        else "generated"
+        if draft
+        else "scenario",
+    )
+
+
+def _scenario_brief(scenario: Scenario) -> dict[str, str]:
+    return {
+        "title": scenario.title,
+        "description": scenario.description,
+        "location": scenario.timepoints.location,
+    }
