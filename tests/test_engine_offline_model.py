@@ -5,12 +5,26 @@ from timepoint.llm.drafts import DialogDraft, EventDraft
 from timepoint.llm.offline import OfflineModel
 
 PARTICIPANTS = [
-    {"id": "ada", "name": "Ada Lovelace", "voice": "precise", "strain": 0.0,
-     "known": [{"id": "f_1", "text": "The engine can compute Bernoulli numbers", "kind": "fact"}],
-     "unknown": [{"id": "f_2", "text": "The funding was withdrawn", "kind": "fact"}]},
-    {"id": "charles", "name": "Charles Babbage", "voice": "gruff", "strain": 0.8,
-     "known": [{"id": "f_2", "text": "The funding was withdrawn", "kind": "fact"}],
-     "unknown": [{"id": "f_1", "text": "The engine can compute Bernoulli numbers", "kind": "fact"}]},
+    {
+        "id": "ada",
+        "name": "Ada Lovelace",
+        "voice": "precise",
+        "strain": 0.0,
+        "known": [
+            {"id": "f_1", "text": "The engine can compute Bernoulli numbers", "kind": "fact"}
+        ],
+        "unknown": [{"id": "f_2", "text": "The funding was withdrawn", "kind": "fact"}],
+    },
+    {
+        "id": "charles",
+        "name": "Charles Babbage",
+        "voice": "gruff",
+        "strain": 0.8,
+        "known": [{"id": "f_2", "text": "The funding was withdrawn", "kind": "fact"}],
+        "unknown": [
+            {"id": "f_1", "text": "The engine can compute Bernoulli numbers", "kind": "fact"}
+        ],
+    },
 ]
 
 
@@ -25,7 +39,9 @@ def dialog_request(**context) -> Request:
 
 def test_same_seed_same_answer_and_different_seed_differs():
     request = dialog_request()
-    assert OfflineModel(seed=1).complete(request).text == OfflineModel(seed=1).complete(request).text
+    assert (
+        OfflineModel(seed=1).complete(request).text == OfflineModel(seed=1).complete(request).text
+    )
     texts = {OfflineModel(seed=s).complete(request).text for s in range(5)}
     assert len(texts) > 1
 
@@ -48,8 +64,9 @@ def test_leak_rate_plants_recorded_leaks_and_repair_suppresses_them():
     model = OfflineModel(seed=0, leak_rate=1.0)
     draft = model.complete(dialog_request()).parsed
     known = {p["id"]: {f["id"] for f in p["known"]} for p in PARTICIPANTS}
-    leaked = [(t.speaker, r) for t in draft.turns for r in t.knowledge_refs
-              if r not in known[t.speaker]]
+    leaked = [
+        (t.speaker, r) for t in draft.turns for r in t.knowledge_refs if r not in known[t.speaker]
+    ]
     assert leaked and len(leaked) == len(model.planted_leaks)
     repaired = OfflineModel(seed=0, leak_rate=1.0).complete(dialog_request(repair=True)).parsed
     assert all(set(t.knowledge_refs) <= known[t.speaker] for t in repaired.turns)
@@ -67,9 +84,15 @@ def test_event_names_candidates_and_schema_offline_twin():
         messages=(Message(role="user", content="next"),),
         action=ActionType.TEMPORAL_REASONING,
         output_schema=EventDraft,
-        context={"scenario": {"title": "Tea", "location": "the garden"}, "index": 0, "count": 2,
-                 "candidates": [{"id": "a", "name": "Alice", "role": "primary"},
-                                {"id": "h", "name": "Hatter", "role": "primary"}]},
+        context={
+            "scenario": {"title": "Tea", "location": "the garden"},
+            "index": 0,
+            "count": 2,
+            "candidates": [
+                {"id": "a", "name": "Alice", "role": "primary"},
+                {"id": "h", "name": "Hatter", "role": "primary"},
+            ],
+        },
     )
     draft = OfflineModel().complete(request).parsed
     assert set(draft.present) == {"a", "h"}
@@ -82,7 +105,15 @@ def test_event_names_candidates_and_schema_offline_twin():
         def offline_answer(cls, context, rng):
             return {"score": context["base"] + rng.random() / 10}
 
-    verdict = OfflineModel().complete(Request(
-        messages=(Message(role="user", content="judge"),), output_schema=Verdict,
-        context={"base": 0.5})).parsed
+    verdict = (
+        OfflineModel()
+        .complete(
+            Request(
+                messages=(Message(role="user", content="judge"),),
+                output_schema=Verdict,
+                context={"base": 0.5},
+            )
+        )
+        .parsed
+    )
     assert 0.5 <= verdict.score <= 0.6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 
@@ -28,8 +29,20 @@ def test_run_folder_has_every_file_and_complete_record(jefferson_run, settings):
     for name in ("scenario.yaml", "run.json", "llm_calls.jsonl", "narrative.md"):
         assert (folder / name).is_file(), name
     record = json.loads((folder / "run.json").read_text())
-    for key in ("run_id", "status", "provider", "seed", "config_hash", "entities", "timepoints",
-                "exposures", "dialogs", "validation", "mechanisms", "usage"):
+    for key in (
+        "run_id",
+        "status",
+        "provider",
+        "seed",
+        "config_hash",
+        "entities",
+        "timepoints",
+        "exposures",
+        "dialogs",
+        "validation",
+        "mechanisms",
+        "usage",
+    ):
         assert key in record, key
     assert record["status"] == "completed"
     assert record["provider"] == "offline"
@@ -52,7 +65,7 @@ def test_narrative_is_a_coherent_account_without_placeholders(jefferson_run, set
 def test_timepoints_form_a_forward_causal_chain(jefferson_run):
     tps = jefferson_run.record.timepoints
     assert tps[0].causal_parent is None
-    for parent, child in zip(tps, tps[1:], strict=False):
+    for parent, child in itertools.pairwise(tps):
         assert child.causal_parent == parent.id
         assert child.timestamp > parent.timestamp
     assert [t.id for t in tps] == jefferson_run.record.main_timeline.timepoint_ids
@@ -68,7 +81,8 @@ def test_every_unflagged_turn_uses_only_known_facts(settings):
         for p in dialog.participants:
             visible = prov.log.visible(p, path, run.timepoints[tp_id].timestamp)
             heard[p] = {
-                fid for fid, ev in visible.items()
+                fid
+                for fid, ev in visible.items()
                 if not (ev.kind is ExposureKind.TOLD and ev.timepoint_id == tp_id)
             }
         for turn in dialog.turns:
@@ -90,8 +104,9 @@ def test_validators_catch_planted_leaks(settings):
     run = tp.run(JEFFERSON, model=model, settings=settings)
     planted = len(model.planted_leaks)
     assert planted >= 3
-    caught = [v for v in run.record.validation
-              if v.validator == "information_conservation" and not v.ok]
+    caught = [
+        v for v in run.record.validation if v.validator == "information_conservation" and not v.ok
+    ]
     assert len(caught) >= 0.95 * planted
     ledger = {m.mechanism: m.counts for m in run.record.mechanisms}
     assert ledger["M4"]["violations"] == len(caught)
@@ -103,8 +118,7 @@ def test_told_exposures_and_provenance_chain(jefferson_run):
     event = told[0]
     chain = jefferson_run.provenance(event.entity_id, event.fact_id)
     assert chain[-1].entity_id == event.entity_id
-    assert chain[0].kind in (ExposureKind.INITIAL, ExposureKind.EXPERIENCED,
-                             ExposureKind.WITNESSED)
+    assert chain[0].kind in (ExposureKind.INITIAL, ExposureKind.EXPERIENCED, ExposureKind.WITNESSED)
     assert chain[1].source == chain[0].entity_id
     first_tp = jefferson_run.record.timepoints[0].id
     known = {e.fact_id for e in jefferson_run.knowledge_at(event.entity_id, first_tp)}

@@ -29,7 +29,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _build_parser(selected: str | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="timepoint", description="Timepoint: LLM-driven temporal simulation.")
+    parser = argparse.ArgumentParser(
+        prog="timepoint", description="Timepoint: LLM-driven temporal simulation."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         if name == selected:

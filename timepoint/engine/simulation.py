@@ -259,10 +259,12 @@ class Simulation:
 
     # -- finishing ------------------------------------------------------------------------
     def finish(self) -> None:
-        """Run-level work after the timepoints: nothing yet beyond the ledger entries."""
-        state = self.state
-        sources = {e.source.split(":")[0] for e in state.exposures.events}
-        state.ledger.note("M3", f"from {len(sources)} kinds of source")
+        """Run-level mechanisms after the timepoints (see :mod:`timepoint.engine.finishers`)."""
+        from timepoint.engine.finishers import FINISH_STEPS
+
+        for name, finisher in FINISH_STEPS:
+            self.enter("finish", name)
+            finisher(self)
 
     def record(self, run_id: str, started: datetime, status: str, provider: str) -> RunRecord:
         state = self.state

@@ -77,7 +77,7 @@ class ExposureLog:
     def visible(
         self, entity_id: str, path: Collection[str], at: datetime | None = None
     ) -> dict[str, ExposureEvent]:
-        """The first exposure of each fact ``entity_id`` holds on ``path`` (timepoint ids), up to ``at``."""
+        """First exposure per fact ``entity_id`` holds on ``path`` (timepoint ids), up to ``at``."""
         known: dict[str, ExposureEvent] = {}
         for event in self._by_entity.get(entity_id, ()):
             if event.timepoint_id is not None and event.timepoint_id not in path:

@@ -106,7 +106,7 @@ class LanguageModel(Protocol):
         ...
 
     def complete(self, request: Request) -> Completion:
-        """Answer ``request``; raise a subclass of :class:`~timepoint.errors.LLMError` on failure."""
+        """Answer ``request``; raise an :class:`~timepoint.errors.LLMError` on failure."""
         ...
 
 

@@ -55,6 +55,11 @@ class OfflineModel:
     def provider(self) -> str:
         return "offline"
 
+    @property
+    def cache_identity(self) -> str:
+        """What distinguishes this provider's answers in a response cache."""
+        return f"offline:seed={self.seed}:leak_rate={self.leak_rate}"
+
     def _rng(self, request: Request) -> random.Random:
         material = json.dumps(
             [

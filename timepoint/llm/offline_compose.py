@@ -187,7 +187,7 @@ def _dialog(ctx: dict[str, Any], rng: random.Random, leak_rate: float) -> dict[s
         listener = rng.choice(listeners)["name"].split()[-1] if listeners else "friends"
         substantive = [f for f in speaker.get("known", []) if f.get("kind") != "event"]
         known = [f for f in substantive if f["id"] not in used]
-        unknown = speaker.get("unknown", [])
+        unknown = [f for f in speaker.get("unknown", []) if f["id"] not in used]
         leaked: list[str] = []
         if unknown and not repair and rng.random() < leak_rate:
             fact = rng.choice(unknown)

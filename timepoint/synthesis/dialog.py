@@ -66,7 +66,8 @@ def _prompt(state: WorldState, tp: Timepoint, participants: list[dict], scene: d
     lines = [
         f"Scenario: {state.scenario.title}.",
         f"Moment ({tp.timestamp.isoformat()}, {tp.location or 'unspecified place'}): {tp.event}",
-        f"Scene: tension {scene.get('tension', 0.2):.2f}, formality {scene.get('formality', 0.5):.2f}.",
+        f"Scene: tension {scene.get('tension', 0.2):.2f}, "
+        f"formality {scene.get('formality', 0.5):.2f}.",
         "Write the conversation. Each turn: speaker id, text, tone, and knowledge_refs listing the "
         "ids of the facts the speaker uses. A speaker may only use facts from its own list.",
     ]
@@ -118,7 +119,8 @@ def synthesize_dialog(ctx: RunContext, state: WorldState, tp: Timepoint) -> Dial
                     Message(
                         role="user",
                         content=(
-                            f"Rewrite the dialog. These turns used facts their speakers do not know: "
+                            "Rewrite the dialog. These turns used facts their speakers do not "
+                            f"know: "
                             f"{fix_note}. Use only facts from each speaker's own list."
                         ),
                     ),

@@ -41,7 +41,7 @@ def admitted_kinds(level: int) -> set[EntityKind]:
 
 
 def roster_with_generated(scenario: Scenario) -> list[RosterEntity]:
-    """The roster plus generated entries up to ``entities.count`` (kinds cycle through ``kinds``)."""
+    """The roster plus generated entries up to ``entities.count``, cycling through ``kinds``."""
     roster = list(scenario.entities.roster)
     kinds = scenario.entities.kinds or [EntityKind.HUMAN]
     taken = {r.id for r in roster}
@@ -71,7 +71,8 @@ def load_profile(path: str, base_dir: Path) -> dict[str, Any]:
     if unknown:
         raise ScenarioError(
             [
-                f"{file}: unknown profile keys {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+                f"{file}: unknown profile keys {', '.join(unknown)}; "
+                f"allowed: {', '.join(sorted(allowed))}"
             ]
         )
     return data
@@ -134,7 +135,8 @@ def populate(
                     role="user",
                     content=(
                         f"Scenario: {scenario.title}. {scenario.description}\n"
-                        f"Describe the {entry.role.value} {entry.kind.value} '{entry.name or entry.id}'"
+                        f"Describe the {entry.role.value} {entry.kind.value} "
+                        f"'{entry.name or entry.id}'"
                         f" ({entry.description or 'no description yet'}). Give name, description, "
                         "traits (-1..1), 3-5 facts they know at the start, voice and goals."
                     ),

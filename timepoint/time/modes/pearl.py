@@ -16,16 +16,23 @@ class PearlMode:
     name = "pearl"
 
     def simulate(self, sim: Simulation) -> None:
-        scenario = sim.scenario
-        cfg = scenario.timepoints
-        parent: str | None = None
-        for index in range(sim.timepoint_count):
+        self.simulate_from(sim, start_index=0, parent=None)
+
+    def simulate_from(
+        self, sim: Simulation, start_index: int, parent: str | None, timeline_id: str = "main"
+    ) -> None:
+        """Generate timepoints ``start_index`` … ``count - 1`` after ``parent`` (branches resume)."""
+        cfg = sim.scenario.timepoints
+        for index in range(start_index, sim.timepoint_count):
             timestamp = advance(cfg.start, index * cfg.step, cfg.unit)
             planned = cfg.events[index] if index < len(cfg.events) else None
             tp = sim.generate_timepoint(
-                index=index, timestamp=timestamp, parent=parent, planned=planned
+                index=index,
+                timestamp=timestamp,
+                parent=parent,
+                planned=planned,
+                timeline_id=timeline_id,
             )
             sim.process_timepoint(tp)
             parent = tp.id
-        problems = integrity_problems(sim.state.timepoints, forward=True)
-        sim.record_integrity(problems)
+        sim.record_integrity(integrity_problems(sim.state.timepoints, forward=True))

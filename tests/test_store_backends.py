@@ -1,0 +1,278 @@
+"""Store behaviour, run against SQLite and (marked ``postgres``) a private PostgreSQL cluster."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from tests.test_store_support import PostgresCluster, make_calls, make_record, postgres_unavailable
+from timepoint.errors import RunNotFound, StoreError
+from timepoint.store import SCHEMA_VERSION, TABLES, open_store
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    """One migrated database in a private cluster for the module; tests empty it first."""
+    reason = postgres_unavailable()
+    if reason:
+        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+    cluster = PostgresCluster().start()
+    try:
+        yield cluster.new_database()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        opened = open_store(tmp_path / "timepoint.db")
+    else:
+        opened = open_store(request.getfixturevalue("pg_url"))
+        with opened._guard("emptying the test database") as db:
+            db.execute(f"TRUNCATE {', '.join(t.name for t in TABLES)}")
+    yield opened
+    opened.close()
+
+
+def _day(day: int, hour: int = 12) -> datetime:
+    return datetime(2025, 3, day, hour, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def filled(store):
+    """Four runs over three days, two scenarios, two modes, one failure, rising costs."""
+    specs = [
+        ("20250301-120000-aaaa", "jefferson_dinner", "pearl", "completed", _day(1), 0.001),
+        ("20250302-090000-bbbb", "jefferson_dinner", "branching", "completed", _day(2, 9), 0.02),
+        ("20250302-180000-cccc", "mars_mission", "portal", "failed", _day(2, 18), 0.5),
+        ("20250303-120000-dddd", "mars_mission", "pearl", "completed", _day(3), 1.25),
+    ]
+    for run_id, scenario, mode, status, started, cost in specs:
+        record = make_record(
+            run_id, scenario_id=scenario, mode=mode, status=status, started=started, cost=cost
+        )
+        store.save_run(record, make_calls())
+    return store
+
+
+def test_round_trip_returns_an_equal_record_and_calls(store):
+    record, calls = make_record(), make_calls()
+    store.save_run(record, calls)
+
+    assert store.load_run(record.run_id) == record
+    assert store.calls(record.run_id) == calls
+
+
+def test_saving_twice_replaces_rather_than_duplicates(store):
+    record = make_record()
+    store.save_run(record, make_calls())
+    changed = record.model_copy(update={"status": "failed", "error": "boom"})
+    store.save_run(changed, make_calls(2))
+
+    assert store.load_run(record.run_id).status == "failed"
+    assert len(store.table_frame("exposures")) == len(record.exposures)
+    assert len(store.table_frame("entities")) == 3
+    assert len(store.calls(record.run_id)) == 2
+    assert [r.run_id for r in store.list_runs()] == [record.run_id]
+
+
+def test_child_tables_hold_the_record_flattened(store):
+    record = make_record()
+    store.save_run(record, make_calls())
+
+    entities = store.table_frame("entities")
+    assert sorted(entities["name"]) == ["Alexander Hamilton", "James Madison", "Thomas Jefferson"]
+    assert entities.set_index("entity_id").loc["hamilton", "traits_json"]["ambition"] == 0.8
+    dialogs = store.table_frame("dialogs")
+    assert list(dialogs["speaker"]) == ["jefferson", "madison"]
+    assert dialogs.iloc[1]["knowledge_refs"] == ["f_capital", "f_assumption"]
+    ledger = store.table_frame("mechanism_ledger")
+    assert ledger.set_index("mechanism").loc["M3", "counts_json"] == {"exposures": 4, "sources": 2}
+    validations = store.table_frame("validations")
+    assert list(validations["ok"]) == [True, False]
+    timelines = store.table_frame("timelines")
+    assert timelines.iloc[0]["path_rank"] == 1 and timelines.iloc[0]["length"] == 2
+    exposures = store.table_frame("exposures")
+    assert exposures["timestamp"].min() == datetime(1790, 6, 20, 18, tzinfo=UTC)
+    run = store.list_runs()[0]
+    assert (run.entities, run.timepoints, run.llm_calls, run.tokens_in) == (3, 2, 3, 1230)
+
+
+def test_filters_select_runs(filled):
+    def ids(**filters):
+        return [r.run_id[-4:] for r in filled.list_runs(**filters)]
+
+    assert ids() == ["dddd", "cccc", "bbbb", "aaaa"]
+    assert ids(scenario="mars_mission") == ["dddd", "cccc"]
+    assert ids(mode="pearl") == ["dddd", "aaaa"]
+    assert ids(mode=["pearl", "portal"]) == ["dddd", "cccc", "aaaa"]
+    assert ids(status="failed") == ["cccc"]
+    assert ids(since="2025-03-02") == ["dddd", "cccc", "bbbb"]
+    assert ids(until="2025-03-02") == ["cccc", "bbbb", "aaaa"]
+    assert ids(since=date(2025, 3, 2), until=date(2025, 3, 2)) == ["cccc", "bbbb"]
+    assert ids(until=_day(2, 10)) == ["bbbb", "aaaa"]
+    assert ids(min_cost=0.02, max_cost=0.5) == ["cccc", "bbbb"]
+    assert ids(text="CCCC") == ["cccc"]
+    assert ids(text="mars") == ["dddd", "cccc"]
+    assert ids(text="100%_") == []
+    assert ids(scenario="jefferson_dinner", limit=1) == ["bbbb"]
+
+
+def test_bad_date_filter_names_the_value_and_the_format(filled):
+    with pytest.raises(StoreError, match="since: 'last tuesday' is not a date; use YYYY-MM-DD"):
+        filled.list_runs(since="last tuesday")
+
+
+def test_unique_prefix_finds_a_run_and_misses_explain_themselves(filled):
+    assert filled.load_run("20250303").run_id == "20250303-120000-dddd"
+    assert filled.resolve_run_id("20250302-18") == "20250302-180000-cccc"
+    with pytest.raises(RunNotFound, match="matches several runs: 20250302-090000-bbbb"):
+        filled.load_run("20250302")
+    with pytest.raises(RunNotFound, match="did you mean '20250303-120000-dddd'"):
+        filled.load_run("20250303-120000-ddde")
+    with pytest.raises(RunNotFound, match="most recent runs: 20250303-120000-dddd"):
+        filled.load_run("zzz")
+
+
+def test_run_not_found_in_an_empty_store(store):
+    with pytest.raises(RunNotFound, match="the store has no runs yet"):
+        store.load_run("20250301")
+
+
+def test_aggregate_sums_means_and_counts_in_the_database(filled):
+    by_scenario = filled.aggregate("scenario_id", "cost_usd")
+    assert list(by_scenario["scenario_id"]) == ["jefferson_dinner", "mars_mission"]
+    assert list(by_scenario["cost_usd_sum"]) == pytest.approx([0.021, 1.75])
+
+    by_day = filled.aggregate(["day", "status"], "rows", "count")
+    assert by_day.values.tolist() == [
+        ["2025-03-01", "completed", 1],
+        ["2025-03-02", "completed", 1],
+        ["2025-03-02", "failed", 1],
+        ["2025-03-03", "completed", 1],
+    ]
+    tokens = filled.aggregate("mode", "tokens_in", "sum", status="completed")
+    assert dict(zip(tokens["mode"], tokens["tokens_in_sum"], strict=True)) == {
+        "branching": 1230,
+        "pearl": 2460,
+    }
+    calls = filled.aggregate(["scenario_id", "action"], "cost_usd", "mean", table="llm_calls")
+    assert len(calls) == 6 and set(calls["cost_usd_mean"]) == {0.001}
+    passed = filled.aggregate("validator", "ok", "mean", table="validations")
+    assert list(passed["ok_mean"]) == [1.0, 0.0]
+
+
+def test_aggregate_rejects_unknown_columns_and_functions(filled):
+    with pytest.raises(StoreError, match="cannot group runs by 'colour'; allowed: run_id"):
+        filled.aggregate("colour", "cost_usd")
+    with pytest.raises(StoreError, match="cannot aggregate 'title' of runs; numeric columns"):
+        filled.aggregate("mode", "title")
+    with pytest.raises(StoreError, match="fn 'median' is not one of sum, mean, count"):
+        filled.aggregate("mode", "cost_usd", "median")
+
+
+def test_compare_puts_two_runs_side_by_side(filled):
+    result = filled.compare("20250301", "20250302-18")
+
+    assert (result["a"], result["b"]) == ("20250301-120000-aaaa", "20250302-180000-cccc")
+    fields = result["fields"]
+    assert fields["cost_usd"] == {"a": 0.001, "b": 0.5, "delta": pytest.approx(0.499)}
+    assert fields["status"] == {"a": "completed", "b": "failed", "same": False}
+    assert fields["entities"]["delta"] == 0
+    assert fields["tokens"]["a"] == 1230 + 363
+    assert fields["duration_s"] == {"a": 4.5, "b": 4.5, "delta": 0.0}
+
+
+def test_batch_jobs_upsert_and_report_completed_ids(store):
+    store.create_batch("sweep-1", {"axes": {"seed": [1, 2, 3]}, "budget": 5.0})
+    store.upsert_job("sweep-1", "job-a", spec={"seed": 1}, status="running")
+    store.upsert_job("sweep-1", "job-b", spec={"seed": 2}, status="running")
+    store.upsert_job("sweep-1", "job-c", spec={"seed": 3}, status="pending")
+    store.upsert_job("sweep-1", "job-a", status="completed", run_id="r1", cost_usd=0.2, tokens=900)
+    store.upsert_job("sweep-1", "job-b", status="failed", error_class="BudgetExceeded",
+                     step="dialog", message="run budget exceeded", retries=2)  # fmt: skip
+
+    jobs = {j["job_id"]: j for j in store.jobs("sweep-1")}
+    assert jobs["job-a"]["spec_json"] == {"seed": 1}
+    assert (jobs["job-a"]["status"], jobs["job-a"]["run_id"], jobs["job-a"]["tokens"]) == (
+        "completed",
+        "r1",
+        900,
+    )
+    assert jobs["job-b"]["retries"] == 2 and jobs["job-b"]["error_class"] == "BudgetExceeded"
+    assert store.completed_job_ids("sweep-1") == {"job-a"}
+    store.create_batch("sweep-1", {"axes": {"seed": [1, 2, 3]}, "budget": 5.0})
+    assert store.completed_job_ids("sweep-1") == {"job-a"}
+    store.update_batch("sweep-1", status="completed")
+    assert store.batch("sweep-1")["status"] == "completed"
+
+
+def test_batch_helpers_reject_unknown_batches_and_fields(store):
+    with pytest.raises(StoreError, match="no batch 'nope' for job 'j'; call create_batch"):
+        store.upsert_job("nope", "j", status="running")
+    store.create_batch("b", {})
+    with pytest.raises(StoreError, match="batch_jobs has no field 'stauts'; did you mean 'status'"):
+        store.upsert_job("b", "j", stauts="running")
+
+
+def test_questions_and_forecasts_are_upserted(store):
+    store.save_question("q1", question_set="space", text="Will Ares III return?", resolution=None)
+    store.save_question("q1", resolution=1.0)
+    store.save_forecast("f1", question_id="q1", probability=0.7, lower=0.5, upper=0.85,
+                        runs=20, yes_runs=14, run_ids=["r1", "r2"], made=_day(1))  # fmt: skip
+
+    (question,) = store.questions("space")
+    assert (question["text"], question["resolution"]) == ("Will Ares III return?", 1.0)
+    (forecast,) = store.forecasts("q1")
+    assert forecast["run_ids_json"] == ["r1", "r2"] and forecast["made"] == _day(1)
+
+
+def test_four_threads_write_concurrently(store):
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(5):
+                run_id = f"2025030{n}-1200{i:02d}-t{n}"
+                store.save_run(make_record(run_id, started=_day(1) + timedelta(minutes=i)), [])
+                store.load_run(run_id)
+        except BaseException as error:  # collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(1, 5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert len(store.list_runs()) == 20
+    assert len(store.table_frame("entities")) == 60
+
+
+def test_migration_version_is_recorded_once(store):
+    assert store.version == SCHEMA_VERSION
+    with store._guard("test") as db:
+        _, rows = db.query("SELECT version, description FROM schema_version")
+    assert [r[0] for r in rows] == [1]
+    assert "initial schema" in rows[0][1]
+
+
+def test_delete_run_removes_every_row(filled):
+    filled.delete_run("20250301")
+    assert len(filled.list_runs()) == 3
+    assert set(filled.table_frame("entities")["run_id"]) == {
+        "20250302-090000-bbbb",
+        "20250302-180000-cccc",
+        "20250303-120000-dddd",
+    }
+
+
+def test_a_pickled_store_reopens_the_same_database(filled):
+    import pickle
+
+    with pickle.loads(pickle.dumps(filled)) as copy:
+        assert [r.run_id for r in copy.list_runs()] == [r.run_id for r in filled.list_runs()]

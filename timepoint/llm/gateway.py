@@ -1,0 +1,366 @@
+"""The model gateway: the one object a run talks to for every LLM call.
+
+It picks the model per action (selection, or a forced model), walks down the fallback chain on
+model-specific failures, and keeps what the run record needs: the model choice per action,
+every call record, and a usage summary. :func:`build_gateway` assembles the standard stack::
+
+    Cached(Structured(Retrying(Metered(Limited(provider)))))
+
+so every retry and re-ask is metered and charged, and cache hits cost nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+import time
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from timepoint.engine.record import ActionUsage, ModelChoice, UsageSummary
+from timepoint.errors import (
+    ConfigurationError,
+    ContextLengthExceeded,
+    ProviderError,
+    StructuredOutputError,
+    UnknownModelError,
+)
+from timepoint.llm.base import ActionType, CallRecord, Completion, LanguageModel, Request
+from timepoint.llm.cache import CachedModel
+from timepoint.llm.limiter import LimitedModel
+from timepoint.llm.meter import Budget, CallLog, MeteredModel
+from timepoint.llm.openai_compat import OpenAICompatibleModel
+from timepoint.llm.registry import Registry
+from timepoint.llm.retry import RetryingModel
+from timepoint.llm.selection import select
+from timepoint.llm.structured import StructuredModel
+from timepoint.scenario.schema import BudgetConfig, ModelsConfig
+from timepoint.settings import Settings
+
+#: outcomes of call records that were real provider attempts
+ATTEMPT_OUTCOMES = frozenset({"ok", "invalid", "error"})
+
+
+def _is_model_specific(error: Exception) -> bool:
+    if isinstance(error, UnknownModelError | StructuredOutputError | ContextLengthExceeded):
+        return True
+    if isinstance(error, ProviderError) and error.status is not None:
+        return error.status == 404 or error.status >= 500
+    return False
+
+
+class ModelGateway:
+    """A :class:`~timepoint.llm.base.LanguageModel` that chooses the model for each action.
+
+    Precedence for the model of an action: ``models.actions[action]``, then ``forced_model``
+    (``TIMEPOINT_LLM_MODEL``), then ``models.model``, then selection by ``models.preference``
+    with its fallback chain. Forced models get no fallbacks. A request that already names a
+    model is sent to that model.
+
+    Args:
+        model: the wrapped stack that performs calls.
+        registry: the model registry.
+        models: the scenario's models section.
+        forced_model: a model forced for every action (from settings).
+        log: the call log the stack's meter writes to (cache hits are added here).
+        budget: the run budget the meter charges.
+        allow_licenses: licenses selection may use besides commercial-synthetic-ok ones.
+        provider: the provider label to report (default: the stack's).
+
+    Raises:
+        ConfigurationError: ``models.actions`` names an unknown action.
+        UnknownModelError: a forced model is neither in the registry nor an endpoint id
+            (endpoint ids contain ``/`` or ``:``, e.g. ``meta-llama/llama-3.3-70b-instruct``
+            or Ollama's ``llama3.1:8b``); endpoint ids are sent unchanged.
+    """
+
+    def __init__(
+        self,
+        model: LanguageModel,
+        *,
+        registry: Registry,
+        models: ModelsConfig | None = None,
+        forced_model: str | None = None,
+        log: CallLog | None = None,
+        budget: Budget | None = None,
+        allow_licenses: Collection[str] = (),
+        provider: str | None = None,
+    ):
+        self.model = model
+        self.registry = registry
+        self.models = models or ModelsConfig()
+        self.forced_model = forced_model
+        self.log = log if log is not None else CallLog()
+        self._budget = budget if budget is not None else Budget("run")
+        self.allow_licenses = tuple(allow_licenses)
+        self._provider = provider or model.provider
+        self._lock = threading.Lock()
+        self._chains: dict[ActionType, tuple[list[str], str]] = {}
+        self._choices: dict[ActionType, ModelChoice] = {}
+        self._validate()
+
+    @property
+    def provider(self) -> str:
+        return self._provider
+
+    @property
+    def budget(self) -> Budget:
+        return self._budget
+
+    def chain(self, action: ActionType | str) -> tuple[list[str], str]:
+        """The models to try for ``action`` in order, and why the first one."""
+        action = ActionType(action)
+        with self._lock:
+            cached = self._chains.get(action)
+        if cached is not None:
+            return cached
+        override = self.models.actions.get(action.value)
+        if override:
+            result = ([override], f"forced by the scenario's models.actions.{action.value}")
+        elif self.forced_model:
+            result = ([self.forced_model], "forced by TIMEPOINT_LLM_MODEL")
+        elif self.models.model:
+            result = ([self.models.model], "forced by the scenario's models.model")
+        else:
+            choice = select(action, self.models.preference, self.registry, self.allow_licenses)
+            result = ([choice.model, *choice.fallbacks], choice.reason)
+        with self._lock:
+            self._chains.setdefault(action, result)
+            return self._chains[action]
+
+    def complete(self, request: Request) -> Completion:
+        """Complete ``request`` with the action's model, falling back on model failures.
+
+        Raises:
+            LLMError: the last model of the chain failed, or a failure was not model-specific
+                (authentication, credit, timeouts after retries).
+            BudgetExceeded: the budget refused the call.
+        """
+        if request.model:
+            chain, reason = [request.model], "named by the caller"
+        else:
+            chain, reason = self.chain(request.action)
+        failures: list[str] = []
+        for index, model in enumerate(chain):
+            try:
+                completion = self.model.complete(request.model_copy(update={"model": model}))
+            except (ProviderError, UnknownModelError, StructuredOutputError) as error:
+                if index + 1 < len(chain) and _is_model_specific(error):
+                    status = getattr(error, "status", None)
+                    failures.append(
+                        f"{model} failed ({type(error).__name__}"
+                        + (f", HTTP {status})" if status else ")")
+                    )
+                    continue
+                raise
+            self._note(request, model, reason, chain, failures, completion)
+            return completion
+        raise AssertionError("unreachable: the chain is never empty")
+
+    def complete_many(
+        self, requests: Sequence[Request], max_workers: int | None = None
+    ) -> list[Completion]:
+        """Complete independent requests concurrently (``models.max_concurrency`` threads).
+
+        Results keep the order of ``requests``; the first failure (in that order) propagates
+        after all calls have finished.
+        """
+        if not requests:
+            return []
+        workers = min(len(requests), max_workers or self.models.max_concurrency)
+        if workers == 1:
+            return [self.complete(request) for request in requests]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
+            futures = [pool.submit(self.complete, request) for request in requests]
+        return [future.result() for future in futures]
+
+    def choices(self) -> list[ModelChoice]:
+        """The model that served each action so far, why, and its fallbacks."""
+        with self._lock:
+            return [choice.model_copy() for choice in self._choices.values()]
+
+    def plan(self) -> list[ModelChoice]:
+        """The model each action would use, for every action (nothing is called)."""
+        return [
+            ModelChoice(action=action.value, model=chain[0], reason=reason, fallbacks=chain[1:])
+            for action in ActionType
+            for chain, reason in [self.chain(action)]
+        ]
+
+    def calls(self) -> list[CallRecord]:
+        """A snapshot of every call record (attempts, refusals, cache hits)."""
+        return self.log.snapshot()
+
+    def usage_summary(self, on_demand: bool | None = None) -> UsageSummary:
+        """Aggregate the call records; ``on_demand`` True/False keeps only those records."""
+        records = [r for r in self.log.snapshot() if on_demand is None or r.on_demand == on_demand]
+        summary = UsageSummary()
+        for record in records:
+            if record.outcome == "cache_hit":
+                summary.cache_hits += 1
+                continue
+            if record.outcome not in ATTEMPT_OUTCOMES:
+                continue
+            tokens = record.prompt_tokens + record.completion_tokens
+            summary.calls += 1
+            summary.prompt_tokens += record.prompt_tokens
+            summary.completion_tokens += record.completion_tokens
+            summary.cost_usd += record.cost_usd
+            if record.on_demand:
+                summary.on_demand_tokens += tokens
+            else:
+                summary.generation_tokens += tokens
+            for key, table in (
+                (record.action, summary.by_action),
+                (record.model, summary.by_model),
+            ):
+                usage = table.setdefault(key, ActionUsage())
+                usage.calls += 1
+                usage.prompt_tokens += record.prompt_tokens
+                usage.completion_tokens += record.completion_tokens
+                usage.cost_usd += record.cost_usd
+        return summary
+
+    def __repr__(self) -> str:
+        return f"ModelGateway(provider={self.provider!r}, {len(self.log)} calls)"
+
+    def _note(
+        self,
+        request: Request,
+        model: str,
+        reason: str,
+        chain: list[str],
+        failures: list[str],
+        completion: Completion,
+    ) -> None:
+        if completion.cache_hit:
+            self.log.write(
+                action=request.action.value,
+                model=model,
+                provider=completion.provider,
+                outcome="cache_hit",
+                latency_ms=completion.latency_ms,
+                started_at=time.time(),
+                on_demand=bool(request.context.get("on_demand", False)),
+            )
+        if failures:
+            reason = f"{reason}; {'; '.join(failures)}; served by {model}"
+        choice = ModelChoice(
+            action=request.action.value,
+            model=model,
+            reason=reason,
+            fallbacks=[m for m in chain if m != model],
+        )
+        with self._lock:
+            if failures or request.action not in self._choices:
+                self._choices[request.action] = choice
+
+    def _validate(self) -> None:
+        known_actions = [a.value for a in ActionType]
+        for name in self.models.actions:
+            if name not in known_actions:
+                close = difflib.get_close_matches(name, known_actions, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ConfigurationError(
+                    f"models.actions: unknown action {name!r}{hint} allowed: "
+                    f"{', '.join(known_actions)}"
+                )
+        forced = [self.forced_model, self.models.model, *self.models.actions.values()]
+        for model_id in forced:
+            if model_id and not _is_endpoint_id(model_id) and model_id not in self.registry:
+                raise UnknownModelError(model_id, self.registry.ids)
+
+
+def _is_endpoint_id(model_id: str) -> bool:
+    return "/" in model_id or ":" in model_id
+
+
+def build_gateway(
+    settings: Settings,
+    *,
+    models: ModelsConfig,
+    budget: BudgetConfig,
+    seed: int,
+    cache_dir: Path | None,
+    provider: LanguageModel | None = None,
+    parent_budget: Budget | None = None,
+    registry: Registry | None = None,
+    cache_namespace: str = "default",
+    sleep: Callable[[float], None] = time.sleep,
+    on_record: Callable[[CallRecord], None] | None = None,
+) -> ModelGateway:
+    """Assemble the standard stack and wrap it in a :class:`ModelGateway`.
+
+    ``provider=None`` means the offline model (seeded with ``seed``) when ``settings`` has no
+    API key, else an :class:`OpenAICompatibleModel` on ``settings.base_url``. Offline calls
+    cost nothing; others are priced by the provider or the registry.
+
+    Args:
+        settings: runtime settings (endpoint, key, forced model, RPM cap, extra registry).
+        models: the scenario's models section.
+        budget: the scenario's budget; its limits are hard.
+        seed: the run seed (seeds the offline model).
+        cache_dir: folder of ``llm_cache.sqlite``; ``None`` disables caching.
+        provider: a model to use instead of the one settings imply (tests, notebooks).
+        parent_budget: e.g. the batch budget every reservation is also charged to.
+        registry: the model registry (default: shipped plus ``settings.registry_path``).
+        cache_namespace: cache namespace; change it to invalidate deliberately.
+        sleep: the retry layer's wait (inject a recorder in tests).
+        on_record: also called with every call record (e.g. a JSONL writer).
+    """
+    registry = registry if registry is not None else Registry.load(settings.registry_path)
+    if provider is None:
+        if settings.offline:
+            from timepoint.llm.offline import OfflineModel
+
+            provider = OfflineModel(seed=seed)
+        else:
+            provider = OpenAICompatibleModel(
+                settings.base_url,
+                settings.api_key,
+                default_model=settings.model,
+                timeout=settings.timeout,
+                registry=registry,
+            )
+    free = provider.provider == "offline"
+    log = CallLog(on_record)
+    run_budget = Budget(
+        "run", max_usd=budget.max_usd, max_tokens=budget.max_tokens, parent=parent_budget
+    )
+    stack: LanguageModel = LimitedModel(provider, requests_per_minute=settings.rpm)
+    stack = MeteredModel(
+        stack,
+        run_budget,
+        prices=(lambda model: (0.0, 0.0)) if free else registry.prices,
+        on_record=log,
+    )
+    stack = RetryingModel(stack, sleep=sleep)
+    stack = StructuredModel(stack)
+    if cache_dir is not None:
+        stack = CachedModel(
+            stack,
+            Path(cache_dir) / "llm_cache.sqlite",
+            namespace=cache_namespace,
+            endpoint=_endpoint_identity(provider, seed),
+        )
+    return ModelGateway(
+        stack,
+        registry=registry,
+        models=models,
+        forced_model=settings.model,
+        log=log,
+        budget=run_budget,
+        provider=provider.provider,
+    )
+
+
+def _endpoint_identity(provider: LanguageModel, seed: int) -> str:
+    if isinstance(provider, OpenAICompatibleModel):
+        return provider.base_url
+    identity = getattr(provider, "cache_identity", None)
+    if isinstance(identity, str):
+        return identity
+    if provider.provider == "offline":
+        return f"offline:seed={seed}"
+    return provider.provider

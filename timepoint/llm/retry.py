@@ -1,0 +1,103 @@
+"""Retry with exponential backoff and jitter, honouring ``Retry-After``.
+
+Retried: HTTP 408, 409, 429 and 5xx, timeouts and connection errors (``ProviderError`` with
+``status=None``). Never retried: 400/401/403/404 and every other 4xx, context-length errors and
+credit exhaustion (402), which stops the run.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+from timepoint.errors import (
+    AuthenticationError,
+    ContextLengthExceeded,
+    CreditExhausted,
+    ProviderError,
+)
+from timepoint.llm.base import Completion, LanguageModel, Request
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether a failed call is worth repeating unchanged."""
+    if not isinstance(error, ProviderError):
+        return False
+    if isinstance(error, AuthenticationError | CreditExhausted | ContextLengthExceeded):
+        return False
+    status = error.status
+    return status is None or status in RETRYABLE_STATUSES or 500 <= status < 600
+
+
+class RetryingModel:
+    """Wraps a model; repeats retryable failures up to ``max_attempts`` times in all.
+
+    The wait before attempt ``n + 1`` is ``min(max_delay, base_delay * 2**(n-1))`` scaled by a
+    random factor in [0.5, 1], and at least the endpoint's ``Retry-After``.
+
+    Args:
+        inner: the wrapped model.
+        max_attempts: attempts in all, the first included.
+        base_delay: seconds before the first retry (before jitter).
+        max_delay: cap of the exponential backoff in seconds.
+        sleep: how to wait (inject a recorder in tests).
+        rng: source of jitter (default: a fresh ``random.Random``).
+        max_retry_after: a ``Retry-After`` longer than this many seconds is not waited for;
+            the error propagates instead.
+    """
+
+    def __init__(
+        self,
+        inner: LanguageModel,
+        max_attempts: int = 4,
+        base_delay: float = 0.5,
+        max_delay: float = 20.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        max_retry_after: float = 300.0,
+    ):
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        self.inner = inner
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self.max_retry_after = max_retry_after
+
+    @property
+    def provider(self) -> str:
+        return self.inner.provider
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        wait = backoff * (0.5 + 0.5 * self._rng.random())
+        if retry_after is not None:
+            wait = max(wait, retry_after)
+        return wait
+
+    def complete(self, request: Request) -> Completion:
+        """Complete ``request``, retrying retryable errors; the last error propagates."""
+        attempt = 1
+        while True:
+            try:
+                completion = self.inner.complete(request)
+            except ProviderError as error:
+                if attempt >= self.max_attempts or not is_retryable(error):
+                    raise
+                if error.retry_after is not None and error.retry_after > self.max_retry_after:
+                    raise
+                self._sleep(self.delay(attempt, error.retry_after))
+                attempt += 1
+                continue
+            if attempt == 1:
+                return completion
+            return completion.model_copy(update={"attempts": completion.attempts + attempt - 1})
+
+    def __repr__(self) -> str:
+        return f"RetryingModel({self.inner!r}, max_attempts={self.max_attempts})"

@@ -1,0 +1,84 @@
+"""Where a store lives: ``open_store`` turns a URL, a path or nothing into an open :class:`Store`.
+
+- nothing: SQLite at ``<home>/timepoint.db`` (``home`` defaults to ``runs``);
+- a :class:`~pathlib.Path` or a plain string: an SQLite file (a directory means
+  ``<dir>/timepoint.db``);
+- ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, ``sqlite:///:memory:``;
+- ``postgresql://user:password@host:port/database`` (also ``postgres://`` and
+  ``postgresql+psycopg://``): PostgreSQL through psycopg 3.
+
+Nothing here reads the environment: callers resolve ``TIMEPOINT_DB_URL`` and ``TIMEPOINT_HOME``
+(see :class:`timepoint.settings.Settings`) and pass the result in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from timepoint.errors import StoreError
+from timepoint.store.dialect import PostgresBackend, SQLiteBackend, redact
+from timepoint.store.store import Store
+
+DB_FILE = "timepoint.db"
+DEFAULT_HOME = Path("runs")
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+def _sqlite_path(target: str | Path) -> Path | str:
+    if str(target) == ":memory:":
+        return ":memory:"
+    path = Path(target).expanduser()
+    return path / DB_FILE if path.is_dir() else path
+
+
+def store_target(url: str | Path | None = None, *, home: Path | None = None) -> str | Path:
+    """What ``open_store`` would open: a PostgreSQL URL, an SQLite path or ``:memory:``."""
+    if url is None:
+        return Path(home if home is not None else DEFAULT_HOME) / DB_FILE
+    if isinstance(url, Path):
+        return _sqlite_path(url)
+    text = url.strip()
+    if text.startswith(_POSTGRES_SCHEMES):
+        return "postgresql://" + text.split("://", 1)[1]
+    if text.startswith("sqlite:///"):
+        return _sqlite_path(text[len("sqlite:///") :])
+    if "://" in text:
+        raise StoreError(
+            f"store URL {redact(text)!r} has an unknown scheme; use sqlite:///path/to/file.db, "
+            "postgresql://user@host/db, or a plain file path"
+        )
+    if not text:
+        raise StoreError(
+            "the store URL is empty; give a file path, sqlite:/// or postgresql:// URL"
+        )
+    return _sqlite_path(text)
+
+
+def open_store(
+    url: str | Path | None = None, *, home: Path | None = None, create: bool = True
+) -> Store:
+    """Open (and if needed create and migrate) a run store.
+
+    Args:
+        url: ``None`` for ``<home>/timepoint.db``, an SQLite path or ``sqlite:///`` URL, or a
+            ``postgresql://`` URL.
+        home: the folder of the default SQLite store (the caller resolves ``TIMEPOINT_HOME``);
+            ``runs`` when not given.
+        create: when False, a missing SQLite file is an error instead of being created.
+
+    Raises:
+        StoreError: an unknown URL scheme, a missing file with ``create=False``, a database
+            that cannot be opened, or a store written by a newer schema.
+    """
+    target = store_target(url, home=home)
+    if isinstance(target, str) and target.startswith("postgresql://"):
+        return Store(PostgresBackend(target), location=redact(target), url=target)
+    if isinstance(target, Path) and not target.exists():
+        if not create:
+            raise StoreError(
+                f"no run store at {target}; run a scenario first, or point "
+                "TIMEPOINT_HOME / TIMEPOINT_DB_URL at an existing store"
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+    absolute = target.resolve() if isinstance(target, Path) else target
+    return Store(SQLiteBackend(target), location=str(target), url=f"sqlite:///{absolute}")
