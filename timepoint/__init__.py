@@ -1,12 +1,41 @@
 """Timepoint: LLM-driven temporal simulation.
 
-The root API is small on purpose; ``tests/test_public_api.py`` pins it.
+The root API is small on purpose; ``tests/test_public_api.py`` pins it. Names are imported on
+first use so that ``import timepoint`` (and the CLI's start-up) stays cheap.
 """
 
-from timepoint.engine.run import Run, load_run
-from timepoint.engine.runner import RunFailed, run
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from timepoint.errors import TimepointError
-from timepoint.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from timepoint.engine.run import Run, load_run
+    from timepoint.engine.runner import RunFailed, run
+    from timepoint.scenario.schema import Scenario
+
+_LAZY: dict[str, str] = {
+    "Run": "timepoint.engine.run",
+    "load_run": "timepoint.engine.run",
+    "RunFailed": "timepoint.engine.runner",
+    "run": "timepoint.engine.runner",
+    "Scenario": "timepoint.scenario.schema",
+}
 
 __all__ = ["Run", "RunFailed", "Scenario", "TimepointError", "load_run", "run"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'timepoint' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

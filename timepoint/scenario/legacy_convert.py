@@ -1,0 +1,370 @@
+"""The mapping rules from the earlier Timepoint JSON template format to a scenario mapping.
+
+Mode ``forward`` is ``pearl``; ``portal_*`` and the portal tuning keys become
+``temporal.portal``; ``metadata.entity_roster`` becomes ``entities.roster``; per-mechanism
+metadata (prospection, embodied constraints, circadian table, animistic entities, branches) goes
+to ``mechanisms.settings`` and, where it describes an entity, into that entity's roster entry.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from timepoint.scenario.legacy_keys import KeyLedger
+from timepoint.scenario.schema import TemporalMode, TimeUnit
+from timepoint.scenario.vocabulary import kind_from_identifier
+from timepoint.world.entity import EntityKind
+
+_MODES = {"forward": "pearl", **{mode.value: mode.value for mode in TemporalMode}}
+_NAMED_TRAIT_VALUE = 0.8
+_PORTAL_KEYS = {
+    "backward_steps": "backward_steps",
+    "candidate_antecedents_per_step": "candidates_per_step",
+    "path_count": "path_count",
+    "coherence_threshold": "coherence_threshold",
+    "max_backtrack_depth": "max_backtrack_depth",
+    "exploration_mode": "exploration",
+    "oscillation_complexity_threshold": "oscillation_threshold",
+    "use_simulation_judging": "simulation_judging",
+    "simulation_forward_steps": "simulation_forward_steps",
+    "judge_model": "judge_model",
+}
+_PORTAL_WEIGHTS = {
+    "llm_scoring_weight": "plausibility",
+    "historical_precedent_weight": "precedent",
+    "causal_necessity_weight": "necessity",
+    "entity_capability_weight": "capability",
+}
+
+
+class TemplateConverter(KeyLedger):
+    """Converts one template; the keys it reads are recorded by the :class:`KeyLedger` base.
+
+    Args:
+        data: The parsed template.
+        fallback_id: Scenario id when the template has no ``world_id``.
+    """
+
+    def __init__(self, data: Mapping[str, Any], fallback_id: str):
+        super().__init__(data)
+        self.fallback_id = fallback_id
+        self.notes: list[str] = []
+        self.roster: dict[str, dict[str, Any]] = {}
+        self.settings: dict[str, dict[str, Any]] = {}
+
+    def convert(self) -> dict[str, Any]:
+        """The scenario mapping (not yet validated); call :meth:`unmapped` afterwards."""
+        identifier = _slug(self.take("world_id") or "") or _slug(self.fallback_id) or "imported"
+        title = self.take("patch.name") or identifier.replace("_", " ").title()
+        scenario: dict[str, Any] = {
+            "id": identifier,
+            "title": title,
+            "description": _tidy(self.take("scenario_description") or title),
+        }
+        mode = self._mode()
+        scenario["timepoints"] = self._timepoints()
+        scenario["temporal"] = self._temporal(mode)
+        scenario["fidelity"] = self._fidelity()
+        scenario["outputs"] = self._outputs()
+        max_cost = self.take("max_cost_usd")
+        if max_cost is not None:
+            scenario["budget"] = {"max_usd": max_cost}
+        self._metadata(scenario["timepoints"])
+        scenario["entities"] = self._entities()
+        if self.settings:
+            scenario["mechanisms"] = {"settings": self.settings}
+        return scenario
+
+    def _mode(self) -> str:
+        raw = self.take("temporal.mode", "forward")
+        mode = _MODES.get(str(raw).lower())
+        if mode is None:
+            self.skip("temporal.mode", f"unknown mode; allowed: {', '.join(_MODES)}")
+            return "pearl"
+        return mode
+
+    def _timepoints(self) -> dict[str, Any]:
+        section: dict[str, Any] = {}
+        for old, new, limit in (
+            ("count", "count", 200),
+            ("before_count", "before", 10),
+            ("after_count", "after", 10),
+        ):
+            value = self.take(f"timepoints.{old}")
+            if value is not None:
+                section[new] = min(int(value), limit)
+                if value > limit:
+                    self.notes.append(f"timepoints.{old} {value} capped at {limit}")
+        start = self.take("timepoints.start_time")
+        if start is not None:
+            section["start"] = start
+        unit = self.take("timepoints.resolution")
+        if unit in {u.value for u in TimeUnit}:
+            section["unit"] = unit
+        elif unit is not None:
+            self.skip("timepoints.resolution", "allowed: " + ", ".join(u.value for u in TimeUnit))
+        return section
+
+    def _temporal(self, mode: str) -> dict[str, Any]:
+        section: dict[str, Any] = {"mode": mode}
+        arc = self.take("temporal.narrative_arc")
+        directorial = {"narrative_arc": arc} if arc else {}
+        tension = self.take("temporal.dramatic_tension")
+        if tension is not None:
+            directorial["dramatic_tension"] = tension
+        cyclical = {}
+        for old, new in (
+            ("cycle_length", "cycle_length"),
+            ("prophecy_accuracy", "prophecy_accuracy"),
+        ):
+            value = self.take(f"temporal.{old}")
+            if value is not None:
+                cyclical[new] = value
+        section |= {"directorial": directorial, "cyclical": cyclical}
+        counterfactuals = self.take("temporal.enable_counterfactuals")
+        if counterfactuals and mode != "branching":
+            self.skip(
+                "temporal.enable_counterfactuals", f"branching is a mode here; mode is {mode}"
+            )
+        description = self.take("temporal.portal_description")
+        portal_year, origin_year = (
+            self.take("temporal.portal_year"),
+            self.take("temporal.origin_year"),
+        )
+        keys = [*_PORTAL_KEYS, *_PORTAL_WEIGHTS]
+        if mode == "branching":
+            section["branching"] = {
+                key: self.take(f"temporal.{key}")
+                for key in ("path_count", "coherence_threshold")
+                if self.present(f"temporal.{key}")
+            }
+            keys = [k for k in keys if k not in section["branching"]]
+        if description and portal_year is not None and origin_year is not None:
+            portal: dict[str, Any] = {
+                "description": description,
+                "portal_year": portal_year,
+                "origin_year": origin_year,
+            }
+            for old, new in _PORTAL_KEYS.items():
+                if self.present(f"temporal.{old}"):
+                    portal[new] = self.take(f"temporal.{old}")
+            weights = {new: self.take(f"temporal.{old}") for old, new in _PORTAL_WEIGHTS.items()}
+            portal["weights"] = {k: v for k, v in weights.items() if v is not None}
+            if portal.get("backward_steps", 0) > 50:
+                self.notes.append(f"backward_steps {portal['backward_steps']} capped at 50")
+                portal["backward_steps"] = 50
+            section["portal"] = portal
+        else:
+            for key in keys:
+                self.skip(f"temporal.{key}", f"a portal setting; mode is {mode}")
+            if mode == "portal":
+                self.notes.append("mode portal without description and years")
+        return section
+
+    def _fidelity(self) -> dict[str, Any]:
+        section = {}
+        for old, new in (
+            ("fidelity_template", "template"),
+            ("fidelity_planning_mode", "planning"),
+            ("token_budget_mode", "budget_mode"),
+        ):
+            value = self.take(f"temporal.{old}")
+            if value is not None:
+                section[new] = value
+        budget = self.take("temporal.token_budget")
+        if budget is not None:
+            section["token_budget"] = int(budget)
+        return section
+
+    def _outputs(self) -> dict[str, Any]:
+        narrative = self.take("outputs.generate_narrative_exports", True)
+        formats = list(self.take("outputs.narrative_export_formats") or [])
+        if not narrative and formats:
+            self.skip("outputs.narrative_export_formats", "narrative exports are off")
+            formats = []
+        runs = list(self.take("outputs.formats") or [])
+        formats += [f for f in runs if f != "jsonl" and f not in formats]
+        section: dict[str, Any] = {"formats": formats}
+        training = bool(self.take("outputs.export_ml_dataset")) or "jsonl" in runs
+        section["training_export"] = training
+        detail = self.take("outputs.narrative_detail_level")
+        if detail is not None:
+            section["detail"] = detail
+        return section
+
+    def _metadata(self, timepoints: dict[str, Any]) -> None:
+        meta = "metadata"
+        for entity_id, spec in (self.take(f"{meta}.entity_roster") or {}).items():
+            self._roster_entry(entity_id, spec, f"{meta}.entity_roster.{entity_id}")
+        for entity_id, traits in (self.take(f"{meta}.cognitive_traits") or {}).items():
+            entry = self._entry(entity_id)
+            entry.setdefault("traits", {}).update(
+                {_slug(k): float(v) for k, v in traits.items() if _is_trait(v)}
+            )
+            for key, value in traits.items():
+                if not _is_trait(value):
+                    self.skip(f"{meta}.cognitive_traits.{entity_id}.{key}", "not in [-1, 1]")
+        prospection = self.take(f"{meta}.prospection_config")
+        if prospection:
+            self.settings["m15"] = dict(prospection)
+            if prospection.get("modeling_entity"):
+                self._entry(prospection["modeling_entity"])["plans"] = True
+            if prospection.get("target_entity"):
+                self._entry(prospection["target_entity"])
+        embodied = self.take(f"{meta}.embodied_constraints")
+        if embodied:
+            self.settings["m8"] = {"embodied_constraints": embodied}
+            for entity_id, state in embodied.items():
+                self._embodied(entity_id, state)
+        stress = self.take(f"{meta}.stress_markers")
+        if stress:
+            self.settings.setdefault("m8", {})["stress_markers"] = stress
+        circadian = self.take(f"{meta}.circadian_config")
+        if circadian:
+            self.settings["m14"] = dict(circadian)
+            self._clock(circadian.get("timepoints") or [], timepoints)
+        animistic = self.take(f"{meta}.animistic_entities")
+        if animistic:
+            self.settings["m16"] = {"entities": animistic}
+            for entity_id in animistic:
+                self._entry(entity_id)
+        branches = self.take(f"{meta}.branches")
+        question = self.take(f"{meta}.critical_question")
+        if branches or question:
+            self.settings["m12"] = {
+                k: v for k, v in (("critical_question", question), ("branches", branches)) if v
+            }
+
+    def _entities(self) -> dict[str, Any]:
+        section: dict[str, Any] = {}
+        kinds: list[str] = []
+        for kind in self.take("entities.types") or []:
+            if kind in {k.value for k in EntityKind}:
+                kinds.append(kind)
+            else:
+                self.skip("entities.types", f"kind {kind!r} is not one of the entity kinds")
+        roster = list(self.roster.values())
+        for entry in roster:
+            if entry["kind"] not in kinds:
+                kinds.append(entry["kind"])
+        humans = [e for e in roster if e["kind"] == "human"]
+        for position, entry in enumerate(humans):
+            entry["role"] = "primary" if position < 4 else "secondary"
+        count = self.take("entities.count") or len(roster) or 3
+        if len(roster) > count:
+            self.notes.append(f"entities.count {count} raised to the roster size {len(roster)}")
+            count = len(roster)
+        section |= {"count": count, "kinds": kinds or ["human"], "roster": roster}
+        resolution = self.take("entities.initial_resolution")
+        if resolution is not None:
+            section["initial_resolution"] = resolution
+        animism = self.take("entities.animism_level")
+        if animism is not None:
+            section["animism"] = animism
+        return section
+
+    def _entry(self, entity_id: str) -> dict[str, Any]:
+        identifier = _slug(entity_id)
+        if identifier not in self.roster:
+            kind = kind_from_identifier(identifier) or EntityKind.HUMAN
+            role = "environment" if kind is EntityKind.BUILDING else "secondary"
+            self.roster[identifier] = {
+                "id": identifier,
+                "name": _name_of(identifier),
+                "kind": kind.value,
+                "role": role,
+            }
+        return self.roster[identifier]
+
+    def _roster_entry(self, entity_id: str, spec: Mapping[str, Any], path: str) -> None:
+        entry = self._entry(entity_id)
+        for key, value in spec.items():
+            if key == "type" and value in {k.value for k in EntityKind}:
+                entry["kind"] = value
+            elif key == "role":
+                entry["description"] = value
+            elif key == "initial_knowledge":
+                entry["knowledge"] = [_fact(item) for item in value]
+            elif key == "personality_traits" and isinstance(value, list):
+                entry["traits"] = {_slug(t): _NAMED_TRAIT_VALUE for t in value}
+                self.notes.append(
+                    f"{entity_id}: personality traits given by name; each set to "
+                    f"{_NAMED_TRAIT_VALUE}"
+                )
+            elif key in {"voice_guide", "speech_examples"}:
+                entry["voice"] = _voice(spec.get("voice_guide"), spec.get("speech_examples"))
+            else:
+                self.skip(f"{path}.{key}", "no counterpart in a roster entry")
+
+    def _embodied(self, entity_id: str, state: Mapping[str, Any]) -> None:
+        physical: dict[str, float] = {}
+        if "pain_level" in state:
+            physical["pain"] = _unit(state["pain_level"])
+        if "fever" in state:
+            fever = float(state["fever"])
+            if fever > 1:
+                self.notes.append(f"{entity_id}: fever {fever} °C read as {_celsius(fever)}")
+                fever = _celsius(fever)
+            physical["fever"] = _unit(fever)
+        if "fatigue" in state:
+            physical["stamina"] = _unit(1 - float(state["fatigue"]))
+        if "age" in state:
+            physical["age"] = float(state["age"])
+        self._entry(entity_id)["physical"] = physical
+
+    def _clock(self, times: list[str], timepoints: dict[str, Any]) -> None:
+        hours = [int(t.split(":")[0]) for t in times if re.fullmatch(r"\d{1,2}:\d\d", str(t))]
+        if not hours or "start" in timepoints:
+            return
+        timepoints["start"] = f"2025-01-01T{hours[0]:02d}:00:00+00:00"
+        steps = {(b - a) % 24 for a, b in itertools.pairwise(hours)}
+        if len(steps) == 1:
+            timepoints["step"], timepoints["unit"] = steps.pop(), "hour"
+        self.notes.append(f"start at {hours[0]:02d}:00 (circadian timepoints {', '.join(times)})")
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
+    return slug if not slug or slug[0].isalpha() else "t_" + slug
+
+
+def _name_of(identifier: str) -> str:
+    words = [w.capitalize() for w in identifier.split("_")]
+    return " ".join("Dr." if w == "Dr" else w for w in words)
+
+
+def _tidy(text: str) -> str:
+    """Trailing spaces removed from every line (they would force quoted YAML)."""
+    return "\n".join(line.rstrip() for line in str(text).strip().splitlines())
+
+
+def _fact(item: Any) -> str:
+    text = str(item).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _voice(guide: Any, examples: Any) -> str:
+    parts = []
+    if isinstance(guide, Mapping):
+        for key, value in guide.items():
+            shown = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
+            parts.append(f"{key.replace('_', ' ')}: {shown}")
+    if examples:
+        parts.append("examples: " + " | ".join(str(e) for e in examples))
+    return "\n".join(parts)
+
+
+def _is_trait(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and -1 <= value <= 1
+
+
+def _unit(value: Any) -> float:
+    return round(min(1.0, max(0.0, float(value))), 3)
+
+
+def _celsius(degrees: float) -> float:
+    """Body temperature in °C -> fever in [0, 1] (37 °C is none, 41 °C is the maximum)."""
+    return _unit((degrees - 37.0) / 4.0)

@@ -1,0 +1,208 @@
+"""Load scenario YAML files, resolve ``extends:`` inheritance, validate against :class:`Scenario`.
+
+``extends: base/forward.yaml`` (a path relative to the file, or a list of them) merges the base
+first and the file on top: mappings merge key by key, lists and scalars replace. Bases may extend
+further bases; a cycle is an error. Every problem becomes one line of a
+:class:`~timepoint.errors.ScenarioError`, naming the file the offending value came from.
+
+Timestamps stay strings while loading (YAML's own timestamp parsing would drop the distinction
+between ``2025-01-01`` and a timezone-aware time); the schema parses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from timepoint.errors import ScenarioError
+from timepoint.scenario.problems import Loc, describe_errors
+from timepoint.scenario.schema import Scenario
+
+EXTENDS_KEY = "extends"
+
+#: origin of each merged value: key path -> file that supplied it
+Origins = dict[tuple[str, ...], str]
+
+
+class _StringTimestampLoader(yaml.SafeLoader):
+    """SafeLoader that leaves timestamps as strings."""
+
+
+_StringTimestampLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def display_path(path: str | Path) -> str:
+    """``path`` relative to the working directory when it lies below it, else as given."""
+    resolved = Path(path).resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def parse_yaml(text: str, label: str) -> dict[str, Any]:
+    """Parse one YAML document that must be a mapping.
+
+    Args:
+        text: The YAML source.
+        label: How to name the source in error messages (usually the file path).
+
+    Raises:
+        ScenarioError: ``label:line:column: message`` for malformed YAML, or a note that the
+            document is not a mapping.
+    """
+    try:
+        data = yaml.load(text, Loader=_StringTimestampLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
+        reason = error.problem or error.context or "malformed YAML"
+        if error.problem and error.context and error.context_mark is not None:
+            start = error.context_mark
+            reason += (
+                f" ({error.context} started at line {start.line + 1}, column {start.column + 1})"
+            )
+        raise ScenarioError([f"{where}: {reason}"]) from None
+    except yaml.YAMLError as error:
+        raise ScenarioError([f"{label}: malformed YAML: {error}"]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            [f"{label}: the file holds a {type(data).__name__}; a scenario is a mapping of keys"]
+        )
+    return data
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` onto ``base``: mappings merge recursively, everything else replaces.
+
+    Neither argument is modified.
+    """
+    merged: dict[str, Any] = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_scenario_data(path: str | Path) -> dict[str, Any]:
+    """The resolved scenario mapping of ``path``: bases merged, ``extends`` removed.
+
+    Raises:
+        ScenarioError: The file or a base is missing, malformed, or part of a cycle.
+    """
+    data, _ = _resolve(Path(path), chain=())
+    return data
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load, resolve and validate a scenario file.
+
+    Args:
+        path: A YAML file, possibly using ``extends:``.
+
+    Returns:
+        The validated, frozen scenario.
+
+    Raises:
+        ScenarioError: With one line per problem, each naming the file and field path.
+    """
+    data, origins = _resolve(Path(path), chain=())
+    label = display_path(path)
+    return scenario_from_data(data, source=lambda loc: _origin_of(loc, origins, label))
+
+
+def scenario_from_data(
+    data: Mapping[str, Any], source: str | Callable[[Loc], str] = "<scenario>"
+) -> Scenario:
+    """Validate an already-resolved mapping (no ``extends:``) as a :class:`Scenario`.
+
+    Args:
+        data: The scenario mapping.
+        source: Label for error lines, or a function from an error location to a label.
+
+    Raises:
+        ScenarioError: One readable line per validation problem.
+    """
+    label = source if isinstance(source, str) else "<scenario>"
+    if not isinstance(data, Mapping):
+        raise ScenarioError([f"{label}: expected a mapping of keys, got {type(data).__name__}"])
+    if EXTENDS_KEY in data:
+        raise ScenarioError(
+            [f"{label}: extends: only scenario files can extend others; load it with load_scenario"]
+        )
+    try:
+        return Scenario.model_validate(dict(data))
+    except ValidationError as error:
+        raise ScenarioError(describe_errors(error, Scenario, source)) from None
+
+
+def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Origins]:
+    label = display_path(path)
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(display_path(p) for p in (*chain, resolved))
+        raise ScenarioError([f"{display_path(chain[0])}: extends cycle: {cycle}"])
+    if not path.is_file():
+        parent = f" (extended by {display_path(chain[-1])})" if chain else ""
+        what = "is a directory, not a file" if path.is_dir() else "no such file"
+        raise ScenarioError([f"{label}: {what}{parent}"])
+    data = parse_yaml(path.read_text(encoding="utf-8"), label)
+    bases = data.pop(EXTENDS_KEY, None)
+    if bases is None:
+        return data, _origins(data, label)
+    if isinstance(bases, str):
+        bases = [bases]
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        raise ScenarioError(
+            [f"{label}: extends: {bases!r} should be a relative path or a list of relative paths"]
+        )
+    merged: dict[str, Any] = {}
+    origins: Origins = {}
+    for base in bases:
+        base_data, base_origins = _resolve(path.parent / base, (*chain, resolved))
+        merged = deep_merge(merged, base_data)
+        origins.update(base_origins)
+    own = _origins(data, label)
+    for key_path in own:
+        for inherited in [p for p in origins if p[: len(key_path)] == key_path]:
+            del origins[inherited]
+    origins.update(own)
+    return deep_merge(merged, data), origins
+
+
+def _origins(data: Mapping[str, Any], label: str, prefix: tuple[str, ...] = ()) -> Origins:
+    origins: Origins = {}
+    for key, value in data.items():
+        key_path = (*prefix, str(key))
+        if isinstance(value, Mapping) and value:
+            origins.update(_origins(value, label, key_path))
+        else:
+            origins[key_path] = label
+    return origins
+
+
+def _origin_of(loc: Loc, origins: Origins, default: str) -> str:
+    keys: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            break
+        keys.append(part)
+    for length in range(len(keys), 0, -1):
+        prefix = tuple(keys[:length])
+        if prefix in origins:
+            return origins[prefix]
+        below = {label for key_path, label in origins.items() if key_path[:length] == prefix}
+        if len(below) == 1:
+            return below.pop()
+    return default
