@@ -130,7 +130,9 @@ class EntitiesConfig(Frozen):
         for rel in self.relations:
             for end in (rel.a, rel.b):
                 if known and end not in known:
-                    raise ValueError(f"relation names {end!r}, not in the roster ({', '.join(ids)})")
+                    raise ValueError(
+                        f"relation names {end!r}, not in the roster ({', '.join(ids)})"
+                    )
         return self
 
 
