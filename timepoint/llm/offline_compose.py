@@ -21,6 +21,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from timepoint.knowledge.phrasing import as_spoken_by
 from timepoint.llm.base import ActionType, Request
 
 Composer = Callable[[dict[str, Any], random.Random, float], dict[str, Any] | str]
@@ -100,9 +101,10 @@ def sentence_case(fact: str) -> str:
     return fact
 
 
-def topic_of(fact: str, words: int = 7) -> str:
-    """A short noun-phrase-like handle for a fact."""
-    parts = sentence_case(fact).split()
+def topic_of(fact: str, words: int = 12) -> str:
+    """A short handle for a fact: its first clause, at most ``words`` words."""
+    clause = sentence_case(fact).split(",")[0].split(";")[0]
+    parts = clause.split()
     return " ".join(parts[:words]) + ("…" if len(parts) > words else "")
 
 
@@ -161,9 +163,9 @@ def _event(ctx: dict[str, Any], rng: random.Random, _leak: float) -> dict[str, A
     else:
         event = f"After the exchange over {topic_of(recent[0])}, {who} {verb} at {place}."
     facts = []
-    if len(names) >= 2 and len(recent) >= 2:
-        lead = rng.choice(names)
-        facts.append(f"{lead} proposed tying “{topic_of(recent[0])}” to “{topic_of(recent[1])}”")
+    if len(names) >= 2 and recent:
+        lead, other = rng.sample(names, 2)
+        facts.append(f"{lead} pressed {other} on the point that {sentence_case(recent[0])}")
     elif names and recent:
         facts.append(f"{rng.choice(names)} insisted that {sentence_case(recent[0])}")
     importance = round(min(1.0, 0.35 + 0.5 * (index + 1) / count + rng.uniform(-0.1, 0.1)), 2)
@@ -202,7 +204,8 @@ def _dialog(ctx: dict[str, Any], rng: random.Random, leak_rate: float) -> dict[s
             text, refs = f"I have little to add, {listener}, but I am listening.", []
         else:
             used.add(fact["id"])
-            frame = rng.choice(_FRAMES).format(fact=sentence_case(fact["text"]), listener=listener)
+            spoken = as_spoken_by(fact["text"], fact.get("holder"), speaker.get("name", ""))
+            frame = rng.choice(_FRAMES).format(fact=sentence_case(spoken), listener=listener)
             text, refs = f"{frame} {rng.choice(_CLOSERS)}".strip(), [fact["id"]]
         strained = speaker.get("strain", 0.0) > 0.5
         if strained:

@@ -12,6 +12,9 @@ from timepoint.engine.state import WorldState
 from timepoint.knowledge.conservation import Violation, check_dialog
 from timepoint.llm.base import ActionType, Message, Request
 from timepoint.llm.drafts import DialogDraft
+from timepoint.synthesis.animism import SPEAKING_KINDS
+from timepoint.synthesis.prospection import prospect_view
+from timepoint.synthesis.relationships import relation_views
 from timepoint.world import Dialog, DialogTurn, EntityRole, ExposureKind, ResolutionLevel, Timepoint
 
 MAX_PARTICIPANTS = 4
@@ -27,7 +30,10 @@ _ROLE_WEIGHT = {
 def choose_participants(state: WorldState, tp: Timepoint) -> list[str]:
     """Present entities that may speak, best first: resolution rank, then role and centrality."""
     speakers = [
-        e for e in tp.entities_present if state.resolution(e, tp.id) >= ResolutionLevel.DIALOG
+        e
+        for e in tp.entities_present
+        if state.resolution(e, tp.id) >= ResolutionLevel.DIALOG
+        and state.entities[e].kind in SPEAKING_KINDS  # M16: other kinds act through narration
     ]
 
     def relevance(entity_id: str) -> tuple[int, float, str]:
@@ -45,21 +51,25 @@ def _participant_context(state: WorldState, tp: Timepoint, entity_id: str) -> di
     facts = [_fact_view(state, e.fact_id) for e in ordered[:MAX_FACTS_IN_PROMPT]]
     unknown = [_fact_view(state, f.id) for f in state.facts.values() if f.id not in known]
     strain = max(entity.physical.pain, entity.physical.fever, 1 - entity.cognitive.energy / 100)
+    prospect = prospect_view(state, tp.id, entity_id)  # M15: expectations shape the prompt
     return {
         "id": entity_id,
         "name": entity.name,
         "voice": entity.voice,
         "strain": round(strain, 3),
-        "tone_bias": "",
+        "tone_bias": prospect.get("tone_bias", ""),
         "known": facts,
         "unknown": unknown[:MAX_FACTS_IN_PROMPT],
+        "expectations": prospect.get("expectations", []),
     }
 
 
 def _fact_view(state: WorldState, fact_id: str) -> dict[str, str]:
     fact = state.facts[fact_id]
     kind = "event" if fact.origin.startswith("event:") else "fact"
-    return {"id": fact.id, "text": fact.text, "kind": kind}
+    holder = fact.origin.removeprefix("initial:") if fact.origin.startswith("initial:") else None
+    holder_name = state.entities[holder].name if holder in state.entities else ""
+    return {"id": fact.id, "text": fact.text, "kind": kind, "holder": holder_name}
 
 
 def _prompt(state: WorldState, tp: Timepoint, participants: list[dict], scene: dict) -> str:
@@ -71,9 +81,15 @@ def _prompt(state: WorldState, tp: Timepoint, participants: list[dict], scene: d
         "Write the conversation. Each turn: speaker id, text, tone, and knowledge_refs listing the "
         "ids of the facts the speaker uses. A speaker may only use facts from its own list.",
     ]
+    description = next((s.description for s in state.scenes if s.timepoint_id == tp.id), "")
+    if description:
+        lines.insert(3, f"Setting: {description}")  # M10
+    relations = relation_views(state, tp, [p["id"] for p in participants])  # M13
     for p in participants:
         lines.append(f"- {p['id']} ({p['name']}, voice: {p['voice'] or 'plain'}) knows:")
         lines.extend(f"    [{f['id']}] {f['text']}" for f in p["known"])
+        lines.extend(f"    stands with {line}" for line in relations.get(p["id"], []))
+        lines.extend(f"    expects: {e}" for e in p.get("expectations", []))
     return "\n".join(lines)
 
 
