@@ -44,7 +44,7 @@ def handle(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     print(settings.describe(), file=sys.stderr)
-    progress = NullProgress() if args.quiet else BarProgress(8, description="timepoint run")
+    progress = NullProgress() if args.quiet else BarProgress(description="timepoint run")
     try:
         result = run(
             args.scenario,

@@ -36,23 +36,25 @@ class RecordingProgress:
 
 
 class BarProgress:
-    """A tqdm progress bar over the pipeline steps (text in a terminal, a widget in notebooks)."""
+    """A tqdm bar over the run's timepoints (text in a terminal, a widget in notebooks).
 
-    def __init__(self, total_steps: int, description: str = "run", notebook: bool = False):
+    Steps without a known total only update the bar's label.
+    """
+
+    def __init__(self, description: str = "run", notebook: bool = False):
         if notebook:
             from tqdm.auto import tqdm
         else:
             from tqdm import tqdm
-        self._bar: Any = tqdm(total=total_steps, desc=description, unit="step", leave=False)
-        self._last_step: str | None = None
+        self._bar: Any = tqdm(total=1, desc=description, unit="tp", leave=False)
 
     def emit(self, event: ProgressEvent) -> None:
-        if event.step != self._last_step:
-            if self._last_step is not None:
-                self._bar.update(1)
-            self._last_step = event.step
+        if event.total:
+            self._bar.total = event.total
+            self._bar.n = min(event.done, event.total)
         self._bar.set_postfix_str(f"{event.step} {event.detail}".strip()[:60])
 
     def close(self) -> None:
-        self._bar.update(self._bar.total - self._bar.n)
+        self._bar.n = self._bar.total
+        self._bar.refresh()
         self._bar.close()
