@@ -8,8 +8,12 @@ def test_root_api_is_small_and_pinned():
             "RunFailed",
             "Scenario",
             "TimepointError",
+            "compare",
+            "estimate_batch",
+            "expand_grid",
             "load_run",
             "run",
+            "run_batch",
         ]
     )
     for name in timepoint.__all__:

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 from timepoint.errors import TimepointError
 
 if TYPE_CHECKING:
+    from timepoint.batch import estimate_batch, expand_grid, run_batch
     from timepoint.engine.run import Run, load_run
     from timepoint.engine.runner import RunFailed, run
     from timepoint.scenario.schema import Scenario
+    from timepoint.time.comparison import compare
 
 _LAZY: dict[str, str] = {
     "Run": "timepoint.engine.run",
@@ -22,9 +24,24 @@ _LAZY: dict[str, str] = {
     "RunFailed": "timepoint.engine.runner",
     "run": "timepoint.engine.runner",
     "Scenario": "timepoint.scenario.schema",
+    "compare": "timepoint.time.comparison",
+    "estimate_batch": "timepoint.batch",
+    "expand_grid": "timepoint.batch",
+    "run_batch": "timepoint.batch",
 }
 
-__all__ = ["Run", "RunFailed", "Scenario", "TimepointError", "load_run", "run"]
+__all__ = [
+    "Run",
+    "RunFailed",
+    "Scenario",
+    "TimepointError",
+    "compare",
+    "estimate_batch",
+    "expand_grid",
+    "load_run",
+    "run",
+    "run_batch",
+]
 __version__ = "0.1.0"
 
 

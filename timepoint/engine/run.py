@@ -89,6 +89,40 @@ class Run:
         """Entity ids that held ``fact`` (id or text fragment) at timepoint ``at``."""
         return self._provenance.who_knew(fact, at)
 
+    def ask(self, question: str, *, model: Any = None) -> Any:
+        """Answer a question about this run, raising detail only where needed (M5, M9).
+
+        The answer (an :class:`~timepoint.engine.record.Answer`) is appended to
+        ``record.answers``; the updated record is written to the run folder and the store.
+
+        >>> run.ask("What did Madison know before the dinner, and from whom?")  # doctest: +SKIP
+        """
+        from timepoint.knowledge.ask import ask
+
+        return ask(self, question, model=model)
+
+    def branch(self, at: str | int, intervention: Any, *, model: Any = None) -> Run:
+        """Re-simulate from ``at`` after an intervention (M12); the branch is a new stored run.
+
+        >>> from timepoint.time.branching import Intervention  # doctest: +SKIP
+        >>> other = run.branch(at="tp_001", intervention=Intervention.remove("hamilton"))
+        """
+        from timepoint.time.branching import branch
+
+        return branch(self, at, intervention, model=model)
+
+    def paths(self) -> list[Any]:
+        """The run's paths, best first, each with its score, pivot points and timepoints.
+
+        BRANCHING and PORTAL runs keep several scored paths (``main`` is the best); other runs
+        return their timelines unscored. Each item is a :class:`~timepoint.time.paths.RunPath`.
+
+        >>> [(p.timeline_id, p.score, p.pivots) for p in run.paths()]  # doctest: +SKIP
+        """
+        from timepoint.time.paths import paths_of
+
+        return paths_of(self.record)
+
 
 def load_run(run_id: str, store: Any = None, settings: Any = None) -> Run:
     """Read a stored run back (a unique prefix of the id is enough)."""

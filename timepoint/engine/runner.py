@@ -18,7 +18,7 @@ from timepoint.engine.simulation import Simulation
 from timepoint.engine.usage import summarize_calls
 from timepoint.errors import SimulationError, TimepointError
 from timepoint.llm.base import LanguageModel
-from timepoint.report.narrative import narrative_markdown
+from timepoint.report.narrative import narrative_files
 from timepoint.scenario.schema import Scenario
 from timepoint.settings import Settings
 
@@ -35,6 +35,21 @@ class RunFailed(SimulationError):
             f"run {record.run_id} failed: {type(cause).__name__}: {cause} "
             f"(partial record kept in {run.folder})",
         )
+
+
+class ReplicateGateway:
+    """Stamps a replicate number on every request of a run, so replicate ``n`` of a configuration
+    and seed gets its own answers (and cache entries) instead of replaying replicate 0."""
+
+    def __init__(self, inner: Any, replicate: int):
+        self.inner = inner
+        self.replicate = replicate
+
+    def complete(self, request: Any) -> Any:
+        return self.inner.complete(request.model_copy(update={"replicate": self.replicate}))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
 def new_run_id(scenario: Scenario, seed: int) -> str:
@@ -75,6 +90,8 @@ def run(
         overrides: dotted-path overrides, e.g. ``{"timepoints.count": 2}``.
         settings: environment settings; default ``Settings.from_env()``.
         progress: a progress sink (the CLI passes a progress bar).
+        parent_budget: a budget every call is also charged to (a batch job's).
+        replicate: the replicate number of this run of a configuration and seed (batches).
 
     Raises:
         RunFailed: the run stopped; its partial record is stored with status ``failed``.
@@ -102,6 +119,8 @@ def run(
         provider=model,
         parent_budget=parent_budget,
     )
+    if replicate:
+        gateway = ReplicateGateway(gateway, replicate)
     ctx = RunContext(
         gateway=gateway,
         seed=resolved.seed,
@@ -119,6 +138,10 @@ def run(
     except (TimepointError, ValueError, KeyError, AssertionError) as error:
         failure = error
     record = sim.record(run_id, started, "failed" if failure else "completed", gateway.provider)
+    if failure is None:
+        from timepoint.report.summary import summarize
+
+        record = sim.with_budget_report(summarize(record, sim.ctx.gateway, resolved.seed))
     record = finalize(record, gateway)
     if failure is not None:
         record = record.model_copy(
@@ -143,8 +166,9 @@ def finalize(record: RunRecord, gateway: Any) -> RunRecord:
         mechanisms.append(
             LedgerEntry(
                 mechanism="M18",
-                summary=f"M18 model selection: {len(choices)} actions served by "
-                f"{len(models)} models ({', '.join(models)})",
+                summary=f"M18 model selection: {len(choices)} actions mapped onto "
+                f"{len(models)} registry models ({', '.join(models)}); calls served by "
+                f"{', '.join(sorted(usage.by_model)) or 'none'}",
                 counts={"actions": len(choices), "models": len(models), "calls": usage.calls},
             )
         )
@@ -154,8 +178,21 @@ def finalize(record: RunRecord, gateway: Any) -> RunRecord:
 
 
 def persist(record: RunRecord, scenario: Scenario, calls: list, home: Path, store: Any) -> Path:
-    """Write the run folder, then the store. The folder is complete or absent."""
-    files = {"narrative.md": narrative_markdown(record, scenario.outputs.detail)}
+    """Write the run folder, then the store. The folder is complete or absent.
+
+    The narrative is written as Markdown and JSON, and as PDF when ``outputs.formats`` asks
+    for it; a PDF that cannot be built does not lose the run: the reason is kept in
+    ``extras["narrative_pdf_error"]``.
+    """
+    from timepoint.errors import ReportError
+
+    detail, formats = scenario.outputs.detail, scenario.outputs.formats
+    try:
+        files = narrative_files(record, detail, formats)
+    except ReportError as error:
+        extras = {**record.extras, "narrative_pdf_error": str(error)}
+        record = record.model_copy(update={"extras": extras})
+        files = narrative_files(record, detail, [f for f in formats if f != "pdf"])
     folder = write_run_folder(home, record, scenario, calls, files)
     store.save_run(record, calls)
     return folder

@@ -6,22 +6,28 @@ timepoints and process them, and ``record()`` turns the state into a :class:`Run
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from timepoint.engine.context import RunContext
 from timepoint.engine.progress import ProgressEvent
-from timepoint.engine.record import FidelityCell, RunRecord, ValidationResult
+from timepoint.engine.record import FidelityCell, PathInfo, RunRecord, ValidationResult
+from timepoint.engine.restore import remember_entity_states
 from timepoint.engine.state import WorldState
 from timepoint.fidelity.graph import RelationGraph
-from timepoint.fidelity.planner import plan_resolution
+from timepoint.fidelity.strategy import ResolutionSchedule, build_schedule
+from timepoint.fidelity.token_budget import BudgetedGateway, TokenBudget
 from timepoint.knowledge.exposure import make_fact
-from timepoint.llm.base import ActionType, Message, Request
+from timepoint.knowledge.phrasing import about
+from timepoint.llm.base import ActionType, Completion, Message, Request
 from timepoint.llm.drafts import EventDraft
 from timepoint.scenario.schema import Scenario
 from timepoint.synthesis.population import populate
 from timepoint.time.causal import ancestors
-from timepoint.world import EntityRole, ExposureKind, ResolutionLevel, Timeline, Timepoint
+from timepoint.time.circadian import asleep_at
+from timepoint.world import EntityRole, ExposureKind, Fact, ResolutionLevel, Timeline, Timepoint
 
 
 class Simulation:
@@ -35,6 +41,14 @@ class Simulation:
         self.step = "setup"
         self.timepoint_count = scenario.timepoints.count
         self.downgrade = 0
+        # fidelity/temporal strategy: the schedule the mode follows and the token budget
+        self.schedule: ResolutionSchedule | None = None
+        self.expected_timepoints: int | None = None
+        self.paths: list[PathInfo] = []
+        self.extras: dict[str, Any] = {}
+        self.token_budget = TokenBudget.from_scenario(scenario)
+        if self.token_budget is not None:
+            ctx.gateway = BudgetedGateway(ctx.gateway, self.token_budget, ctx.max_concurrency)
 
     # -- pipeline -------------------------------------------------------------------------
     def enter(self, step: str, detail: str = "", done: int = 0, total: int | None = None) -> None:
@@ -48,6 +62,7 @@ class Simulation:
         self.populate()
         self.enter("fidelity")
         self.plan_graph()
+        remember_entity_states(self.state, "initial")  # M12: branches start from snapshots
         self.enter("timepoints", total=self.timepoint_count)
         mode_for(self.scenario.temporal.mode).simulate(self)
         self.enter("finish")
@@ -86,16 +101,48 @@ class Simulation:
         self.state.ledger.count("M1", "graph edges", int((graph.weights > 0).sum() // 2))
 
     # -- timepoints -----------------------------------------------------------------------
+    def plan_schedule(
+        self, steps: int | None = None, importance: Sequence[float] | None = None
+    ) -> ResolutionSchedule:
+        """Plan the per-step resolution schedule (template × planning mode) the mode follows.
+
+        Modes with a shape of their own (a tension curve, a portal's step count) call this
+        before generating; otherwise the first timepoint plans ``timepoint_count`` steps.
+        """
+        self.schedule = build_schedule(self.scenario, steps or self.timepoint_count, importance)
+        self.extras["fidelity_schedule"] = self.schedule.summary(len(self.state.entities))
+        self.state.ledger.set("M1", "scheduled steps", len(self.schedule.steps))
+        return self.schedule
+
+    def step_index(self, tp: Timepoint) -> int:
+        """A timepoint's step: its depth in its causal chain (the root is step 0)."""
+        return len(ancestors(self.state.timepoints, tp.id)) if tp.id in self.state.timepoints else 0
+
+    def budget_checkpoint(self, tp: Timepoint) -> None:
+        """Lower planned fidelity when the token budget will not last (before ``tp`` is planned)."""
+        budget = self.token_budget
+        if budget is None:
+            return
+        done = max(0, len(self.state.timepoints) - 1)
+        total = max(self.expected_timepoints or self.timepoint_count, done + 1)
+        levels = budget.downgrade_levels(done, total, self.downgrade)
+        if levels:
+            self.downgrade += levels
+            budget.note_downgrade(self.downgrade, tp.id)
+            self.state.ledger.count("M1", "budget downgrades", levels)
+
     def plan_cells(self, tp: Timepoint) -> None:
         """Resolution of every (entity, timepoint) pair (M1); absent entities stay tensor-only."""
-        template = self.scenario.fidelity.template
+        schedule = self.schedule or self.plan_schedule()
+        index = self.step_index(tp)
+        asleep = asleep_at(self.scenario, self.state.entities.values(), tp)  # M14
         for entity in self.state.entities.values():
-            if entity.id in tp.entities_present:
-                level = plan_resolution(
-                    entity.role,
-                    self.state.centrality.get(entity.id, 0.0),
-                    tp.importance,
-                    template,
+            if entity.id in tp.entities_present and entity.id not in asleep:
+                level = schedule.resolve(
+                    role=entity.role,
+                    centrality=self.state.centrality.get(entity.id, 0.0),
+                    importance=tp.importance,
+                    index=index,
                     floor=min(self.scenario.entities.initial_resolution, ResolutionLevel.SCENE),
                     downgrade=self.downgrade,
                 )
@@ -119,6 +166,30 @@ class Simulation:
     ) -> Timepoint:
         """Ask the model for the event at ``timestamp`` given the world so far, and add it."""
         self.enter("timepoints", f"{index + 1}/{self.timepoint_count}", index, self.timepoint_count)
+        request = self.event_request(
+            index=index, timestamp=timestamp, parent=parent, planned=planned, phase=phase
+        )
+        return self.add_event(
+            self.ctx.gateway.complete(request),
+            index=index,
+            timestamp=timestamp,
+            parent=parent,
+            timeline_id=timeline_id,
+            tp_id=tp_id,
+            phase=phase,
+            parent_timepoint=parent_timepoint,
+        )
+
+    def event_request(
+        self,
+        *,
+        index: int,
+        timestamp: datetime,
+        parent: str | None,
+        planned: str | None = None,
+        phase: str | None = None,
+    ) -> Request:
+        """The temporal-reasoning request for the event at ``timestamp`` after ``parent``."""
         previous = [self.state.timepoints[a].event for a in reversed(self._chain(parent))]
         recent = self._recent_facts(parent)
         candidates = [
@@ -149,19 +220,49 @@ class Simulation:
             "Entities: " + ", ".join(f"{c['id']} ({c['name']}, {c['role']})" for c in candidates),
             "Answer with event, importance (0-1), present (entity ids) and key_facts.",
         ]
-        completion = self.ctx.gateway.complete(
-            Request(
-                action=ActionType.TEMPORAL_REASONING,
-                output_schema=EventDraft,
-                seed=self.ctx.seed,
-                max_tokens=500,
-                context=context,
-                messages=(
-                    Message(role="system", content="You advance simulations one causal step."),
-                    Message(role="user", content="\n".join(prompt)),
-                ),
-            )
+        return Request(
+            action=ActionType.TEMPORAL_REASONING,
+            output_schema=EventDraft,
+            seed=self.ctx.seed,
+            max_tokens=500,
+            context=context,
+            messages=(
+                Message(role="system", content="You advance simulations one causal step."),
+                Message(role="user", content="\n".join(prompt)),
+            ),
         )
+
+    def add_event(self, completion: Completion, **where: Any) -> Timepoint:
+        """Turn a temporal-reasoning answer into a timepoint, add it and attribute its tokens.
+
+        ``where`` holds the keyword arguments of :meth:`event_timepoint`.
+        """
+        tp = self.event_timepoint(completion, **where)
+        self.add_timepoint(tp)
+        self.state.spend(
+            [
+                e
+                for e in tp.entities_present
+                if self.state.resolution(e, tp.id) > ResolutionLevel.TENSOR_ONLY
+            ],
+            tp.id,
+            completion.usage.total_tokens,
+        )
+        return tp
+
+    def event_timepoint(
+        self,
+        completion: Completion,
+        *,
+        index: int,
+        timestamp: datetime,
+        parent: str | None,
+        timeline_id: str = "main",
+        tp_id: str | None = None,
+        phase: str | None = None,
+        parent_timepoint: str | None = None,
+    ) -> Timepoint:
+        """The timepoint a temporal-reasoning answer describes; not yet added to the state."""
         draft = completion.parsed
         assert isinstance(draft, EventDraft)
         present = [e for e in dict.fromkeys(draft.present) if e in self.state.entities]
@@ -181,12 +282,6 @@ class Simulation:
             location=self.scenario.timepoints.location,
             key_facts=draft.key_facts,
         )
-        self.add_timepoint(tp)
-        self.state.spend(
-            [e for e in present if self.state.resolution(e, tp.id) > ResolutionLevel.TENSOR_ONLY],
-            tp.id,
-            completion.usage.total_tokens,
-        )
         return tp
 
     def add_timepoint(self, tp: Timepoint) -> None:
@@ -199,15 +294,19 @@ class Simulation:
         state.timelines[tp.timeline_id] = timeline.model_copy(
             update={"timepoint_ids": [*timeline.timepoint_ids, tp.id]}
         )
+        self.budget_checkpoint(tp)
         self.plan_cells(tp)
         origin = f"timepoint:{tp.id}"
         facts = [
             make_fact(tp.event, f"event:{tp.id}"),
             *(make_fact(t, origin) for t in tp.key_facts),
         ]
+        asleep = asleep_at(self.scenario, state.entities.values(), tp)  # M14: sleepers miss it
         for fact in facts:
             fact = state.add_fact(fact)
             for entity_id in tp.entities_present:
+                if entity_id in asleep:
+                    continue
                 level = state.resolution(entity_id, tp.id)
                 kind = (
                     ExposureKind.EXPERIENCED
@@ -227,6 +326,7 @@ class Simulation:
         for name, step in TIMEPOINT_STEPS:
             self.enter(name, tp.id)
             step(self, tp)
+        remember_entity_states(self.state, tp.id)
 
     def record_integrity(self, problems: list[str]) -> None:
         state = self.state
@@ -247,6 +347,11 @@ class Simulation:
             return []
         return [tp_id, *ancestors(self.state.timepoints, tp_id)]
 
+    def _third_person(self, fact: Fact) -> str:
+        holder = fact.origin.removeprefix("initial:")
+        entity = self.state.entities.get(holder)
+        return about(fact.text, entity.name if entity else None)
+
     def _recent_facts(self, parent: str | None) -> list[str]:
         if parent is None:
             return []
@@ -254,7 +359,9 @@ class Simulation:
             if dialog.timepoint_id == parent:
                 refs = [r for t in dialog.turns if not t.flagged for r in t.knowledge_refs]
                 facts = [self.state.facts[r] for r in dict.fromkeys(refs)]
-                return [f.text for f in facts if not f.origin.startswith("event:")][:3]
+                return [self._third_person(f) for f in facts if not f.origin.startswith("event:")][
+                    :3
+                ]
         return list(self.state.timepoints[parent].key_facts[:3])
 
     # -- finishing ------------------------------------------------------------------------
@@ -292,5 +399,42 @@ class Simulation:
             prospection=list(state.prospection),
             fidelity=list(state.fidelity.values()),
             mechanisms=state.ledger.entries(),
-            validation=list(state.validation),
+            validation=list(state.validation) + self._budget_validation(),
+            paths=list(self.paths),
+            extras=self._record_extras(),
         )
+
+    def _record_extras(self) -> dict[str, Any]:
+        extras = {**self.state.extras, **self.extras}
+        if self.token_budget is not None:
+            extras["token_budget"] = self.token_budget.report()
+        return extras
+
+    def with_budget_report(self, record: RunRecord) -> RunRecord:
+        """``record`` with the token budget's report and verdict brought up to date (after
+        calls made once the record was built, such as the executive summary)."""
+        if self.token_budget is None:
+            return record
+        kept = [v for v in record.validation if v.validator != "token_budget"]
+        extras = {**record.extras, "token_budget": self.token_budget.report()}
+        return record.model_copy(
+            update={"validation": kept + self._budget_validation(), "extras": extras}
+        )
+
+    def _budget_validation(self) -> list[ValidationResult]:
+        """The token budget's verdict (soft overruns carry their warning)."""
+        budget = self.token_budget
+        if budget is None:
+            return []
+        report = budget.report()
+        message = "; ".join(report["warnings"]) or (
+            f"{report['spent']} of {report['limit']} tokens ({report['mode']})"
+        )
+        return [
+            ValidationResult(
+                validator="token_budget",
+                target="run",
+                ok=not report["over_budget"] and not report["refused"],
+                message=message,
+            )
+        ]

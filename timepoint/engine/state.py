@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from timepoint.engine.ledger import Ledger
 from timepoint.engine.record import FidelityCell, ValidationResult
@@ -41,6 +42,8 @@ class WorldState:
     ledger: Ledger = field(default_factory=Ledger)
     graph: RelationGraph | None = None
     centrality: dict[str, float] = field(default_factory=dict)
+    #: JSON-ready evidence mechanisms keep beside the records (``RunRecord.extras``).
+    extras: dict[str, Any] = field(default_factory=dict)
 
     def add_fact(self, fact: Fact) -> Fact:
         return self.facts.setdefault(fact.id, fact)

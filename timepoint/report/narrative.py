@@ -1,57 +1,103 @@
-"""Narrative exports of a run record: Markdown and JSON at three detail levels.
+"""Narrative exports of a run record: one set of data, rendered as Markdown, JSON and PDF.
 
-``minimal``: header, summary and timeline. ``summary``: plus characters, dialogs and mechanisms.
-``comprehensive``: plus provenance highlights, every validation result and cost by action/model.
+Detail levels, each including the one before:
+
+- ``minimal``: header (run id, mode, date, duration, cost, provider), executive summary and the
+  main timeline;
+- ``summary``: characters (primary and secondary), dialogs, knowledge provenance highlights,
+  the mechanism ledger, validation (counts and the first violations), cost by action and paths;
+- ``comprehensive``: every entity, every timeline, more provenance highlights, every
+  validation result, cost by model and the model chosen per action.
+
+The PDF is in :mod:`timepoint.report.pdf`; it renders the same :func:`narrative_data`.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from timepoint.engine.record import RunRecord
+from timepoint.errors import ReportError
+from timepoint.report.highlights import provenance_highlights
+from timepoint.report.records import entity_names, timeline_label
+from timepoint.report.summary import templated_summary
 
 DETAIL_LEVELS = ("minimal", "summary", "comprehensive")
+_HIGHLIGHTS = {"summary": 5, "comprehensive": 15}
+_VIOLATIONS = {"summary": 10, "comprehensive": None}
 
 
-def _names(record: RunRecord) -> dict[str, str]:
-    return {e.id: e.name for e in record.entities}
+def _check_detail(detail: str) -> None:
+    if detail not in DETAIL_LEVELS:
+        raise ReportError(
+            f"detail level {detail!r} is not one of {', '.join(DETAIL_LEVELS)}; "
+            "pick one, e.g. detail='summary'"
+        )
+
+
+def _timeline(record: RunRecord, timeline_id: str | None) -> list[dict[str, Any]]:
+    names = entity_names(record)
+    tps = {t.id: t for t in record.timepoints}
+    timeline = next((t for t in record.timelines if t.id == timeline_id), None)
+    order = (
+        timeline.timepoint_ids
+        if timeline
+        else [t.id for t in sorted(record.timepoints, key=lambda t: (t.timestamp, t.id))]
+    )
+    return [
+        {
+            "id": tp_id,
+            "timestamp": tps[tp_id].timestamp.isoformat(),
+            "event": tps[tp_id].event,
+            "present": [names.get(e, e) for e in tps[tp_id].entities_present],
+            "phase": tps[tp_id].phase,
+            "importance": tps[tp_id].importance,
+        }
+        for tp_id in order
+        if tp_id in tps
+    ]
+
+
+def _usage_rows(buckets: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: usage.model_dump() for name, usage in sorted(buckets.items())}
 
 
 def narrative_data(record: RunRecord, detail: str = "summary") -> dict[str, Any]:
-    """The narrative as plain data; Markdown, JSON and PDF are rendered from this."""
-    if detail not in DETAIL_LEVELS:
-        raise ValueError(f"detail {detail!r} is not one of {', '.join(DETAIL_LEVELS)}")
-    names = _names(record)
-    main = record.main_timeline
-    order = main.timepoint_ids if main else [t.id for t in record.timepoints]
-    tps = {t.id: t for t in record.timepoints}
-    dialogs = {d.timepoint_id: d for d in record.dialogs}
+    """The narrative as plain data; Markdown, JSON and PDF are rendered from this.
+
+    Raises:
+        ReportError: ``detail`` is not a known level.
+    """
+    _check_detail(detail)
+    names = entity_names(record)
+    usage = record.usage
     data: dict[str, Any] = {
+        "detail": detail,
         "run_id": record.run_id,
         "title": record.title,
         "scenario_id": record.scenario_id,
         "mode": record.mode,
         "status": record.status,
         "provider": record.provider,
+        "seed": record.seed,
         "started": record.started.isoformat(),
-        "duration_s": record.duration_s,
-        "cost_usd": record.usage.cost_usd,
-        "tokens": record.usage.prompt_tokens + record.usage.completion_tokens,
-        "summary": record.summary or record.description,
-        "timeline": [
-            {
-                "id": tp_id,
-                "timestamp": tps[tp_id].timestamp.isoformat(),
-                "event": tps[tp_id].event,
-                "present": [names.get(e, e) for e in tps[tp_id].entities_present],
-                "phase": tps[tp_id].phase,
-            }
-            for tp_id in order
-            if tp_id in tps
-        ],
+        "date": record.started.strftime("%Y-%m-%d %H:%M UTC"),
+        "duration_s": record.duration_s or 0.0,
+        "cost_usd": usage.cost_usd,
+        "tokens": usage.prompt_tokens + usage.completion_tokens,
+        "calls": usage.calls,
+        "error": record.error,
+        "failed_step": record.failed_step,
+        "summary": record.summary or templated_summary(record),
+        "summary_source": record.extras.get("summary_source", "template")
+        if record.summary
+        else "template",
+        "timeline": _timeline(record, "main" if record.main_timeline else None),
     }
     if detail == "minimal":
         return data
+    full = detail == "comprehensive"
     data["characters"] = [
         {
             "id": e.id,
@@ -59,109 +105,209 @@ def narrative_data(record: RunRecord, detail: str = "summary") -> dict[str, Any]
             "kind": e.kind.value,
             "role": e.role.value,
             "description": e.description,
+            "resolution": e.resolution.value,
         }
         for e in record.entities
-        if e.role.value in ("primary", "secondary") or detail == "comprehensive"
+        if full or e.role.value in ("primary", "secondary")
     ]
+    order = {tp_id: i for i, tp_id in enumerate(t["id"] for t in data["timeline"])}
+    dialogs = sorted(
+        (d for d in record.dialogs if full or d.timepoint_id in order),
+        key=lambda d: (order.get(d.timepoint_id, len(order)), d.id),
+    )
     data["dialogs"] = [
         {
-            "timepoint": tp_id,
+            "id": d.id,
+            "timepoint": d.timepoint_id,
+            "participants": [names.get(p, p) for p in d.participants],
             "turns": [
                 {
                     "speaker": names.get(t.speaker, t.speaker),
                     "text": t.text,
                     "tone": t.tone,
                     "flagged": t.flagged,
+                    **({"knowledge_refs": list(t.knowledge_refs)} if full else {}),
                 }
-                for t in dialogs[tp_id].turns
+                for t in d.turns
             ],
         }
-        for tp_id in order
-        if tp_id in dialogs
+        for d in dialogs
     ]
-    data["mechanisms"] = [m.summary for m in record.mechanisms]
+    data["provenance"] = provenance_highlights(record, limit=_HIGHLIGHTS[detail])
+    data["mechanisms"] = [
+        {"mechanism": m.mechanism, "summary": m.summary, **({"counts": m.counts} if full else {})}
+        for m in record.mechanisms
+    ]
     failed = [v for v in record.validation if not v.ok]
+    by_validator: dict[str, dict[str, int]] = {}
+    for v in record.validation:
+        row = by_validator.setdefault(v.validator, {"checks": 0, "violations": 0, "repaired": 0})
+        row["checks"] += 1
+        row["violations"] += not v.ok
+        row["repaired"] += (not v.ok) and v.repaired
+    shown = _VIOLATIONS[detail]
     data["validation"] = {
         "checks": len(record.validation),
         "violations": len(failed),
         "repaired": sum(v.repaired for v in failed),
+        "by_validator": by_validator,
+        "results": [v.model_dump(exclude_defaults=True) for v in failed[:shown]],
     }
-    if detail == "comprehensive":
-        data["provenance"] = [
+    data["cost_by_action"] = _usage_rows(usage.by_action)
+    data["paths"] = [
+        {
+            "timeline": p.timeline_id,
+            "label": timeline_label(record, p.timeline_id),
+            "rank": p.rank,
+            "score": p.score,
+            "pivots": list(p.pivots),
+            "warning": p.warning,
+        }
+        for p in sorted(record.paths, key=lambda p: p.rank)
+    ]
+    if full:
+        data["timelines"] = [
             {
-                "entity": names.get(e.entity_id, e.entity_id),
-                "fact": e.fact_text,
-                "from": names.get(e.source, e.source),
-                "timepoint": e.timepoint_id,
+                "id": t.id,
+                "label": t.label,
+                "parent": t.parent_timeline,
+                "branch_point": t.branch_point,
+                "intervention": t.intervention,
+                "score": t.score,
+                "timepoints": _timeline(record, t.id),
             }
-            for e in record.exposures
-            if e.kind.value == "told"
-        ][:40]
-        data["validation"]["results"] = [v.model_dump() for v in failed]
-        data["cost_by_action"] = {k: v.model_dump() for k, v in record.usage.by_action.items()}
-        data["cost_by_model"] = {k: v.model_dump() for k, v in record.usage.by_model.items()}
+            for t in record.timelines
+            if t.id != "main"
+        ]
+        data["cost_by_model"] = _usage_rows(usage.by_model)
+        data["model_selection"] = [c.model_dump() for c in record.model_selection]
     return data
 
 
-def narrative_markdown(record: RunRecord, detail: str = "summary") -> str:
-    """The narrative as Markdown."""
-    d = narrative_data(record, detail)
-    lines = [
-        f"# {d['title']}",
-        "",
+def narrative_json(record: RunRecord, detail: str = "summary") -> str:
+    """The narrative as indented JSON (the content of ``narrative.json``)."""
+    return json.dumps(narrative_data(record, detail), indent=2, ensure_ascii=False) + "\n"
+
+
+def _header(d: dict[str, Any]) -> str:
+    return (
         f"Run `{d['run_id']}` · mode {d['mode']} · provider {d['provider']} · "
-        f"status {d['status']} · {d['started'][:19]} · {d['duration_s'] or 0:.2f} s · "
-        f"{d['tokens']:,} tokens · ${d['cost_usd']:.4f}",
+        f"status {d['status']} · {d['date']} · {d['duration_s']:.2f} s · "
+        f"{d['tokens']:,} tokens in {d['calls']} calls · ${d['cost_usd']:.4f}"
+    )
+
+
+def _cost_table(title: str, rows: dict[str, dict[str, Any]]) -> list[str]:
+    lines = [
         "",
-        "## Summary",
+        f"## {title}",
         "",
-        d["summary"],
-        "",
-        "## Timeline",
-        "",
+        "| name | calls | tokens in | tokens out | USD |",
+        "|---|---:|---:|---:|---:|",
     ]
-    for item in d["timeline"]:
-        phase = f" ({item['phase']})" if item["phase"] else ""
+    for name, u in rows.items():
         lines.append(
-            f"- **{item['timestamp'][:16]}**{phase}: {item['event']} "
-            f"*Present: {', '.join(item['present'])}.*"
+            f"| {name} | {u['calls']} | {u['prompt_tokens']:,} | "
+            f"{u['completion_tokens']:,} | {u['cost_usd']:.4f} |"
         )
-    if "characters" in d:
-        lines += ["", "## Characters", ""]
+    return lines
+
+
+def _timeline_lines(items: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for item in items:
+        phase = f" ({item['phase']})" if item["phase"] else ""
+        present = f" *Present: {', '.join(item['present'])}.*" if item["present"] else ""
+        lines.append(
+            f"- **{item['id']}** · {item['timestamp'][:16].replace('T', ' ')}{phase}: "
+            f"{item['event']}{present}"
+        )
+    return lines
+
+
+def narrative_markdown(record: RunRecord, detail: str = "summary", *, heading: bool = True) -> str:
+    """The narrative as Markdown (the content of ``narrative.md``); ``heading=False`` leaves
+    out the title and the header line (report pages print their own)."""
+    d = narrative_data(record, detail)
+    lines = [f"# {d['title']}", "", _header(d), ""] if heading else []
+    if d["error"] and heading:
+        lines += [f"**Failed at step {d['failed_step']}:** {d['error']}", ""]
+    lines += ["## Executive summary", "", d["summary"], "", "## Timeline", ""]
+    lines += _timeline_lines(d["timeline"])
+    if detail == "minimal":
+        return "\n".join(lines) + "\n"
+    lines += ["", "## Characters", ""]
+    lines += [
+        f"- **{c['name']}** ({c['role']} {c['kind']}, {c['resolution']}): {c['description']}"
+        for c in d["characters"]
+    ]
+    for timeline in d.get("timelines", []):
+        what = f" — {timeline['intervention']}" if timeline["intervention"] else ""
+        lines += ["", f"## Timeline {timeline['label'] or timeline['id']}{what}", ""]
+        lines += _timeline_lines(timeline["timepoints"])
+    if d["paths"]:
+        lines += ["", "## Paths", "", "| rank | path | score | pivots |", "|---:|---|---:|---|"]
         lines += [
-            f"- **{c['name']}** ({c['role']} {c['kind']}): {c['description']}"
-            for c in d["characters"]
+            f"| {p['rank']} | {p['label']} | {p['score']:.3f} | {', '.join(p['pivots'])} |"
+            for p in d["paths"]
         ]
-        for dialog in d["dialogs"]:
-            lines += ["", f"## Dialog at {dialog['timepoint']}", ""]
-            for turn in dialog["turns"]:
-                flag = " ⚠ flagged" if turn["flagged"] else ""
-                lines.append(f"> **{turn['speaker']}** ({turn['tone']}){flag}: {turn['text']}")
-                lines.append(">")
-        lines += ["", "## Mechanisms", ""] + [f"- {m}" for m in d["mechanisms"]]
-        v = d["validation"]
-        lines += [
-            "",
-            "## Validation",
-            "",
-            f"{v['checks']} results, {v['violations']} violations, {v['repaired']} repaired.",
-        ]
-    if "provenance" in d:
+    for dialog in d["dialogs"]:
+        lines += ["", f"## Dialog at {dialog['timepoint']}", ""]
+        for turn in dialog["turns"]:
+            flag = " ⚠ flagged" if turn["flagged"] else ""
+            lines += [f"> **{turn['speaker']}** ({turn['tone']}){flag}: {turn['text']}", ">"]
+        if dialog["turns"]:
+            lines.pop()
+    if d["provenance"]:
         lines += ["", "## Knowledge provenance", ""]
-        lines += [
-            f"- {p['entity']} learned “{p['fact']}” from {p['from']} at {p['timepoint']}"
-            for p in d["provenance"]
-        ]
-        lines += [
-            "",
-            "## Cost by action",
-            "",
-            "| action | calls | tokens in | tokens out | USD |",
-            "|---|---|---|---|---|",
-        ]
-        for action, u in d["cost_by_action"].items():
+        for h in d["provenance"]:
+            hops = "; ".join(f"{s['from']} → {s['to']} at {s['timepoint']}" for s in h["spread"])
             lines.append(
-                f"| {action} | {u['calls']} | {u['prompt_tokens']} | "
-                f"{u['completion_tokens']} | {u['cost_usd']:.4f} |"
+                f"- “{h['fact']}” ({h['fact_id']}): {h['origin']}; {hops}. "
+                f"Held by {h['holders']} of {h['of']} entities at the end."
             )
+    lines += ["", "## Mechanisms", ""] + [f"- {m['summary']}" for m in d["mechanisms"]]
+    v = d["validation"]
+    lines += [
+        "",
+        "## Validation",
+        "",
+        f"{v['checks']} checks, {v['violations']} violations, {v['repaired']} repaired.",
+    ]
+    if v["by_validator"]:
+        lines += ["", "| validator | checks | violations | repaired |", "|---|---:|---:|---:|"]
+        lines += [
+            f"| {name} | {row['checks']} | {row['violations']} | {row['repaired']} |"
+            for name, row in v["by_validator"].items()
+        ]
+    if v["results"]:
+        lines.append("")
+        lines += [
+            f"- {r['validator']} on {r['target']}: {r.get('message', '')}"
+            + (" (repaired)" if r.get("repaired") else "")
+            for r in v["results"]
+        ]
+    lines += _cost_table("Cost by action", d["cost_by_action"])
+    if "cost_by_model" in d:
+        lines += _cost_table("Cost by model", d["cost_by_model"])
+        lines += ["", "## Model selection", ""]
+        lines += [f"- {c['action']}: {c['model']} ({c['reason']})" for c in d["model_selection"]]
     return "\n".join(lines) + "\n"
+
+
+def narrative_files(record: RunRecord, detail: str, formats: list[str]) -> dict[str, str | bytes]:
+    """The narrative files of a run folder: ``narrative.md`` and ``narrative.json`` always,
+    ``narrative.pdf`` when ``formats`` contains ``pdf``.
+
+    Raises:
+        ReportError: the PDF was asked for but could not be built (the message says why).
+    """
+    files: dict[str, str | bytes] = {
+        "narrative.md": narrative_markdown(record, detail),
+        "narrative.json": narrative_json(record, detail),
+    }
+    if "pdf" in formats:
+        from timepoint.report.pdf import narrative_pdf
+
+        files["narrative.pdf"] = narrative_pdf(record, detail)
+    return files

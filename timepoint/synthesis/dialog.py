@@ -12,7 +12,7 @@ from timepoint.engine.state import WorldState
 from timepoint.knowledge.conservation import Violation, check_dialog
 from timepoint.llm.base import ActionType, Message, Request
 from timepoint.llm.drafts import DialogDraft
-from timepoint.synthesis.animism import SPEAKING_KINDS
+from timepoint.synthesis.animism import SPEAKING_KINDS, narrators
 from timepoint.synthesis.prospection import prospect_view
 from timepoint.synthesis.relationships import relation_views
 from timepoint.world import Dialog, DialogTurn, EntityRole, ExposureKind, ResolutionLevel, Timepoint
@@ -96,8 +96,8 @@ def _prompt(state: WorldState, tp: Timepoint, participants: list[dict], scene: d
 def synthesize_dialog(ctx: RunContext, state: WorldState, tp: Timepoint) -> Dialog | None:
     """Generate, validate and (if needed) repair the dialog of ``tp``; record exposures."""
     speaker_ids = choose_participants(state, tp)
-    if len(speaker_ids) < 2:
-        return None
+    if len(speaker_ids) < 2 and not (speaker_ids and narrators(state, tp)):  # M16: a lone
+        return None  # speaker may still address a kami or an animal that answers in narration
     participants = [_participant_context(state, tp, e) for e in speaker_ids]
     scene = next((s.atmosphere.model_dump() for s in state.scenes if s.timepoint_id == tp.id), {})
     context = {

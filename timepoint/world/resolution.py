@@ -25,6 +25,22 @@ class ResolutionLevel(StrEnum):
             return NotImplemented
         return self.rank < other.rank
 
+    # str already defines these, so total_ordering would keep the alphabetical ones.
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, ResolutionLevel):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, ResolutionLevel):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, ResolutionLevel):
+            return NotImplemented
+        return self.rank >= other.rank
+
     def raised(self, steps: int = 1) -> ResolutionLevel:
         """The level ``steps`` above this one, capped at the top."""
         return _ORDER[min(len(_ORDER) - 1, self.rank + steps)]

@@ -48,21 +48,30 @@ class Crowd(Record):
 
 
 class Scene(Record):
+    """A timepoint's setting. ``atmosphere`` is the mood before its dialog, ``after`` the mood
+    the dialog's tones left behind (None when nothing was said)."""
+
     timepoint_id: str
     environment: Environment = Field(default_factory=Environment)
     atmosphere: Atmosphere = Field(default_factory=Atmosphere)
     crowd: Crowd = Field(default_factory=Crowd)
     present: list[str] = Field(default_factory=list)
     description: str = ""
+    after: Atmosphere | None = None
 
 
 class Expectation(Record):
+    """What an entity expects. ``kind`` and ``subject`` say how it is checked against what then
+    happens (e.g. ``speaks``/an entity id); ``fulfilled`` stays None until it is scored."""
+
     event: str
     probability: float = Field(ge=0, le=1)
     desired: bool = True
     preparations: list[str] = Field(default_factory=list)
     confidence: float = Field(0.5, ge=0, le=1)
     fulfilled: bool | None = None
+    kind: str = "event"
+    subject: str | None = None
 
 
 class ProspectiveState(Record):

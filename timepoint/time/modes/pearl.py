@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from timepoint.time.causal import integrity_problems
 from timepoint.time.clock import advance
+from timepoint.time.expansion import expand_after, expand_before
 
 if TYPE_CHECKING:
     from timepoint.engine.simulation import Simulation
@@ -21,11 +22,15 @@ class PearlMode:
     def simulate_from(
         self, sim: Simulation, start_index: int, parent: str | None, timeline_id: str = "main"
     ) -> None:
-        """Generate timepoints ``start_index`` … ``count - 1`` after ``parent`` (branches resume)."""
+        """Generate timepoints ``start_index`` … ``count - 1`` after ``parent`` (branches resume).
+
+        Slots the scenario expands (M8) unfold into sub-moments before and after them.
+        """
         cfg = sim.scenario.timepoints
         for index in range(start_index, sim.timepoint_count):
             timestamp = advance(cfg.start, index * cfg.step, cfg.unit)
             planned = cfg.events[index] if index < len(cfg.events) else None
+            parent = expand_before(sim, index, timestamp, parent, timeline_id)
             tp = sim.generate_timepoint(
                 index=index,
                 timestamp=timestamp,
@@ -34,5 +39,5 @@ class PearlMode:
                 timeline_id=timeline_id,
             )
             sim.process_timepoint(tp)
-            parent = tp.id
+            parent = expand_after(sim, tp, index)
         sim.record_integrity(integrity_problems(sim.state.timepoints, forward=True))

@@ -1,0 +1,195 @@
+"""The report site: pages from executed notebooks, for forward, branching and portal runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+import timepoint as tp
+from timepoint.errors import ReportError
+from timepoint.report import quarto
+from timepoint.report.pages import asset
+from timepoint.report.serve import serve_site
+from timepoint.report.site import build_site, site_dir
+
+from .conftest import JEFFERSON, ROOT, SCENARIOS
+
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
+
+
+def _page_text(path: Path) -> str:
+    return path.read_text()
+
+
+def test_site_for_a_forward_run_has_its_pages_and_rebuilds_from_cache(settings, tmp_path):
+    run = tp.run(JEFFERSON, settings=settings)
+    site = build_site(settings=settings, renderer="nbconvert")
+    assert site == tmp_path / "_site" == site_dir(settings)
+    index = _page_text(site / "index.html")
+    assert f'href="runs/{run.run_id}.html"' in index
+    assert 'id="tp-search"' in index and 'data-scenario="jefferson_dinner"' in index
+    page = _page_text(site / "runs" / f"{run.run_id}.html")
+    for entity in run.record.entities:
+        assert entity.name in page
+    for timepoint in run.record.timepoints:
+        assert timepoint.id in page
+    assert page.count("data:image/svg+xml;base64,") >= 5
+    assert "Mechanism ledger" in page and "M11" in page
+    assert f'href="{run.run_id}.ipynb"' in page and f'href="{run.run_id}/narrative.pdf"' in page
+    for published in ("narrative.md", "narrative.json", "narrative.pdf", "run.json"):
+        assert (site / "runs" / run.run_id / published).is_file()
+    executed = nbformat.read(site / "runs" / f"{run.run_id}.ipynb", as_version=4)
+    assert executed.metadata["timepoint"]["parameters"]["run_id"] == run.run_id
+    assert (run.folder / "report.ipynb").is_file()
+    assert run.run_id in _page_text(site / "costs.html")
+    for html in site.rglob("*.html"):
+        assert not EXTERNAL.search(html.read_text()), f"{html} links outside the site"
+
+    cached = settings.home / ".site" / "runs" / f"{run.run_id}.ipynb"
+    before = cached.stat().st_mtime_ns
+    build_site(settings=settings, renderer="nbconvert")
+    assert cached.stat().st_mtime_ns == before, "an unchanged run is not executed again"
+
+    server = serve_site(site, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        with urllib.request.urlopen(f"http://{host}:{port}/runs/{run.run_id}.html") as reply:
+            assert reply.status == 200 and run.record.title in reply.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_build_options_are_checked(settings):
+    with pytest.raises(ReportError, match="auto, quarto, nbconvert"):
+        build_site(settings=settings, renderer="latex")
+    with pytest.raises(ReportError, match=r"no index\.html"):
+        serve_site(settings.home)
+
+
+def test_repository_quarto_config_is_the_packaged_default():
+    assert yaml.safe_load((ROOT / "_quarto.yml").read_text()) == yaml.safe_load(
+        asset("quarto.yaml")
+    )
+
+
+def test_quarto_project_is_staged_from_the_executed_notebooks(tmp_path):
+    executed = tmp_path / "run.ipynb"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Dinner")])
+    nbformat.write(notebook, executed)
+    (tmp_path / "_quarto.yml").write_text("website:\n  title: My runs\nproject:\n  output-dir: x\n")
+    project = tmp_path / "project"
+    quarto.stage_project(
+        project,
+        tmp_path,
+        "<table id='tp-runs'></table>",
+        [
+            (executed, "runs/abc.ipynb", "The 1790 Compromise Dinner · abc"),
+        ],
+    )
+    config = yaml.safe_load((project / "_quarto.yml").read_text())
+    assert config["project"] == {"output-dir": "_site", "type": "website"}
+    assert config["website"]["title"] == "My runs"
+    assert "```{=html}\n<table id='tp-runs'></table>\n```" in (project / "index.qmd").read_text()
+    staged = nbformat.read(project / "runs" / "abc.ipynb", as_version=4)
+    assert staged.cells[0].cell_type == "raw"
+    assert yaml.safe_load(staged.cells[0].source.strip("-\n")) == {
+        "title": "The 1790 Compromise Dinner · abc"
+    }
+
+
+@pytest.mark.skipif(quarto.quarto_binary() is None, reason="quarto is not installed")
+@pytest.mark.slow
+def test_quarto_renders_the_same_pages(settings, tmp_path):
+    run = tp.run(JEFFERSON, settings=settings)
+    site = build_site(settings=settings, renderer="quarto", out=tmp_path / "quarto_site")
+    page = (site / "runs" / f"{run.run_id}.html").read_text()
+    assert all(e.name in page for e in run.record.entities)
+    assert run.run_id in (site / "index.html").read_text()
+
+
+@pytest.mark.slow
+def test_site_for_branching_portal_batches_and_comparisons(settings):
+    branching = tp.run(SCENARIOS / "showcase" / "vc_pitch_branching.yaml", settings=settings)
+    portal = tp.run(SCENARIOS / "showcase" / "mars_mission_portal.yaml", settings=settings)
+    other = tp.run(JEFFERSON, settings=settings, seed=3)
+    first = tp.run(JEFFERSON, settings=settings)
+    summary = tp.run_batch(
+        tp.expand_grid(JEFFERSON, {"seed": [5, 6]}),
+        parallel_workers=1,
+        settings=settings,
+        progress=False,
+    )
+    site = build_site(
+        settings=settings, renderer="nbconvert", compare=[(first.run_id, other.run_id)]
+    )
+    for run in (branching, portal):
+        assert len(run.record.paths) > 1
+        page = (site / "paths" / f"{run.run_id}.html").read_text()
+        assert "diverge at step" in page
+        assert "(#1)" in page and "(#2)" in page
+        run_page = (site / "runs" / f"{run.run_id}.html").read_text()
+        assert all(t.id in run_page for t in run.record.timepoints if t.timeline_id == "main")
+    comparison = (site / "paths" / f"{first.run_id}_vs_{other.run_id}.html").read_text()
+    assert "diverge" in comparison
+    batch_page = (site / "batches" / f"{summary.batch_id}.html").read_text()
+    assert f"Batch {summary.batch_id}" in batch_page and "2 completed" in batch_page
+    index = (site / "index.html").read_text()
+    assert index.count("<tr data-run=") == 6  # 4 runs + 2 batch runs
+    assert f"batches/{summary.batch_id}.html" in index
+
+
+@pytest.mark.slow
+def test_cli_builds_and_serves_the_site(tmp_path):
+    env = {**os.environ, "TIMEPOINT_HOME": str(tmp_path / "runs")}
+    env.pop("TIMEPOINT_DB_URL", None)
+    env.pop("TIMEPOINT_LLM_API_KEY", None)
+    cli = [sys.executable, "-m", "timepoint.cli"]
+    made = subprocess.run(
+        [*cli, "run", str(JEFFERSON), "--quiet", "--report"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert f"report: {tmp_path / '_site' / 'index.html'}" in made.stdout
+    built = subprocess.run(
+        [*cli, "site", "build", "--renderer", "nbconvert", "--out", str(tmp_path / "other")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert str(tmp_path / "other" / "index.html") in built.stdout
+    server = subprocess.Popen(
+        [*cli, "site", "serve", "--port", "0"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        line = server.stderr.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        with urllib.request.urlopen(url + "index.html", timeout=10) as reply:
+            assert "tp-runs" in reply.read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stderr.close()
+    missing = subprocess.run(
+        [*cli, "site", "build", "--runs", "nope"], env=env, capture_output=True, text=True
+    )
+    assert missing.returncode == 2 and "no run 'nope'" in missing.stderr
+    json.loads((tmp_path / "runs" / ".site" / "costs.ipynb").read_text())

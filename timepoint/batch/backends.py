@@ -1,0 +1,169 @@
+"""Where batch jobs execute: local processes (joblib's loky pool) or a Dask cluster.
+
+Both backends expose the same four operations to the driver — ``submit``, ``wait``, ``cancel``,
+``close`` — on ``concurrent.futures``-like futures, so the driver can keep a bounded window of
+jobs in flight and reserve budget before each submission. One task is one simulation; Dask
+tasks get unique keys and ``pure=False`` so no two jobs are ever merged.
+
+- ``local``: joblib's loky process pool (the executor behind ``joblib.Parallel``), used directly
+  so the driver decides when each job is submitted. One job per process at a time.
+- ``dask`` with ``cluster=None``: a ``distributed.LocalCluster`` of ``workers`` processes on
+  127.0.0.1, dashboard on a random local port (never 8787).
+- ``dask`` with ``cluster="tcp://host:port"``: an existing scheduler; its workers' threads are
+  the capacity. Workers must reach the run store (PostgreSQL, or a shared filesystem for
+  SQLite) and the scenario files.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+from typing import Any, Protocol
+
+from timepoint.errors import BatchError
+
+BACKENDS = ("local", "dask")
+
+
+class Backend(Protocol):
+    name: str
+    capacity: int
+
+    def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any: ...
+
+    def wait(self, futures: Collection[Any], timeout: float) -> set[Any]: ...
+
+    def cancel(self, future: Any) -> bool: ...
+
+    def describe(self) -> str: ...
+
+    def close(self, *, kill: bool = False) -> None: ...
+
+
+class LocalBackend:
+    """A loky process pool of ``workers`` processes."""
+
+    name = "local"
+
+    def __init__(self, workers: int):
+        from joblib.externals.loky import ProcessPoolExecutor
+
+        self.capacity = workers
+        self._executor_class = ProcessPoolExecutor
+        self._pool = ProcessPoolExecutor(max_workers=workers)
+
+    def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any:
+        from joblib.externals.loky.process_executor import BrokenProcessPool
+
+        try:
+            return self._pool.submit(fn, *args)
+        except BrokenProcessPool:
+            self._pool.shutdown(wait=False, kill_workers=True)
+            self._pool = self._executor_class(max_workers=self.capacity)
+            return self._pool.submit(fn, *args)
+
+    def wait(self, futures: Collection[Any], timeout: float) -> set[Any]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        done, _ = wait(list(futures), timeout=timeout, return_when=FIRST_COMPLETED)
+        return set(done)
+
+    def cancel(self, future: Any) -> bool:
+        return bool(future.cancel())
+
+    def describe(self) -> str:
+        return f"local: {self.capacity} processes (joblib/loky)"
+
+    def close(self, *, kill: bool = False) -> None:
+        self._pool.shutdown(wait=not kill, kill_workers=kill)
+
+
+class DaskBackend:
+    """A ``distributed.Client`` on a new LocalCluster or an existing scheduler."""
+
+    name = "dask"
+
+    def __init__(self, workers: int, cluster: Any = None, threads_per_worker: int = 1):
+        from distributed import Client, LocalCluster
+
+        self._cluster = None
+        if cluster is None:
+            self._cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=threads_per_worker,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+                silence_logs=logging.ERROR,
+            )
+            self.client = Client(self._cluster)
+            self._own_client = True
+        elif isinstance(cluster, str):
+            try:
+                self.client = Client(cluster, timeout="30s")
+            except OSError as error:
+                raise BatchError(
+                    f"cannot reach the Dask scheduler at {cluster!r}: {error}; start one with "
+                    "'dask scheduler' and pass its address as tcp://host:port"
+                ) from None
+            self._own_client = True
+        else:
+            self.client = cluster
+            self._own_client = False
+        self.client.wait_for_workers(1, timeout=60)
+        threads = sum(self.client.nthreads().values())
+        self.capacity = max(1, threads)
+        where = "LocalCluster" if self._cluster is not None else self.client.scheduler.address
+        self._description = f"dask: {self.capacity} worker threads ({where})"
+
+    def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any:
+        return self.client.submit(fn, *args, key=key, pure=False, retries=0)
+
+    def wait(self, futures: Collection[Any], timeout: float) -> set[Any]:
+        from distributed import wait
+
+        try:
+            done, _ = wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            return set()
+        return set(done)
+
+    def cancel(self, future: Any) -> bool:
+        future.cancel()
+        return True
+
+    def describe(self) -> str:
+        return self._description
+
+    def close(self, *, kill: bool = False) -> None:
+        if self._own_client:
+            self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def open_backend(
+    name: str, workers: int, cluster: Any = None, threads_per_worker: int = 1
+) -> Backend:
+    """The backend called ``name`` with ``workers`` workers.
+
+    Raises:
+        BatchError: an unknown backend, fewer than one worker, or ``cluster`` with ``local``.
+    """
+    if workers < 1:
+        raise BatchError(f"parallel_workers={workers}: give at least 1 worker")
+    if name == "local":
+        if threads_per_worker != 1:
+            raise BatchError(
+                f"threads_per_worker={threads_per_worker} needs backend='dask'; the local "
+                "backend runs one job per process (raise parallel_workers instead)"
+            )
+        if cluster is not None:
+            raise BatchError(
+                f"cluster={cluster!r} needs backend='dask'; the local backend runs processes "
+                "on this machine"
+            )
+        return LocalBackend(workers)
+    if name == "dask":
+        return DaskBackend(workers, cluster, threads_per_worker)
+    raise BatchError(f"unknown backend {name!r}; allowed: {', '.join(BACKENDS)}")

@@ -1,0 +1,233 @@
+"""One batch job: the top-level, picklable function a worker runs, and what it reports.
+
+:func:`run_job` runs one simulation with :func:`timepoint.run` under a job budget (the amount
+the driver reserved for it), retries failed attempts with exponential backoff, and writes the
+job's row in ``batch_jobs`` itself as it starts and as it ends — so a result is in the store
+the moment it exists, even if the driver dies a second later.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from timepoint.batch.ratelimit import RateLimitedModel, RateLimitSpec
+from timepoint.batch.spec import JobSpec
+from timepoint.errors import (
+    AuthenticationError,
+    BudgetExceeded,
+    ConfigurationError,
+    ContextLengthExceeded,
+    CreditExhausted,
+    ProviderError,
+    ScenarioError,
+    TimepointError,
+    UnknownModelError,
+)
+from timepoint.llm.base import LanguageModel
+from timepoint.llm.retry import is_retryable
+from timepoint.settings import Settings
+
+#: errors that a second attempt would only repeat
+PERMANENT = (
+    BudgetExceeded,
+    CreditExhausted,
+    AuthenticationError,
+    ContextLengthExceeded,
+    ScenarioError,
+    ConfigurationError,
+    UnknownModelError,
+)
+MESSAGE_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What every job of a batch shares; sent with each task, so it stays small and picklable.
+
+    The settings travel with every task (the API key included, as pydantic's ``SecretStr``);
+    reach a scheduler on another machine over ``tls://`` rather than plain ``tcp://``.
+
+    Attributes:
+        batch_id: the batch the job belongs to.
+        settings: environment settings of the driver (store, home, registry, key).
+        model: a picklable factory of the provider, e.g. ``partial(OfflineModel,
+            latency_ms=100)``; ``None``: what the settings imply.
+        attempts: attempts per job, the first included.
+        backoff_s: wait before the first retry; doubled for each further retry.
+        backoff_max_s: cap of the wait between attempts.
+        rate_limit: the batch's shared requests-per-minute limit, if any.
+        store_url: the run store workers open (default: the one the settings name).
+    """
+
+    batch_id: str
+    settings: Settings
+    model: Callable[[], LanguageModel] | None = None
+    attempts: int = 3
+    backoff_s: float = 1.0
+    backoff_max_s: float = 60.0
+    rate_limit: RateLimitSpec | None = None
+    store_url: str | None = None
+
+    def open_store(self) -> Any:
+        """The batch's run store, opened in this process."""
+        from timepoint.store import open_store
+
+        if self.store_url is not None:
+            return open_store(self.store_url)
+        return open_store(self.settings.db_url, home=self.settings.home)
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Seconds to wait after failed attempt ``attempt`` (1-based), with jitter."""
+        wait = min(self.backoff_max_s, self.backoff_s * 2 ** (attempt - 1))
+        return wait * (0.5 + 0.5 * rng.random())
+
+
+class JobResult(BaseModel):
+    """What a job reports to the driver (and writes to ``batch_jobs``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    job_id: str
+    status: str
+    run_id: str | None = None
+    cost_usd: float = 0.0
+    tokens: int = 0
+    duration_s: float = 0.0
+    error_class: str | None = None
+    step: str | None = None
+    message: str | None = None
+    retries: int = 0
+    recorded: bool = False
+
+    @property
+    def stops_batch(self) -> bool:
+        """True when the account is out of credit: no further job can succeed."""
+        return self.error_class == CreditExhausted.__name__
+
+    def row(self) -> dict[str, Any]:
+        """The ``batch_jobs`` fields of this result."""
+        return self.model_dump(exclude={"job_id", "recorded"})
+
+
+def is_permanent(error: BaseException) -> bool:
+    """Whether a failed attempt would fail the same way again."""
+    if isinstance(error, PERMANENT):
+        return True
+    return isinstance(error, ProviderError) and not is_retryable(error)
+
+
+def default_provider(settings: Settings, seed: int) -> LanguageModel:
+    """The provider :func:`timepoint.run` would build from ``settings``."""
+    if settings.offline:
+        from timepoint.llm.offline import OfflineModel
+
+        return OfflineModel(seed=seed)
+    from timepoint.llm.openai_compat import OpenAICompatibleModel
+    from timepoint.llm.registry import Registry
+
+    return OpenAICompatibleModel(
+        settings.base_url,
+        settings.api_key,
+        default_model=settings.model,
+        timeout=settings.timeout,
+        registry=Registry.load(settings.registry_path),
+    )
+
+
+def _provider(ctx: JobContext, spec: JobSpec) -> LanguageModel | None:
+    model = ctx.model() if ctx.model is not None else None
+    if ctx.rate_limit is None:
+        return model
+    inner = model if model is not None else default_provider(ctx.settings, spec.seed)
+    return RateLimitedModel(inner, ctx.rate_limit.build())
+
+
+def _attempt(spec: JobSpec, ctx: JobContext, store: Any, budget: Any) -> tuple[str, dict]:
+    """Run the simulation once; returns (status, fields) of the attempt."""
+    from timepoint.engine.runner import RunFailed, run
+
+    try:
+        result = run(
+            spec.scenario,
+            model=_provider(ctx, spec),
+            store=store,
+            seed=spec.seed,
+            overrides=spec.overrides or None,
+            settings=ctx.settings,
+            parent_budget=budget,
+            replicate=spec.replicate,
+        )
+    except RunFailed as failure:
+        record = failure.run.record
+        return "failed", {
+            "run_id": record.run_id,
+            "error": failure.cause,
+            "step": record.failed_step or "unknown",
+        }
+    except TimepointError as error:
+        return "failed", {"run_id": None, "error": error, "step": "setup"}
+    except Exception as error:
+        return "failed", {"run_id": None, "error": error, "step": "run"}
+    return "completed", {"run_id": result.run_id}
+
+
+def run_job(spec: JobSpec, ctx: JobContext, cap_usd: float | None) -> JobResult:
+    """Run one job: up to ``ctx.attempts`` simulations, all under one budget of ``cap_usd``.
+
+    Never raises for a failed simulation: the failure (error class, step, message, retries)
+    is the result.
+
+    Args:
+        spec: the job.
+        ctx: the batch's shared context.
+        cap_usd: the most the job may spend over all its attempts (the driver reserved it);
+            ``None`` for no limit.
+    """
+    from timepoint.llm.meter import Budget
+
+    started = time.perf_counter()
+    budget = Budget("job", max_usd=cap_usd)
+    rng = random.Random(f"{ctx.batch_id}:{spec.job_id}")
+    store = ctx.open_store()
+    try:
+        store.upsert_job(
+            ctx.batch_id,
+            spec.job_id,
+            spec={**spec.describe(), "cap_usd": cap_usd},
+            status="running",
+            run_id=None,
+            error_class=None,
+            step=None,
+            message=None,
+            retries=0,
+        )
+        attempt = 0
+        while True:
+            attempt += 1
+            status, outcome = _attempt(spec, ctx, store, budget)
+            error = outcome.get("error")
+            if error is None or attempt >= ctx.attempts or is_permanent(error):
+                break
+            time.sleep(ctx.backoff(attempt, rng))
+        result = JobResult(
+            job_id=spec.job_id,
+            status=status,
+            run_id=outcome.get("run_id"),
+            cost_usd=budget.spent_usd,
+            tokens=budget.spent_tokens,
+            duration_s=time.perf_counter() - started,
+            error_class=type(error).__name__ if error is not None else None,
+            step=outcome.get("step") if error is not None else None,
+            message=str(error)[:MESSAGE_CHARS] if error is not None else None,
+            retries=attempt - 1,
+        )
+        store.upsert_job(ctx.batch_id, spec.job_id, **result.row())
+        return result.model_copy(update={"recorded": True})
+    finally:
+        store.close()

@@ -1,0 +1,382 @@
+"""``tp.run_batch``: plan a batch, check it against the store, run it, summarize it.
+
+Planning walks the specs once: job ids (deterministic), duplicates, the batch id (a hash of the
+job ids unless one is given) and the cost estimate. Execution walks them again lazily, skipping
+jobs the store already has as completed, so a resumed batch never recomputes a result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from timepoint.batch.backends import BACKENDS, open_backend
+from timepoint.batch.driver import Driver, Task
+from timepoint.batch.estimate import BatchEstimate, Estimator, provider_label
+from timepoint.batch.job import JobContext, JobResult, run_job
+from timepoint.batch.progress import BarProgress, NoProgress
+from timepoint.batch.ratelimit import RateLimitSpec
+from timepoint.batch.spec import Grid, ScenarioLoader, iter_specs, resolved_scenario
+from timepoint.batch.summary import BatchSummary
+from timepoint.errors import BatchError
+from timepoint.llm.base import LanguageModel
+from timepoint.llm.meter import Budget
+from timepoint.scenario.schema import Scenario
+from timepoint.settings import Settings
+
+#: statuses of job rows that an earlier invocation left unfinished
+UNFINISHED = ("running",)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the first pass over the specs found."""
+
+    total: int
+    specs_hash: str
+    estimate: BatchEstimate | None = None
+
+    @property
+    def default_batch_id(self) -> str:
+        return f"batch-{self.specs_hash[:12]}"
+
+
+@dataclass(frozen=True)
+class History:
+    """What the store knows about a batch being resumed."""
+
+    completed: frozenset[str] = frozenset()
+    cost_usd: float = 0.0
+    abandoned_caps_usd: float = 0.0
+
+
+def _sequence(configs: Iterable[Any]) -> Sequence[Any]:
+    if isinstance(configs, Sequence) and not isinstance(configs, str | bytes):
+        return configs
+    if isinstance(configs, Scenario | Path | str):
+        return [configs]
+    return list(configs)
+
+
+def plan_specs(
+    configs: Sequence[Any], estimator: Estimator | None, job_ids: Callable[[Any], str]
+) -> Plan:
+    """One pass over ``configs``: count, hash and estimate; reject duplicate job ids.
+
+    Raises:
+        BatchError: the batch is empty or two specs resolve to the same job.
+    """
+    digest = hashlib.sha256()
+    seen: dict[str, int] = {}
+    loader = ScenarioLoader()
+    total = 0
+    for index, spec in enumerate(iter_specs(configs, loader) if estimator else configs):
+        job_id = job_ids(spec)
+        if job_id in seen:
+            raise BatchError(
+                f"configs #{seen[job_id]} and #{index} are the same job (same resolved config, "
+                f"seed and replicate: job id {job_id}); give them different seeds or use "
+                "replicates to repeat a configuration"
+            )
+        seen[job_id] = index
+        digest.update(job_id.encode() + b"\n")
+        if estimator is not None:
+            estimator.add(resolved_scenario(spec, loader))
+        total += 1
+    if total == 0:
+        raise BatchError("the batch has no jobs; give at least one config or grid point")
+    return Plan(
+        total=total,
+        specs_hash=digest.hexdigest(),
+        estimate=estimator.result() if estimator else None,
+    )
+
+
+def job_cap(
+    scenario: Scenario, job_cap_usd: float | None, estimate_high: float, capped: bool
+) -> float | None:
+    """The most one job may spend: the smaller of the per-job cap and the scenario budget;
+    without either, the estimate's high end when the batch has a cap, else no limit."""
+    bounds = [b for b in (job_cap_usd, scenario.budget.max_usd) if b is not None]
+    if bounds:
+        return min(bounds)
+    return estimate_high if capped else None
+
+
+def load_history(store: Any, batch_id: str, specs_hash: str, resume: bool) -> History:
+    """Check the batch against the store; on resume, mark unfinished jobs abandoned.
+
+    Raises:
+        BatchError: resuming a batch with a different definition, or starting a batch that
+            already exists without ``resume``.
+        StoreError: resuming a batch the store does not know.
+    """
+    if not resume:
+        known = {row["batch_id"] for row in store.batches()}
+        if batch_id in known:
+            done = len(store.completed_job_ids(batch_id))
+            raise BatchError(
+                f"batch {batch_id!r} already exists in the store ({done} jobs completed); "
+                f"pass resume={batch_id!r} (--resume {batch_id}) to finish it, or give another "
+                "batch id to run it again"
+            )
+        return History()
+    stored = store.batch(batch_id).get("spec_json") or {}
+    if stored.get("specs_hash") not in (None, specs_hash):
+        raise BatchError(
+            f"batch {batch_id!r} was created from different specs than the ones given; resume "
+            "with the same batch definition (scenario, grid, overrides, replicates)"
+        )
+    completed: set[str] = set()
+    cost = 0.0
+    abandoned = 0.0
+    for row in store.jobs(batch_id):
+        cost += row.get("cost_usd") or 0.0
+        if row["status"] == "completed":
+            completed.add(row["job_id"])
+        elif row["status"] in UNFINISHED:
+            spec = row.get("spec_json") or {}
+            abandoned += spec.get("cap_usd") or 0.0
+            store.upsert_job(
+                batch_id,
+                row["job_id"],
+                status="abandoned",
+                message="was running when the batch process stopped; it runs again on resume",
+            )
+    return History(frozenset(completed), cost, abandoned)
+
+
+def shareable_url(store: Any) -> str | None:
+    """The URL workers open ``store`` by.
+
+    Raises:
+        BatchError: an in-memory store, which other processes cannot see.
+    """
+    url = getattr(store, "url", None)
+    if url is not None and ":memory:" in str(url):
+        raise BatchError(
+            "an in-memory store cannot be shared with worker processes; use an SQLite file "
+            "or a PostgreSQL URL (TIMEPOINT_DB_URL)"
+        )
+    return url
+
+
+def rate_limit_for(backend: str, rpm: int | None, settings: Settings) -> RateLimitSpec | None:
+    """The requests-per-minute limit shared by every job calling the settings' endpoint
+    (``None`` without ``rpm``); batches running at the same time share it too."""
+    if not rpm:
+        return None
+    endpoint = "offline" if settings.offline else settings.base_url
+    key = f"timepoint-rpm-{hashlib.sha256(endpoint.encode()).hexdigest()[:10]}"
+    if backend == "dask":
+        return RateLimitSpec(kind="dask", rpm=rpm, name=key)
+    path = Path(settings.home) / "ratelimit.sqlite"
+    return RateLimitSpec(kind="file", rpm=rpm, name=endpoint, path=str(path))
+
+
+@dataclass
+class Execution:
+    """Everything :func:`execute` needs besides the tasks."""
+
+    store: Any
+    batch_id: str
+    backend: str
+    workers: int
+    cluster: Any
+    threads_per_worker: int
+    ctx: JobContext
+    fn: Callable[[Any, JobContext, float | None], JobResult]
+    ledger: Budget
+    total: int
+    history: History
+    fail_fast: bool = False
+    progress: bool = True
+    window: int | None = None
+
+
+def execute(plan: Execution, tasks: Iterator[Task]) -> BatchSummary:
+    """Run ``tasks`` on the chosen backend and summarize; the batch row tracks the status."""
+    started = time.perf_counter()
+    to_run = plan.total - len(plan.history.completed)
+    backend = open_backend(plan.backend, plan.workers, plan.cluster, plan.threads_per_worker)
+    bar = BarProgress(to_run, plan.batch_id, plan.ledger.max_usd) if plan.progress else NoProgress()
+    driver = Driver(
+        backend,
+        plan.store,
+        plan.ctx,
+        plan.fn,
+        plan.ledger,
+        window=plan.window,
+        fail_fast=plan.fail_fast,
+        progress=bar,
+    )
+    try:
+        tally = driver.execute(tasks)
+    except BaseException:
+        driver.abandon()
+        backend.close(kill=True)
+        plan.store.update_batch(plan.batch_id, status="cancelled")
+        raise
+    finally:
+        bar.close()
+    backend.close()
+    status = "stopped" if tally.stop_reason or tally.skipped else "completed"
+    plan.store.update_batch(plan.batch_id, status=status)
+    return BatchSummary(
+        batch_id=plan.batch_id,
+        status=status,
+        backend=backend.describe(),
+        total=plan.total,
+        already_completed=len(plan.history.completed),
+        completed=tally.completed,
+        failed=tally.failed,
+        skipped=tally.skipped,
+        cancelled=tally.cancelled,
+        cost_usd=tally.cost_usd,
+        tokens=tally.tokens,
+        batch_cost_usd=plan.history.cost_usd + tally.cost_usd,
+        budget_cap_usd=plan.ledger.max_usd,
+        duration_s=time.perf_counter() - started,
+        failures_by_cause=tally.failures_by_cause,
+        skip_reason=tally.skip_reason,
+        stop_reason=tally.stop_reason,
+    ).attach(plan.store)
+
+
+def run_batch(
+    configs: Iterable[Any],
+    parallel_workers: int = 10,
+    budget_cap: float | None = 100.0,
+    backend: str = "local",
+    cluster: Any = None,
+    resume: str | None = None,
+    *,
+    batch_id: str | None = None,
+    job_cap_usd: float | None = None,
+    attempts: int = 3,
+    backoff_s: float = 1.0,
+    fail_fast: bool = False,
+    model: Callable[[], LanguageModel] | None = None,
+    settings: Settings | None = None,
+    store: Any = None,
+    rpm: int | None = None,
+    threads_per_worker: int = 1,
+    progress: bool = True,
+    window: int | None = None,
+    definition: Mapping[str, Any] | None = None,
+) -> BatchSummary:
+    """Run many simulations in parallel under one budget; results stream into the store.
+
+    Args:
+        configs: job specs — usually :func:`~timepoint.batch.spec.expand_grid` — or scenario
+            objects/paths, or mappings with ``scenario``, ``overrides``, ``seed``, ``replicate``.
+        parallel_workers: worker processes (local) or LocalCluster workers (dask).
+        budget_cap: the most the whole batch may spend, in USD (``None``: no cap). Each job's
+            cap is reserved before it starts and settled with its actual cost.
+        backend: ``local`` (joblib/loky processes) or ``dask``.
+        cluster: for ``dask``: ``None`` (a new LocalCluster), a scheduler address
+            ``tcp://host:port``, or a ``distributed.Client``.
+        resume: the id of a stopped or crashed batch to finish; completed jobs are skipped.
+        batch_id: a name for a new batch (default: a hash of the job ids).
+        job_cap_usd: the most one job may spend (over all its attempts); default: the
+            scenario's ``budget.max_usd``, else the estimate's high end.
+        attempts: attempts per job, the first included; retries wait ``backoff_s``, doubling.
+        backoff_s: the first wait between attempts, in seconds.
+        fail_fast: stop starting jobs after the first failure.
+        model: a picklable factory of the provider each job uses (default: from settings).
+        settings: environment settings (store, home, key); default ``Settings.from_env()``.
+        store: the run store; default the one the settings name. Workers reopen it by its URL
+            (a file or PostgreSQL, not an in-memory store).
+        rpm: requests per minute for all workers together (default ``TIMEPOINT_LLM_RPM``).
+        threads_per_worker: threads of each LocalCluster worker (dask only).
+        progress: show a progress bar.
+        window: most jobs in flight at once (default twice the backend's capacity).
+        definition: extra description stored with the batch (e.g. the batch file).
+
+    Returns:
+        A :class:`BatchSummary`; ``summary.jobs`` is the per-job DataFrame.
+
+    Raises:
+        BatchError: a bad argument, an empty or duplicated batch, a batch that already exists
+            (without ``resume``), or a resume with a different definition.
+    """
+    if backend not in BACKENDS:
+        raise BatchError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+    if attempts < 1:
+        raise BatchError(f"attempts={attempts}: give at least 1")
+    for name, value in (("budget_cap", budget_cap), ("job_cap_usd", job_cap_usd)):
+        if value is not None and value < 0:
+            raise BatchError(f"{name}={value}: give a non-negative amount in USD, or None")
+    from timepoint.store import open_store
+
+    settings = settings or Settings.from_env()
+    store = store if store is not None else open_store(settings.db_url, home=settings.home)
+    store_url = shareable_url(store)
+    configs = _sequence(configs)
+    estimator = Estimator(settings, provider_label(settings, model))
+    plan = plan_specs(configs, estimator, job_ids=lambda spec: spec.job_id)
+    batch_id = resume or batch_id or plan.default_batch_id
+    history = load_history(store, batch_id, plan.specs_hash, resume is not None)
+    store.create_batch(
+        batch_id,
+        {
+            "kind": "simulations",
+            "jobs": plan.total,
+            "specs_hash": plan.specs_hash,
+            "backend": backend,
+            "workers": parallel_workers,
+            "budget_cap_usd": budget_cap,
+            "job_cap_usd": job_cap_usd,
+            "attempts": attempts,
+            "estimate": plan.estimate.model_dump(exclude={"configurations"})
+            if plan.estimate
+            else None,
+            **({"grid": configs.describe()} if isinstance(configs, Grid) else {}),
+            **({"definition": dict(definition)} if definition else {}),
+        },
+    )
+    ledger = Budget("batch", max_usd=budget_cap)
+    ledger.charge(history.cost_usd + history.abandoned_caps_usd, 0)
+    ctx = JobContext(
+        batch_id=batch_id,
+        settings=settings,
+        model=model,
+        attempts=attempts,
+        backoff_s=backoff_s,
+        rate_limit=rate_limit_for(backend, rpm or settings.rpm, settings),
+        store_url=store_url,
+    )
+
+    def tasks() -> Iterator[Task]:
+        loader = ScenarioLoader()
+        for spec in iter_specs(configs, loader):
+            if spec.job_id in history.completed:
+                continue
+            resolved = resolved_scenario(spec, loader)
+            high = estimator.per_job(resolved).usd_high
+            cap = job_cap(resolved, job_cap_usd, high, budget_cap is not None)
+            yield Task(spec.job_id, spec, {**spec.describe(), "cap_usd": cap}, cap)
+
+    return execute(
+        Execution(
+            store=store,
+            batch_id=batch_id,
+            backend=backend,
+            workers=parallel_workers,
+            cluster=cluster,
+            threads_per_worker=threads_per_worker,
+            ctx=ctx,
+            fn=run_job,
+            ledger=ledger,
+            total=plan.total,
+            history=history,
+            fail_fast=fail_fast,
+            progress=progress,
+            window=window,
+        ),
+        tasks(),
+    )

@@ -1,0 +1,214 @@
+"""Token-budget modes: what a run does with ``fidelity.token_budget`` and ``budget_mode``.
+
+- ``hard``: never exceeded. Each call reserves its worst case (prompt estimate plus
+  ``max_tokens``) and is not made when the reservation could pass the budget: the run stops with
+  :class:`~timepoint.errors.BudgetExceeded` (and a stored partial record). Before that, the
+  simulation lowers fidelity (``Simulation.downgrade``) whenever the spend so far projects past
+  the budget.
+- ``soft``: up to 10% over. Passing the budget records a warning and lowers fidelity; a call
+  that could pass 110% of the budget is not made.
+- ``max_quality``: reports only; fidelity is never lowered and the run never stops for it.
+
+The budget counts every token of the run's calls that pass through :class:`BudgetedGateway`
+(re-asks included, cache hits free).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from timepoint.engine.fanout import fan_out
+from timepoint.errors import BudgetExceeded
+from timepoint.llm.base import CallRecord, Completion, Request, estimate_tokens
+from timepoint.scenario.schema import BudgetMode, Scenario
+
+#: How far over its budget a soft run may go.
+SOFT_ALLOWANCE = 1.10
+#: The most levels a budget may lower planned resolutions by (trained → tensor only).
+MAX_DOWNGRADE = 4
+#: Levels a hard budget drops when what is left cannot cover the latest step's largest call.
+HEADROOM_LEVELS = 2
+
+
+class TokenBudget:
+    """Thread-safe token accounting for one run under one budget mode.
+
+    Args:
+        limit: the token budget.
+        mode: ``hard``, ``soft`` or ``max_quality``.
+    """
+
+    def __init__(self, limit: int, mode: BudgetMode):
+        self.limit = limit
+        self.mode = mode
+        self._lock = threading.Lock()
+        self._spent = 0
+        self._inflight = 0
+        self.calls = 0
+        self.warnings: list[str] = []
+        self.downgrades: list[dict[str, Any]] = []
+        self.refused: list[str] = []
+        self._last_checkpoint: int | None = None
+        self._peak = 0
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> TokenBudget | None:
+        """The budget of ``scenario``, or ``None`` when it sets no ``fidelity.token_budget``."""
+        limit = scenario.fidelity.token_budget
+        return cls(limit, scenario.fidelity.budget_mode) if limit else None
+
+    @property
+    def name(self) -> str:
+        return f"fidelity.token_budget ({self.mode.value})"
+
+    @property
+    def cap(self) -> int | None:
+        """Tokens the run may not pass: the budget (hard), 110% of it (soft), none (max_quality)."""
+        if self.mode is BudgetMode.HARD:
+            return self.limit
+        if self.mode is BudgetMode.SOFT:
+            return math.floor(self.limit * SOFT_ALLOWANCE)
+        return None
+
+    @property
+    def spent(self) -> int:
+        with self._lock:
+            return self._spent
+
+    def admit(self, request: Request) -> int:
+        """Reserve the worst case of ``request``; returns the reservation.
+
+        Raises:
+            BudgetExceeded: the call could take the run past :attr:`cap`; it is not made.
+        """
+        reserve = estimate_tokens("".join(m.content for m in request.messages))
+        reserve += request.max_tokens
+        with self._lock:
+            cap = self.cap
+            if cap is not None and self._spent + self._inflight + reserve > cap:
+                self.refused.append(
+                    f"a {request.action.value} call needing up to {reserve} tokens was refused "
+                    f"with {self._spent} of {cap} spent"
+                )
+                held = self._inflight + reserve
+                raise BudgetExceeded(self.name, self._spent, held, cap, "tokens")
+            self._inflight += reserve
+            self._peak = max(self._peak, reserve)
+        return reserve
+
+    def settle(self, reserve: int, tokens: int) -> None:
+        """Replace a reservation with the ``tokens`` actually spent."""
+        with self._lock:
+            self._inflight -= reserve
+            self._spent += tokens
+            self.calls += 1
+            over = self._spent > self.limit
+            if over and self.mode is not BudgetMode.HARD and not self.warnings:
+                self.warnings.append(
+                    f"token budget {self.limit} passed ({self._spent} tokens spent, "
+                    f"{self.mode.value} mode"
+                    + (
+                        f", up to {self.cap} allowed)"
+                        if self.mode is BudgetMode.SOFT
+                        else ", reported only)"
+                    )
+                )
+
+    def release(self, reserve: int) -> None:
+        """Drop a reservation whose call failed."""
+        with self._lock:
+            self._inflight -= reserve
+
+    def downgrade_levels(self, steps_done: int, steps_total: int, level: int) -> int:
+        """How many levels to lower fidelity by now (0: the budget is on course).
+
+        Hard budgets look ahead: the projection is the spend now plus the cost of the latest
+        step (at the fidelity then planned) times the steps left, and fidelity drops one level
+        per 25% of projected overrun; when what is left could not cover the largest call of
+        the latest step, it drops at least two levels (below dialog). Soft budgets lower
+        fidelity one level at a time once the budget is passed. ``steps_done`` counts the
+        timepoints generated so far; ``level`` is the current downgrade.
+        """
+        room = MAX_DOWNGRADE - level
+        if self.mode is BudgetMode.MAX_QUALITY or room <= 0:
+            return 0
+        spent = self.spent
+        if self.mode is BudgetMode.SOFT:
+            return int(spent > self.limit)
+        last, self._last_checkpoint = self._last_checkpoint, spent
+        with self._lock:
+            peak, self._peak = self._peak, 0
+        if last is None:
+            return int(spent > self.limit)
+        levels = 0
+        projected = spent + (spent - last) * max(0, steps_total - steps_done)
+        if projected > self.limit:
+            levels = max(1, math.ceil((projected / self.limit - 1) / 0.25))
+        if self.limit - spent < peak:
+            levels = max(levels, HEADROOM_LEVELS)
+        return min(room, levels)
+
+    def note_downgrade(self, level: int, timepoint: str) -> None:
+        """Remember that fidelity was lowered to ``level`` before ``timepoint`` was planned."""
+        self.downgrades.append({"level": level, "before": timepoint, "spent": self.spent})
+
+    def report(self) -> dict[str, Any]:
+        """What the run record keeps: limit, mode, spend, warnings, downgrades, refused calls."""
+        spent = self.spent
+        return {
+            "limit": self.limit,
+            "mode": self.mode.value,
+            "cap": self.cap,
+            "spent": spent,
+            "used_share": round(spent / self.limit, 4),
+            "over_budget": spent > self.limit,
+            "calls": self.calls,
+            "warnings": list(self.warnings),
+            "downgrades": list(self.downgrades),
+            "refused": list(self.refused),
+        }
+
+
+class BudgetedGateway:
+    """A gateway that charges every call to a :class:`TokenBudget` before passing it on.
+
+    Everything else (``provider``, ``calls``, ``choices``, ``budget`` …) is the inner gateway's.
+    """
+
+    def __init__(self, inner: Any, budget: TokenBudget, max_workers: int = 8):
+        self.inner = inner
+        self.token_budget = budget
+        self.max_workers = max_workers
+
+    @property
+    def provider(self) -> str:
+        return self.inner.provider
+
+    def complete(self, request: Request) -> Completion:
+        reserve = self.token_budget.admit(request)
+        try:
+            completion = self.inner.complete(request)
+        except BaseException:
+            self.token_budget.release(reserve)
+            raise
+        tokens = 0 if completion.cache_hit else completion.usage.total_tokens
+        self.token_budget.settle(reserve, tokens)
+        return completion
+
+    def complete_many(
+        self, requests: Sequence[Request], max_workers: int | None = None
+    ) -> list[Completion]:
+        """Independent requests, concurrently, each charged to the budget."""
+        return fan_out(self.complete, list(requests), max_workers or self.max_workers)
+
+    def calls(self) -> list[CallRecord]:
+        return self.inner.calls()
+
+    def choices(self) -> list[Any]:
+        return self.inner.choices()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)

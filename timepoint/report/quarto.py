@@ -1,0 +1,96 @@
+"""The Quarto build of the site: a Quarto website project made of the executed notebooks.
+
+The project is staged beside the executed notebooks; its ``_quarto.yml`` is the site root's
+``_quarto.yml`` when there is one (so title, theme and navbar can be edited there), else the
+packaged default. Quarto renders the notebooks as they are (``execute: enabled: false``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from timepoint.errors import ReportError
+from timepoint.report.pages import asset
+
+
+def quarto_binary() -> str | None:
+    """The ``quarto`` executable on PATH, or None."""
+    return shutil.which("quarto")
+
+
+def quarto_config(site_root: Path) -> dict[str, Any]:
+    """``<site_root>/_quarto.yml`` if it exists, else the packaged default, with the output
+    folder the builder expects."""
+    source = site_root / "_quarto.yml"
+    text = source.read_text() if source.is_file() else asset("quarto.yaml")
+    config = yaml.safe_load(text) or {}
+    project = config.setdefault("project", {})
+    project["type"] = "website"
+    project["output-dir"] = "_site"
+    return config
+
+
+def front_matter_cell(title: str) -> Any:
+    """A raw cell carrying the page title, the way Quarto reads front matter from a notebook."""
+    import nbformat
+
+    return nbformat.v4.new_raw_cell("---\n" + yaml.safe_dump({"title": title}) + "---")
+
+
+def stage_project(
+    project: Path,
+    site_root: Path,
+    index_html: str,
+    notebooks: Sequence[tuple[Path, str, str]],
+) -> None:
+    """Write the Quarto project: ``_quarto.yml``, ``index.qmd`` and each executed notebook
+    (``(source, relative target, page title)``) with a front-matter cell added."""
+    import nbformat
+
+    if project.exists():
+        shutil.rmtree(project)
+    project.mkdir(parents=True)
+    config = quarto_config(site_root)
+    (project / "_quarto.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (project / "index.qmd").write_text(
+        '---\ntitle: "Runs"\n---\n\n```{=html}\n' + index_html + "\n```\n"
+    )
+    for source, target, title in notebooks:
+        notebook = nbformat.read(source, as_version=4)
+        notebook.cells.insert(0, front_matter_cell(title))
+        path = project / target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, path)
+
+
+def render(project: Path, out: Path) -> None:
+    """``quarto render`` the staged project and move its ``_site`` to ``out``.
+
+    Raises:
+        ReportError: Quarto is missing or failed (its output is in the message).
+    """
+    binary = quarto_binary()
+    if binary is None:
+        raise ReportError(
+            "quarto is not on PATH; install it from quarto.org or build with "
+            "renderer='nbconvert' (the default when quarto is missing)"
+        )
+    result = subprocess.run(
+        [binary, "render", str(project), "--no-execute"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip()[-2000:]
+        raise ReportError(f"quarto render {project} failed ({result.returncode}): {tail}")
+    rendered = project / "_site"
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.move(str(rendered), str(out))

@@ -1,0 +1,265 @@
+"""Building the report site from stored runs: ``timepoint site build`` and ``build_site``.
+
+Where things go (``home`` is ``TIMEPOINT_HOME``, default ``./runs``):
+
+- the site: ``_site/`` in the folder that contains ``home`` (``./_site`` by default), or
+  ``out`` when given;
+- executed report notebooks: ``<home>/.site/`` (the cache; a notebook is re-executed only
+  when what it shows changed) and a copy as ``<home>/<run_id>/report.ipynb``;
+- site configuration: ``_quarto.yml`` beside ``_site/`` when present, else a packaged default.
+
+Pages: ``index.html`` (run browser with search, filters and sorting), ``runs/<run_id>.html``
+(narrative, charts, mechanism ledger, costs, links to the narrative files and the executed
+notebook), ``paths/<id>.html`` (path comparisons), ``batches/<batch_id>.html`` and
+``costs.html``. With ``quarto`` on PATH the pages are rendered by Quarto, otherwise by
+nbconvert; both render the same executed notebooks, and neither calls a model.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from timepoint.errors import ReportError
+from timepoint.report.execute import ReportJob, digest_of, execute_reports
+from timepoint.report.pages import NavLink, link_list, notebook_body, page, run_browser
+
+RENDERERS = ("auto", "quarto", "nbconvert")
+RUN_FILES = ("narrative.md", "narrative.json", "narrative.pdf", "run.json", "scenario.yaml")
+NAV = (NavLink("Runs", "index.html"), NavLink("Costs", "costs.html"))
+
+
+def site_dir(settings: Any = None) -> Path:
+    """Where the site is built: ``_site`` in the parent folder of ``TIMEPOINT_HOME``."""
+    from timepoint.settings import Settings
+
+    settings = settings or Settings.from_env()
+    return Path(settings.home).resolve().parent / "_site"
+
+
+def _pages(stage: Path, folder: str, store_ids: set[str] | None = None) -> list[Path]:
+    found = sorted((stage / folder).glob("*.ipynb")) if (stage / folder).is_dir() else []
+    return [
+        p
+        for p in found
+        if not p.name.endswith(".failed.ipynb")
+        and (store_ids is None or p.stem.split("_vs_")[0] in store_ids)
+    ]
+
+
+class SiteBuilder:
+    """One build of the site; :func:`build_site` is the way to use it."""
+
+    def __init__(self, settings: Any, out: Path | None, workers: int | None, refresh: bool):
+        from timepoint.store import open_store
+
+        self.settings = settings
+        self.home = Path(settings.home).resolve()
+        self.db_url = settings.db_url or f"sqlite:///{self.home / 'timepoint.db'}"
+        self.store = open_store(self.db_url, home=self.home)
+        self.out = (out or site_dir(settings)).resolve()
+        self.stage = self.home / ".site"
+        self.workers = workers
+        self.refresh = refresh
+
+    def _params(self, **extra: Any) -> dict[str, Any]:
+        return {**extra, "home": str(self.home), "db_url": self.db_url}
+
+    def run_jobs(self, run_id: str) -> list[ReportJob]:
+        """The run page of ``run_id`` and, when it has several timelines, its paths page."""
+        record = self.store.load_run(run_id)
+        state = record.model_dump_json()
+        folder = self.home / run_id
+        files = [name for name in RUN_FILES if (folder / name).is_file()]
+        jobs = [
+            ReportJob(
+                "run",
+                self.stage / "runs" / f"{run_id}.ipynb",
+                self._params(run_id=run_id, notebook=f"{run_id}.ipynb"),
+                digest_of(state, files),
+            )
+        ]
+        if len(record.timelines) > 1:
+            jobs.append(
+                ReportJob(
+                    "paths",
+                    self.stage / "paths" / f"{run_id}.ipynb",
+                    self._params(run_id=run_id),
+                    digest_of(state),
+                )
+            )
+        return jobs
+
+    def jobs(self, run_ids: list[str], compare: Sequence[tuple[str, str]]) -> list[ReportJob]:
+        jobs = [job for run_id in run_ids for job in self.run_jobs(run_id)]
+        for a, b in compare:
+            a, b = self.store.resolve_run_id(a), self.store.resolve_run_id(b)
+            states = [self.store.load_run(r).model_dump_json() for r in (a, b)]
+            jobs.append(
+                ReportJob(
+                    "paths",
+                    self.stage / "paths" / f"{a}_vs_{b}.ipynb",
+                    self._params(run_id=a, other_run_id=b),
+                    digest_of(*states),
+                )
+            )
+        for batch in self.store.batches():
+            batch_id = batch["batch_id"]
+            jobs.append(
+                ReportJob(
+                    "batch",
+                    self.stage / "batches" / f"{batch_id}.ipynb",
+                    self._params(batch_id=batch_id),
+                    digest_of(batch, self.store.jobs(batch_id)),
+                )
+            )
+        summaries = [(s.run_id, s.status, s.cost_usd, s.llm_calls) for s in self.store.list_runs()]
+        jobs.append(
+            ReportJob(
+                "costs", self.stage / "costs.ipynb", self._params(run_ids=[]), digest_of(summaries)
+            )
+        )
+        return jobs
+
+    def keep_in_run_folders(self, run_ids: list[str]) -> None:
+        for run_id in run_ids:
+            folder = self.home / run_id
+            executed = self.stage / "runs" / f"{run_id}.ipynb"
+            if folder.is_dir() and executed.is_file():
+                temporary = folder / ".report.ipynb.partial"
+                shutil.copyfile(executed, temporary)
+                os.replace(temporary, folder / "report.ipynb")
+
+    def build(
+        self,
+        run_ids: Sequence[str] | None,
+        compare: Sequence[tuple[str, str]],
+        renderer: str,
+    ) -> Path:
+        summaries = self.store.list_runs()
+        known = {s.run_id for s in summaries}
+        selected = [self.store.resolve_run_id(r) for r in run_ids] if run_ids else sorted(known)
+        jobs = self.jobs(selected, compare)
+        if self.refresh:
+            jobs = [replace(job, digest="") for job in jobs]
+        execute_reports(jobs, workers=self.workers)
+        self.keep_in_run_folders(selected)
+        runs = _pages(self.stage, "runs", known)
+        paths = _pages(self.stage, "paths", known)
+        batches = _pages(self.stage, "batches")
+        pages = {p.stem: f"runs/{p.stem}.html" for p in runs}
+        titles = {s.run_id: s.title for s in summaries}
+        index = run_browser(summaries, pages)
+        index += link_list(
+            "Path comparisons",
+            [NavLink(p.stem.replace("_vs_", " vs "), f"paths/{p.stem}.html") for p in paths],
+        )
+        index += link_list("Batches", [NavLink(p.stem, f"batches/{p.stem}.html") for p in batches])
+        notebooks = [
+            *((p, f"runs/{p.name}", f"{titles.get(p.stem, p.stem)} · {p.stem}") for p in runs),
+            *((p, f"paths/{p.name}", f"Paths · {p.stem.replace('_vs_', ' vs ')}") for p in paths),
+            *((p, f"batches/{p.name}", f"Batch {p.stem}") for p in batches),
+            (self.stage / "costs.ipynb", "costs.ipynb", "Cost analytics"),
+        ]
+        staging = self.out.parent / f".{self.out.name}.partial"
+        if staging.exists():
+            shutil.rmtree(staging)
+        if renderer == "quarto" or (renderer == "auto" and _has_quarto()):
+            from timepoint.report import quarto
+
+            project = self.stage / "quarto"
+            quarto.stage_project(project, self.out.parent, index, notebooks)
+            quarto.render(project, staging)
+        else:
+            self.render_nbconvert(staging, index, notebooks)
+        self.publish_files(staging, [p.stem for p in runs])
+        if self.out.exists():
+            shutil.rmtree(self.out)
+        os.replace(staging, self.out)
+        return self.out
+
+    def render_nbconvert(
+        self, staging: Path, index: str, notebooks: Sequence[tuple[Path, str, str]]
+    ) -> None:
+        staging.mkdir(parents=True)
+        (staging / "index.html").write_text(page("Runs", "<h1>Runs</h1>\n" + index, NAV))
+        for source, target, title in notebooks:
+            html_path = staging / Path(target).with_suffix(".html")
+            html_path.parent.mkdir(parents=True, exist_ok=True)
+            depth = len(Path(target).parts) - 1
+            html_path.write_text(page(title, _cached_body(source), NAV, depth))
+
+    def publish_files(self, staging: Path, run_ids: list[str]) -> None:
+        for run_id in run_ids:
+            target = staging / "runs" / run_id
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(
+                self.stage / "runs" / f"{run_id}.ipynb", staging / "runs" / f"{run_id}.ipynb"
+            )
+            for name in RUN_FILES:
+                source = self.home / run_id / name
+                if source.is_file():
+                    shutil.copyfile(source, target / name)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _cached_body(notebook: Path) -> str:
+    """The nbconvert body of an executed notebook, kept beside it until the notebook changes."""
+    cached = notebook.with_suffix(".body.html")
+    if cached.is_file() and cached.stat().st_mtime_ns >= notebook.stat().st_mtime_ns:
+        return cached.read_text()
+    body = notebook_body(notebook)
+    cached.write_text(body)
+    return body
+
+
+def _has_quarto() -> bool:
+    from timepoint.report.quarto import quarto_binary
+
+    return quarto_binary() is not None
+
+
+def build_site(
+    settings: Any = None,
+    run_ids: Sequence[str] | None = None,
+    *,
+    out: Path | None = None,
+    compare: Sequence[tuple[str, str]] = (),
+    renderer: str = "auto",
+    workers: int | None = None,
+    refresh: bool = False,
+) -> Path:
+    """Build the report site and return its folder (see the module docstring for locations).
+
+    Args:
+        settings: where the runs are (``TIMEPOINT_HOME``, ``TIMEPOINT_DB_URL``); default
+            ``Settings.from_env()``.
+        run_ids: runs to (re)build pages for (ids or unique prefixes); default every stored
+            run. Pages built earlier for other runs are kept; the index lists every stored run.
+        out: the site folder; default :func:`site_dir`.
+        compare: pairs of run ids to compare on a path comparison page each.
+        renderer: ``auto`` (Quarto when installed, else nbconvert), ``quarto`` or
+            ``nbconvert``.
+        workers: notebooks executed in parallel (default up to 4).
+        refresh: execute every report notebook again, even when its inputs did not change
+            (after upgrading Timepoint, say).
+
+    Raises:
+        ReportError: an unknown renderer, a report notebook that failed, or Quarto failing.
+        RunNotFound: a run id that is not in the store.
+    """
+    from timepoint.settings import Settings
+
+    if renderer not in RENDERERS:
+        raise ReportError(f"renderer {renderer!r} is not one of {', '.join(RENDERERS)}")
+    builder = SiteBuilder(settings or Settings.from_env(), out, workers, refresh)
+    try:
+        return builder.build(run_ids, compare, renderer)
+    finally:
+        builder.close()

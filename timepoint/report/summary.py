@@ -1,0 +1,194 @@
+"""The executive summary of a run: written by the model (``summarization``) or templated.
+
+:func:`summary_context` extracts what a summary should mention from the record (who, where,
+the opening, turning and closing moments, the fact that travelled furthest, validation and
+paths). A model gets it as a prompt; the offline model and :func:`templated_summary` compose
+the same text from it, so a run without an API key still gets a summary derived from its own
+record, never filler.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from timepoint.engine.record import RunRecord
+from timepoint.errors import TimepointError
+from timepoint.report.highlights import provenance_highlights
+from timepoint.report.records import main_path
+
+MAX_EVENTS = 40
+
+
+class ExecutiveSummary(BaseModel):
+    """A summarization answer: one paragraph for readers who will not open the run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    summary: str = Field(min_length=40)
+
+    @classmethod
+    def offline_answer(cls, context: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+        """The offline model's answer, composed from :func:`summary_context`'s output."""
+        return {"summary": compose_summary(context, rng)}
+
+
+def summary_context(record: RunRecord) -> dict[str, Any]:
+    """The facts of ``record`` a summary should mention, as plain data."""
+    entities = sorted(record.entities, key=lambda e: (e.role.value != "primary", e.name))
+    path = main_path(record)[:MAX_EVENTS]
+    moments = [
+        {
+            "id": t.id,
+            "time": t.timestamp.strftime("%Y-%m-%d %H:%M"),
+            "event": t.event,
+            "importance": t.importance,
+        }
+        for t in path
+    ]
+    middle = moments[1:-1]
+    turning = max(middle, key=lambda m: m["importance"]) if middle else None
+    failed = [v for v in record.validation if not v.ok]
+    best = min(record.paths, key=lambda p: p.rank) if record.paths else None
+    return {
+        "scenario": {
+            "title": record.title,
+            "description": record.description,
+            "location": path[0].location if path else "",
+        },
+        "status": record.status,
+        "names": [e.name for e in entities if e.role.value in ("primary", "secondary")][:8],
+        "events": [m["event"] for m in moments],
+        "moments": moments,
+        "turning": turning,
+        "highlights": [
+            {
+                "fact": h["fact"],
+                "holders": h["holders"],
+                "of": h["of"],
+                "tellers": sorted({s["from"] for s in h["spread"]}),
+                "tellings": len(h["spread"]),
+            }
+            for h in provenance_highlights(record, limit=2)
+        ],
+        "validation": {
+            "checks": len(record.validation),
+            "violations": len(failed),
+            "repaired": sum(v.repaired for v in failed),
+        },
+        "paths": {
+            "count": len(record.paths),
+            "best": best.timeline_id if best else None,
+            "score": best.score if best else None,
+        },
+    }
+
+
+def _people(names: list[str]) -> str:
+    if not names:
+        return "its entities"
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
+def compose_summary(context: dict[str, Any], rng: random.Random) -> str:
+    """A summary paragraph from :func:`summary_context` output; ``rng`` varies the wording."""
+    scenario = context.get("scenario", {})
+    moments = context.get("moments", [])
+    where = f" at {scenario['location']}" if scenario.get("location") else ""
+    parts = [
+        f"{scenario.get('title', 'This run')} follows {_people(context.get('names', []))} "
+        f"through {len(moments)} moments{where}"
+        + (f", from {moments[0]['time']} to {moments[-1]['time']}." if moments else ".")
+    ]
+    if moments:
+        opens = rng.choice(["It opens", "It begins", "The run opens"])
+        parts.append(f"{opens} at {moments[0]['time']}: {_sentence(moments[0]['event'])}")
+    turning = context.get("turning")
+    if turning:
+        word = rng.choice(["The turning point", "The decisive moment", "The pivot"])
+        parts.append(f"{word} comes at {turning['time']}: {_sentence(turning['event'])}")
+    if len(moments) > 1:
+        closes = rng.choice(["It closes", "It ends", "The run ends"])
+        parts.append(f"{closes} at {moments[-1]['time']}: {_sentence(moments[-1]['event'])}")
+    for h in context.get("highlights", [])[:1]:
+        parts.append(
+            f"The fact that travelled furthest, “{h['fact'].rstrip('.')}”, reached "
+            f"{h['holders']} of {h['of']} entities in {h['tellings']} tellings "
+            f"(told by {_people(h['tellers'])})."
+        )
+    checks = context.get("validation", {})
+    if checks.get("checks"):
+        found = (
+            f"found {checks['violations']} violations ({checks['repaired']} repaired)"
+            if checks.get("violations")
+            else "found no violations"
+        )
+        parts.append(f"Validators ran {checks['checks']} checks and {found}.")
+    paths = context.get("paths", {})
+    if paths.get("count", 0) > 1 and paths.get("score") is not None:
+        parts.append(
+            f"{paths['count']} paths were kept; the best, {paths['best']}, "
+            f"scored {paths['score']:.2f}."
+        )
+    if context.get("status") == "failed":
+        parts.append("The run failed before it finished; this covers what it produced.")
+    return " ".join(parts)
+
+
+def templated_summary(record: RunRecord) -> str:
+    """The summary composed from the record without a model call (deterministic per seed)."""
+    return compose_summary(summary_context(record), random.Random(record.seed))
+
+
+def summarize(record: RunRecord, gateway: Any, seed: int | None = None) -> RunRecord:
+    """Ask ``gateway`` for the executive summary and return the record carrying it.
+
+    The call is a ``summarization`` action, metered like every other call of the run. If the
+    model layer refuses or fails (e.g. the budget is spent), the templated summary is used and
+    ``extras["summary_source"]`` says why, so nothing is filled in silently.
+    """
+    from timepoint.llm.base import ActionType, Message, Request
+
+    context = summary_context(record)
+    prompt = "\n".join(
+        [
+            f"Scenario: {record.title}. {record.description}",
+            "Moments:",
+            *(f"- {m['id']} ({m['time']}): {m['event']}" for m in context["moments"]),
+            "Facts passed on most: "
+            + ("; ".join(h["fact"] for h in context["highlights"]) or "none"),
+            f"Validation: {context['validation']}",
+            "Write one paragraph (80-150 words) for a reader who will not open the run: who, "
+            "where, how it opened, the turning point, how it ended. Answer as JSON "
+            '{"summary": "..."}.',
+        ]
+    )
+    request = Request(
+        action=ActionType.SUMMARIZATION,
+        output_schema=ExecutiveSummary,
+        seed=seed if seed is not None else record.seed,
+        max_tokens=400,
+        context=context,
+        messages=(
+            Message(role="system", content="You write executive summaries of simulations."),
+            Message(role="user", content=prompt),
+        ),
+    )
+    try:
+        completion = gateway.complete(request)
+    except TimepointError as error:
+        extras = {**record.extras, "summary_source": f"template ({type(error).__name__}: {error})"}
+        return record.model_copy(update={"summary": templated_summary(record), "extras": extras})
+    parsed = completion.parsed
+    text = parsed.summary if isinstance(parsed, ExecutiveSummary) else completion.text.strip()
+    extras = {**record.extras, "summary_source": f"model {completion.model}"}
+    return record.model_copy(update={"summary": text, "extras": extras})

@@ -1,0 +1,203 @@
+"""Markdown tables and headers for report pages: run facts, ledger, files, paths, batches, costs.
+
+Each function returns Markdown that a notebook displays with :func:`timepoint.report.view.show`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from timepoint.report.compare import PathComparison
+from timepoint.report.records import as_record
+
+NARRATIVE_FILES = ("narrative.md", "narrative.json", "narrative.pdf", "run.json")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _cell(text: object) -> str:
+    return " ".join(str(text).split()).replace("|", "/")
+
+
+def header_markdown(run: Any) -> str:
+    """Title and one line of facts: run id, scenario, mode, status, date, duration, cost."""
+    r = as_record(run)
+    u = r.usage
+    cost = f"${u.cost_usd:.4f}"
+    lines = [
+        f"# {r.title}",
+        "",
+        f"Run `{r.run_id}` · scenario `{r.scenario_id}` · mode **{r.mode}** · "
+        f"status **{r.status}** · {r.started:%Y-%m-%d %H:%M} UTC · {r.duration_s or 0:.2f} s · "
+        f"{u.calls} calls · {u.prompt_tokens + u.completion_tokens:,} tokens · {cost} · "
+        f"provider {r.provider} · seed {r.seed}",
+    ]
+    if r.error:
+        lines += ["", f"**Failed at step {r.failed_step}:** {r.error}"]
+    return "\n".join(lines)
+
+
+def ledger_markdown(run: Any) -> str:
+    """The mechanism ledger as a Markdown table: each mechanism and what it did, with counts."""
+    r = as_record(run)
+    if not r.mechanisms:
+        return "No mechanism recorded an effect in this run."
+    rows = ["| mechanism | what it did |", "|---|---|"]
+    for entry in r.mechanisms:
+        rows.append(f"| {entry.mechanism} | {_cell(entry.summary.split(':', 1)[-1])} |")
+    return "\n".join(rows)
+
+
+def files_markdown(run: Any, notebook: str = "") -> str:
+    """Links to the run's narrative files and executed notebook that sit beside the page."""
+    r = as_record(run)
+    links = [f"[{name}]({r.run_id}/{name})" for name in NARRATIVE_FILES if _published(run, name)]
+    if notebook:
+        links.append(f"[executed notebook]({notebook})")
+    return "Files: " + " · ".join(links) if links else ""
+
+
+def _published(run: Any, name: str) -> bool:
+    folder = getattr(run, "folder", None)
+    return folder is not None and (Path(folder) / name).is_file()
+
+
+def comparison_markdown(comparison: PathComparison) -> str:
+    """The aligned steps of two paths as a table, with the divergence called out."""
+    if comparison.first_divergence is None:
+        verdict = f"The paths are identical over {len(comparison.steps)} steps."
+    else:
+        verdict = (
+            f"The paths share {_count(comparison.shared, 'step')} and diverge at step "
+            f"**{comparison.first_divergence}**."
+        )
+    rows = [
+        verdict,
+        "",
+        f"| step | {_cell(comparison.left_label)} | {_cell(comparison.right_label)} | |",
+        "|---:|---|---|---|",
+    ]
+    for step in comparison.steps:
+        left = f"`{step.left.id}` {_cell(step.left.event)}" if step.left else "—"
+        right = f"`{step.right.id}` {_cell(step.right.event)}" if step.right else "—"
+        mark = (
+            ""
+            if step.same
+            else ("**diverges**" if step.step == comparison.first_divergence else "differs")
+        )
+        rows.append(f"| {step.step} | {left} | {right} | {mark} |")
+    return "\n".join(rows)
+
+
+def batch_markdown(batch: Mapping[str, Any], jobs: Sequence[Mapping[str, Any]]) -> str:
+    """A batch's status, job counts, cost, duration and failures grouped by cause."""
+    statuses = Counter(j.get("status") or "unknown" for j in jobs)
+    cost = sum(float(j.get("cost_usd") or 0) for j in jobs)
+    tokens = sum(int(j.get("tokens") or 0) for j in jobs)
+    durations = sorted(float(j.get("duration_s") or 0) for j in jobs if j.get("duration_s"))
+    median = durations[len(durations) // 2] if durations else 0.0
+    lines = [
+        f"# Batch {batch.get('batch_id', '')}",
+        "",
+        f"Status **{batch.get('status', '?')}** · {len(jobs)} jobs ("
+        + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
+        + f") · ${cost:.4f} · {tokens:,} tokens · median job {median:.2f} s",
+    ]
+    failed = [j for j in jobs if j.get("status") == "failed"]
+    if failed:
+        causes = Counter((j.get("error_class") or "?", j.get("step") or "?") for j in failed)
+        lines += ["", "## Failures by cause", "", "| error | step | jobs |", "|---|---|---:|"]
+        lines += [f"| {_cell(e)} | {_cell(s)} | {n} |" for (e, s), n in causes.most_common()]
+    done = [j for j in jobs if j.get("run_id")]
+    if done:
+        lines += ["", "## Jobs", "", "| job | status | run | USD | s |", "|---|---|---|---:|---:|"]
+        lines += [
+            f"| {_cell(j.get('job_id'))} | {j.get('status')} | "
+            f"[{j['run_id']}](../runs/{j['run_id']}.html) | {float(j.get('cost_usd') or 0):.4f} | "
+            f"{float(j.get('duration_s') or 0):.2f} |"
+            for j in done
+        ]
+    return "\n".join(lines)
+
+
+def costs_markdown(runs: Sequence[Any]) -> str:
+    """Totals over runs, then one row per run: scenario, mode, calls, tokens and cost."""
+    records = [as_record(r) for r in runs]
+    if not records:
+        return "No runs to account for."
+    cost = sum(r.usage.cost_usd for r in records)
+    tokens = sum(r.usage.prompt_tokens + r.usage.completion_tokens for r in records)
+    calls = sum(r.usage.calls for r in records)
+    lines = [
+        f"{_count(len(records), 'run')} · {calls:,} calls · {tokens:,} tokens · ${cost:.4f} "
+        f"(cache hits: {sum(r.usage.cache_hits for r in records):,})",
+        "",
+        "| run | scenario | mode | status | calls | tokens | USD |",
+        "|---|---|---|---|---:|---:|---:|",
+    ]
+    for r in sorted(records, key=lambda r: r.started, reverse=True):
+        lines.append(
+            f"| [{r.run_id}](runs/{r.run_id}.html) | {r.scenario_id} | {r.mode} | {r.status} | "
+            f"{r.usage.calls} | {r.usage.prompt_tokens + r.usage.completion_tokens:,} | "
+            f"{r.usage.cost_usd:.4f} |"
+        )
+    return "\n".join(lines)
+
+
+def provenance_markdown(run: Any, fact: str | None = None, entity: str | None = None) -> str:
+    """How a fact travelled: the exposure chain from its origin to ``entity``, then who held
+    it at each timepoint of the main timeline. Defaults: the fact told most widely and the
+    last entity it reached. ``run`` must be a :class:`~timepoint.engine.run.Run`."""
+    from timepoint.knowledge.provenance import Provenance
+    from timepoint.report.highlights import provenance_highlights
+    from timepoint.report.records import entity_names, main_path
+    from timepoint.world import ExposureKind
+
+    record = as_record(run)
+    names = entity_names(record)
+    if fact is None:
+        top = provenance_highlights(record, limit=1)
+        if not top:
+            return "Nobody told anybody anything in this run, so no fact has a chain to show."
+        fact = top[0]["fact_id"]
+    tps = {t.id: t for t in record.timepoints}
+    fact_id = Provenance(tps, record.exposures).resolve_fact(fact)
+    if entity is None:
+        told = [e for e in record.exposures if e.fact_id == fact_id and e.kind is ExposureKind.TOLD]
+        entity = max(told, key=lambda e: e.timestamp).entity_id if told else None
+    if entity is None:
+        return f"Fact `{fact_id}` was never passed on."
+    chain = run.provenance(entity, fact_id)
+    lines = [
+        f"**“{chain[0].fact_text}”** (`{fact_id}`) reached {names.get(entity, entity)} like this:",
+        "",
+        "| step | who | how | from | timepoint | time |",
+        "|---:|---|---|---|---|---|",
+    ]
+    for i, e in enumerate(chain):
+        lines.append(
+            f"| {i} | {names.get(e.entity_id, e.entity_id)} | {e.kind.value} | "
+            f"{names.get(e.source, e.source)} | {e.timepoint_id or '—'} | "
+            f"{e.timestamp:%Y-%m-%d %H:%M} |"
+        )
+    lines += ["", "| timepoint | who knew it |", "|---|---|"]
+    for tp in main_path(record):
+        holders = [names.get(h, h) for h in run.who_knew(fact_id, tp.id)]
+        lines.append(f"| {tp.id} | {', '.join(holders) or '—'} |")
+    return "\n".join(lines)
+
+
+def answer_markdown(answer: Any) -> str:
+    """An answer from ``run.ask``: the question, the answer, its citations and what it cost."""
+    lines = [f"**Q:** {answer.question}", "", f"**A:** {answer.text}"]
+    if answer.citations:
+        lines += ["", "Cited: " + ", ".join(f"`{c}`" for c in answer.citations)]
+    if answer.elevated:
+        lines += ["", "Raised detail for: " + ", ".join(answer.elevated)]
+    lines += ["", f"{answer.tokens:,} tokens on demand."]
+    return "\n".join(lines)

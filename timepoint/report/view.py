@@ -1,0 +1,123 @@
+"""What notebooks call: open a stored run, show charts and text, one line per cell.
+
+Charts are shown as static SVG (rendered by vl-convert), so executed notebooks, the nbconvert
+pages and the Quarto pages need no JavaScript and no CDN.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def settings_for(home: str | Path | None = "", db_url: str | None = "") -> Any:
+    """Settings from the environment, with ``home`` / ``db_url`` overriding when given."""
+    from timepoint.settings import Settings
+
+    settings = Settings.from_env()
+    changes: dict[str, Any] = {}
+    if home:
+        changes["home"] = Path(home)
+    if db_url:
+        changes["db_url"] = db_url
+    return settings.model_copy(update=changes) if changes else settings
+
+
+def open_store_for(home: str | Path | None = "", db_url: str | None = "") -> Any:
+    """The run store of :func:`settings_for` ``(home, db_url)``."""
+    from timepoint.store import open_store
+
+    settings = settings_for(home, db_url)
+    return open_store(settings.db_url, home=Path(settings.home))
+
+
+def open_run(run_id: str = "", home: str | Path | None = "", db_url: str | None = "") -> Any:
+    """A stored run by id (or unique prefix); the newest stored run when ``run_id`` is empty.
+
+    Raises:
+        RunNotFound: no stored run matches (or the store is empty).
+    """
+    from timepoint.engine.run import load_run
+    from timepoint.errors import RunNotFound
+
+    settings = settings_for(home, db_url)
+    store = open_store_for(home, db_url)
+    if not run_id:
+        newest = store.list_runs(limit=1)
+        if not newest:
+            raise RunNotFound(
+                f"the store at {settings.db} holds no runs; run a scenario first "
+                "(timepoint run scenarios/showcase/jefferson_dinner.yaml)"
+            )
+        run_id = newest[0].run_id
+    return load_run(run_id, store=store, settings=settings)
+
+
+def open_runs(
+    run_ids: list[str] | None = None, home: str | Path | None = "", db_url: str | None = ""
+) -> list[Any]:
+    """Stored runs by id, oldest first; every stored run when ``run_ids`` is empty."""
+    from timepoint.engine.run import load_run
+
+    settings = settings_for(home, db_url)
+    store = open_store_for(home, db_url)
+    ids = list(run_ids or [])
+    if not ids:
+        ids = [s.run_id for s in reversed(store.list_runs())]
+    return [load_run(i, store=store, settings=settings) for i in ids]
+
+
+def show(item: Any, caption: str = "") -> None:
+    """Display a chart (altair chart or Vega-Lite spec, as SVG), Markdown text, or anything
+    else IPython can display."""
+    from IPython.display import Markdown, display
+
+    if _is_chart(item) or _is_spec(item):
+        from timepoint.report.charts import chart_svg
+
+        bundle = {"image/svg+xml": chart_svg(item), "text/plain": caption or _title(item)}
+        display(bundle, raw=True)
+    elif isinstance(item, str):
+        display(Markdown(item))
+    else:
+        display(item)
+
+
+def _is_chart(item: Any) -> bool:
+    return type(item).__module__.startswith("altair.")
+
+
+def _is_spec(item: Any) -> bool:
+    return isinstance(item, dict) and bool({"mark", "layer", "hconcat", "facet"} & set(item))
+
+
+def _title(chart: Any) -> str:
+    title = chart.get("title") if isinstance(chart, dict) else getattr(chart, "title", None)
+    text = title.get("text") if isinstance(title, dict) else getattr(title, "text", title)
+    return str(text) if isinstance(text, str) else "chart"
+
+
+def run_scenario(
+    scenario: str,
+    seed: int | None = None,
+    model: str = "",
+    budget: float | None = None,
+    home: str = "",
+) -> Any:
+    """Run a scenario from a notebook: ``model`` forces one model id for every action,
+    ``budget`` caps the run's cost in USD; the offline model is used without an API key."""
+    from timepoint.engine.progress import NullProgress
+    from timepoint.engine.runner import run
+
+    overrides: dict[str, Any] = {}
+    if model:
+        overrides["models.model"] = model
+    if budget is not None:
+        overrides["budget.max_usd"] = float(budget)
+    return run(
+        scenario,
+        seed=seed,
+        overrides=overrides or None,
+        settings=settings_for(home),
+        progress=NullProgress(),
+    )

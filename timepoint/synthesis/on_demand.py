@@ -1,0 +1,242 @@
+"""On-demand entities (M9): an entity a question or generated text mentions but the run does not
+have (``attendee_47``, "guest 3") is created when first referenced.
+
+It is made consistent with the scene it belongs to: placed among those present at the
+referenced timepoint and the earlier ones at the same location on its causal path, described
+from the scene (location, crowd, mood), kept at low resolution (``scene``), and given
+``witnessed`` exposure events for the events and key facts of those timepoints, so that what it
+knows is exactly what it could have seen.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Collection
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from timepoint.engine.context import RunContext
+from timepoint.engine.record import FidelityCell
+from timepoint.engine.state import WorldState
+from timepoint.knowledge.exposure import make_fact
+from timepoint.llm.base import ActionType, Message, Request
+from timepoint.llm.offline_compose import topic_of
+from timepoint.time.causal import causal_path
+from timepoint.world import Entity, EntityKind, EntityRole, ExposureKind, ResolutionLevel, Timepoint
+
+#: crowd nouns recognised in "guest 3" / "attendee #47"
+CROWD_NOUNS = (
+    "attendee",
+    "guest",
+    "delegate",
+    "servant",
+    "spectator",
+    "onlooker",
+    "bystander",
+    "member",
+    "visitor",
+    "passenger",
+    "soldier",
+    "worker",
+    "citizen",
+    "villager",
+    "patron",
+    "juror",
+    "witness",
+    "voter",
+    "employee",
+)
+_ID_REF = re.compile(r"\b([a-z][a-z]+)_(\d+)\b")
+_SPOKEN_REF = re.compile(rf"\b({'|'.join(CROWD_NOUNS)})\s+#?(\d+)\b", re.IGNORECASE)
+_NOT_ENTITIES = frozenset({"tp", "f", "dlg", "path", "branch", "cycle", "act", "step"})
+_VANTAGES = (
+    "near the door",
+    "at the back of the room",
+    "close to the head of the table",
+    "by the window",
+    "among the crowd at the side",
+    "within earshot of the principals",
+)
+
+
+def unknown_references(text: str, known: Collection[str]) -> list[str]:
+    """Entity ids mentioned in ``text`` as numbered crowd members that are not in ``known``."""
+    found = [f"{m.group(1)}_{m.group(2)}" for m in _ID_REF.finditer(text.lower())]
+    found += [f"{m.group(1).lower()}_{m.group(2)}" for m in _SPOKEN_REF.finditer(text)]
+    return [
+        ref
+        for ref in dict.fromkeys(found)
+        if ref not in known and ref.split("_")[0] not in _NOT_ENTITIES
+    ]
+
+
+class CrowdMemberDraft(BaseModel):
+    """Entity population for an on-demand crowd member: who they are and where they stood."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str
+    vantage: str
+    voice: str = ""
+    traits: dict[str, float] = Field(default_factory=dict)
+
+    @classmethod
+    def offline_answer(cls, context: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+        """A person drawn from the scene: its place, its crowd, the moment they are asked about."""
+        noun = context.get("noun", "attendee")
+        place = context.get("location") or "the gathering"
+        crowd = context.get("crowd_size") or 0
+        mood = context.get("mood") or "attentive"
+        event = context.get("event", "")
+        among = f"one of {crowd} people" if crowd else "one of those"
+        vantage = rng.choice(_VANTAGES)
+        description = (
+            f"An {noun}" if noun[0] in "aeiou" else f"A {noun}"
+        ) + f" at {place}, {among} present, {mood} as {topic_of(event, 10) or 'events unfold'}"
+        return {
+            "description": description.rstrip(".") + ".",
+            "vantage": vantage,
+            "voice": rng.choice(("plain-spoken", "hesitant", "observant", "wry")),
+            "traits": {
+                "openness": round(rng.uniform(-0.5, 0.7), 2),
+                "agreeableness": round(rng.uniform(-0.3, 0.8), 2),
+                "neuroticism": round(rng.uniform(-0.6, 0.5), 2),
+            },
+        }
+
+
+def _scene_view(state: WorldState, tp: Timepoint) -> dict[str, Any]:
+    scene = next((s for s in state.scenes if s.timepoint_id == tp.id), None)
+    if scene is None:
+        return {"location": tp.location, "crowd_size": 0, "mood": ""}
+    mood = max(scene.crowd.mood, key=lambda k: scene.crowd.mood[k]) if scene.crowd.mood else ""
+    return {
+        "location": scene.environment.location or tp.location,
+        "crowd_size": scene.crowd.size,
+        "mood": mood,
+        "tension": scene.atmosphere.tension,
+    }
+
+
+def attended(state: WorldState, anchor: Timepoint) -> list[Timepoint]:
+    """The anchor and the earlier timepoints at its location on its causal path, in time order."""
+    path = causal_path(state.timepoints, anchor.id)
+    same_place = [
+        state.timepoints[t]
+        for t in path
+        if state.timepoints[t].location == anchor.location or t == anchor.id
+    ]
+    return sorted(same_place, key=lambda t: (t.timestamp, t.id))
+
+
+def materialize(
+    ctx: RunContext,
+    state: WorldState,
+    ref: str,
+    anchor: Timepoint,
+    *,
+    on_demand: bool = True,
+) -> tuple[Entity, int]:
+    """Create the entity ``ref`` at ``anchor``'s scene; returns it and the tokens spent."""
+    noun, _, number = ref.rpartition("_")
+    view = _scene_view(state, anchor)
+    context = {
+        "noun": noun,
+        "number": number,
+        "event": anchor.event,
+        "timepoint": anchor.id,
+        "on_demand": on_demand,
+        **view,
+    }
+    name = f"{noun.replace('_', ' ').title()} {number}"
+    prompt = (
+        f"Scenario: {state.scenario.title}. At {anchor.location or 'the scene'} "
+        f"({anchor.timestamp.isoformat()}): {anchor.event}\n"
+        f"The crowd numbers {view['crowd_size'] or 'unknown'}; mood {view['mood'] or 'unknown'}.\n"
+        f"Describe {name}, one of those present: description, where they stood (vantage), "
+        "voice, traits (-1..1). Stay consistent with the scene."
+    )
+    completion = ctx.gateway.complete(
+        Request(
+            action=ActionType.ENTITY_POPULATION,
+            output_schema=CrowdMemberDraft,
+            seed=ctx.seed,
+            max_tokens=300,
+            context=context,
+            messages=(
+                Message(role="system", content="You add minor characters to simulations."),
+                Message(role="user", content=prompt),
+            ),
+        )
+    )
+    draft = completion.parsed
+    assert isinstance(draft, CrowdMemberDraft)
+    entity = Entity(
+        id=ref,
+        name=name,
+        kind=EntityKind.HUMAN,
+        role=EntityRole.BACKGROUND,
+        description=f"{draft.description} Stood {draft.vantage}.",
+        traits={k: max(-1.0, min(1.0, v)) for k, v in draft.traits.items()},
+        voice=draft.voice,
+        resolution=ResolutionLevel.SCENE,
+        profile_source="on_demand",
+        on_demand=True,
+    )
+    state.set_entity(entity)
+    witnessed = 0
+    present = attended(state, anchor)
+    for tp in present:
+        if ref not in tp.entities_present:
+            tp = tp.model_copy(update={"entities_present": [*tp.entities_present, ref]})
+            state.timepoints[tp.id] = tp
+        origin = f"timepoint:{tp.id}"
+        for fact in (
+            make_fact(tp.event, f"event:{tp.id}"),
+            *(make_fact(t, origin) for t in tp.key_facts),
+        ):
+            fact = state.add_fact(fact)
+            witnessed += state.exposures.expose(
+                ref, fact, ExposureKind.WITNESSED, origin, tp.id, tp.timestamp, 0.8
+            )
+    _place(state, ref, {t.id for t in present})
+    tokens = completion.usage.total_tokens
+    state.spend([ref], anchor.id, tokens)
+    state.ledger.count("M9", "entities created")
+    state.ledger.count("M9", "witnessed exposures", witnessed)
+    state.ledger.count("M3", "witnessed", witnessed)
+    return entity, tokens
+
+
+def _place(state: WorldState, ref: str, present: set[str]) -> None:
+    """Fidelity cells for the new entity, and its place in the scenes it attended."""
+    for tp_id in state.timepoints:
+        level = ResolutionLevel.SCENE if tp_id in present else ResolutionLevel.TENSOR_ONLY
+        state.fidelity[(ref, tp_id)] = FidelityCell(
+            entity_id=ref, timepoint_id=tp_id, resolution=level
+        )
+    state.scenes = [
+        s.model_copy(update={"present": [*s.present, ref]})
+        if s.timepoint_id in present and ref not in s.present
+        else s
+        for s in state.scenes
+    ]
+
+
+def materialize_mentions(ctx: RunContext, state: WorldState) -> list[str]:
+    """Create every numbered crowd member that generated events or dialog turns mention."""
+    created: list[str] = []
+    mentions: list[tuple[str, Timepoint]] = [(t.event, t) for t in state.timepoints.values()]
+    mentions += [
+        (turn.text, state.timepoints[d.timepoint_id])
+        for d in state.dialogs
+        for turn in d.turns
+        if d.timepoint_id in state.timepoints
+    ]
+    for text, tp in mentions:
+        for ref in unknown_references(text, state.entities):
+            materialize(ctx, state, ref, state.timepoints[tp.id], on_demand=False)
+            created.append(ref)
+    return created
