@@ -27,21 +27,38 @@ def scenario_aware_answer(body: dict[str, Any]) -> Reply:
     if "turns" in fields:
         answer: dict[str, Any] = {
             "turns": [
-                {"speaker": ids[0], "text": "We must settle the debts.", "tone": "earnest",
-                 "knowledge_refs": facts[:1]},
-                {"speaker": ids[-1], "text": "Then let us talk of the capital.", "tone": "wry",
-                 "knowledge_refs": []},
+                {
+                    "speaker": ids[0],
+                    "text": "We must settle the debts.",
+                    "tone": "earnest",
+                    "knowledge_refs": facts[:1],
+                },
+                {
+                    "speaker": ids[-1],
+                    "text": "Then let us talk of the capital.",
+                    "tone": "wry",
+                    "knowledge_refs": [],
+                },
             ]
         }
     elif "event" in fields:
-        answer = {"event": "The guests sit down to dinner and argue over the debts.",
-                  "importance": 0.7, "present": ["jefferson", "hamilton", "madison"],
-                  "key_facts": ["The guests agreed to meet again after dinner"]}
+        answer = {
+            "event": "The guests sit down to dinner and argue over the debts.",
+            "importance": 0.7,
+            "present": ["jefferson", "hamilton", "madison"],
+            "key_facts": ["The guests agreed to meet again after dinner"],
+        }
     elif "summary" in fields:
         answer = {"summary": "A dinner that traded debts for a capital."}
     else:
-        answer = {"name": "Someone", "description": "A guest.", "traits": {}, "knowledge": [],
-                  "voice": "plain", "goals": []}
+        answer = {
+            "name": "Someone",
+            "description": "A guest.",
+            "traits": {},
+            "knowledge": [],
+            "voice": "plain",
+            "goals": [],
+        }
     return chat(json.dumps(answer), prompt_tokens=120, completion_tokens=40, cost=0.0004)
 
 
