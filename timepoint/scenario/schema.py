@@ -234,7 +234,7 @@ class ModelsConfig(Frozen):
     model: str | None = None
     actions: dict[str, str] = Field(default_factory=dict)
     preference: Preference = Preference.BALANCED
-    max_concurrency: int = Field(8, ge=1, le=256)
+    max_concurrency: int = Field(16, ge=1, le=256)
 
 
 class BudgetConfig(Frozen):

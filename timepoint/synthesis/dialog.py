@@ -19,6 +19,8 @@ from timepoint.world import Dialog, DialogTurn, EntityRole, ExposureKind, Resolu
 
 MAX_PARTICIPANTS = 4
 MAX_FACTS_IN_PROMPT = 12
+#: How many known facts a speaker's context carries at each speaking level (M1: detail costs).
+FACTS_BY_LEVEL = {ResolutionLevel.DIALOG: 6, ResolutionLevel.TRAINED: MAX_FACTS_IN_PROMPT}
 _ROLE_WEIGHT = {
     EntityRole.PRIMARY: 1.0,
     EntityRole.SECONDARY: 0.6,
@@ -48,7 +50,8 @@ def _participant_context(state: WorldState, tp: Timepoint, entity_id: str) -> di
     entity = state.entities[entity_id]
     known = state.knowledge_at(entity_id, tp.id)
     ordered = sorted(known.values(), key=lambda e: (e.timestamp, e.fact_id), reverse=True)
-    facts = [_fact_view(state, e.fact_id) for e in ordered[:MAX_FACTS_IN_PROMPT]]
+    budget = FACTS_BY_LEVEL.get(state.resolution(entity_id, tp.id), MAX_FACTS_IN_PROMPT)
+    facts = [_fact_view(state, e.fact_id) for e in ordered[:budget]]
     unknown = [_fact_view(state, f.id) for f in state.facts.values() if f.id not in known]
     strain = max(entity.physical.pain, entity.physical.fever, 1 - entity.cognitive.energy / 100)
     prospect = prospect_view(state, tp.id, entity_id)  # M15: expectations shape the prompt

@@ -9,6 +9,7 @@ from typing import Any
 from timepoint.engine.context import RunContext
 from timepoint.engine.fanout import fan_out
 from timepoint.errors import ScenarioError
+from timepoint.fidelity.planner import plan_resolution
 from timepoint.llm.base import ActionType, Message, Request
 from timepoint.llm.drafts import EntityDraft
 from timepoint.scenario.schema import RosterEntity, Scenario
@@ -78,6 +79,12 @@ def load_profile(path: str, base_dir: Path) -> dict[str, Any]:
     return data
 
 
+def expected_level(entry: RosterEntity, scenario: Scenario) -> ResolutionLevel:
+    """The level an entity is planned at before the graph exists (M1): entities expected below
+    ``graph`` are not sent to the model for population; their roster entry is enough."""
+    return plan_resolution(entry.role, 0.0, 0.5, scenario.fidelity.template)
+
+
 def _needs_model(entry: RosterEntity, profile: dict[str, Any]) -> bool:
     filled = {**entry.model_dump(exclude_defaults=True), **profile}
     return not all(filled.get(k) for k in ("name", "description", "traits", "knowledge"))
@@ -103,7 +110,9 @@ def populate(
     profiles = {r.id: load_profile(r.profile, base_dir) if r.profile else {} for r in roster}
     names = [r.name or r.id.replace("_", " ").title() for r in roster]
     to_ask = [
-        r for r in roster if _needs_model(r, profiles[r.id]) and r.role is not EntityRole.BACKGROUND
+        r
+        for r in roster
+        if _needs_model(r, profiles[r.id]) and expected_level(r, scenario) >= ResolutionLevel.GRAPH
     ]
 
     def ask(entry: RosterEntity) -> EntityDraft:
