@@ -148,3 +148,22 @@ def test_budget_exceeded_mid_run_is_stored_as_failed(settings):
     assert failed.record.timepoints, "what was produced before the failure is kept"
     stored = tp.load_run(failed.run_id, settings=settings)
     assert stored.record.status == "failed"
+
+
+def test_fidelity_template_decides_who_the_model_populates(settings):
+    from .conftest import SCENARIOS
+
+    convention = SCENARIOS / "showcase" / "constitutional_convention.yaml"
+    few = {"timepoints.count": 1}
+    balanced = tp.run(convention, settings=settings, overrides=few)
+    maximum = tp.run(
+        convention, settings=settings, overrides={**few, "fidelity.template": "maximum"}
+    )
+
+    def populated(run):
+        return run.record.usage.by_action["entity_population"].calls
+
+    assert populated(maximum) > populated(balanced) > 0
+    assert populated(maximum) == sum(
+        1 for e in maximum.record.entities if e.profile_source == "generated"
+    )
