@@ -31,7 +31,12 @@ def write_run_folder(
     staging.mkdir()
     try:
         (staging / "scenario.yaml").write_text(
-            yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+            yaml.dump(
+                scenario.model_dump(mode="json"),
+                Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+                sort_keys=False,
+                allow_unicode=True,
+            )
         )
         (staging / "run.json").write_text(record.model_dump_json(indent=1))
         with (staging / "llm_calls.jsonl").open("w") as handle:

@@ -309,5 +309,5 @@ def narrative_files(record: RunRecord, detail: str, formats: list[str]) -> dict[
     if "pdf" in formats:
         from timepoint.report.pdf import narrative_pdf
 
-        files["narrative.pdf"] = narrative_pdf(record, detail)
+        files["narrative.pdf"] = narrative_pdf(record, detail, charts=False)
     return files

@@ -204,6 +204,23 @@ class SiteBuilder:
                 source = self.home / run_id / name
                 if source.is_file():
                     shutil.copyfile(source, target / name)
+            if (self.home / run_id / "narrative.pdf").is_file():
+                self._charted_pdf(run_id, target / "narrative.pdf")
+
+    def _charted_pdf(self, run_id: str, target: Path) -> None:
+        """The run folder's PDF is text only (kept light at run time); the site's has charts."""
+        from timepoint.report.pdf import narrative_pdf
+
+        record = self.store.load_run(run_id)
+        scenario = self.home / run_id / "scenario.yaml"
+        detail = "summary"
+        if scenario.is_file():
+            import yaml
+
+            detail = (yaml.safe_load(scenario.read_text()).get("outputs") or {}).get(
+                "detail", detail
+            )
+        target.write_bytes(narrative_pdf(record, detail, charts=True))
 
     def close(self) -> None:
         self.store.close()

@@ -29,10 +29,18 @@ Origins = dict[tuple[str, ...], str]
 
 
 class _StringTimestampLoader(yaml.SafeLoader):
-    """SafeLoader that leaves timestamps as strings."""
+    """SafeLoader that leaves timestamps as strings (its error marks are the precise ones)."""
+
+
+class _FastStringTimestampLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The same on libyaml, when available; malformed files are re-read by the loader above."""
 
 
 _StringTimestampLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_FastStringTimestampLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
@@ -59,7 +67,10 @@ def parse_yaml(text: str, label: str) -> dict[str, Any]:
             document is not a mapping.
     """
     try:
-        data = yaml.load(text, Loader=_StringTimestampLoader)
+        try:
+            data = yaml.load(text, Loader=_FastStringTimestampLoader)
+        except yaml.YAMLError:
+            data = yaml.load(text, Loader=_StringTimestampLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
