@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -14,18 +13,8 @@ from timepoint.scenario.loader import load_scenario
 
 from .conftest import ROOT
 
-#: the fixtures ship with the repository when copied into tests/; else the shared checkout
-FIXTURES = next(
-    (
-        folder
-        for folder in (
-            ROOT / "tests" / "fixtures" / "legacy_templates",
-            Path("/work/shared/fixtures/legacy_templates"),
-        )
-        if folder.is_dir()
-    ),
-    ROOT / "tests" / "fixtures" / "legacy_templates",
-)
+#: templates of the earlier Timepoint format
+FIXTURES = ROOT / "tests" / "fixtures" / "legacy_templates"
 TEMPLATES = sorted(FIXTURES.glob("*.json"))
 
 
@@ -207,3 +196,16 @@ def test_values_of_the_wrong_type_are_a_scenario_error():
         "template (converted): entities.initial_resolution: 'ultra' is not one of "
         "tensor_only, scene, graph, dialog, trained"
     ]
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.stem)
+def test_every_imported_template_runs_offline(path, settings):
+    import timepoint as tp
+
+    scenario = import_template_file(path).scenario
+    small = {"timepoints.count": 2}
+    if scenario.temporal.portal is not None:
+        small = {"temporal.portal.backward_steps": 2, "temporal.portal.path_count": 2}
+    run = tp.run(scenario.with_overrides(small), settings=settings)
+    assert run.record.status == "completed"
+    assert run.record.timepoints and run.record.dialogs

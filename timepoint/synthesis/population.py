@@ -42,9 +42,11 @@ def admitted_kinds(level: int) -> set[EntityKind]:
 
 
 def roster_with_generated(scenario: Scenario) -> list[RosterEntity]:
-    """The roster plus generated entries up to ``entities.count``, cycling through ``kinds``."""
+    """The roster plus generated entries up to ``entities.count``, cycling through the ``kinds``
+    that the animism level admits (M16); roster entries must be admitted themselves."""
     roster = list(scenario.entities.roster)
-    kinds = scenario.entities.kinds or [EntityKind.HUMAN]
+    admitted = admitted_kinds(scenario.entities.animism)
+    kinds = [k for k in scenario.entities.kinds if k in admitted] or [EntityKind.HUMAN]
     taken = {r.id for r in roster}
     n = 0
     while len(roster) < scenario.entities.count:
