@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import BaseModel
+
 from timepoint.engine.progress import NullProgress, ProgressSink
 from timepoint.engine.record import ModelChoice
-from timepoint.llm.base import CallRecord, Completion, Request
+from timepoint.llm.base import ActionType, CallRecord, Completion, Message, Request
 
 
 class Gateway(Protocol):
@@ -39,3 +41,39 @@ class RunContext:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+
+
+def ask_model(
+    ctx: RunContext,
+    action: ActionType,
+    schema: type[BaseModel],
+    *,
+    system: str,
+    prompt: str,
+    context: dict[str, Any],
+    max_tokens: int,
+) -> Completion:
+    """Send one structured request (a system and a user message) under the run's seed.
+
+    Args:
+        ctx: the run context whose gateway answers and whose seed the request carries.
+        action: the kind of call, for model selection and accounting.
+        schema: the pydantic model the answer must validate against.
+        system: the system message.
+        prompt: the user message.
+        context: structured context for the offline model.
+        max_tokens: the answer's token cap.
+    """
+    return ctx.gateway.complete(
+        Request(
+            action=action,
+            output_schema=schema,
+            seed=ctx.seed,
+            max_tokens=max_tokens,
+            context=context,
+            messages=(
+                Message(role="system", content=system),
+                Message(role="user", content=prompt),
+            ),
+        )
+    )

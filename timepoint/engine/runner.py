@@ -7,7 +7,7 @@ import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from timepoint.engine.context import RunContext
 from timepoint.engine.persist import write_run_folder
@@ -21,6 +21,9 @@ from timepoint.llm.base import LanguageModel
 from timepoint.report.narrative import narrative_files
 from timepoint.scenario.schema import Scenario
 from timepoint.settings import Settings
+
+if TYPE_CHECKING:
+    from timepoint.llm.gateway import ModelGateway
 
 
 class RunFailed(SimulationError):
@@ -68,6 +71,42 @@ def resolve_scenario(scenario: Scenario | str | Path) -> tuple[Scenario, Path]:
     return load_scenario(path), path.parent
 
 
+def scenario_gateway(
+    settings: Settings,
+    scenario: Scenario,
+    model: LanguageModel | None,
+    *,
+    seed: int,
+    parent_budget: Any = None,
+) -> ModelGateway:
+    """The model gateway a run of ``scenario`` uses (also for branches and questions on it).
+
+    Answers are cached under ``<home>/cache`` unless the model is the offline one (``model`` is
+    ``None`` with offline settings, or a provider named ``offline``).
+
+    Args:
+        settings: environment settings.
+        scenario: the scenario whose models and budget configure the gateway.
+        model: the provider to use; ``None``: the one ``settings`` selects.
+        seed: the seed of the offline model and of every request.
+        parent_budget: a budget every call is also charged to (a batch job's).
+    """
+    from timepoint.llm.gateway import build_gateway
+
+    offline = model is None and settings.offline
+    return build_gateway(
+        settings,
+        models=scenario.models,
+        budget=scenario.budget,
+        seed=seed,
+        cache_dir=None
+        if offline or getattr(model, "provider", "") == "offline"
+        else Path(settings.home) / "cache",
+        provider=model,
+        parent_budget=parent_budget,
+    )
+
+
 def run(
     scenario: Scenario | str | Path,
     model: LanguageModel | None = None,
@@ -96,7 +135,6 @@ def run(
     Raises:
         RunFailed: the run stopped; its partial record is stored with status ``failed``.
     """
-    from timepoint.llm.gateway import build_gateway
     from timepoint.store import open_store
 
     resolved, base_dir = resolve_scenario(scenario)
@@ -107,17 +145,8 @@ def run(
     settings = settings or Settings.from_env()
     home = Path(settings.home)
     store = store if store is not None else open_store(settings.db_url, home=home)
-    offline = model is None and settings.offline
-    gateway = build_gateway(
-        settings,
-        models=resolved.models,
-        budget=resolved.budget,
-        seed=resolved.seed,
-        cache_dir=None
-        if offline or getattr(model, "provider", "") == "offline"
-        else home / "cache",
-        provider=model,
-        parent_budget=parent_budget,
+    gateway = scenario_gateway(
+        settings, resolved, model, seed=resolved.seed, parent_budget=parent_budget
     )
     if replicate:
         gateway = ReplicateGateway(gateway, replicate)
@@ -143,12 +172,43 @@ def run(
 
         record = sim.with_budget_report(summarize(record, sim.ctx.gateway, resolved.seed))
     record = finalize(record, gateway)
+    return conclude(
+        record, sim, gateway, failure, scenario=resolved, home=home, store=store, settings=settings
+    )
+
+
+def conclude(
+    record: RunRecord,
+    sim: Simulation,
+    gateway: Any,
+    failure: BaseException | None,
+    *,
+    scenario: Scenario,
+    home: Path,
+    store: Any,
+    settings: Settings,
+) -> Run:
+    """Store a finished simulation's ``record`` (with the failed step and error on failure).
+
+    Args:
+        record: the finalized record.
+        sim: the simulation that produced it (its current step is the failed one).
+        gateway: the run's gateway; its calls are written with the run.
+        failure: the error that stopped the simulation, if any.
+        scenario: the scenario simulated.
+        home: the output home.
+        store: the run store.
+        settings: environment settings, kept on the returned run.
+
+    Raises:
+        RunFailed: ``failure`` is set; the stored partial run is attached.
+    """
     if failure is not None:
         record = record.model_copy(
             update={"failed_step": sim.step, "error": f"{type(failure).__name__}: {failure}"}
         )
-    folder = persist(record, resolved, gateway.calls(), home, store)
-    result = Run(record, folder=folder, store=store, scenario=resolved, settings=settings)
+    folder = persist(record, scenario, gateway.calls(), home, store)
+    result = Run(record, folder=folder, store=store, scenario=scenario, settings=settings)
     if failure is not None:
         raise RunFailed(result, failure) from failure
     return result

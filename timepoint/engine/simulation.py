@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from timepoint.engine.context import RunContext
 from timepoint.engine.progress import ProgressEvent
@@ -28,6 +28,9 @@ from timepoint.synthesis.population import populate
 from timepoint.time.causal import ancestors
 from timepoint.time.circadian import asleep_at
 from timepoint.world import EntityRole, ExposureKind, Fact, ResolutionLevel, Timeline, Timepoint
+
+if TYPE_CHECKING:
+    from timepoint.time.expansion import SubMomentDraft
 
 
 class Simulation:
@@ -265,12 +268,37 @@ class Simulation:
         """The timepoint a temporal-reasoning answer describes; not yet added to the state."""
         draft = completion.parsed
         assert isinstance(draft, EventDraft)
+        return self.draft_timepoint(
+            draft,
+            tp_id=tp_id
+            or (f"tp_{index:03d}" if timeline_id == "main" else f"{timeline_id}_{index:03d}"),
+            timestamp=timestamp,
+            parent=parent,
+            timeline_id=timeline_id,
+            phase=phase,
+            parent_timepoint=parent_timepoint,
+        )
+
+    def draft_timepoint(
+        self,
+        draft: EventDraft | SubMomentDraft,
+        *,
+        tp_id: str,
+        timestamp: datetime,
+        parent: str | None,
+        timeline_id: str,
+        phase: str | None,
+        parent_timepoint: str | None,
+    ) -> Timepoint:
+        """The timepoint ``draft`` describes; not yet added to the state.
+
+        Only known entities are present; when the draft names none, the primary entities are.
+        """
         present = [e for e in dict.fromkeys(draft.present) if e in self.state.entities]
         if not present:
             present = [e.id for e in self.state.entities.values() if e.role is EntityRole.PRIMARY]
-        tp = Timepoint(
-            id=tp_id
-            or (f"tp_{index:03d}" if timeline_id == "main" else f"{timeline_id}_{index:03d}"),
+        return Timepoint(
+            id=tp_id,
             timestamp=timestamp,
             event=draft.event,
             entities_present=present,
@@ -282,7 +310,6 @@ class Simulation:
             location=self.scenario.timepoints.location,
             key_facts=draft.key_facts,
         )
-        return tp
 
     def add_timepoint(self, tp: Timepoint) -> None:
         """Register ``tp`` on its timeline, plan its fidelity, expose those present to it (M3)."""

@@ -23,10 +23,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from timepoint.engine.context import RunContext
+from timepoint.engine.context import RunContext, ask_model
 from timepoint.engine.state import WorldState
 from timepoint.knowledge.exposure import make_fact
-from timepoint.llm.base import ActionType, Message, Request
+from timepoint.llm.base import ActionType
 from timepoint.llm.offline_compose import sentence_case, topic_of
 from timepoint.world import Entity, ExposureKind, ResolutionLevel, Timepoint
 
@@ -257,18 +257,14 @@ def enrich(
             'inferred only from what it knows and witnessed. Answer as JSON {"facts": [...]}.',
         ]
     )
-    completion = ctx.gateway.complete(
-        Request(
-            action=ActionType.KNOWLEDGE_EXTRACTION,
-            output_schema=EnrichmentDraft,
-            seed=ctx.seed,
-            max_tokens=300,
-            context=context,
-            messages=(
-                Message(role="system", content="You deepen simulated entities' knowledge."),
-                Message(role="user", content=prompt),
-            ),
-        )
+    completion = ask_model(
+        ctx,
+        ActionType.KNOWLEDGE_EXTRACTION,
+        EnrichmentDraft,
+        system="You deepen simulated entities' knowledge.",
+        prompt=prompt,
+        context=context,
+        max_tokens=300,
     )
     draft = completion.parsed
     assert isinstance(draft, EnrichmentDraft)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from timepoint.engine.context import RunContext
+from timepoint.engine.context import RunContext, ask_model
 from timepoint.engine.record import Answer
 from timepoint.engine.state import WorldState
 from timepoint.fidelity.training import (
@@ -28,7 +28,7 @@ from timepoint.fidelity.training import (
     touch,
 )
 from timepoint.knowledge.evidence import attended_moment, evidence_for
-from timepoint.llm.base import ActionType, Message, Request
+from timepoint.llm.base import ActionType
 from timepoint.synthesis.on_demand import materialize
 from timepoint.world import ResolutionLevel
 
@@ -250,22 +250,15 @@ def answer_question(
         _raise_for(ctx, state, question, target, summaries, done)
     tokens = done.tokens
     context = evidence_for(state, question, target)
-    completion = ctx.gateway.complete(
-        Request(
-            action=ActionType.GENERAL,
-            output_schema=AnswerDraft,
-            seed=ctx.seed,
-            max_tokens=600,
-            context={**context, "on_demand": True},
-            messages=(
-                Message(
-                    role="system",
-                    content="You answer questions about a simulation from its record only. "
-                    "Cite the ids of the facts you use.",
-                ),
-                Message(role="user", content=_prompt(state, question, context)),
-            ),
-        )
+    completion = ask_model(
+        ctx,
+        ActionType.GENERAL,
+        AnswerDraft,
+        system="You answer questions about a simulation from its record only. "
+        "Cite the ids of the facts you use.",
+        prompt=_prompt(state, question, context),
+        context={**context, "on_demand": True},
+        max_tokens=600,
     )
     draft = completion.parsed
     assert isinstance(draft, AnswerDraft)

@@ -184,11 +184,11 @@ def ask(run: Run, question: str, *, model: LanguageModel | None = None) -> Answe
 
     from timepoint.engine.context import RunContext
     from timepoint.engine.restore import RestoreError, restore_state, scenario_of, timeline_order
+    from timepoint.engine.runner import scenario_gateway
     from timepoint.engine.usage import summarize_calls
     from timepoint.fidelity.training import TrainingPolicy
     from timepoint.knowledge.answering import answer_question
     from timepoint.knowledge.provenance import KnowledgeQueryError
-    from timepoint.llm.gateway import build_gateway
     from timepoint.settings import Settings
 
     record = run.record
@@ -209,17 +209,7 @@ def ask(run: Run, question: str, *, model: LanguageModel | None = None) -> Answe
             f"{known} (or a crowd member such as attendee_47)"
         )
     settings = run.settings or Settings.from_env()
-    offline = model is None and settings.offline
-    gateway = build_gateway(
-        settings,
-        models=scenario.models,
-        budget=scenario.budget,
-        seed=record.seed,
-        cache_dir=None
-        if offline or getattr(model, "provider", "") == "offline"
-        else Path(settings.home) / "cache",
-        provider=model,
-    )
+    gateway = scenario_gateway(settings, scenario, model, seed=record.seed)
     ctx = RunContext(gateway=gateway, seed=record.seed, home=Path(settings.home), store=run.store)
     tensors = copy.deepcopy(record.extras.get("tensors")) or None
     policy = TrainingPolicy.from_settings(scenario.mechanisms.settings.get("m2", {}))

@@ -26,10 +26,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from timepoint.engine.context import RunContext
+from timepoint.engine.context import RunContext, ask_model
 from timepoint.engine.mechanism_settings import MechanismSettings, read_settings
 from timepoint.engine.state import WorldState
-from timepoint.llm.base import ActionType, Message, Request
+from timepoint.llm.base import ActionType
 from timepoint.world import DialogTurn, Entity, EntityKind, ExposureKind, ResolutionLevel, Timepoint
 
 #: Kinds that can hold a spoken dialog turn.
@@ -302,18 +302,14 @@ def _ask(
         "Describe what it does now, whom it affects, and its effect on the tension of the scene "
         "(tension_effect between -0.3 calming and 0.3 unsettling). It does not speak."
     )
-    completion = ctx.gateway.complete(
-        Request(
-            action=ActionType.ANIMISTIC_BEHAVIOR,
-            output_schema=AnimisticBehaviorDraft,
-            seed=ctx.seed,
-            max_tokens=300,
-            context=context,
-            messages=(
-                Message(role="system", content="You narrate non-human agency in simulations."),
-                Message(role="user", content=prompt),
-            ),
-        )
+    completion = ask_model(
+        ctx,
+        ActionType.ANIMISTIC_BEHAVIOR,
+        AnimisticBehaviorDraft,
+        system="You narrate non-human agency in simulations.",
+        prompt=prompt,
+        context=context,
+        max_tokens=300,
     )
     draft = completion.parsed
     assert isinstance(draft, AnimisticBehaviorDraft)

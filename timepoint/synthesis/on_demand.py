@@ -17,11 +17,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from timepoint.engine.context import RunContext
+from timepoint.engine.context import RunContext, ask_model
 from timepoint.engine.record import FidelityCell
 from timepoint.engine.state import WorldState
 from timepoint.knowledge.exposure import make_fact
-from timepoint.llm.base import ActionType, Message, Request
+from timepoint.llm.base import ActionType
 from timepoint.llm.offline_compose import topic_of
 from timepoint.time.causal import causal_path
 from timepoint.world import Entity, EntityKind, EntityRole, ExposureKind, ResolutionLevel, Timepoint
@@ -158,18 +158,14 @@ def materialize(
         f"Describe {name}, one of those present: description, where they stood (vantage), "
         "voice, traits (-1..1). Stay consistent with the scene."
     )
-    completion = ctx.gateway.complete(
-        Request(
-            action=ActionType.ENTITY_POPULATION,
-            output_schema=CrowdMemberDraft,
-            seed=ctx.seed,
-            max_tokens=300,
-            context=context,
-            messages=(
-                Message(role="system", content="You add minor characters to simulations."),
-                Message(role="user", content=prompt),
-            ),
-        )
+    completion = ask_model(
+        ctx,
+        ActionType.ENTITY_POPULATION,
+        CrowdMemberDraft,
+        system="You add minor characters to simulations.",
+        prompt=prompt,
+        context=context,
+        max_tokens=300,
     )
     draft = completion.parsed
     assert isinstance(draft, CrowdMemberDraft)

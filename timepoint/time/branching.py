@@ -210,9 +210,8 @@ def branch(
         RunFailed: the re-simulation failed; its partial record is stored.
     """
     from timepoint.engine.context import RunContext
-    from timepoint.engine.runner import RunFailed, finalize, new_run_id, persist
+    from timepoint.engine.runner import conclude, finalize, new_run_id, scenario_gateway
     from timepoint.engine.simulation import Simulation
-    from timepoint.llm.gateway import build_gateway
     from timepoint.settings import Settings
     from timepoint.store import open_store
     from timepoint.time.modes import mode_for
@@ -237,17 +236,7 @@ def branch(
     settings = run.settings or Settings.from_env()
     home = Path(settings.home)
     store = run.store if run.store is not None else open_store(settings.db_url, home=home)
-    offline = model is None and settings.offline
-    gateway = build_gateway(
-        settings,
-        models=scenario.models,
-        budget=scenario.budget,
-        seed=scenario.seed,
-        cache_dir=None
-        if offline or getattr(model, "provider", "") == "offline"
-        else home / "cache",
-        provider=model,
-    )
+    gateway = scenario_gateway(settings, scenario, model, seed=scenario.seed)
     ctx = RunContext(
         gateway=gateway,
         seed=scenario.seed,
@@ -307,17 +296,9 @@ def branch(
         },
     }
     result = result.model_copy(update={"timelines": timelines, "extras": extras})
-    if failure is not None:
-        result = result.model_copy(
-            update={"failed_step": sim.step, "error": f"{type(failure).__name__}: {failure}"}
-        )
-    folder = persist(result, scenario, gateway.calls(), home, store)
-    from timepoint.engine.run import Run
-
-    branched = Run(result, folder=folder, store=store, scenario=scenario, settings=settings)
-    if failure is not None:
-        raise RunFailed(branched, failure) from failure
-    return branched
+    return conclude(
+        result, sim, gateway, failure, scenario=scenario, home=home, store=store, settings=settings
+    )
 
 
 def _slot(order: list[Timepoint], at: str | int) -> Timepoint:

@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from timepoint.llm.base import ActionType, Message, Request
+from timepoint.engine.context import ask_model
+from timepoint.llm.base import ActionType
 from timepoint.llm.offline_compose import sentence_case, topic_of
 from timepoint.scenario.schema import TimepointsConfig
 from timepoint.time.causal import ancestors
 from timepoint.time.clock import advance
-from timepoint.world import EntityRole, ResolutionLevel, Timepoint
+from timepoint.world import ResolutionLevel, Timepoint
 
 if TYPE_CHECKING:
     from timepoint.engine.simulation import Simulation
@@ -165,43 +166,34 @@ def generate_sub_moment(
         "Entities: " + ", ".join(f"{c['id']} ({c['name']}, {c['role']})" for c in candidates),
         "Answer with event, importance (0-1), present (entity ids) and key_facts.",
     ]
-    completion = sim.ctx.gateway.complete(
-        Request(
-            action=ActionType.TEMPORAL_REASONING,
-            output_schema=SubMomentDraft,
-            seed=sim.ctx.seed,
-            max_tokens=400,
-            context=context,
-            messages=(
-                Message(role="system", content="You unfold one moment into its phases."),
-                Message(role="user", content="\n".join(prompt)),
-            ),
-        )
+    completion = ask_model(
+        sim.ctx,
+        ActionType.TEMPORAL_REASONING,
+        SubMomentDraft,
+        system="You unfold one moment into its phases.",
+        prompt="\n".join(prompt),
+        context=context,
+        max_tokens=400,
     )
     draft = completion.parsed
     assert isinstance(draft, SubMomentDraft)
-    present = [e for e in dict.fromkeys(draft.present) if e in state.entities]
-    if not present:
-        present = [e.id for e in state.entities.values() if e.role is EntityRole.PRIMARY]
     tp_id = f"{central}_{phase}"
     suffix = 2
     while tp_id in state.timepoints:
         tp_id, suffix = f"{central}_{phase}_{suffix}", suffix + 1
-    tp = Timepoint(
-        id=tp_id,
+    tp = sim.draft_timepoint(
+        draft,
+        tp_id=tp_id,
         timestamp=timestamp,
-        event=draft.event,
-        entities_present=present,
-        causal_parent=parent,
-        importance=draft.importance,
+        parent=parent,
         timeline_id=timeline_id,
         phase=phase,
         parent_timepoint=central,
-        location=sim.scenario.timepoints.location,
-        key_facts=draft.key_facts,
     )
     sim.add_timepoint(tp)
-    spenders = [e for e in present if state.resolution(e, tp.id) > ResolutionLevel.TENSOR_ONLY]
+    spenders = [
+        e for e in tp.entities_present if state.resolution(e, tp.id) > ResolutionLevel.TENSOR_ONLY
+    ]
     state.spend(spenders, tp.id, completion.usage.total_tokens)
     state.ledger.count("M8", "sub-moments")
     return tp

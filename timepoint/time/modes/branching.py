@@ -27,7 +27,12 @@ from timepoint.knowledge.phrasing import about
 from timepoint.llm.base import ActionType, Message, Request
 from timepoint.time.causal import integrity_problems
 from timepoint.time.modes.branching_consequents import KINDS, ConsequentSet
-from timepoint.time.modes.common import planned_event, scenario_brief, step_time
+from timepoint.time.modes.common import (
+    add_path_timepoint,
+    planned_event,
+    scenario_brief,
+    step_time,
+)
 from timepoint.time.modes.wording import clamp, content_words, overlap
 from timepoint.time.paths import ScoredPath, path_infos
 from timepoint.world import EntityRole, Timeline, Timepoint
@@ -283,14 +288,7 @@ class BranchingMode:
                 node = nodes[tp_id]
                 tp = node.tp.model_copy(update={"timeline_id": owner[tp_id]})
                 del sim.state.timepoints[tp_id]
-                sim.add_timepoint(tp)
-                sim.state.spend(
-                    [e for e in tp.entities_present if sim.state.resolution(e, tp.id).rank],
-                    tp.id,
-                    node.tokens,
-                )
-                if name == "main":
-                    sim.process_timepoint(sim.state.timepoints[tp_id])
+                add_path_timepoint(sim, tp, node.tokens, name)
         scored = []
         for n, (name, leaf) in enumerate(zip(names, kept, strict=True)):
             chain = [nodes[i] for i in nodes[leaf].chain]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from timepoint.engine.record import ValidationResult
 from timepoint.knowledge.phrasing import about
 from timepoint.time.clock import advance
-from timepoint.world import EntityRole
+from timepoint.world import EntityRole, Timepoint
 
 if TYPE_CHECKING:
     from timepoint.engine.simulation import Simulation
@@ -84,3 +84,18 @@ def scenario_brief(sim: Simulation) -> dict[str, str]:
         "description": sim.scenario.description,
         "location": sim.scenario.timepoints.location,
     }
+
+
+def add_path_timepoint(sim: Simulation, tp: Timepoint, tokens: int, timeline: str) -> None:
+    """Add ``tp`` of a generated path, charge its ``tokens``, and process it on the main timeline.
+
+    The tokens are spent by the entities present that are resolved above the lowest level at ``tp``.
+    """
+    sim.add_timepoint(tp)
+    sim.state.spend(
+        [e for e in tp.entities_present if sim.state.resolution(e, tp.id).rank],
+        tp.id,
+        tokens,
+    )
+    if timeline == "main":
+        sim.process_timepoint(sim.state.timepoints[tp.id])

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from timepoint.engine.context import ask_model
 from timepoint.knowledge.exposure import make_fact
-from timepoint.llm.base import ActionType, Message, Request
+from timepoint.llm.base import ActionType
 from timepoint.time.causal import integrity_problems
 from timepoint.time.modes.common import (
     entity_views,
@@ -171,18 +172,14 @@ class CyclicalMode:
             + f"\nAs {speakers[0]['name'] if speakers else 'a witness'}, prophesy what will come "
             "again in the next cycle. Answer with speaker (entity id), text and 1-4 elements."
         )
-        completion = sim.ctx.gateway.complete(
-            Request(
-                action=ActionType.PROSPECTION,
-                output_schema=Prophecy,
-                seed=sim.ctx.seed,
-                max_tokens=300,
-                context=context,
-                messages=(
-                    Message(role="system", content="You voice prophecies inside simulations."),
-                    Message(role="user", content=prompt),
-                ),
-            )
+        completion = ask_model(
+            sim.ctx,
+            ActionType.PROSPECTION,
+            Prophecy,
+            system="You voice prophecies inside simulations.",
+            prompt=prompt,
+            context=context,
+            max_tokens=300,
         )
         prophecy = completion.parsed
         assert isinstance(prophecy, Prophecy)

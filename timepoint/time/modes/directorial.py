@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from timepoint.llm.base import ActionType, Message, Request
+from timepoint.engine.context import ask_model
+from timepoint.llm.base import ActionType
 from timepoint.llm.offline_compose import topic_of
 from timepoint.time.causal import integrity_problems
 from timepoint.time.modes.common import (
@@ -233,18 +234,14 @@ class DirectorialMode:
             + ". Give one beat per step, an arc (start, end, turning act) per main character, "
             "and the point-of-view character (id) of each act."
         )
-        completion = sim.ctx.gateway.complete(
-            Request(
-                action=ActionType.TEMPORAL_REASONING,
-                output_schema=NarrativePlan,
-                seed=sim.ctx.seed,
-                max_tokens=900,
-                context=context,
-                messages=(
-                    Message(role="system", content="You are a story director planning scenes."),
-                    Message(role="user", content=prompt),
-                ),
-            )
+        completion = ask_model(
+            sim.ctx,
+            ActionType.TEMPORAL_REASONING,
+            NarrativePlan,
+            system="You are a story director planning scenes.",
+            prompt=prompt,
+            context=context,
+            max_tokens=900,
         )
         plan = completion.parsed
         assert isinstance(plan, NarrativePlan)

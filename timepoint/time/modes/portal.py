@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from timepoint.scenario.schema import PortalConfig, Scenario
 from timepoint.time.causal import integrity_problems
-from timepoint.time.modes.common import scored_check
+from timepoint.time.modes.common import add_path_timepoint, scored_check
 from timepoint.time.modes.portal_forward import CandidatePath
 from timepoint.time.modes.portal_search import PortalNode, PortalSearch
 from timepoint.time.modes.wording import mentions
@@ -83,14 +83,7 @@ class PortalMode:
             ids = []
             for node in path.nodes:
                 tp = self._timepoint(sim, node, name, ids[-1] if ids else None, times)
-                sim.add_timepoint(tp)
-                sim.state.spend(
-                    [e for e in tp.entities_present if sim.state.resolution(e, tp.id).rank],
-                    tp.id,
-                    node.tokens,
-                )
-                if name == "main":
-                    sim.process_timepoint(sim.state.timepoints[tp.id])
+                add_path_timepoint(sim, tp, node.tokens, name)
                 ids.append(tp.id)
             sim.state.timelines[name] = Timeline(
                 id=name,
