@@ -7,7 +7,8 @@ Run: ``python benchmarks/batch_throughput.py [--jobs 200] [--latency-ms 100] [--
    (``models.max_concurrency``). Prints jobs/s, calls/s and the ratio to the ideal
    ``workers × in-run concurrency / latency`` calls/s (target ≥ 0.8). A forward run's calls are
    mostly sequential (each timepoint's dialog needs its event), so one run rarely keeps all its
-   in-run slots busy; the last row runs several jobs per Dask worker (threads) to fill them.
+   in-run slots busy; the rows with threads run as many jobs per worker as the in-run
+   concurrency (``threads_per_worker``) to fill them, on both backends.
 2. Driver memory: the peak of Python allocations in the driver (tracemalloc, after a warm-up
    batch so that lazy imports are not counted) while running 200 and 2,000 jobs of the cheapest
    scenario (one known entity, one timepoint, one call a job) on
@@ -37,7 +38,7 @@ from timepoint.settings import Settings
 from timepoint.store import open_store
 
 #: (backend, threads per worker) of the throughput rows
-BACKENDS = (("local", 1), ("dask", 1), ("dask", 8))
+BACKENDS = (("local", 1), ("local", 16), ("dask", 1), ("dask", 16))
 
 SMALL = {
     "id": "bench_small",

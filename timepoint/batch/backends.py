@@ -6,7 +6,9 @@ jobs in flight and reserve budget before each submission. One task is one simula
 tasks get unique keys and ``pure=False`` so no two jobs are ever merged.
 
 - ``local``: joblib's loky process pool (the executor behind ``joblib.Parallel``), used directly
-  so the driver decides when each job is submitted. One job per process at a time.
+  so the driver decides when each job is submitted: one job per process at a time; with
+  ``threads_per_worker`` > 1, a pool of processes that each run that many jobs on threads
+  (:mod:`timepoint.batch.pool`), since jobs mostly wait for a model.
 - ``dask`` with ``cluster=None``: a ``distributed.LocalCluster`` of ``workers`` processes on
   127.0.0.1, dashboard on a random local port (never 8787).
 - ``dask`` with ``cluster="tcp://host:port"``: an existing scheduler; its workers' threads are
@@ -38,6 +40,37 @@ class Backend(Protocol):
     def describe(self) -> str: ...
 
     def close(self, *, kill: bool = False) -> None: ...
+
+
+class ThreadedLocalBackend:
+    """``workers`` local processes running ``threads`` jobs each."""
+
+    name = "local"
+
+    def __init__(self, workers: int, threads: int):
+        from timepoint.batch.pool import ThreadedProcessPool
+
+        self.workers, self.threads = workers, threads
+        self._pool = ThreadedProcessPool(workers, threads)
+        self.capacity = self._pool.capacity
+
+    def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any:
+        return self._pool.submit(fn, *args)
+
+    def wait(self, futures: Collection[Any], timeout: float) -> set[Any]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        done, _ = wait(list(futures), timeout=timeout, return_when=FIRST_COMPLETED)
+        return set(done)
+
+    def cancel(self, future: Any) -> bool:
+        return self._pool.cancel(future)
+
+    def describe(self) -> str:
+        return f"local: {self.workers} processes × {self.threads} job threads"
+
+    def close(self, *, kill: bool = False) -> None:
+        self._pool.shutdown(kill=kill)
 
 
 class LocalBackend:
@@ -152,17 +185,16 @@ def open_backend(
     """
     if workers < 1:
         raise BatchError(f"parallel_workers={workers}: give at least 1 worker")
+    if threads_per_worker < 1:
+        raise BatchError(f"threads_per_worker={threads_per_worker}: give at least 1")
     if name == "local":
-        if threads_per_worker != 1:
-            raise BatchError(
-                f"threads_per_worker={threads_per_worker} needs backend='dask'; the local "
-                "backend runs one job per process (raise parallel_workers instead)"
-            )
         if cluster is not None:
             raise BatchError(
                 f"cluster={cluster!r} needs backend='dask'; the local backend runs processes "
                 "on this machine"
             )
+        if threads_per_worker > 1:
+            return ThreadedLocalBackend(workers, threads_per_worker)
         return LocalBackend(workers)
     if name == "dask":
         return DaskBackend(workers, cluster, threads_per_worker)

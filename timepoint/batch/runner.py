@@ -292,7 +292,8 @@ def run_batch(
         store: the run store; default the one the settings name. Workers reopen it by its URL
             (a file or PostgreSQL, not an in-memory store).
         rpm: requests per minute for all workers together (default ``TIMEPOINT_LLM_RPM``).
-        threads_per_worker: threads of each LocalCluster worker (dask only).
+        threads_per_worker: jobs each worker runs at once on threads (local processes, or the
+            threads of each LocalCluster worker); jobs mostly wait for a model.
         progress: show a progress bar.
         window: most jobs in flight at once (default twice the backend's capacity).
         definition: extra description stored with the batch (e.g. the batch file).

@@ -34,6 +34,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.add_argument("file", help="batch file (YAML)")
     parser.add_argument("--workers", type=int, default=None, help="parallel workers")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="jobs each worker runs at once (default 1)"
+    )
     parser.add_argument("--budget", type=float, default=None, metavar="USD", help="batch cap")
     parser.add_argument("--job-cap", type=float, default=None, metavar="USD", help="per-job cap")
     parser.add_argument("--backend", choices=["local", "dask"], default=None)
@@ -71,10 +74,11 @@ def handle(args: argparse.Namespace) -> int:
     scheduler = args.scheduler or batch.scheduler
     backend = "dask" if scheduler else (args.backend or batch.backend)
     workers = args.workers or batch.workers
+    threads = args.threads or batch.threads_per_worker
     estimate = estimate_batch(grid, settings=settings)
     print(estimate.describe())
     cap = f"${budget:.2f}" if budget is not None else "no cap"
-    print(f"budget cap: {cap}; backend: {backend}, {workers} workers")
+    print(f"budget cap: {cap}; backend: {backend}, {workers} workers × {threads} job threads")
     if args.dry_run:
         return 0
     if not args.yes and not confirm(f"Run {len(grid)} jobs?"):
@@ -83,6 +87,7 @@ def handle(args: argparse.Namespace) -> int:
     summary = run_batch(
         grid,
         parallel_workers=workers,
+        threads_per_worker=threads,
         budget_cap=budget,
         backend=backend,
         cluster=scheduler,
