@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Sequence
@@ -55,7 +54,3 @@ def write_run_folder(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return final
-
-
-def read_run_folder(folder: Path) -> RunRecord:
-    return RunRecord.model_validate(json.loads((folder / "run.json").read_text()))

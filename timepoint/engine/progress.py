@@ -25,16 +25,6 @@ class NullProgress:
         return None
 
 
-class RecordingProgress:
-    """Keeps every event; useful in tests and notebooks."""
-
-    def __init__(self) -> None:
-        self.events: list[ProgressEvent] = []
-
-    def emit(self, event: ProgressEvent) -> None:
-        self.events.append(event)
-
-
 class BarProgress:
     """A tqdm bar over the run's timepoints (text in a terminal, a widget in notebooks).
 

@@ -89,6 +89,3 @@ class ExposureLog:
 
     def holders(self, fact_id: str) -> list[ExposureEvent]:
         return [e for e in self._events if e.fact_id == fact_id]
-
-    def sources(self) -> set[str]:
-        return {e.kind.value for e in self._events}

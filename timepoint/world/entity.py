@@ -33,10 +33,6 @@ class Record(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    def replace(self, **changes: object) -> Record:
-        """A validated copy with ``changes`` applied."""
-        return type(self).model_validate({**self.model_dump(), **changes})
-
 
 class PhysicalState(Record):
     age: float = 40.0
