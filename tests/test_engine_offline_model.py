@@ -3,6 +3,7 @@ from pydantic import BaseModel
 from timepoint.llm.base import ActionType, Message, Request
 from timepoint.llm.drafts import DialogDraft, EventDraft
 from timepoint.llm.offline import OfflineModel
+from timepoint.llm.task_data import read_task_data, task_request, with_task_data
 
 PARTICIPANTS = [
     {
@@ -28,12 +29,15 @@ PARTICIPANTS = [
 ]
 
 
-def dialog_request(**context) -> Request:
-    return Request(
-        messages=(Message(role="user", content="talk"),),
-        action=ActionType.DIALOG_SYNTHESIS,
-        output_schema=DialogDraft,
-        context={"participants": PARTICIPANTS, "turns": 4, **context},
+def dialog_request(**data) -> Request:
+    return task_request(
+        ActionType.DIALOG_SYNTHESIS,
+        DialogDraft,
+        system="You write dialog.",
+        prose="talk",
+        data={"participants": PARTICIPANTS, "turns": 4, **data},
+        seed=None,
+        max_tokens=500,
     )
 
 
@@ -72,19 +76,46 @@ def test_leak_rate_plants_recorded_leaks_and_repair_suppresses_them():
     assert all(set(t.knowledge_refs) <= known[t.speaker] for t in repaired.turns)
 
 
+def test_the_answer_comes_from_the_prompt_alone():
+    request = dialog_request()
+    block = read_task_data(request.messages)
+    assert block is not None and block.task == "dialog_synthesis" and block.answer == "DialogDraft"
+    assert block.data["participants"][1]["strain"] == 0.8
+    calm = [{**p, "strain": 0.0} for p in PARTICIPANTS]
+    turns = OfflineModel(seed=3).complete(dialog_request(participants=calm)).parsed.turns
+    assert "strained" not in {t.tone for t in turns}, "the strain came from the prompt"
+    plain = Request(messages=(Message(role="user", content="Hello there"),))
+    assert OfflineModel().complete(plain).text.startswith("Considering")
+
+
+def test_a_follow_up_block_adds_to_the_first():
+    request = dialog_request()
+    follow_up = Message(
+        role="user", content=with_task_data("Again, without leaks.", "dialog_synthesis", {"x": 1})
+    )
+    merged = read_task_data((*request.messages, follow_up))
+    assert merged is not None and merged.answer == "DialogDraft"
+    assert merged.data["x"] == 1 and merged.data["turns"] == 4
+
+
 def test_usage_follows_the_documented_estimate():
     request = dialog_request()
     completion = OfflineModel().complete(request)
-    assert completion.usage.prompt_tokens == 1  # "talk" is 4 characters
+    chars = sum(len(m.content) for m in request.messages)
+    assert completion.usage.prompt_tokens == sum(
+        (len(m.content) + 3) // 4 for m in request.messages
+    )
+    assert completion.usage.prompt_tokens >= chars // 4
     assert completion.usage.completion_tokens == (len(completion.text) + 3) // 4
 
 
 def test_event_names_candidates_and_schema_offline_twin():
-    request = Request(
-        messages=(Message(role="user", content="next"),),
-        action=ActionType.TEMPORAL_REASONING,
-        output_schema=EventDraft,
-        context={
+    request = task_request(
+        ActionType.TEMPORAL_REASONING,
+        EventDraft,
+        system="You advance simulations.",
+        prose="next",
+        data={
             "scenario": {"title": "Tea", "location": "the garden"},
             "index": 0,
             "count": 2,
@@ -93,6 +124,8 @@ def test_event_names_candidates_and_schema_offline_twin():
                 {"id": "h", "name": "Hatter", "role": "primary"},
             ],
         },
+        seed=None,
+        max_tokens=300,
     )
     draft = OfflineModel().complete(request).parsed
     assert set(draft.present) == {"a", "h"}
@@ -108,10 +141,14 @@ def test_event_names_candidates_and_schema_offline_twin():
     verdict = (
         OfflineModel()
         .complete(
-            Request(
-                messages=(Message(role="user", content="judge"),),
-                output_schema=Verdict,
-                context={"base": 0.5},
+            task_request(
+                ActionType.GENERAL,
+                Verdict,
+                system="You judge.",
+                prose="judge",
+                data={"base": 0.5},
+                seed=None,
+                max_tokens=50,
             )
         )
         .parsed

@@ -88,13 +88,12 @@ def test_namespace_invalidates_deliberately(tmp_path: Path) -> None:
 
 def test_key_covers_what_determines_the_answer_and_nothing_else() -> None:
     base = cache_key(ask(), "https://openrouter.ai/api/v1")
-    assert base == cache_key(ask(context={"entities": ["madison"]}), "https://openrouter.ai/api/v1")
+    assert base == cache_key(ask(on_demand=True), "https://openrouter.ai/api/v1")
     different = [
         cache_key(ask(), "http://127.0.0.1:8080/v1"),
         cache_key(ask(), "https://openrouter.ai/api/v1", namespace="other"),
         cache_key(ask(model="deepseek-chat"), "https://openrouter.ai/api/v1"),
         cache_key(ask(seed=4), "https://openrouter.ai/api/v1"),
-        cache_key(ask(replicate=1), "https://openrouter.ai/api/v1"),
         cache_key(ask(temperature=0.2), "https://openrouter.ai/api/v1"),
         cache_key(ask(max_tokens=99), "https://openrouter.ai/api/v1"),
         cache_key(ask(output_schema=None), "https://openrouter.ai/api/v1"),

@@ -179,7 +179,7 @@ def test_rerun_through_the_full_stack_replays_from_cache(tmp_path: Path) -> None
 def test_on_demand_calls_are_summarized_separately() -> None:
     gw = gateway(ScriptedModel([ANSWER], repeat_last=True))
     gw.complete(ask())
-    gw.complete(ask(context={"on_demand": True}))
+    gw.complete(ask(on_demand=True))
     assert gw.usage_summary(on_demand=True).calls == 1
     total = gw.usage_summary()
     assert total.on_demand_tokens > 0 and total.generation_tokens > 0

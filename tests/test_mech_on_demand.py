@@ -9,6 +9,7 @@ import timepoint as tp
 from timepoint.llm.base import ActionType, Completion, Request
 from timepoint.llm.drafts import EventDraft
 from timepoint.llm.offline import OfflineModel
+from timepoint.llm.task_data import read_task_data
 from timepoint.settings import Settings
 from timepoint.synthesis.on_demand import CrowdMemberDraft, unknown_references
 from timepoint.world import EntityRole, ExposureKind, ResolutionLevel
@@ -97,8 +98,9 @@ class MentioningModel:
     def complete(self, request: Request) -> Completion:
         completion = self.inner.complete(request)
         draft = completion.parsed
+        task = read_task_data(request.messages)
         second_event = request.action is ActionType.TEMPORAL_REASONING and (
-            request.context.get("index") == 1
+            task is not None and task.data.get("index") == 1
         )
         if second_event and isinstance(draft, EventDraft):
             draft = draft.model_copy(

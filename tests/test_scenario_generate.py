@@ -12,6 +12,7 @@ from timepoint.commands.new import write_new_scenario
 from timepoint.errors import ScenarioError
 from timepoint.llm.base import ActionType, Completion, Request
 from timepoint.llm.offline import OfflineModel
+from timepoint.llm.task_data import read_task_data
 from timepoint.scenario.generate import generate_scenario
 from timepoint.scenario.loader import load_scenario
 from timepoint.scenario.sentence import ScenarioDraft
@@ -75,9 +76,8 @@ def test_invalid_draft_is_re_asked_with_its_problems_then_accepted():
     for request in (first, second):
         assert request.action is ActionType.CONFIG_GENERATION
         assert request.output_schema is ScenarioDraft
-        assert request.context["sentence"] == SENTENCE
-    assert first.context["problems"] == []
-    assert len(second.context["problems"]) == 2
+        block = read_task_data(request.messages)
+        assert block is not None and block.data["sentence"] == SENTENCE
     assert len(second.messages) == len(first.messages) + 2
     assert second.messages[-2].role == "assistant"
     assert json.loads(second.messages[-2].content) == INVALID

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("sweep", "execute a notebook over a parameter grid"),
     "site": ("site", "build or serve the report site"),
     "export": ("export", "export store tables (JSONL, Parquet)"),
+    "offline-server": ("offline_server", "serve the offline model as an OpenAI-style endpoint"),
 }
 
 

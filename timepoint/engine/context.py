@@ -11,7 +11,8 @@ from pydantic import BaseModel
 
 from timepoint.engine.progress import NullProgress, ProgressSink
 from timepoint.engine.record import ModelChoice
-from timepoint.llm.base import ActionType, CallRecord, Completion, Message, Request
+from timepoint.llm.base import ActionType, CallRecord, Completion, Request
+from timepoint.llm.task_data import task_request
 
 
 class Gateway(Protocol):
@@ -50,8 +51,9 @@ def ask_model(
     *,
     system: str,
     prompt: str,
-    context: dict[str, Any],
+    data: dict[str, Any],
     max_tokens: int,
+    on_demand: bool = False,
 ) -> Completion:
     """Send one structured request (a system and a user message) under the run's seed.
 
@@ -60,20 +62,21 @@ def ask_model(
         action: the kind of call, for model selection and accounting.
         schema: the pydantic model the answer must validate against.
         system: the system message.
-        prompt: the user message.
-        context: structured context for the offline model.
+        prompt: the prose of the user message.
+        data: the same content as structured data; it is appended to the user message as a
+            fenced block (see :mod:`timepoint.llm.task_data`).
         max_tokens: the answer's token cap.
+        on_demand: the call answers a question about a finished run (accounting only).
     """
     return ctx.gateway.complete(
-        Request(
-            action=action,
-            output_schema=schema,
+        task_request(
+            action,
+            schema,
+            system=system,
+            prose=prompt,
+            data=data,
             seed=ctx.seed,
             max_tokens=max_tokens,
-            context=context,
-            messages=(
-                Message(role="system", content=system),
-                Message(role="user", content=prompt),
-            ),
+            on_demand=on_demand,
         )
     )

@@ -41,18 +41,27 @@ class RunFailed(SimulationError):
 
 
 class ReplicateGateway:
-    """Stamps a replicate number on every request of a run, so replicate ``n`` of a configuration
-    and seed gets its own answers (and cache entries) instead of replaying replicate 0."""
+    """Gives replicate ``n`` of a configuration and seed its own request seed, so it gets its
+    own answers (and cache entries) from any endpoint instead of replaying replicate 0."""
 
     def __init__(self, inner: Any, replicate: int):
         self.inner = inner
         self.replicate = replicate
 
     def complete(self, request: Any) -> Any:
-        return self.inner.complete(request.model_copy(update={"replicate": self.replicate}))
+        seed = replicate_seed(request.seed or 0, self.replicate)
+        return self.inner.complete(request.model_copy(update={"seed": seed}))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+
+def replicate_seed(seed: int, replicate: int) -> int:
+    """The request seed of ``replicate`` of a run with ``seed`` (replicate 0 keeps ``seed``)."""
+    if not replicate:
+        return seed
+    digest = hashlib.sha256(f"{seed}:{replicate}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 def new_run_id(scenario: Scenario, seed: int) -> str:

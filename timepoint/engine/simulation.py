@@ -21,8 +21,9 @@ from timepoint.fidelity.strategy import ResolutionSchedule, build_schedule
 from timepoint.fidelity.token_budget import BudgetedGateway, TokenBudget
 from timepoint.knowledge.exposure import make_fact
 from timepoint.knowledge.phrasing import about
-from timepoint.llm.base import ActionType, Completion, Message, Request
+from timepoint.llm.base import ActionType, Completion, Request
 from timepoint.llm.drafts import EventDraft
+from timepoint.llm.task_data import task_request
 from timepoint.scenario.schema import Scenario
 from timepoint.synthesis.population import populate
 from timepoint.time.causal import ancestors
@@ -221,18 +222,18 @@ class Simulation:
             "Recently said: " + ("; ".join(recent) or "nothing yet"),
             f"Prescribed: {planned}" if planned else "Write the next event that follows causally.",
             "Entities: " + ", ".join(f"{c['id']} ({c['name']}, {c['role']})" for c in candidates),
+            f"Pacing: moment {index + 1} of {self.timepoint_count}"
+            + (f", phase: {phase}." if phase else "."),
             "Answer with event, importance (0-1), present (entity ids) and key_facts.",
         ]
-        return Request(
-            action=ActionType.TEMPORAL_REASONING,
-            output_schema=EventDraft,
+        return task_request(
+            ActionType.TEMPORAL_REASONING,
+            EventDraft,
+            system="You advance simulations one causal step.",
+            prose="\n".join(prompt),
+            data=context,
             seed=self.ctx.seed,
             max_tokens=500,
-            context=context,
-            messages=(
-                Message(role="system", content="You advance simulations one causal step."),
-                Message(role="user", content="\n".join(prompt)),
-            ),
         )
 
     def add_event(self, completion: Completion, **where: Any) -> Timepoint:

@@ -244,7 +244,6 @@ def enrich(
         "known": facts,
         "count": count,
         "level": level.value,
-        "on_demand": on_demand,
     }
     described = summary or entity.description or f"{entity.role.value} {entity.kind.value}"
     prompt = "\n".join(
@@ -263,8 +262,9 @@ def enrich(
         EnrichmentDraft,
         system="You deepen simulated entities' knowledge.",
         prompt=prompt,
-        context=context,
+        data=context,
         max_tokens=300,
+        on_demand=on_demand,
     )
     draft = completion.parsed
     assert isinstance(draft, EnrichmentDraft)

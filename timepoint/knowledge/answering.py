@@ -257,8 +257,9 @@ def answer_question(
         system="You answer questions about a simulation from its record only. "
         "Cite the ids of the facts you use.",
         prompt=_prompt(state, question, context),
-        context={**context, "on_demand": True},
+        data=context,
         max_tokens=600,
+        on_demand=True,
     )
     draft = completion.parsed
     assert isinstance(draft, AnswerDraft)

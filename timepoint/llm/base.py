@@ -1,14 +1,15 @@
 """The one interface every language model, provider and wrapper implements (M18).
 
-A :class:`Request` carries the prompt messages plus a machine-readable ``context`` that HTTP
-providers ignore and the offline model composes its answer from. A :class:`Completion` carries
-the text, the parsed object (when a schema was asked for), and the accounting of the call.
+A :class:`Request` carries the prompt messages, the action, the output schema and sampling
+parameters: everything that shapes an answer is in the messages, exactly as an HTTP endpoint
+receives them (see :mod:`timepoint.llm.task_data`). A :class:`Completion` carries the text, the
+parsed object (when a schema was asked for), and the accounting of the call.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,7 +47,8 @@ class Request(BaseModel):
 
     ``output_schema`` is a pydantic model class; when set, the answer must validate against it.
     ``model`` is the registry id chosen by selection (``None``: the provider's default).
-    ``context`` is for the offline model only and never sent over HTTP nor part of a cache key.
+    ``seed`` is sent to the endpoint. ``on_demand`` is bookkeeping for the meter (tokens spent
+    answering a question rather than generating the run); no model ever sees it.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -57,9 +59,8 @@ class Request(BaseModel):
     temperature: float = 0.7
     max_tokens: int = 1024
     seed: int | None = None
-    replicate: int = 0
     model: str | None = None
-    context: dict[str, Any] = Field(default_factory=dict)
+    on_demand: bool = False
 
     @property
     def prompt_chars(self) -> int:

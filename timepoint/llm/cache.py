@@ -1,8 +1,8 @@
 """A content-addressed completion cache in SQLite.
 
 The key is the sha256 of the canonical JSON of what determines an answer: model, endpoint
-identity, action, messages, temperature, max tokens, output schema, seed, replicate id and the
-cache namespace. Keys, timeouts and ``request.context`` are never part of it. Only answers that
+identity, action, messages, temperature, max tokens, output schema, seed and the cache
+namespace. Keys and timeouts are never part of it. Only answers that
 validated (when a schema was asked for) are stored, so a rerun of the same requests replays
 with zero inner calls and zero new tokens; change the namespace to invalidate deliberately.
 """
@@ -49,7 +49,6 @@ def cache_key(request: Request, endpoint: str, namespace: str = "default") -> st
         "max_tokens": request.max_tokens,
         "schema": schema.model_json_schema() if schema is not None else None,
         "seed": request.seed,
-        "replicate": request.replicate,
     }
     payload = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import threading
 import time
+import weakref
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -242,7 +243,7 @@ class ModelGateway:
                 outcome="cache_hit",
                 latency_ms=completion.latency_ms,
                 started_at=time.time(),
-                on_demand=bool(request.context.get("on_demand", False)),
+                on_demand=request.on_demand,
             )
         if failures:
             reason = f"{reason}; {'; '.join(failures)}; served by {model}"
@@ -310,13 +311,14 @@ def build_gateway(
         on_record: also called with every call record (e.g. a JSONL writer).
     """
     registry = registry if registry is not None else Registry.load(settings.registry_path)
+    owned: OpenAICompatibleModel | None = None
     if provider is None:
         if settings.offline:
             from timepoint.llm.offline import OfflineModel
 
             provider = OfflineModel(seed=seed)
         else:
-            provider = OpenAICompatibleModel(
+            provider = owned = OpenAICompatibleModel(
                 settings.base_url,
                 settings.api_key,
                 default_model=settings.model,
@@ -344,7 +346,7 @@ def build_gateway(
             namespace=cache_namespace,
             endpoint=_endpoint_identity(provider, seed),
         )
-    return ModelGateway(
+    gateway = ModelGateway(
         stack,
         registry=registry,
         models=models,
@@ -353,6 +355,9 @@ def build_gateway(
         budget=run_budget,
         provider=provider.provider,
     )
+    if owned is not None:  # the HTTP client built here lives as long as the gateway
+        weakref.finalize(gateway, owned.close)
+    return gateway
 
 
 def _endpoint_identity(provider: LanguageModel, seed: int) -> str:

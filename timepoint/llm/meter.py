@@ -195,7 +195,7 @@ class MeteredModel:
 
     Cost is the provider-reported cost when positive, else the token counts at ``prices``.
     When the provider reports no usage, tokens are estimated (~4 characters a token). A call
-    whose ``request.context`` has ``on_demand: True`` (lazy elevation for a query) is recorded
+    whose ``request.on_demand`` is set (lazy elevation for a query) is recorded
     with ``on_demand=True`` so run summaries can separate it from generation.
 
     Args:
@@ -246,7 +246,7 @@ class MeteredModel:
             "action": request.action.value,
             "model": request.model or "default",
             "provider": self.inner.provider,
-            "on_demand": bool(request.context.get("on_demand", False)),
+            "on_demand": request.on_demand,
         }
         usd, tokens = self.estimate(request)
         started_at = self._clock()

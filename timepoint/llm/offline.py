@@ -1,9 +1,11 @@
 """The offline model: a deterministic, scenario-aware provider that needs no network.
 
-It is the default when no API key is configured. Answers are derived from the request's
-machine-readable ``context`` (never from parsing prompt text), are deterministic given
-``(seed, request)``, validate against the requested schema, and are labelled ``offline``.
-Token usage follows the documented estimate of ~4 characters per token.
+It is the default when no API key is configured. It sees exactly what an HTTP endpoint sees:
+the messages and the output schema. Answers are composed from the prompt's machine-readable
+block (see :mod:`timepoint.llm.task_data`), are deterministic given ``(seed, request seed,
+messages)``, validate against the requested schema, and are labelled ``offline``. Token usage
+follows the documented estimate of ~4 characters per token. The same model is served over HTTP
+by :mod:`timepoint.llm.offline_server`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from timepoint.errors import StructuredOutputError
 from timepoint.llm.base import ActionType, Completion, Request, Usage, estimate_tokens
 from timepoint.llm.offline_compose import compose
+from timepoint.llm.task_data import TaskData, read_task_data
 
 OFFLINE_MODEL_ID = "offline-composer"
 
@@ -61,25 +64,18 @@ class OfflineModel:
         return f"offline:seed={self.seed}:leak_rate={self.leak_rate}"
 
     def _rng(self, request: Request) -> random.Random:
+        # System messages are left out: an HTTP client may append a schema instruction to them.
         material = json.dumps(
-            [
-                self.seed,
-                request.seed,
-                request.replicate,
-                request.action,
-                [m.content for m in request.messages],
-                request.context,
-            ],
-            sort_keys=True,
-            default=str,
+            [self.seed, request.seed, [m.content for m in request.messages if m.role != "system"]]
         )
         return random.Random(int.from_bytes(hashlib.sha256(material.encode()).digest()[:8], "big"))
 
     def complete(self, request: Request) -> Completion:
         started = time.perf_counter()
         rng = self._rng(request)
-        payload = compose(request, rng, leak_rate=self.leak_rate)
-        self._record_leaks(request, payload)
+        task = read_task_data(request.messages)
+        payload = compose(task, request.output_schema, rng, leak_rate=self.leak_rate)
+        self._record_leaks(task, payload)
         parsed = None
         if request.output_schema is not None:
             if not isinstance(payload, dict):
@@ -106,13 +102,13 @@ class OfflineModel:
             latency_ms=(time.perf_counter() - started) * 1000,
         )
 
-    def _record_leaks(self, request: Request, payload: Any) -> None:
-        if request.action != ActionType.DIALOG_SYNTHESIS or not isinstance(payload, dict):
+    def _record_leaks(self, task: TaskData | None, payload: Any) -> None:
+        if task is None or task.task != ActionType.DIALOG_SYNTHESIS:
+            return
+        if not isinstance(payload, dict):
             return
         leaks = [
-            PlantedLeak(
-                speaker=turn["speaker"], fact_id=ref, event=request.context.get("event", "")
-            )
+            PlantedLeak(speaker=turn["speaker"], fact_id=ref, event=task.data.get("event", ""))
             for turn in payload.get("turns", [])
             for ref in turn.get("_leaked", [])
         ]

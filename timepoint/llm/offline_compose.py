@@ -1,6 +1,7 @@
-"""How the offline model composes answers from a request's ``context``, one function per action.
+"""How the offline model composes answers from a prompt's data block, one function per task.
 
-Context keys by action (all optional unless noted):
+The block (see :mod:`timepoint.llm.task_data`) is part of the prompt every model receives. Its
+data keys by task (all optional unless noted):
 
 - ``entity_population``: ``scenario`` {title, description, location}, ``entity`` {id, name, kind,
   role, description, knowledge}, ``others`` [names].
@@ -21,8 +22,11 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
+
 from timepoint.knowledge.phrasing import as_spoken_by
-from timepoint.llm.base import ActionType, Request
+from timepoint.llm.base import ActionType
+from timepoint.llm.task_data import TaskData
 
 Composer = Callable[[dict[str, Any], random.Random, float], dict[str, Any] | str]
 
@@ -256,18 +260,26 @@ _COMPOSERS: dict[ActionType, Composer] = {
 
 
 def compose(
-    request: Request, rng: random.Random, *, leak_rate: float = 0.0
+    task: TaskData | None,
+    schema: type[BaseModel] | None,
+    rng: random.Random,
+    *,
+    leak_rate: float = 0.0,
 ) -> dict[str, Any] | str:
-    """The offline answer to ``request``: a dict for the schema, or text when none was asked.
+    """The offline answer to a prompt whose block is ``task``: a dict for ``schema``, or text.
 
     An output schema may carry its own offline twin as a classmethod
-    ``offline_answer(context, rng) -> dict``; mechanisms that define their own answer shapes use
-    that instead of the table here.
+    ``offline_answer(data, rng) -> dict``; mechanisms that define their own answer shapes use
+    that instead of the table here. Without a block the answer is a short plain text.
     """
-    schema = request.output_schema
+    data = task.data if task is not None else {}
     if schema is not None and hasattr(schema, "offline_answer"):
-        return schema.offline_answer(request.context, rng)
-    composer = _COMPOSERS.get(request.action, _text)
-    if request.output_schema is None and composer is not _text:
+        return schema.offline_answer(data, rng)
+    composer = _COMPOSERS.get(ActionType(task.task), _text) if _known(task) else _text
+    if schema is None and composer is not _text:
         composer = _text
-    return composer(request.context, rng, leak_rate)
+    return composer(data, rng, leak_rate)
+
+
+def _known(task: TaskData | None) -> bool:
+    return task is not None and task.task in ActionType.__members__.values()

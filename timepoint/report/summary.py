@@ -156,7 +156,8 @@ def summarize(record: RunRecord, gateway: Any, seed: int | None = None) -> RunRe
     model layer refuses or fails (e.g. the budget is spent), the templated summary is used and
     ``extras["summary_source"]`` says why, so nothing is filled in silently.
     """
-    from timepoint.llm.base import ActionType, Message, Request
+    from timepoint.llm.base import ActionType
+    from timepoint.llm.task_data import task_request
 
     context = summary_context(record)
     prompt = "\n".join(
@@ -172,16 +173,14 @@ def summarize(record: RunRecord, gateway: Any, seed: int | None = None) -> RunRe
             '{"summary": "..."}.',
         ]
     )
-    request = Request(
-        action=ActionType.SUMMARIZATION,
-        output_schema=ExecutiveSummary,
+    request = task_request(
+        ActionType.SUMMARIZATION,
+        ExecutiveSummary,
+        system="You write executive summaries of simulations.",
+        prose=prompt,
+        data=context,
         seed=seed if seed is not None else record.seed,
         max_tokens=400,
-        context=context,
-        messages=(
-            Message(role="system", content="You write executive summaries of simulations."),
-            Message(role="user", content=prompt),
-        ),
     )
     try:
         completion = gateway.complete(request)

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from timepoint.errors import ScenarioError, StructuredOutputError
 from timepoint.llm.base import ActionType, Completion, LanguageModel, Message, Request
+from timepoint.llm.task_data import with_task_data
 from timepoint.scenario.loader import scenario_from_data
 from timepoint.scenario.schema import Scenario
 from timepoint.scenario.sentence import ScenarioDraft
@@ -55,7 +56,15 @@ def scenario_request_messages(sentence: str) -> tuple[Message, ...]:
     """The opening messages of a config-generation request for ``sentence``."""
     return (
         Message(role="system", content=_INSTRUCTIONS.replace("{schema}", _schema_text())),
-        Message(role="user", content=f"Sentence: {sentence.strip()}"),
+        Message(
+            role="user",
+            content=with_task_data(
+                f"Sentence: {sentence.strip()}",
+                ActionType.CONFIG_GENERATION,
+                {"sentence": sentence.strip()},
+                ScenarioDraft.__name__,
+            ),
+        ),
     )
 
 
@@ -96,7 +105,6 @@ def generate_scenario(
             temperature=0.2,
             max_tokens=4096,
             seed=seed,
-            context={"sentence": sentence, "attempt": attempt, "problems": list(problems)},
         )
         try:
             completion = model.complete(request)

@@ -308,7 +308,7 @@ def _ask(
         AnimisticBehaviorDraft,
         system="You narrate non-human agency in simulations.",
         prompt=prompt,
-        context=context,
+        data=context,
         max_tokens=300,
     )
     draft = completion.parsed

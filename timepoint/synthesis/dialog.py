@@ -12,12 +12,15 @@ from timepoint.engine.state import WorldState
 from timepoint.knowledge.conservation import Violation, check_dialog
 from timepoint.llm.base import ActionType, Message, Request
 from timepoint.llm.drafts import DialogDraft
+from timepoint.llm.task_data import task_request, with_task_data
 from timepoint.synthesis.animism import SPEAKING_KINDS, narrators
 from timepoint.synthesis.prospection import prospect_view
 from timepoint.synthesis.relationships import relation_views
 from timepoint.world import Dialog, DialogTurn, EntityRole, ExposureKind, ResolutionLevel, Timepoint
 
 MAX_PARTICIPANTS = 4
+#: Strain above which a speaker is told to sound strained.
+STRAINED = 0.5
 MAX_FACTS_IN_PROMPT = 12
 #: How many known facts a speaker's context carries at each speaking level (M1: detail costs).
 FACTS_BY_LEVEL = {ResolutionLevel.DIALOG: 6, ResolutionLevel.TRAINED: MAX_FACTS_IN_PROMPT}
@@ -93,6 +96,17 @@ def _prompt(state: WorldState, tp: Timepoint, participants: list[dict], scene: d
         lines.extend(f"    [{f['id']}] {f['text']}" for f in p["known"])
         lines.extend(f"    stands with {line}" for line in relations.get(p["id"], []))
         lines.extend(f"    expects: {e}" for e in p.get("expectations", []))
+        if p["strain"] > STRAINED:  # M8/M14: the body speaks
+            lines.append(
+                f"    is under bodily strain ({p['strain']:.2f} of 1: pain, fever or fatigue); "
+                "let it show in the words, tone 'strained'"
+            )
+        elif p["tone_bias"]:  # M15: expectations colour the voice
+            lines.append(f"    leans {p['tone_bias']} in tone (use tone '{p['tone_bias']}')")
+        if p["unknown"]:  # M4: what this speaker must not use
+            lines.append(
+                "    does not know (must not use): " + ", ".join(f["id"] for f in p["unknown"])
+            )
     return "\n".join(lines)
 
 
@@ -111,16 +125,14 @@ def synthesize_dialog(ctx: RunContext, state: WorldState, tp: Timepoint) -> Dial
         "participants": participants,
         "turns": 2 * len(participants),
     }
-    request = Request(
-        action=ActionType.DIALOG_SYNTHESIS,
-        output_schema=DialogDraft,
+    request = task_request(
+        ActionType.DIALOG_SYNTHESIS,
+        DialogDraft,
+        system="You write period-accurate dialog for simulations.",
+        prose=_prompt(state, tp, participants, scene),
+        data=context,
         seed=ctx.seed,
         max_tokens=1200,
-        context=context,
-        messages=(
-            Message(role="system", content="You write period-accurate dialog for simulations."),
-            Message(role="user", content=_prompt(state, tp, participants, scene)),
-        ),
     )
     known = {p["id"]: set(state.knowledge_at(p["id"], tp.id)) for p in participants}
     draft, tokens = _ask(ctx, request)
@@ -130,21 +142,19 @@ def synthesize_dialog(ctx: RunContext, state: WorldState, tp: Timepoint) -> Dial
     if violations and state.scenario.mechanisms.repair_violations:
         state.ledger.count("M4", "violations", len(violations))
         fix_note = "; ".join(f"{v.speaker} used {v.fact_id} ({v.reason})" for v in violations)
-        retry = request.model_copy(
-            update={
-                "context": {**context, "repair": True},
-                "messages": (
-                    *request.messages,
-                    Message(
-                        role="user",
-                        content=(
-                            "Rewrite the dialog. These turns used facts their speakers do not "
-                            f"know: "
-                            f"{fix_note}. Use only facts from each speaker's own list."
-                        ),
-                    ),
+        rewrite = (
+            f"Rewrite the dialog. These turns used facts their speakers do not know: {fix_note}. "
+            "Use only facts from each speaker's own list."
+        )
+        repair = {"repair": True, "violations": [[v.speaker, v.fact_id] for v in violations]}
+        retry = request.with_messages(
+            (
+                *request.messages,
+                Message(
+                    role="user",
+                    content=with_task_data(rewrite, ActionType.DIALOG_SYNTHESIS, repair),
                 ),
-            }
+            )
         )
         repaired_draft, more = _ask(ctx, retry)
         tokens += more

@@ -147,7 +147,6 @@ def materialize(
         "number": number,
         "event": anchor.event,
         "timepoint": anchor.id,
-        "on_demand": on_demand,
         **view,
     }
     name = f"{noun.replace('_', ' ').title()} {number}"
@@ -164,8 +163,9 @@ def materialize(
         CrowdMemberDraft,
         system="You add minor characters to simulations.",
         prompt=prompt,
-        context=context,
+        data=context,
         max_tokens=300,
+        on_demand=on_demand,
     )
     draft = completion.parsed
     assert isinstance(draft, CrowdMemberDraft)

@@ -10,8 +10,9 @@ from timepoint.engine.context import RunContext
 from timepoint.engine.fanout import fan_out
 from timepoint.errors import ScenarioError
 from timepoint.fidelity.planner import plan_resolution
-from timepoint.llm.base import ActionType, Message, Request
+from timepoint.llm.base import ActionType
 from timepoint.llm.drafts import EntityDraft
+from timepoint.llm.task_data import task_request
 from timepoint.scenario.schema import RosterEntity, Scenario
 from timepoint.world import (
     CognitiveState,
@@ -130,29 +131,18 @@ def populate(
             },
             "others": [n for n, r in zip(names, roster, strict=True) if r.id != entry.id],
         }
-        request = Request(
-            action=ActionType.ENTITY_POPULATION,
-            output_schema=EntityDraft,
+        request = task_request(
+            ActionType.ENTITY_POPULATION,
+            EntityDraft,
+            system="You populate historical and fictional simulations with precise, plausible "
+            "entities. Answer in JSON.",
+            prose=f"Scenario: {scenario.title}. {scenario.description}\n"
+            f"Describe the {entry.role.value} {entry.kind.value} '{entry.name or entry.id}'"
+            f" ({entry.description or 'no description yet'}). Give name, description, "
+            "traits (-1..1), 3-5 facts they know at the start, voice and goals.",
+            data=context,
             seed=ctx.seed,
             max_tokens=600,
-            context=context,
-            messages=(
-                Message(
-                    role="system",
-                    content="You populate historical and fictional "
-                    "simulations with precise, plausible entities. Answer in JSON.",
-                ),
-                Message(
-                    role="user",
-                    content=(
-                        f"Scenario: {scenario.title}. {scenario.description}\n"
-                        f"Describe the {entry.role.value} {entry.kind.value} "
-                        f"'{entry.name or entry.id}'"
-                        f" ({entry.description or 'no description yet'}). Give name, description, "
-                        "traits (-1..1), 3-5 facts they know at the start, voice and goals."
-                    ),
-                ),
-            ),
         )
         parsed = ctx.gateway.complete(request).parsed
         assert isinstance(parsed, EntityDraft)

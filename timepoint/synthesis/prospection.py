@@ -35,8 +35,9 @@ from timepoint.engine.fanout import fan_out
 from timepoint.engine.mechanism_settings import MechanismSettings, read_settings
 from timepoint.engine.state import WorldState
 from timepoint.knowledge.exposure import fact_id
-from timepoint.llm.base import ActionType, Message, Request
+from timepoint.llm.base import ActionType, Request
 from timepoint.llm.offline_compose import topic_of
+from timepoint.llm.task_data import task_request
 from timepoint.synthesis.relationships import declared_relations
 from timepoint.world import (
     Entity,
@@ -384,6 +385,9 @@ def _request(
             f"You are {entity.name}. Goals: {'; '.join(entity.goals) or 'unstated'}.",
             "You know: " + " | ".join(f"[{f['id']}] {f['text']}" for f in facts),
             "With you: " + ", ".join(f"{o['id']} ({o['name']}, {o['relation']})" for o in others),
+            f"The room's tension is {tension:.2f} of 1. Your confidence is "
+            f"{entity.cognitive.confidence:.2f} and your tolerance for risk "
+            f"{entity.cognitive.risk_tolerance:.2f} (0 averse, 1 bold).",
             f"What do you expect by the {settings.horizon}? Give at most "
             f"{settings.expectations_per_entity} expectations, each with event, "
             "kind (raises: a fact id will be raised; speaks/present: an entity id will speak/be "
@@ -391,14 +395,12 @@ def _request(
             "and confidence; then contingency plans.",
         ]
     )
-    return Request(
-        action=ActionType.PROSPECTION,
-        output_schema=ProspectionDraft,
+    return task_request(
+        ActionType.PROSPECTION,
+        ProspectionDraft,
+        system="You model how people anticipate what comes next.",
+        prose=prompt,
+        data=context,
         seed=ctx.seed,
         max_tokens=600,
-        context=context,
-        messages=(
-            Message(role="system", content="You model how people anticipate what comes next."),
-            Message(role="user", content=prompt),
-        ),
     )

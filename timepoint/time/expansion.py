@@ -172,7 +172,7 @@ def generate_sub_moment(
         SubMomentDraft,
         system="You unfold one moment into its phases.",
         prompt="\n".join(prompt),
-        context=context,
+        data=context,
         max_tokens=400,
     )
     draft = completion.parsed

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from timepoint.engine.fanout import fan_out
 from timepoint.knowledge.phrasing import about
-from timepoint.llm.base import ActionType, Message, Request
+from timepoint.llm.base import ActionType, Request
+from timepoint.llm.task_data import task_request
 from timepoint.time.causal import integrity_problems
 from timepoint.time.modes.branching_consequents import KINDS, ConsequentSet
 from timepoint.time.modes.common import (
@@ -213,16 +214,14 @@ class BranchingMode:
             "Each: kind, event, importance (0-1), present (entity ids), key_facts and your "
             "plausibility (0-1). Entities: " + ", ".join(f"{p['id']} ({p['name']})" for p in people)
         )
-        return Request(
-            action=ActionType.COUNTERFACTUAL_PREDICTION,
-            output_schema=ConsequentSet,
+        return task_request(
+            ActionType.COUNTERFACTUAL_PREDICTION,
+            ConsequentSet,
+            system="You explore how situations could unfold.",
+            prose=prompt,
+            data=context,
             seed=sim.ctx.seed,
             max_tokens=900,
-            context=context,
-            messages=(
-                Message(role="system", content="You explore how situations could unfold."),
-                Message(role="user", content=prompt),
-            ),
         )
 
     @staticmethod

@@ -178,7 +178,7 @@ class CyclicalMode:
             Prophecy,
             system="You voice prophecies inside simulations.",
             prompt=prompt,
-            context=context,
+            data=context,
             max_tokens=300,
         )
         prophecy = completion.parsed

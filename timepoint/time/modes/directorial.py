@@ -240,7 +240,7 @@ class DirectorialMode:
             NarrativePlan,
             system="You are a story director planning scenes.",
             prompt=prompt,
-            context=context,
+            data=context,
             max_tokens=900,
         )
         plan = completion.parsed

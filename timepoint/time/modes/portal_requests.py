@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from timepoint.llm.base import ActionType, Message, Request
+from timepoint.llm.base import ActionType, Request
+from timepoint.llm.task_data import task_request
 from timepoint.time.modes.common import scenario_brief
 from timepoint.time.modes.portal_drafts import CandidateSet
 
@@ -67,14 +68,12 @@ def candidate_request(
         "world_context, causal_link. Entities: "
         + ", ".join(f"{p['id']} ({p['name']}, {p['role']})" for p in search.people),
     ]
-    return Request(
-        action=ActionType.PORTAL_BACKWARD_REASONING,
-        output_schema=CandidateSet,
+    return task_request(
+        ActionType.PORTAL_BACKWARD_REASONING,
+        CandidateSet,
+        system="You reason backwards from outcomes to causes.",
+        prose="\n".join(lines),
+        data=context,
         seed=search.sim.ctx.seed,
         max_tokens=400 * k,
-        context=context,
-        messages=(
-            Message(role="system", content="You reason backwards from outcomes to causes."),
-            Message(role="user", content="\n".join(lines)),
-        ),
     )

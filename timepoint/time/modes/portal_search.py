@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from timepoint.llm.base import ActionType, Message, Request
+from timepoint.llm.base import ActionType
 from timepoint.llm.drafts import EventDraft
+from timepoint.llm.task_data import task_request
 from timepoint.time.modes.common import entity_views, scenario_brief
 from timepoint.time.modes.portal_drafts import (
     CandidateSet,
@@ -343,17 +344,15 @@ class PortalSearch:
         model: str | None = None,
     ) -> tuple[BaseModel, int]:
         completion = self.sim.ctx.gateway.complete(
-            Request(
-                action=action,
-                output_schema=schema,
+            task_request(
+                action,
+                schema,
+                system="You judge causal accounts carefully.",
+                prose=prompt,
+                data=context,
                 seed=self.sim.ctx.seed,
                 max_tokens=400,
                 model=model,
-                context=context,
-                messages=(
-                    Message(role="system", content="You judge causal accounts carefully."),
-                    Message(role="user", content=prompt),
-                ),
             )
         )
         assert completion.parsed is not None
