@@ -61,9 +61,11 @@ def settings(tmp_path: Path, channel: str, request: pytest.FixtureRequest) -> Se
 
 
 @pytest.fixture
-def channel_model(channel: str, request: pytest.FixtureRequest) -> LanguageModel:
+def channel_model(channel: str, request: pytest.FixtureRequest) -> Iterator[LanguageModel]:
     """The channel's provider: the embedded offline model, or the HTTP client to its endpoint."""
     if channel == "in-process":
-        return OfflineModel(seed=0)
+        yield OfflineModel(seed=0)
+        return
     server: OfflineServer = request.getfixturevalue("offline_endpoint")
-    return OpenAICompatibleModel(server.url, "offline-endpoint", default_model="offline-composer")
+    with OpenAICompatibleModel(server.url, "k", default_model="offline-composer") as client:
+        yield client

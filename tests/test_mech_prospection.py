@@ -10,7 +10,6 @@ import pytest
 import timepoint as tp
 from timepoint.knowledge.exposure import fact_id
 from timepoint.llm.base import ActionType
-from timepoint.llm.offline import OfflineModel
 from timepoint.llm.testing import ScriptedModel
 from timepoint.scenario.schema import Scenario
 from timepoint.synthesis.prospection import ProspectionDraft, anxiety
@@ -114,14 +113,15 @@ def test_planners_form_expectations_that_are_scored_against_the_next_moment(sett
     assert counts["expectations scored"] == len(scored)
 
 
-def test_expectations_reach_the_planners_prompt_and_voice(settings):
-    model = ScriptedModel([OfflineModel(seed=0).complete], repeat_last=True, provider="offline")
+def test_expectations_reach_the_planners_prompt_and_voice(settings, channel_model):
+    model = ScriptedModel([channel_model.complete], repeat_last=True, provider="offline")
     run = tp.run(negotiation({"anxious_threshold": 0.05}, count=2), model=model, settings=settings)
     prompts = [
         r.messages[-1].content for r in model.requests if r.action is ActionType.DIALOG_SYNTHESIS
     ]
     first = run.record.prospection[0].expectations[0]
     assert any(f"expects: {first.event}" in p for p in prompts)
+    assert all("leans anxious in tone" in p for p in prompts), "the prompt asks for the tone"
     turns = [t for d in run.record.dialogs for t in d.turns]
     assert {t.tone for t in turns if t.speaker == "buyer"} == {"anxious"}
     assert "anxious" not in {t.tone for t in turns if t.speaker != "buyer"}

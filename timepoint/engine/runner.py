@@ -18,6 +18,7 @@ from timepoint.engine.simulation import Simulation
 from timepoint.engine.usage import summarize_calls
 from timepoint.errors import SimulationError, TimepointError
 from timepoint.llm.base import LanguageModel
+from timepoint.llm.offline import OfflineModel
 from timepoint.report.narrative import narrative_files
 from timepoint.scenario.schema import Scenario
 from timepoint.settings import Settings
@@ -154,6 +155,8 @@ def run(
     settings = settings or Settings.from_env()
     home = Path(settings.home)
     store = store if store is not None else open_store(settings.db_url, home=home)
+    if model is None and settings.offline:
+        model = OfflineModel(seed=resolved.seed, leak_rate=resolved.mechanisms.leak_rate)
     gateway = scenario_gateway(
         settings, resolved, model, seed=resolved.seed, parent_budget=parent_budget
     )
@@ -175,6 +178,8 @@ def run(
         sim.run()
     except (TimepointError, ValueError, KeyError, AssertionError) as error:
         failure = error
+    if isinstance(model, OfflineModel):
+        record_planted_leaks(sim, model)
     record = sim.record(run_id, started, "failed" if failure else "completed", gateway.provider)
     if failure is None:
         from timepoint.report.summary import summarize
@@ -184,6 +189,21 @@ def run(
     return conclude(
         record, sim, gateway, failure, scenario=resolved, home=home, store=store, settings=settings
     )
+
+
+def record_planted_leaks(sim: Simulation, model: OfflineModel) -> None:
+    """Keep the leaks the offline model planted (``mechanisms.leak_rate``) with the run.
+
+    They land in ``extras["planted_leaks"]`` and the M4 ledger, so anyone can measure from a
+    scenario file how many the validators caught.
+    """
+    if not model.planted_leaks:
+        return
+    sim.extras["planted_leaks"] = [
+        {"speaker": leak.speaker, "fact_id": leak.fact_id, "event": leak.event}
+        for leak in model.planted_leaks
+    ]
+    sim.state.ledger.count("M4", "planted leaks", len(model.planted_leaks))
 
 
 def conclude(
