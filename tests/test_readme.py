@@ -10,6 +10,7 @@ import re
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -129,6 +130,19 @@ def test_every_timepoint_command_in_the_readme_parses(line, args, capsys):
     except SystemExit:
         pytest.fail(f"README.md:{line}: timepoint {shlex.join(args)}: {capsys.readouterr().err}")
     assert callable(parsed.handler)
+
+
+@pytest.mark.parametrize(("line", "argv"), by_line(shell_commands()))
+def test_shell_examples_call_programs_the_virtualenv_installs(line, argv):
+    # The README runs its examples with .venv/bin on PATH; nothing else may be assumed there.
+    program = argv[0].removeprefix(".venv/bin/")
+    if program == "export":  # a shell builtin
+        return
+    if "/" in program:
+        assert (ROOT / program).is_file(), f"README.md:{line}: no {program}"
+    else:
+        venv_bin = Path(sys.executable).parent
+        assert (venv_bin / program).is_file(), f"README.md:{line}: {program} not in {venv_bin}"
 
 
 @pytest.mark.parametrize(("line", "argv"), by_line(shell_commands()))
