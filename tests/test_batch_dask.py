@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -27,6 +28,12 @@ def test_dask_local_cluster_runs_a_small_batch(tmp_path, settings):
     store = open_store(settings.db_url, home=settings.home)
     for row in store.jobs(summary.batch_id):
         assert store.load_run(row["run_id"]).status == "completed"
+
+
+# Started through this interpreter: the ``dask`` script lives in the venv's bin/, which need not
+# be on PATH (``.venv/bin/python -m pytest`` does not put it there).
+DASK_SCHEDULER = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+DASK_WORKER = [sys.executable, "-m", "distributed.cli.dask_worker"]
 
 
 def _start(command: list[str], log: Path) -> subprocess.Popen:
@@ -53,8 +60,7 @@ def dask_cluster(tmp_path):
     processes = [
         _start(
             [
-                "dask",
-                "scheduler",
+                *DASK_SCHEDULER,
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -76,8 +82,7 @@ def dask_cluster(tmp_path):
             processes.append(
                 _start(
                     [
-                        "dask",
-                        "worker",
+                        *DASK_WORKER,
                         "--scheduler-file",
                         str(scheduler_file),
                         "--nworkers",
