@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 import timepoint as tp
-from timepoint.engine.runner import RunFailed
+from timepoint.engine.runner import RunFailed, remaining_budget
+from timepoint.errors import BudgetExceeded
 from timepoint.settings import Settings
+from timepoint.time.branching import Intervention
 from timepoint.world import ResolutionLevel
 
 from .conftest import JEFFERSON
@@ -102,3 +104,34 @@ def test_soft_budget_stops_past_its_allowance(settings, unbudgeted):
     record = info.value.run.record
     assert "fidelity.token_budget (soft)" in record.error
     assert _tokens(record) <= 1.1 * limit
+
+
+def test_a_question_spends_under_the_runs_token_budget(settings, unbudgeted):
+    spent = _tokens(unbudgeted)
+    roomy = tp.run(JEFFERSON, settings=settings, overrides=_budget("hard", spent * 3))
+    answer = roomy.ask("What did attendee_47 see at the second timepoint?")
+    assert answer.tokens > 0
+    assert roomy.record.extras["token_budget"]["limit"] == spent * 3
+    tight = tp.run(JEFFERSON, settings=settings, overrides=_budget("hard", spent + 50))
+    assert tight.record.status == "completed"
+    with pytest.raises(BudgetExceeded, match=r"fidelity\.token_budget"):
+        tight.ask("What did attendee_47 see at the second timepoint?")
+    assert len(tight.record.answers) == 0, "a refused question stores nothing"
+
+
+def test_a_question_spends_under_the_runs_usd_budget(settings):
+    run = tp.run(JEFFERSON, settings=settings, overrides={"budget.max_tokens": 1_000_000})
+    spent = _tokens(run.record)
+    assert remaining_budget(run.scenario.budget, run.record.usage).max_tokens == 1_000_000 - spent
+    capped = tp.run(JEFFERSON, settings=settings, overrides={"budget.max_tokens": spent + 50})
+    with pytest.raises(BudgetExceeded):
+        capped.ask("What did attendee_47 see at the second timepoint?")
+
+
+def test_a_branch_spends_under_the_runs_token_budget(settings, unbudgeted):
+    limit = _tokens(unbudgeted)
+    run = tp.run(JEFFERSON, settings=settings, overrides=_budget("hard", limit))
+    branch = run.branch(at="tp_001", intervention=Intervention.remove("hamilton")).record
+    report = branch.extras["token_budget"]
+    assert report["limit"] == limit and report["mode"] == "hard"
+    assert 0 < report["spent"] == _tokens(branch) <= limit

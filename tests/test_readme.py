@@ -186,7 +186,8 @@ def test_python_examples_run_in_order_with_the_offline_model(tmp_path):
         batches = {b["batch_id"]: b["status"] for b in store.batches()}
     finally:
         store.close()
-    assert {r.provider for r in runs} == {"offline"}
+    # the offline model, embedded or served on loopback by the example that shows the endpoint
+    assert {r.provider for r in runs} <= {"offline", "openai-compatible"}
     assert {r.status for r in runs} == {"completed"}
     assert len(batches) == 3
     assert {batches["threads"], batches["dask"]} == {"completed"}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from timepoint.engine.context import RunContext
 from timepoint.engine.persist import write_run_folder
 from timepoint.engine.progress import ProgressSink
-from timepoint.engine.record import RunRecord
+from timepoint.engine.record import RunRecord, UsageSummary
 from timepoint.engine.run import Run
 from timepoint.engine.simulation import Simulation
 from timepoint.engine.usage import summarize_calls
@@ -20,7 +20,7 @@ from timepoint.errors import SimulationError, TimepointError
 from timepoint.llm.base import LanguageModel
 from timepoint.llm.offline import OfflineModel
 from timepoint.report.narrative import narrative_files
-from timepoint.scenario.schema import Scenario
+from timepoint.scenario.schema import BudgetConfig, Scenario
 from timepoint.settings import Settings
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ def scenario_gateway(
     *,
     seed: int,
     parent_budget: Any = None,
+    spent: UsageSummary | None = None,
 ) -> ModelGateway:
     """The model gateway a run of ``scenario`` uses (also for branches and questions on it).
 
@@ -100,20 +101,34 @@ def scenario_gateway(
         model: the provider to use; ``None``: the one ``settings`` selects.
         seed: the seed of the offline model and of every request.
         parent_budget: a budget every call is also charged to (a batch job's).
+        spent: what the run already spent; the budget's limits are lowered by it, so questions
+            asked of a finished run spend under the run's own budget.
     """
     from timepoint.llm.gateway import build_gateway
 
     offline = model is None and settings.offline
+    budget = scenario.budget
+    if spent is not None:
+        budget = remaining_budget(budget, spent)
     return build_gateway(
         settings,
         models=scenario.models,
-        budget=scenario.budget,
+        budget=budget,
         seed=seed,
         cache_dir=None
         if offline or getattr(model, "provider", "") == "offline"
         else Path(settings.home) / "cache",
         provider=model,
         parent_budget=parent_budget,
+    )
+
+
+def remaining_budget(budget: BudgetConfig, spent: UsageSummary) -> BudgetConfig:
+    """What is left of ``budget`` after ``spent`` (never below zero; tokens at least one)."""
+    tokens = spent.prompt_tokens + spent.completion_tokens
+    return BudgetConfig(
+        max_usd=None if budget.max_usd is None else max(0.0, budget.max_usd - spent.cost_usd),
+        max_tokens=None if budget.max_tokens is None else max(1, budget.max_tokens - tokens),
     )
 
 

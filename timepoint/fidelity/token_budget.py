@@ -39,13 +39,15 @@ class TokenBudget:
     Args:
         limit: the token budget.
         mode: ``hard``, ``soft`` or ``max_quality``.
+        spent: tokens already spent under this budget (a question asked of a finished run is
+            charged to the run's budget).
     """
 
-    def __init__(self, limit: int, mode: BudgetMode):
+    def __init__(self, limit: int, mode: BudgetMode, spent: int = 0):
         self.limit = limit
         self.mode = mode
         self._lock = threading.Lock()
-        self._spent = 0
+        self._spent = spent
         self._inflight = 0
         self.calls = 0
         self.warnings: list[str] = []
@@ -55,10 +57,11 @@ class TokenBudget:
         self._peak = 0
 
     @classmethod
-    def from_scenario(cls, scenario: Scenario) -> TokenBudget | None:
-        """The budget of ``scenario``, or ``None`` when it sets no ``fidelity.token_budget``."""
+    def from_scenario(cls, scenario: Scenario, spent: int = 0) -> TokenBudget | None:
+        """The budget of ``scenario`` with ``spent`` tokens already used, or ``None`` when it
+        sets no ``fidelity.token_budget``."""
         limit = scenario.fidelity.token_budget
-        return cls(limit, scenario.fidelity.budget_mode) if limit else None
+        return cls(limit, scenario.fidelity.budget_mode, spent) if limit else None
 
     @property
     def name(self) -> str:

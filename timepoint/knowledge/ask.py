@@ -186,6 +186,7 @@ def ask(run: Run, question: str, *, model: LanguageModel | None = None) -> Answe
     from timepoint.engine.restore import RestoreError, restore_state, scenario_of, timeline_order
     from timepoint.engine.runner import scenario_gateway
     from timepoint.engine.usage import summarize_calls
+    from timepoint.fidelity.token_budget import BudgetedGateway, TokenBudget
     from timepoint.fidelity.training import TrainingPolicy
     from timepoint.knowledge.answering import answer_question
     from timepoint.knowledge.provenance import KnowledgeQueryError
@@ -209,8 +210,11 @@ def ask(run: Run, question: str, *, model: LanguageModel | None = None) -> Answe
             f"{known} (or a crowd member such as attendee_47)"
         )
     settings = run.settings or Settings.from_env()
-    gateway = scenario_gateway(settings, scenario, model, seed=record.seed)
-    ctx = RunContext(gateway=gateway, seed=record.seed, home=Path(settings.home), store=run.store)
+    gateway = scenario_gateway(settings, scenario, model, seed=record.seed, spent=record.usage)
+    spent = record.usage.prompt_tokens + record.usage.completion_tokens
+    token_budget = TokenBudget.from_scenario(scenario, spent=spent)
+    asking = BudgetedGateway(gateway, token_budget) if token_budget is not None else gateway
+    ctx = RunContext(gateway=asking, seed=record.seed, home=Path(settings.home), store=run.store)
     tensors = copy.deepcopy(record.extras.get("tensors")) or None
     policy = TrainingPolicy.from_settings(scenario.mechanisms.settings.get("m2", {}))
     result = answer_question(ctx, state, parsed, policy=policy, tensors=tensors)
