@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
@@ -15,7 +16,12 @@ from timepoint.report.narrative import (
     narrative_markdown,
 )
 from timepoint.report.pdf import narrative_pdf, pdf_view
-from timepoint.report.summary import ExecutiveSummary, summarize, summary_context
+from timepoint.report.summary import (
+    ExecutiveSummary,
+    compose_summary,
+    summarize,
+    summary_context,
+)
 from timepoint.settings import Settings
 from timepoint.world import ExposureKind
 
@@ -162,3 +168,12 @@ def test_failed_run_narrative_says_where_it_stopped(tmp_path):
     text = (failed.folder / "narrative.md").read_text()
     assert f"**Failed at step {failed.record.failed_step}:**" in text
     assert "The run failed before it finished" in narrative_data(failed.record)["summary"]
+
+
+def test_summary_counts_read_as_english():
+    one = compose_summary(
+        {"validation": {"checks": 1, "violations": 1, "repaired": 0}}, random.Random(0)
+    )
+    assert "Validators ran 1 check and found 1 violation (0 repaired)." in one
+    many = compose_summary({"validation": {"checks": 9, "violations": 0}}, random.Random(0))
+    assert "Validators ran 9 checks and found no violations." in many

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from timepoint.engine.record import UsageSummary
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +41,19 @@ def parse_overrides(pairs: list[str]) -> dict[str, object]:
     return overrides
 
 
+def usage_line(usage: UsageSummary) -> str:
+    """Calls, tokens and cost, saying how many answers were replayed from the cache."""
+    tokens = usage.prompt_tokens + usage.completion_tokens
+    if usage.cache_hits and usage.cache_hits == usage.calls:
+        calls = f"{usage.calls} LLM calls, all replayed from the cache"
+    elif usage.cache_hits:
+        calls = f"{usage.calls} LLM calls ({usage.cache_hits} replayed from the cache)"
+    else:
+        calls = f"{usage.calls} LLM calls"
+    new = " new" if usage.cache_hits else ""
+    return f"{calls}, {tokens:,}{new} tokens, ${usage.cost_usd:.4f}"
+
+
 def handle(args: argparse.Namespace) -> int:
     from timepoint.engine.progress import BarProgress, NullProgress
     from timepoint.engine.runner import RunFailed, run
@@ -54,6 +71,7 @@ def handle(args: argparse.Namespace) -> int:
             progress=progress,
         )
     except RunFailed as failure:
+        progress.close(completed=False)  # first, so the bar cannot overwrite the message
         print(
             f"run {failure.run.run_id} failed at step {failure.step!r}: {failure.cause}",
             file=sys.stderr,
@@ -61,15 +79,11 @@ def handle(args: argparse.Namespace) -> int:
         print(f"partial record: {failure.run.folder}", file=sys.stderr)
         return 1
     finally:
-        if isinstance(progress, BarProgress):
-            progress.close()
+        progress.close()
     record = result.record
-    usage = record.usage
     print(
         f"run {record.run_id} {record.status}: {len(record.entities)} entities, "
-        f"{len(record.timepoints)} timepoints, {usage.calls} LLM calls, "
-        f"{usage.prompt_tokens + usage.completion_tokens:,} tokens, ${usage.cost_usd:.4f} "
-        f"({record.provider})"
+        f"{len(record.timepoints)} timepoints, {usage_line(record.usage)} ({record.provider})"
     )
     print(f"folder: {result.folder}")
     if args.report:

@@ -24,6 +24,9 @@ class NullProgress:
     def emit(self, event: ProgressEvent) -> None:
         return None
 
+    def close(self, completed: bool = True) -> None:
+        return None
+
 
 class BarProgress:
     """A tqdm bar over the run's timepoints (text in a terminal, a widget in notebooks).
@@ -37,6 +40,7 @@ class BarProgress:
         else:
             from tqdm import tqdm
         self._bar: Any = tqdm(total=1, desc=description, unit="tp", leave=False)
+        self._closed = False
 
     def emit(self, event: ProgressEvent) -> None:
         if event.total:
@@ -44,7 +48,12 @@ class BarProgress:
             self._bar.n = min(event.done, event.total)
         self._bar.set_postfix_str(f"{event.step} {event.detail}".strip()[:60])
 
-    def close(self) -> None:
-        self._bar.n = self._bar.total
-        self._bar.refresh()
+    def close(self, completed: bool = True) -> None:
+        """Take the bar off the terminal (filled first when ``completed``); safe to repeat."""
+        if self._closed:
+            return
+        self._closed = True
+        if completed:
+            self._bar.n = self._bar.total
+            self._bar.refresh()
         self._bar.close()

@@ -128,11 +128,11 @@ def compose_summary(context: dict[str, Any], rng: random.Random) -> str:
     checks = context.get("validation", {})
     if checks.get("checks"):
         found = (
-            f"found {checks['violations']} violations ({checks['repaired']} repaired)"
+            f"found {_count(checks['violations'], 'violation')} ({checks['repaired']} repaired)"
             if checks.get("violations")
             else "found no violations"
         )
-        parts.append(f"Validators ran {checks['checks']} checks and {found}.")
+        parts.append(f"Validators ran {_count(checks['checks'], 'check')} and {found}.")
     paths = context.get("paths", {})
     if paths.get("count", 0) > 1 and paths.get("score") is not None:
         parts.append(
@@ -191,3 +191,7 @@ def summarize(record: RunRecord, gateway: Any, seed: int | None = None) -> RunRe
     text = parsed.summary if isinstance(parsed, ExecutiveSummary) else completion.text.strip()
     extras = {**record.extras, "summary_source": f"model {completion.model}"}
     return record.model_copy(update={"summary": text, "extras": extras})
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
