@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from timepoint.commands.offline_server import offline_server
 from timepoint.llm.offline_server import OfflineServer
 
 from .conftest import JEFFERSON, ROOT
@@ -53,3 +54,12 @@ def test_a_failed_run_message_is_the_last_thing_on_the_terminal(
     last = failed.stderr.replace("\r", "\n").strip().splitlines()[-2:]
     assert last[0].startswith("run ") and "failed at step" in last[0], "not glued to the bar"
     assert last[1].startswith("partial record: ")
+
+
+def test_commands_that_wait_for_a_model_show_that_they_are_waiting(tmp_path: Path):
+    with offline_server(latency_ms=2500) as slow:
+        env = endpoint_env(tmp_path / "runs", slow.url)
+        written = timepoint("new", "A chess match between two rivals in Reykjavik in 1972", env=env)
+    assert written.returncode == 0, written.stderr
+    assert "timepoint new: waiting for the model" in written.stderr
+    assert "id:" in written.stdout

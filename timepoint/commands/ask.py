@@ -20,11 +20,13 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Load the run, answer, print the answer with its citations and cost."""
+    from timepoint.engine.progress import Ticker
     from timepoint.engine.run import load_run
     from timepoint.settings import Settings
 
     run = load_run(args.run_id, settings=Settings.from_env())
-    answer = run.ask(args.question)
+    with Ticker("timepoint ask: answering"):
+        answer = run.ask(args.question)
     if args.json:
         print(json.dumps(answer.model_dump(mode="json"), indent=1))
         return 0

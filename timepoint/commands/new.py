@@ -32,13 +32,12 @@ def handle(args: argparse.Namespace) -> int:
     """Generate, validate and write the scenario; print what had to be assumed."""
     if args.output is not None and args.output.exists() and not args.force:
         raise TimepointError(f"{args.output} exists; pass --force to overwrite it")
-    write_new_scenario(
-        args.sentence,
-        _default_model(args.seed),
-        output=args.output,
-        seed=args.seed,
-        max_attempts=args.max_attempts,
-    )
+    from timepoint.engine.progress import Ticker
+
+    model = _default_model(args.seed)
+    with Ticker("timepoint new: waiting for the model"):
+        generated = generate(args.sentence, model, seed=args.seed, max_attempts=args.max_attempts)
+    write_generated(generated, args.sentence, output=args.output)
     return 0
 
 
@@ -62,10 +61,24 @@ def write_new_scenario(
     Returns:
         The generated scenario with its assumptions.
     """
+    generated = generate(sentence, model, seed=seed, max_attempts=max_attempts)
+    write_generated(generated, sentence, output=output)
+    return generated
+
+
+def generate(
+    sentence: str, model: LanguageModel, *, seed: int, max_attempts: int
+) -> GeneratedScenario:
+    """The validated scenario ``model`` writes for ``sentence``."""
     from timepoint.scenario.generate import generate_scenario
+
+    return generate_scenario(sentence, model, max_attempts=max_attempts, seed=seed)
+
+
+def write_generated(generated: GeneratedScenario, sentence: str, *, output: Path | None) -> None:
+    """Write ``generated`` as YAML (stdout when ``output`` is ``None``) and list assumptions."""
     from timepoint.scenario.writer import to_yaml, write_atomic
 
-    generated = generate_scenario(sentence, model, max_attempts=max_attempts, seed=seed)
     header = [f'written by `timepoint new` from: "{sentence.strip()}"']
     if generated.assumptions:
         header.append("assumptions:")
@@ -83,7 +96,6 @@ def write_new_scenario(
         )
     for line in generated.assumptions:
         print(f"assumed: {line}", file=report)
-    return generated
 
 
 def _default_model(seed: int) -> LanguageModel:

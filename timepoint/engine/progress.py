@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -56,4 +57,35 @@ class BarProgress:
         if completed:
             self._bar.n = self._bar.total
             self._bar.refresh()
+        self._bar.close()
+
+
+class Ticker:
+    """A one-line elapsed-time indicator for commands that wait on a model without steps.
+
+    Use as a context manager; the line is refreshed every ``interval`` seconds and removed on
+    exit, before anything else is printed.
+    """
+
+    def __init__(self, description: str, interval: float = 1.0):
+        from tqdm import tqdm
+
+        self._bar: Any = tqdm(
+            total=None, desc=description, bar_format="{desc} {elapsed}", leave=False
+        )
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._tick, daemon=True)
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._bar.refresh()
+
+    def __enter__(self) -> Ticker:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
         self._bar.close()
