@@ -1,4 +1,11 @@
-"""Writing a run folder: ``runs/<run_id>/`` appears complete or not at all."""
+"""Writing a run folder: ``runs/<run_id>/`` appears complete or not at all.
+
+A run is stored in an order a kill cannot break (:func:`store_run`): a store row marked
+``running`` first, then the folder (staged, then renamed into place), then the final row, all
+under the run's writer lock. :func:`recover_interrupted` finishes what a killed writer left:
+a ``running`` row whose folder was written is completed from the folder, one whose folder was
+not is marked ``failed``, and staging folders nobody holds are removed.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,72 @@ import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from timepoint.engine.locks import run_lock
 from timepoint.engine.record import RunRecord
 from timepoint.llm.base import CallRecord
 from timepoint.scenario.schema import Scenario
+
+STAGING_SUFFIX = ".partial"
+
+
+def store_run(
+    home: Path,
+    record: RunRecord,
+    scenario: Scenario,
+    calls: Sequence[CallRecord],
+    store: Any,
+    extra_files: dict[str, str | bytes] | None = None,
+) -> Path:
+    """Write the run's store rows and folder in an order a kill cannot leave inconsistent."""
+    with run_lock(home, record.run_id):
+        store.save_run(record.model_copy(update={"status": "running"}), calls)
+        folder = write_run_folder(home, record, scenario, calls, extra_files)
+        store.save_run(record, calls)
+    return folder
+
+
+def recover_interrupted(home: Path, store: Any) -> list[str]:
+    """Finish or fail what killed writers left under ``home``; returns what was done."""
+    done: list[str] = []
+    home = Path(home)
+    for summary in store.list_runs(status="running"):
+        run_id = summary.run_id
+        with run_lock(home, run_id, wait=False) as held:
+            if not held:
+                continue  # its writer is alive
+            run_json = home / run_id / "run.json"
+            if run_json.is_file():
+                record = RunRecord.model_validate_json(run_json.read_text())
+                store.save_run(record, _calls(home / run_id / "llm_calls.jsonl"))
+                done.append(f"{run_id}: stored from its folder ({record.status})")
+            else:
+                record = store.load_run(run_id).model_copy(
+                    update={
+                        "status": "failed",
+                        "error": "interrupted while being stored: its run folder was never "
+                        "written; run the scenario again",
+                    }
+                )
+                store.save_run(record, store.calls(run_id))
+                done.append(f"{run_id}: marked failed (its folder was never written)")
+    for staging in sorted(home.glob(f".*{STAGING_SUFFIX}")) if home.is_dir() else []:
+        run_id = staging.name[1 : -len(STAGING_SUFFIX)]
+        with run_lock(home, run_id, wait=False) as held:
+            if held and staging.is_dir():
+                shutil.rmtree(staging, ignore_errors=True)
+                done.append(f"{run_id}: removed an abandoned staging folder")
+    return done
+
+
+def _calls(path: Path) -> list[CallRecord]:
+    if not path.is_file():
+        return []
+    lines = path.read_text().splitlines()
+    return [CallRecord.model_validate_json(line) for line in lines if line.strip()]
 
 
 def write_run_folder(
@@ -24,7 +91,7 @@ def write_run_folder(
     """Write every file into a hidden temporary folder, then rename it into place."""
     home.mkdir(parents=True, exist_ok=True)
     final = home / record.run_id
-    staging = home / f".{record.run_id}.partial"
+    staging = home / f".{record.run_id}{STAGING_SUFFIX}"
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from timepoint.engine.context import RunContext
-from timepoint.engine.persist import write_run_folder
+from timepoint.engine.persist import recover_interrupted, store_run
 from timepoint.engine.progress import ProgressSink
 from timepoint.engine.record import RunRecord, UsageSummary
 from timepoint.engine.run import Run
@@ -170,6 +170,7 @@ def run(
     settings = settings or Settings.from_env()
     home = Path(settings.home)
     store = store if store is not None else open_store(settings.db_url, home=home)
+    recover_interrupted(home, store)
     if model is None and settings.offline:
         model = OfflineModel(seed=resolved.seed, leak_rate=resolved.mechanisms.leak_rate)
     gateway = scenario_gateway(
@@ -297,6 +298,4 @@ def persist(record: RunRecord, scenario: Scenario, calls: list, home: Path, stor
         extras = {**record.extras, "narrative_pdf_error": str(error)}
         record = record.model_copy(update={"extras": extras})
         files = narrative_files(record, detail, [f for f in formats if f != "pdf"])
-    folder = write_run_folder(home, record, scenario, calls, files)
-    store.save_run(record, calls)
-    return folder
+    return store_run(home, record, scenario, calls, store, files)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,6 +173,9 @@ def parse_question(
 def ask(run: Run, question: str, *, model: LanguageModel | None = None) -> Answer:
     """Answer ``question`` about ``run``; update its record (``run.record``), folder and store.
 
+    Questions asked of one run at the same time (threads or processes) take turns: each holds
+    the run's writer lock and starts from the latest stored record, so no update is lost.
+
     Args:
         run: a run from :func:`timepoint.run` or :func:`timepoint.load_run`.
         question: free text, e.g. "What did attendee_47 see at the second timepoint?".
@@ -180,6 +184,28 @@ def ask(run: Run, question: str, *, model: LanguageModel | None = None) -> Answe
     Raises:
         KnowledgeQueryError: the question names no entity the kind of question needs.
     """
+    from timepoint.engine.locks import run_lock
+    from timepoint.settings import Settings
+
+    settings = run.settings or Settings.from_env()
+    with run_lock(Path(settings.home), run.record.run_id):
+        _refresh(run)
+        return _answer(run, question, model)
+
+
+def _refresh(run: Run) -> None:
+    """Replace ``run.record`` with the stored one when another writer has updated it."""
+    latest = None
+    if run.store is not None:
+        latest = run.store.load_run(run.record.run_id)
+    elif run.folder is not None and (Path(run.folder) / "run.json").is_file():
+        latest = type(run.record).model_validate_json((Path(run.folder) / "run.json").read_text())
+    if latest is not None and latest != run.record:
+        run.record = latest
+        run.__dict__.pop("_provenance", None)
+
+
+def _answer(run: Run, question: str, model: LanguageModel | None) -> Answer:
     import copy
 
     from timepoint.engine.context import RunContext
@@ -331,6 +357,13 @@ def save_updated(run: Run, record: RunRecord, new_calls: Sequence[CallRecord]) -
 
 
 def _replace(path: Path, text: str) -> None:
-    staging = path.with_name(f".{path.name}.partial")
-    staging.write_text(text)
-    os.replace(staging, path)
+    descriptor, staging = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".partial"
+    )
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+        os.replace(staging, path)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
