@@ -336,7 +336,8 @@ def build_gateway(
         on_record=log,
     )
     stack = RetryingModel(stack, sleep=sleep)
-    stack = StructuredModel(stack)
+    limits = getattr(provider, "limits", None)
+    stack = StructuredModel(stack, limits=limits if callable(limits) else None)
     if cache_dir is not None:
         stack = CachedModel(
             stack,
