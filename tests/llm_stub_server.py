@@ -79,10 +79,15 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> R
     )
 
 
+#: what ``GET /v1/models`` lists unless a test says otherwise
+STUB_MODELS: list[dict[str, Any]] = [{"id": "stub-model"}]
+
+
 class StubServer:
     """Serves queued replies in order; when the queue is empty, ``default(body)`` answers.
 
-    ``models`` are the entries ``GET /v1/models`` lists (``None``: that path answers 404);
+    ``models`` are the entries ``GET /v1/models`` lists (default :data:`STUB_MODELS`;
+    ``None``: that path answers 404);
     ``serial`` makes the server generate one answer at a time, the way a single-slot local
     server queues requests. Use as a context manager; ``url`` is the ``/v1`` base URL.
     """
@@ -90,7 +95,7 @@ class StubServer:
     def __init__(
         self,
         default: Callable[[dict[str, Any]], Reply] | None = None,
-        models: list[dict[str, Any]] | None = None,
+        models: list[dict[str, Any]] | None = STUB_MODELS,
         serial: bool = False,
     ):
         self._queue: deque[Reply] = deque()
