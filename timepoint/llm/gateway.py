@@ -377,7 +377,19 @@ def build_gateway(
     run_budget = Budget(
         "run", max_usd=budget.max_usd, max_tokens=budget.max_tokens, parent=parent_budget
     )
-    stack: LanguageModel = LimitedModel(provider, requests_per_minute=settings.rpm)
+    if local:
+        # a self-hosted server may answer one request at a time: start serial, grow only while
+        # latency shows no queueing
+        stack: LanguageModel = LimitedModel(
+            provider,
+            initial=1,
+            minimum=1,
+            requests_per_minute=settings.rpm,
+            queue_aware=True,
+            timeout=settings.timeout,
+        )
+    else:
+        stack = LimitedModel(provider, requests_per_minute=settings.rpm)
     stack = MeteredModel(
         stack,
         run_budget,
