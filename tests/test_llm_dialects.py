@@ -219,3 +219,27 @@ def test_max_tokens_grows_only_within_the_context_window() -> None:
             model.complete(ask(max_tokens=200))
     sizes = [r.body["max_tokens"] for r in server.requests if form_of(r.body) == "guided_json"]
     assert sizes == [200, 300], "never more than half the 600-token window"
+
+
+def test_call_records_carry_the_mode_and_every_refused_probe() -> None:
+    from timepoint.llm.gateway import build_gateway
+    from timepoint.scenario.schema import BudgetConfig, ModelsConfig
+    from timepoint.settings import Settings
+
+    with StubServer(default=dialect_server("ollama"), models=[{"id": "llama3.1:8b"}]) as server:
+        settings = Settings(base_url=server.url, api_key="local")
+        gateway = build_gateway(
+            settings, models=ModelsConfig(), budget=BudgetConfig(), seed=1, cache_dir=None
+        )
+        gateway.complete(ask().model_copy(update={"model": None}))
+        gateway.complete(ask().model_copy(update={"model": None}))
+    first, second = gateway.calls()
+    assert (first.structured_mode, second.structured_mode) == ("format", "format")
+    assert [entry.split(":")[0] for entry in first.refused_modes] == [
+        "json_schema",
+        "json_object_schema",
+        "guided_json",
+    ]
+    assert "HTTP 400" in first.refused_modes[0] and "ignored" in first.refused_modes[2]
+    assert second.refused_modes == ()
+    assert '"structured_mode":"format"' in first.model_dump_json()
