@@ -153,7 +153,7 @@ def test_a_parallel_server_lets_a_queue_aware_limit_grow() -> None:
 
     def slow(body: dict) -> Reply:
         reply = chat("ok", completion_tokens=20)
-        reply.delay = 0.02
+        reply.delay = 0.05
         return reply
 
     with StubServer(default=slow) as server:

@@ -371,7 +371,7 @@ def build_gateway(
                 registry=registry,
             )
     free = provider.provider == "offline"
-    endpoint = provider if isinstance(provider, OpenAICompatibleModel) else None
+    endpoint = _endpoint_of(provider)
     local = endpoint is not None and endpoint.local
     log = CallLog(on_record)
     run_budget = Budget(
@@ -401,8 +401,7 @@ def build_gateway(
         on_record=log,
     )
     stack = RetryingModel(stack, sleep=sleep)
-    limits = getattr(provider, "limits", None)
-    stack = StructuredModel(stack, limits=limits if callable(limits) else None)
+    stack = StructuredModel(stack, limits=endpoint.limits if endpoint is not None else None)
     if cache_dir is not None:
         stack = CachedModel(
             stack,
@@ -420,6 +419,18 @@ def build_gateway(
         provider=provider.provider,
         endpoint=endpoint,
     )
+
+
+def _endpoint_of(provider: LanguageModel) -> OpenAICompatibleModel | None:
+    """The HTTP provider under ``provider``'s wrappers (each keeps it as ``inner``), if any."""
+    node: object = provider
+    for _ in range(16):
+        if isinstance(node, OpenAICompatibleModel):
+            return node
+        node = getattr(node, "inner", None)
+        if node is None:
+            return None
+    return None
 
 
 def _endpoint_identity(provider: LanguageModel, seed: int) -> str:

@@ -10,11 +10,48 @@ from typing import Any
 
 import httpx
 
+from timepoint.errors import (
+    AuthenticationError,
+    ContextLengthExceeded,
+    CreditExhausted,
+    ProviderError,
+)
+
 CONTEXT_WORDING = re.compile(
     r"context[ _-]?(length|window)|maximum context|too many tokens|prompt is too long"
     r"|exceeds? the (model'?s? )?(max|context)|input is too long",
     re.IGNORECASE,
 )
+
+
+def error_for(
+    status: int | None, detail: str, *, where: str, model: str, retry_after_header: str | None
+) -> ProviderError:
+    """The error for an HTTP error answer; ``detail`` is the endpoint's (redacted) message."""
+    if status in (401, 403):
+        return AuthenticationError(
+            f"{where} refused the API key (HTTP {status}): {detail}; check "
+            "TIMEPOINT_LLM_API_KEY (or OPENROUTER_API_KEY) and that the key is active",
+            status=status,
+        )
+    if status == 402:
+        return CreditExhausted(
+            f"{where}: the account is out of credit (HTTP 402): {detail}; add credit or "
+            "lower the budget. Runs and batches stop here",
+            status=status,
+        )
+    if status in (400, 413, 422) and CONTEXT_WORDING.search(detail):
+        return ContextLengthExceeded(
+            f"the prompt does not fit the context window of model {model!r} "
+            f"(HTTP {status}): {detail}; pick a model with a larger context or lower the "
+            "fidelity",
+            status=status,
+        )
+    return ProviderError(
+        f"{where} answered HTTP {status} for model {model!r}: {detail}",
+        status=status,
+        retry_after=retry_after(retry_after_header),
+    )
 
 
 def error_text_of(response: httpx.Response) -> str:

@@ -27,10 +27,7 @@ import httpx
 from pydantic import BaseModel, SecretStr
 
 from timepoint.errors import (
-    AuthenticationError,
     ConfigurationError,
-    ContextLengthExceeded,
-    CreditExhausted,
     ProviderError,
 )
 from timepoint.llm.base import Completion, Message, Request, Usage
@@ -46,10 +43,10 @@ from timepoint.llm.dialects import (
 from timepoint.llm.endpoint import DEFAULT_LOCAL_CONTEXT, ModelLimits, ServedModel, parse_models
 from timepoint.llm.http_errors import (
     CONTEXT_WORDING,
+    error_for,
     error_status,
     error_text,
     error_text_of,
-    retry_after,
 )
 from timepoint.llm.registry import Registry
 
@@ -377,31 +374,12 @@ class OpenAICompatibleModel:
     def _error(
         self, status: int | None, text: str, response: httpx.Response, model: str
     ) -> ProviderError:
-        detail = self._redact(text)
-        where = f"{self._base_url}/chat/completions"
-        if status in (401, 403):
-            return AuthenticationError(
-                f"{where} refused the API key (HTTP {status}): {detail}; check "
-                "TIMEPOINT_LLM_API_KEY (or OPENROUTER_API_KEY) and that the key is active",
-                status=status,
-            )
-        if status == 402:
-            return CreditExhausted(
-                f"{where}: the account is out of credit (HTTP 402): {detail}; add credit or "
-                "lower the budget. Runs and batches stop here",
-                status=status,
-            )
-        if status in (400, 413, 422) and CONTEXT_WORDING.search(text):
-            return ContextLengthExceeded(
-                f"the prompt does not fit the context window of model {model!r} "
-                f"(HTTP {status}): {detail}; pick a model with a larger context or lower the "
-                "fidelity",
-                status=status,
-            )
-        return ProviderError(
-            f"{where} answered HTTP {status} for model {model!r}: {detail}",
-            status=status,
-            retry_after=retry_after(response.headers.get("retry-after")),
+        return error_for(
+            status,
+            self._redact(text),
+            where=f"{self._base_url}/chat/completions",
+            model=model,
+            retry_after_header=response.headers.get("retry-after"),
         )
 
     def _redact(self, text: str) -> str:
