@@ -79,20 +79,42 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> R
     )
 
 
+#: what ``GET /v1/models`` lists unless a test says otherwise
+STUB_MODELS: list[dict[str, Any]] = [{"id": "stub-model"}]
+
+
 class StubServer:
     """Serves queued replies in order; when the queue is empty, ``default(body)`` answers.
 
-    Use as a context manager; ``url`` is the ``/v1`` base URL.
+    ``models`` are the entries ``GET /v1/models`` lists (default :data:`STUB_MODELS`;
+    ``None``: that path answers 404);
+    ``serial`` makes the server generate one answer at a time, the way a single-slot local
+    server queues requests. Use as a context manager; ``url`` is the ``/v1`` base URL.
     """
 
-    def __init__(self, default: Callable[[dict[str, Any]], Reply] | None = None):
+    def __init__(
+        self,
+        default: Callable[[dict[str, Any]], Reply] | None = None,
+        models: list[dict[str, Any]] | None = STUB_MODELS,
+        serial: bool = False,
+    ):
         self._queue: deque[Reply] = deque()
         self._default = default
         self._lock = threading.Lock()
+        self._generating = threading.Lock() if serial else None
         self.requests: list[Received] = []
+        self.model_listings = 0
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path.rstrip("/") != "/v1/models" or models is None:
+                    self._send(error(404, f"no route {self.path}"))
+                    return
+                with stub._lock:
+                    stub.model_listings += 1
+                self._send(Reply(body={"object": "list", "data": models}))
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -104,8 +126,14 @@ class StubServer:
                         reply = error(500, "the stub server has no scripted reply left")
                     else:
                         reply = stub._default(body)
-                if reply.delay:
+                if stub._generating is not None:
+                    with stub._generating:
+                        time.sleep(reply.delay)
+                elif reply.delay:
                     time.sleep(reply.delay)
+                self._send(reply)
+
+            def _send(self, reply: Reply) -> None:
                 payload = (
                     reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
                 ).encode()

@@ -78,6 +78,9 @@ def test_run_against_loopback_endpoint_never_writes_the_key(tmp_path):
     for path in written:
         assert KEY.encode() not in path.read_bytes(), f"key leaked into {path}"
     assert KEY not in repr(settings) and KEY not in str(settings.model_dump())
+    calls = [json.loads(line) for line in (run.folder / "llm_calls.jsonl").read_text().splitlines()]
+    assert {call["structured_mode"] for call in calls} == {"json_schema"}
+    assert {call["model"] for call in calls} == {"stub-model"}, "attributed to the served model"
 
 
 def test_rerun_with_same_seed_replays_from_cache(tmp_path):

@@ -117,3 +117,65 @@ def test_requests_per_minute_cap_holds_calls_until_the_window_moves() -> None:
 def test_bounds_are_checked() -> None:
     with pytest.raises(ValueError, match="minimum <= initial <= maximum"):
         LimitedModel(ScriptedModel(), initial=2, minimum=4)
+
+
+def run_concurrently(model: LimitedModel, calls: int, threads: int = 8) -> list[str]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(lambda _: call(model), range(calls)))
+
+
+def test_a_serial_server_brings_a_queue_aware_limit_to_one_without_resending() -> None:
+    from tests.llm_stub_server import Reply, StubServer, chat
+    from timepoint.llm.openai_compat import OpenAICompatibleModel
+
+    def slow(body: dict) -> Reply:
+        reply = chat("ok", completion_tokens=20)
+        reply.delay = 0.02
+        return reply
+
+    with StubServer(default=slow, serial=True) as server:
+        provider = OpenAICompatibleModel(server.url, "local", timeout=5)
+        model = LimitedModel(
+            provider, initial=1, minimum=1, queue_aware=True, timeout=provider.timeout
+        )
+        answers = run_concurrently(model, 40)
+        provider.close()
+    assert answers == ["ok"] * 40
+    assert server.count == 40, "nothing was abandoned and sent again"
+    assert model.limit == 1
+
+
+def test_a_parallel_server_lets_a_queue_aware_limit_grow() -> None:
+    from tests.llm_stub_server import Reply, StubServer, chat
+    from timepoint.llm.openai_compat import OpenAICompatibleModel
+
+    def slow(body: dict) -> Reply:
+        reply = chat("ok", completion_tokens=20)
+        reply.delay = 0.05
+        return reply
+
+    with StubServer(default=slow) as server:
+        provider = OpenAICompatibleModel(server.url, "local", timeout=5)
+        model = LimitedModel(
+            provider, initial=1, minimum=1, queue_aware=True, timeout=provider.timeout
+        )
+        run_concurrently(model, 40)
+        provider.close()
+    assert model.limit >= 4
+
+
+def test_a_queue_aware_limit_does_not_grow_when_a_queued_request_could_time_out() -> None:
+    clock = iter(range(0, 10_000, 3))
+    model = LimitedModel(
+        ScriptedModel(["ok"], repeat_last=True),
+        initial=1,
+        minimum=1,
+        queue_aware=True,
+        timeout=5.0,
+        clock=lambda: float(next(clock)),
+    )
+    for _ in range(10):
+        call(model)
+    assert model.limit == 1, "each call takes 3 s: a second one queued behind it could pass 5 s"

@@ -14,6 +14,7 @@ from timepoint.errors import (
     ProviderError,
 )
 from timepoint.llm.base import Message, Request
+from timepoint.llm.dialects import OPENROUTER_LADDER
 from timepoint.llm.openai_compat import OpenAICompatibleModel, StructuredMode
 
 KEY = "sk-test-0123456789abcdef"
@@ -151,7 +152,7 @@ def test_json_schema_rejected_falls_back_to_json_object_and_remembers() -> None:
             chat('{"name": "Madison", "age": 39}'),
             chat('{"name": "Hamilton", "age": 35}'),
         )
-        with provider(server) as model:
+        with provider(server, ladder=OPENROUTER_LADDER) as model:
             first = model.complete(ask(schema=Person))
             assert model.structured_mode("llama-3.1-70b") is StructuredMode.JSON_OBJECT
             model.complete(ask(schema=Person))
@@ -172,7 +173,7 @@ def test_json_object_rejected_falls_back_to_prompt_only() -> None:
             chat('{"name": "Madison", "age": 39}'),
             chat('{"name": "Madison", "age": 39}'),
         )
-        with provider(server) as model:
+        with provider(server, ladder=OPENROUTER_LADDER) as model:
             model.complete(ask(schema=Person))
             model.complete(ask(schema=Person))
             assert model.structured_mode("llama-3.1-70b") is StructuredMode.PROMPT

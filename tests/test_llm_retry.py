@@ -73,6 +73,18 @@ def test_gives_up_after_max_attempts_with_the_last_error() -> None:
             retrying(server, sleeps, max_attempts=3).complete(ask())
     assert caught.value.status == 503
     assert server.count == 3 and len(sleeps) == 2
+    assert str(caught.value).endswith("(gave up after 3 attempts)")
+
+
+def test_the_final_timeout_error_does_not_promise_a_retry() -> None:
+    sleeps: list[float] = []
+    with StubServer() as server:
+        server.push(*[Reply(body={}, delay=0.3)] * 2)
+        with pytest.raises(ProviderError) as caught:
+            retrying(server, sleeps, max_attempts=2, timeout=0.1).complete(ask())
+    message = str(caught.value)
+    assert "retried" not in message
+    assert "TIMEPOINT_LLM_TIMEOUT" in message and "gave up after 2 attempts" in message
 
 
 @pytest.mark.parametrize(

@@ -115,13 +115,27 @@ def test_raw_newline_inside_a_string_is_accepted_without_reask() -> None:
     assert server.count == 1
 
 
-def test_answer_truncated_at_max_tokens_is_reasked() -> None:
+def test_answer_truncated_at_max_tokens_is_asked_again_with_more_tokens() -> None:
     with StubServer() as server:
         server.push(
             chat('{"speaker": "jefferson", "text": "Gentlemen, the debt', finish_reason="length"),
             chat('{"speaker": "jefferson", "text": "Gentlemen."}'),
         )
         model = StructuredModel(OpenAICompatibleModel(server.url, "k"))
+        completion = model.complete(ask())
+    assert completion.parsed == Turn(speaker="jefferson", text="Gentlemen.")
+    first, second = (r.body for r in server.requests)
+    assert second["messages"] == first["messages"]
+    assert second["max_tokens"] == 2 * first["max_tokens"]
+
+
+def test_answer_truncated_when_max_tokens_cannot_grow_is_reasked() -> None:
+    with StubServer() as server:
+        server.push(
+            chat('{"speaker": "jefferson", "text": "Gentlemen, the debt', finish_reason="length"),
+            chat('{"speaker": "jefferson", "text": "Gentlemen."}'),
+        )
+        model = StructuredModel(OpenAICompatibleModel(server.url, "k"), max_raises=0)
         completion = model.complete(ask())
     assert completion.parsed == Turn(speaker="jefferson", text="Gentlemen.")
     assert "incomplete" in server.requests[1].body["messages"][-1]["content"]

@@ -1,15 +1,22 @@
-"""``timepoint models``: the model registry and the model chosen for each action."""
+"""``timepoint models``: the model registry and the model chosen for each action.
+
+The choices are the ones a run would make: a forced model (``TIMEPOINT_LLM_MODEL``) wins, and a
+self-hosted endpoint (any base URL but OpenRouter) is asked which models it serves.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from timepoint.llm.base import ActionType
 from timepoint.llm.registry import Registry
-from timepoint.llm.selection import select
-from timepoint.scenario.schema import Preference
+from timepoint.scenario.schema import ModelsConfig, Preference
 from timepoint.settings import Settings
+
+if TYPE_CHECKING:
+    from timepoint.engine.record import ModelChoice
+    from timepoint.llm.endpoint import ServedModel
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -40,21 +47,25 @@ def run(args: argparse.Namespace) -> int:
     """Print the registry and, per action, the chosen model and its fallbacks."""
     settings = Settings.from_env()
     registry = Registry.load(args.registry or settings.registry_path)
-    choices = [
-        select(action, args.preference, registry, args.allow_license) for action in ActionType
-    ]
+    choices, served = plan(settings, registry, Preference(args.preference), args.allow_license)
     if args.json:
         payload = {
             "llm": settings.describe(),
             "preference": args.preference,
             "models": [spec.model_dump(mode="json") for spec in registry],
-            "selection": [choice.to_record().model_dump(mode="json") for choice in choices],
+            "served": None if served is None else [m.model_dump(mode="json") for m in served],
+            "selection": [choice.model_dump(mode="json") for choice in choices],
         }
         for entry in payload["models"]:
             entry["capabilities"] = sorted(entry["capabilities"])
         print(json.dumps(payload, indent=2))
         return 0
     print(settings.describe())
+    if served is not None:
+        listed = ", ".join(
+            m.id + (f" (context {m.context_window:,})" if m.context_window else "") for m in served
+        )
+        print(f"served by the endpoint: {listed}")
     print()
     rows = [
         [
@@ -77,9 +88,42 @@ def run(args: argparse.Namespace) -> int:
     print(f"selection ({args.preference}):")
     _table(
         ["action", "model", "fallbacks"],
-        [[c.action.value, c.model, ", ".join(c.fallbacks) or "-"] for c in choices],
+        [[c.action, c.model, ", ".join(c.fallbacks) or "-"] for c in choices],
     )
     return 0
+
+
+def plan(
+    settings: Settings, registry: Registry, preference: Preference, allow_licenses: list[str]
+) -> tuple[list[ModelChoice], list[ServedModel] | None]:
+    """The model per action a run with ``settings`` would use, and what a self-hosted
+    endpoint serves (``None`` offline, on OpenRouter, or when its list is unavailable)."""
+    from timepoint.llm.gateway import ModelGateway
+    from timepoint.llm.offline import OfflineModel
+    from timepoint.llm.openai_compat import OpenAICompatibleModel
+
+    endpoint = None
+    if not settings.offline:
+        endpoint = OpenAICompatibleModel(
+            settings.base_url,
+            settings.api_key,
+            default_model=settings.model,
+            timeout=settings.timeout,
+            registry=registry,
+        )
+    try:
+        gateway = ModelGateway(
+            endpoint or OfflineModel(seed=0),
+            registry=registry,
+            models=ModelsConfig(preference=preference),
+            forced_model=settings.model,
+            allow_licenses=allow_licenses,
+            endpoint=endpoint,
+        )
+        return gateway.plan(), endpoint.served_models() if endpoint else None
+    finally:
+        if endpoint is not None:
+            endpoint.close()
 
 
 def _table(header: list[str], rows: list[list[str]]) -> None:

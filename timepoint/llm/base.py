@@ -82,7 +82,12 @@ class Usage(BaseModel):
 
 
 class Completion(BaseModel):
-    """The answer to one request and what it cost. ``parsed`` is set when a schema was asked."""
+    """The answer to one request and what it cost. ``parsed`` is set when a schema was asked.
+
+    ``finish_reason`` is the endpoint's (``length`` means cut off at ``max_tokens``);
+    ``structured_mode`` is how a JSON answer was asked for and ``refused_modes`` lists the
+    structured-output forms the endpoint refused or ignored on the way (``mode: reason``).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
@@ -95,6 +100,9 @@ class Completion(BaseModel):
     latency_ms: float = 0.0
     cache_hit: bool = False
     attempts: int = 1
+    finish_reason: str | None = None
+    structured_mode: str | None = None
+    refused_modes: tuple[str, ...] = ()
 
 
 @runtime_checkable
@@ -123,7 +131,9 @@ class CallRecord(BaseModel):
     """One provider attempt as the meter saw it (retries and re-asks each get a record).
 
     ``outcome`` is ``ok``, ``cache_hit``, ``invalid`` (schema failure, re-asked), ``error`` or
-    ``refused`` (a budget did not allow the call). Never holds keys or full prompts.
+    ``refused`` (a budget did not allow the call). ``structured_mode`` is the structured-output
+    form the call used and ``refused_modes`` the forms the endpoint refused or ignored before it.
+    Never holds keys or full prompts.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -140,3 +150,5 @@ class CallRecord(BaseModel):
     error: str | None = None
     started_at: float = 0.0
     on_demand: bool = False
+    structured_mode: str | None = None
+    refused_modes: tuple[str, ...] = ()

@@ -34,7 +34,7 @@ from timepoint.llm.meter import Budget, CallLog, MeteredModel
 from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.llm.registry import Registry
 from timepoint.llm.retry import RetryingModel
-from timepoint.llm.selection import select
+from timepoint.llm.selection import select, served_chain
 from timepoint.llm.structured import StructuredModel
 from timepoint.scenario.schema import BudgetConfig, ModelsConfig
 from timepoint.settings import Settings
@@ -59,6 +59,11 @@ class ModelGateway:
     with its fallback chain. Forced models get no fallbacks. A request that already names a
     model is sent to that model.
 
+    With a self-hosted ``endpoint`` (anything but OpenRouter) the models are the ones it
+    serves (``GET /models``, asked once): a forced model must be one of them (a registry id
+    whose endpoint id is served counts, and is replaced by the served id), selection ranks only
+    served models, and calls are attributed to served ids.
+
     Args:
         model: the wrapped stack that performs calls.
         registry: the model registry.
@@ -68,12 +73,15 @@ class ModelGateway:
         budget: the run budget the meter charges.
         allow_licenses: licenses selection may use besides commercial-synthetic-ok ones.
         provider: the provider label to report (default: the stack's).
+        endpoint: the self-hosted endpoint whose served models are used (``None``: registry
+            selection, e.g. on OpenRouter).
 
     Raises:
         ConfigurationError: ``models.actions`` names an unknown action.
-        UnknownModelError: a forced model is neither in the registry nor an endpoint id
-            (endpoint ids contain ``/`` or ``:``, e.g. ``meta-llama/llama-3.3-70b-instruct``
-            or Ollama's ``llama3.1:8b``); endpoint ids are sent unchanged.
+        UnknownModelError: without a self-hosted endpoint, a forced model is neither in the
+            registry nor an endpoint id (endpoint ids contain ``/`` or ``:``, e.g.
+            ``meta-llama/llama-3.3-70b-instruct`` or Ollama's ``llama3.1:8b``); endpoint ids
+            are sent unchanged.
     """
 
     def __init__(
@@ -87,8 +95,10 @@ class ModelGateway:
         budget: Budget | None = None,
         allow_licenses: Collection[str] = (),
         provider: str | None = None,
+        endpoint: OpenAICompatibleModel | None = None,
     ):
         self.model = model
+        self.endpoint = endpoint if endpoint is not None and endpoint.local else None
         self.registry = registry
         self.models = models or ModelsConfig()
         self.forced_model = forced_model
@@ -118,11 +128,17 @@ class ModelGateway:
             return cached
         override = self.models.actions.get(action.value)
         if override:
-            result = ([override], f"forced by the scenario's models.actions.{action.value}")
+            forced = (override, f"the scenario's models.actions.{action.value}")
         elif self.forced_model:
-            result = ([self.forced_model], "forced by TIMEPOINT_LLM_MODEL")
+            forced = (self.forced_model, "TIMEPOINT_LLM_MODEL")
         elif self.models.model:
-            result = ([self.models.model], "forced by the scenario's models.model")
+            forced = (self.models.model, "the scenario's models.model")
+        else:
+            forced = None
+        if forced is not None:
+            result = ([self._served_id(*forced)], f"forced by {forced[1]}")
+        elif self.endpoint is not None:
+            result = served_chain(action, self._served(), self.registry, self.models.preference)
         else:
             choice = select(action, self.models.preference, self.registry, self.allow_licenses)
             result = ([choice.model, *choice.fallbacks], choice.reason)
@@ -257,6 +273,34 @@ class ModelGateway:
             if failures or request.action not in self._choices:
                 self._choices[request.action] = choice
 
+    def _served(self) -> list[str]:
+        assert self.endpoint is not None
+        served = self.endpoint.served_models()
+        if served is None:
+            raise ConfigurationError(
+                f"cannot tell which model {self.endpoint.base_url} serves: "
+                f"{self.endpoint.served_error}; set TIMEPOINT_LLM_MODEL to the model id the "
+                "server serves (its /models list or its --alias / --served-model-name)"
+            )
+        return [entry.id for entry in served]
+
+    def _served_id(self, model: str, origin: str) -> str:
+        """``model`` as the endpoint serves it; unchanged without a model list."""
+        if self.endpoint is None or self.endpoint.served_models() is None:
+            return model
+        served = self._served()
+        if model in served:
+            return model
+        mapped = self.registry.endpoint_id(model)
+        if mapped in served:
+            return mapped
+        raise ConfigurationError(
+            f"{origin} names model {model!r}, but {self.endpoint.base_url} serves "
+            f"{', '.join(repr(m) for m in served)}; name one of those (e.g. "
+            f"TIMEPOINT_LLM_MODEL={served[0]}), or point TIMEPOINT_LLM_BASE_URL at the server "
+            f"that serves {model!r}"
+        )
+
     def _validate(self) -> None:
         known_actions = [a.value for a in ActionType]
         for name in self.models.actions:
@@ -267,6 +311,8 @@ class ModelGateway:
                     f"models.actions: unknown action {name!r}{hint} allowed: "
                     f"{', '.join(known_actions)}"
                 )
+        if self.endpoint is not None:
+            return
         forced = [self.forced_model, self.models.model, *self.models.actions.values()]
         for model_id in forced:
             if model_id and not _is_endpoint_id(model_id) and model_id not in self.registry:
@@ -295,7 +341,8 @@ def build_gateway(
 
     ``provider=None`` means the offline model (seeded with ``seed``) when ``settings`` has no
     API key, else an :class:`OpenAICompatibleModel` on ``settings.base_url``. Offline calls
-    cost nothing; others are priced by the provider or the registry.
+    cost nothing; others are priced by the provider or the registry, and calls to a
+    self-hosted endpoint cost nothing unless a user registry entry gives the model a price.
 
     Args:
         settings: runtime settings (endpoint, key, forced model, RPM cap, extra registry).
@@ -326,19 +373,37 @@ def build_gateway(
                 registry=registry,
             )
     free = provider.provider == "offline"
+    endpoint = _endpoint_of(provider)
+    local = endpoint is not None and endpoint.local
     log = CallLog(on_record)
     run_budget = Budget(
         "run", max_usd=budget.max_usd, max_tokens=budget.max_tokens, parent=parent_budget
     )
-    stack: LanguageModel = LimitedModel(provider, requests_per_minute=settings.rpm)
+    if local:
+        # a self-hosted server may answer one request at a time: start serial, grow only while
+        # latency shows no queueing
+        stack: LanguageModel = LimitedModel(
+            provider,
+            initial=1,
+            minimum=1,
+            requests_per_minute=settings.rpm,
+            queue_aware=True,
+            timeout=settings.timeout,
+        )
+    else:
+        stack = LimitedModel(provider, requests_per_minute=settings.rpm)
     stack = MeteredModel(
         stack,
         run_budget,
-        prices=(lambda model: (0.0, 0.0)) if free else registry.prices,
+        prices=(lambda model: (0.0, 0.0))
+        if free
+        else registry.local_prices
+        if local
+        else registry.prices,
         on_record=log,
     )
     stack = RetryingModel(stack, sleep=sleep)
-    stack = StructuredModel(stack)
+    stack = StructuredModel(stack, limits=endpoint.limits if endpoint is not None else None)
     if cache_dir is not None:
         stack = CachedModel(
             stack,
@@ -354,10 +419,23 @@ def build_gateway(
         log=log,
         budget=run_budget,
         provider=provider.provider,
+        endpoint=endpoint,
     )
     if owned is not None:  # the HTTP client built here lives as long as the gateway
         weakref.finalize(gateway, owned.close)
     return gateway
+
+
+def _endpoint_of(provider: LanguageModel) -> OpenAICompatibleModel | None:
+    """The HTTP provider under ``provider``'s wrappers (each keeps it as ``inner``), if any."""
+    node: object = provider
+    for _ in range(16):
+        if isinstance(node, OpenAICompatibleModel):
+            return node
+        node = getattr(node, "inner", None)
+        if node is None:
+            return None
+    return None
 
 
 def _endpoint_identity(provider: LanguageModel, seed: int) -> str:

@@ -287,6 +287,8 @@ class MeteredModel:
             outcome=outcome,
             error=problem,
             started_at=started_at,
+            structured_mode=completion.structured_mode,
+            refused_modes=completion.refused_modes,
         )
         return completion
 

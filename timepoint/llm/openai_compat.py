@@ -1,9 +1,14 @@
 """The HTTP provider: any OpenAI-compatible ``/chat/completions`` endpoint.
 
 OpenRouter by default; llama.cpp server, vLLM and Ollama work the same way. Client-side retries
-are off (the retry layer owns backoff). Structured output degrades per endpoint model:
-``json_schema`` response format, else ``json_object`` with the schema in the system message,
-else the schema in the system message alone; what works is remembered by the instance.
+are off (the retry layer owns backoff). Structured output walks a ladder of dialects per
+endpoint model (see :mod:`timepoint.llm.dialects`): constrained forms first, then
+``json_object``, then the schema in the system message alone; what works and what was refused is
+remembered by the instance and reported on each completion.
+
+An endpoint that is not OpenRouter is *self-hosted*: :meth:`OpenAICompatibleModel.served_models`
+asks ``GET {base_url}/models`` once, served ids are sent unchanged, and
+:meth:`OpenAICompatibleModel.limits` prefers the context length the endpoint advertises.
 
 The API key only ever travels in the ``Authorization`` header: it is not in ``repr``, not in
 error messages (echoes from the endpoint are redacted) and not in call records.
@@ -11,44 +16,46 @@ error messages (echoes from the endpoint are redacted) and not in call records.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
 import threading
 import time
-from datetime import UTC, datetime
-from enum import StrEnum
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, SecretStr
 
 from timepoint.errors import (
-    AuthenticationError,
     ConfigurationError,
-    ContextLengthExceeded,
-    CreditExhausted,
     ProviderError,
 )
 from timepoint.llm.base import Completion, Message, Request, Usage
+from timepoint.llm.dialects import (
+    IGNORABLE,
+    LOCAL_LADDER,
+    OPENROUTER_LADDER,
+    DialectMemory,
+    StructuredMode,
+    apply_mode,
+    honours,
+)
+from timepoint.llm.endpoint import DEFAULT_LOCAL_CONTEXT, ModelLimits, ServedModel, parse_models
+from timepoint.llm.http_errors import (
+    CONTEXT_WORDING,
+    error_for,
+    error_status,
+    error_text,
+    error_text_of,
+)
 from timepoint.llm.registry import Registry
 
+__all__ = ["OpenAICompatibleModel", "StructuredMode"]
 
-class StructuredMode(StrEnum):
-    """How a JSON answer is asked for, best first."""
-
-    JSON_SCHEMA = "json_schema"
-    JSON_OBJECT = "json_object"
-    PROMPT = "prompt"
-
-
-_ORDER = (StructuredMode.JSON_SCHEMA, StructuredMode.JSON_OBJECT, StructuredMode.PROMPT)
-_CONTEXT_WORDING = re.compile(
-    r"context[ _-]?(length|window)|maximum context|too many tokens|prompt is too long"
-    r"|exceeds? the (model'?s? )?(max|context)|input is too long",
-    re.IGNORECASE,
+_FORMAT_WORDING = re.compile(
+    r"response_format|json_schema|json_object|structured output|guided_json|grammar",
+    re.I,
 )
-_FORMAT_WORDING = re.compile(r"response_format|json_schema|json_object|structured output", re.I)
 _NO_FALLBACK_STATUSES = {401, 402, 403, 404, 408, 409, 429}
 
 
@@ -62,11 +69,14 @@ class OpenAICompatibleModel:
             ``http://127.0.0.1:8080/v1``.
         api_key: the key (a string or ``SecretStr``); local servers accept any value.
         default_model: model id used when a request names none.
-        timeout: seconds per HTTP request.
+        timeout: seconds to wait for an answer once a request is sent (connecting gets at most
+            15 s; waiting for a pooled connection is not limited, the limiter bounds that).
         http_client: an ``httpx.Client`` to use instead of a private one (e.g. with a
             ``MockTransport``); it is not closed by :meth:`close`.
         registry: maps registry ids to endpoint ids (default: the shipped registry);
             ids it does not know are sent unchanged.
+        ladder: the structured-output modes to try, best first (default: the OpenAI forms on
+            OpenRouter, every dialect elsewhere).
     """
 
     def __init__(
@@ -77,6 +87,7 @@ class OpenAICompatibleModel:
         timeout: float = 120.0,
         http_client: httpx.Client | None = None,
         registry: Registry | None = None,
+        ladder: Sequence[StructuredMode] | None = None,
     ):
         self._base_url = base_url.rstrip("/")
         self._key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
@@ -86,27 +97,90 @@ class OpenAICompatibleModel:
         self._owns_client = http_client is None
         self._client = http_client or httpx.Client(
             transport=httpx.HTTPTransport(retries=0),
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0), pool=None),
         )
-        self._modes: dict[str, StructuredMode] = {}
-        self._confirmed: set[str] = set()
-        self._lock = threading.Lock()
+        default_ladder = LOCAL_LADDER if self.local else OPENROUTER_LADDER
+        self._dialects = DialectMemory(tuple(ladder) if ladder else default_ladder)
+        self._served: list[ServedModel] | None = None
+        self._served_error: str | None = None
+        self._served_lock = threading.Lock()
 
     @property
     def provider(self) -> str:
         return "openrouter" if "openrouter.ai" in self._base_url else "openai-compatible"
 
     @property
+    def local(self) -> bool:
+        """True for self-hosted endpoints: anything that is not OpenRouter."""
+        return self.provider != "openrouter"
+
+    @property
     def base_url(self) -> str:
         return self._base_url
 
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
     def structured_mode(self, model: str) -> StructuredMode:
-        """The response-format mode the next structured request for ``model`` will use."""
-        with self._lock:
-            return self._modes.get(self._registry.endpoint_id(model), StructuredMode.JSON_SCHEMA)
+        """The structured-output mode the next schema-bound request for ``model`` will use."""
+        return self._dialects.current(self.endpoint_id(model))
+
+    def refused_modes(self, model: str) -> dict[StructuredMode, str]:
+        """The structured-output modes the endpoint refused or ignored for ``model``."""
+        return self._dialects.refused(self.endpoint_id(model))
+
+    def served_models(self) -> list[ServedModel] | None:
+        """The models ``GET {base_url}/models`` lists (asked once, then cached); ``None`` when
+        the endpoint is OpenRouter or the listing failed (:attr:`served_error` says why)."""
+        if not self.local:
+            return None
+        with self._served_lock:
+            if self._served is None and self._served_error is None:
+                self._served, self._served_error = self._list_models()
+            return list(self._served) if self._served is not None else None
+
+    @property
+    def served_error(self) -> str | None:
+        """Why listing the served models failed, if it did."""
+        return self._served_error
+
+    def endpoint_id(self, model: str) -> str:
+        """The id sent to the endpoint: a served id unchanged, else the registry's mapping."""
+        if self.local:
+            served = self.served_models() or []
+            if any(entry.id == model for entry in served):
+                return model
+        return self._registry.endpoint_id(model)
+
+    def limits(self, model: str) -> ModelLimits | None:
+        """The context window and output cap of ``model``; ``None`` when unknown (OpenRouter
+        models outside the registry). Self-hosted: advertised, else registry, else the
+        documented default of :data:`~timepoint.llm.endpoint.DEFAULT_LOCAL_CONTEXT`."""
+        spec = self._registry.find(model)
+        if not self.local:
+            if spec is None:
+                return None
+            return ModelLimits(context_window=spec.context_window, max_output=spec.max_output)
+        endpoint_model = self.endpoint_id(model)
+        spec = spec or self._registry.find_served(endpoint_model)
+        served = {entry.id: entry for entry in self.served_models() or []}
+        advertised = served.get(endpoint_model)
+        if advertised is not None and advertised.context_window:
+            window, source = advertised.context_window, f"{self._base_url}/models"
+        elif spec is not None:
+            window, source = spec.context_window, "registry"
+        else:
+            window, source = DEFAULT_LOCAL_CONTEXT, "default"
+        max_output = min(spec.max_output, window) if spec is not None else max(1, window // 2)
+        return ModelLimits(context_window=window, max_output=max_output, source=source)
 
     def complete(self, request: Request) -> Completion:
         """Send ``request`` to ``{base_url}/chat/completions``.
+
+        With a schema, structured-output modes the endpoint refuses (an HTTP error about the
+        format) or ignores (a first answer that does not follow the schema) are stepped past
+        within this call; their usage is included in the returned completion.
 
         Raises:
             AuthenticationError: 401/403.
@@ -121,25 +195,38 @@ class OpenAICompatibleModel:
                 "the request names no model and the endpoint has no default_model; "
                 "set TIMEPOINT_LLM_MODEL or let the gateway select one"
             )
-        endpoint_model = self._registry.endpoint_id(model)
+        endpoint_model = self.endpoint_id(model)
         schema = request.output_schema
         started = time.perf_counter()
+        refusals: list[str] = []
+        probes: list[Completion] = []
         while True:
-            mode = self._current_mode(endpoint_model) if schema is not None else None
+            mode = self._dialects.current(endpoint_model) if schema is not None else None
             response = self._post(self._body(request, endpoint_model, mode), model)
             if response.status_code < 400:
                 data = self._json(response, model)
                 if "error" in data and not data.get("choices"):
-                    raise self._error(_error_status(data), _error_text(data), response, model)
-                if mode is not None:
-                    self._confirm(endpoint_model)
-                return self._completion(data, model, started)
-            text = _error_text_of(response)
+                    raise self._error(error_status(data), error_text(data), response, model)
+                completion = self._completion(data, model, started)
+                if mode is None or schema is None:
+                    return completion
+                if self._ignored(endpoint_model, mode, completion, schema):
+                    reason = "ignored: the answer did not follow the schema"
+                    if self._dialects.refuse(endpoint_model, mode, reason):
+                        refusals.append(f"{mode.value}: {reason}")
+                        probes.append(completion)
+                        continue
+                if completion.finish_reason != "length" or honours(completion.text, schema):
+                    self._dialects.confirm(endpoint_model, mode)
+                return _with_probes(completion, mode, refusals, probes)
+            text = error_text_of(response)
             if mode is not None and self._format_rejected(
                 response.status_code, text, endpoint_model, mode
             ):
-                self._demote(endpoint_model, mode)
-                continue
+                reason = f"HTTP {response.status_code}: {self._redact(text)[:160]}"
+                if self._dialects.refuse(endpoint_model, mode, reason):
+                    refusals.append(f"{mode.value}: {reason}")
+                    continue
             raise self._error(response.status_code, text, response, model)
 
     def close(self) -> None:
@@ -178,30 +265,19 @@ class OpenAICompatibleModel:
             body["seed"] = request.seed
         if self.provider == "openrouter":
             body["usage"] = {"include": True}
-        if schema is not None and mode is StructuredMode.JSON_SCHEMA:
-            body["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": _schema_name(schema),
-                    "schema": schema.model_json_schema(),
-                    "strict": False,
-                },
-            }
-        elif schema is not None and mode is StructuredMode.JSON_OBJECT:
-            body["response_format"] = {"type": "json_object"}
+        if schema is not None and mode is not None:
+            apply_mode(body, mode, schema)
         return body
 
     def _post(self, body: dict[str, Any], model: str) -> httpx.Response:
         url = f"{self._base_url}/chat/completions"
-        headers = {"Content-Type": "application/json"}
-        if self._key:
-            headers["Authorization"] = f"Bearer {self._key}"
         try:
-            return self._client.post(url, content=json.dumps(body), headers=headers)
+            return self._client.post(url, content=json.dumps(body), headers=self._headers())
         except httpx.TimeoutException as error:
             raise ProviderError(
                 f"{url} did not answer within {self._timeout:g}s for model {model!r} "
-                f"({type(error).__name__}); it will be retried, or raise TIMEPOINT_LLM_TIMEOUT",
+                f"({type(error).__name__}); raise TIMEPOINT_LLM_TIMEOUT for a slow server, or "
+                "lower max_tokens",
                 status=None,
             ) from None
         except httpx.TransportError as error:
@@ -211,35 +287,46 @@ class OpenAICompatibleModel:
                 status=None,
             ) from None
 
-    # -- structured-output degradation ----------------------------------------------------------
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        if self._key:
+            headers["Authorization"] = f"Bearer {self._key}"
+        return headers
 
-    def _current_mode(self, endpoint_model: str) -> StructuredMode:
-        with self._lock:
-            return self._modes.get(endpoint_model, StructuredMode.JSON_SCHEMA)
+    def _list_models(self) -> tuple[list[ServedModel] | None, str | None]:
+        url = f"{self._base_url}/models"
+        try:
+            response = self._client.get(url, headers=self._headers())
+        except httpx.HTTPError as error:
+            return None, f"{url}: {type(error).__name__}: {self._redact(str(error))}"
+        if response.status_code >= 400:
+            return None, f"{url} answered HTTP {response.status_code}"
+        try:
+            served = parse_models(response.json())
+        except ValueError:
+            return None, f"{url} did not answer with JSON"
+        return (served, None) if served else (None, f"{url} listed no models")
 
-    def _confirm(self, endpoint_model: str) -> None:
-        with self._lock:
-            self._confirmed.add(endpoint_model)
+    # -- structured-output ladder ---------------------------------------------------------------
 
-    def _demote(self, endpoint_model: str, failed: StructuredMode) -> None:
-        with self._lock:
-            current = self._modes.get(endpoint_model, StructuredMode.JSON_SCHEMA)
-            if current is failed:
-                self._modes[endpoint_model] = _ORDER[_ORDER.index(failed) + 1]
-                self._confirmed.discard(endpoint_model)
+    def _ignored(
+        self, endpoint_model: str, mode: StructuredMode, completion: Completion, schema: type
+    ) -> bool:
+        """Whether an unconfirmed, ignorable mode's complete answer shows no sign of it."""
+        if mode not in IGNORABLE or self._dialects.confirmed(endpoint_model):
+            return False
+        if completion.finish_reason == "length":
+            return False
+        return not honours(completion.text, schema)
 
     def _format_rejected(
         self, status: int, text: str, endpoint_model: str, mode: StructuredMode
     ) -> bool:
-        if mode is StructuredMode.PROMPT:
-            return False
-        if status in _NO_FALLBACK_STATUSES or _CONTEXT_WORDING.search(text):
+        if status in _NO_FALLBACK_STATUSES or CONTEXT_WORDING.search(text):
             return False
         if _FORMAT_WORDING.search(text):
             return True
-        with self._lock:
-            first_try = endpoint_model not in self._confirmed
-        return first_try and status in (400, 422, 500)
+        return not self._dialects.confirmed(endpoint_model) and status in (400, 422, 500)
 
     # -- responses ------------------------------------------------------------------------------
 
@@ -265,6 +352,7 @@ class OpenAICompatibleModel:
                 f"{self._redact(json.dumps(data)[:200])}",
                 status=None,
             )
+        finish = choices[0].get("finish_reason")
         content = (choices[0].get("message") or {}).get("content")
         if isinstance(content, list):
             content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
@@ -280,36 +368,18 @@ class OpenAICompatibleModel:
             ),
             cost_usd=float(cost) if isinstance(cost, int | float) else 0.0,
             latency_ms=(time.perf_counter() - started) * 1000,
+            finish_reason=finish if isinstance(finish, str) else None,
         )
 
     def _error(
         self, status: int | None, text: str, response: httpx.Response, model: str
     ) -> ProviderError:
-        detail = self._redact(text)
-        where = f"{self._base_url}/chat/completions"
-        if status in (401, 403):
-            return AuthenticationError(
-                f"{where} refused the API key (HTTP {status}): {detail}; check "
-                "TIMEPOINT_LLM_API_KEY (or OPENROUTER_API_KEY) and that the key is active",
-                status=status,
-            )
-        if status == 402:
-            return CreditExhausted(
-                f"{where}: the account is out of credit (HTTP 402): {detail}; add credit or "
-                "lower the budget. Runs and batches stop here",
-                status=status,
-            )
-        if status in (400, 413, 422) and _CONTEXT_WORDING.search(text):
-            return ContextLengthExceeded(
-                f"the prompt does not fit the context window of model {model!r} "
-                f"(HTTP {status}): {detail}; pick a model with a larger context or lower the "
-                "fidelity",
-                status=status,
-            )
-        return ProviderError(
-            f"{where} answered HTTP {status} for model {model!r}: {detail}",
-            status=status,
-            retry_after=_retry_after(response.headers.get("retry-after")),
+        return error_for(
+            status,
+            self._redact(text),
+            where=f"{self._base_url}/chat/completions",
+            model=model,
+            retry_after_header=response.headers.get("retry-after"),
         )
 
     def _redact(self, text: str) -> str:
@@ -329,47 +399,18 @@ def _with_schema_instruction(messages: list[Message], schema: type[BaseModel]) -
     return [Message(role="system", content=instruction), *messages]
 
 
-def _schema_name(schema: type[BaseModel]) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", schema.__name__)[:64] or "answer"
-
-
-def _error_text_of(response: httpx.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return response.text[:500] or response.reason_phrase
-    return _error_text(data) if isinstance(data, dict) else response.text[:500]
-
-
-def _error_text(data: dict[str, Any]) -> str:
-    error = data.get("error")
-    if isinstance(error, dict):
-        message = str(error.get("message") or error)
-        metadata = error.get("metadata")
-        raw = metadata.get("raw") if isinstance(metadata, dict) else None
-        return f"{message} ({raw})"[:500] if raw else message[:500]
-    if isinstance(error, str):
-        return error[:500]
-    return json.dumps(data)[:500]
-
-
-def _error_status(data: dict[str, Any]) -> int | None:
-    error = data.get("error")
-    code = error.get("code") if isinstance(error, dict) else None
-    return code if isinstance(code, int) and 400 <= code < 600 else 502
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+def _with_probes(
+    completion: Completion, mode: StructuredMode, refusals: list[str], probes: list[Completion]
+) -> Completion:
+    spent = [*probes, completion]
+    return completion.model_copy(
+        update={
+            "structured_mode": mode.value,
+            "refused_modes": tuple(refusals),
+            "usage": Usage(
+                prompt_tokens=sum(c.usage.prompt_tokens for c in spent),
+                completion_tokens=sum(c.usage.completion_tokens for c in spent),
+            ),
+            "cost_usd": sum(c.cost_usd for c in spent),
+        }
+    )

@@ -84,10 +84,11 @@ class Registry:
         models: the entries; a later entry with the same id replaces an earlier one.
     """
 
-    def __init__(self, models: list[ModelSpec]):
+    def __init__(self, models: list[ModelSpec], list_priced: frozenset[str] = frozenset()):
         self._models: dict[str, ModelSpec] = {}
         for spec in models:
             self._models[spec.id] = spec
+        self._list_priced = frozenset(list_priced) & set(self._models)
 
     @classmethod
     def load(cls, extra_path: Path | str | None = None) -> Registry:
@@ -97,6 +98,7 @@ class Registry:
             ConfigurationError: a file is missing or an entry is invalid (names file and field).
         """
         models = list(_shipped())
+        extra: list[ModelSpec] = []
         if extra_path is not None:
             path = Path(extra_path)
             if not path.is_file():
@@ -104,8 +106,9 @@ class Registry:
                     f"model registry file {str(path)!r} does not exist; "
                     "point TIMEPOINT_LLM_REGISTRY at a YAML file with a 'models:' list"
                 )
-            models += _parse(path.read_text("utf-8"), str(path))
-        return cls(models)
+            extra = _parse(path.read_text("utf-8"), str(path))
+        shipped = frozenset(spec.id for spec in models) - {spec.id for spec in extra}
+        return cls(models + extra, list_priced=shipped)
 
     def get(self, model_id: str) -> ModelSpec:
         """The entry for ``model_id``.
@@ -126,6 +129,25 @@ class Registry:
         """The id to send to the endpoint: the registry's ``openrouter_id``, else ``model_id``."""
         spec = self._models.get(model_id)
         return spec.openrouter_id if spec is not None else model_id
+
+    def find_served(self, served_id: str) -> ModelSpec | None:
+        """The entry for a model id as an endpoint serves it: by id, else by ``openrouter_id``."""
+        spec = self._models.get(served_id)
+        if spec is not None:
+            return spec
+        return next((s for s in self if s.openrouter_id == served_id), None)
+
+    def list_priced(self, model_id: str) -> bool:
+        """Whether ``model_id``'s prices are the shipped OpenRouter list prices."""
+        return model_id in self._list_priced
+
+    def local_prices(self, served_id: str) -> tuple[float, float]:
+        """(input, output) USD per million tokens on a self-hosted endpoint: 0, unless a user
+        registry entry (not a shipped OpenRouter list price) names the model with a price."""
+        spec = self.find_served(served_id)
+        if spec is None or spec.id in self._list_priced:
+            return (0.0, 0.0)
+        return (spec.input_usd_per_m, spec.output_usd_per_m)
 
     def prices(self, model_id: str) -> tuple[float, float]:
         """(input, output) USD per million tokens; unknown ids cost 0 (the provider reports)."""

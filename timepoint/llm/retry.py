@@ -82,12 +82,16 @@ class RetryingModel:
         return wait
 
     def complete(self, request: Request) -> Completion:
-        """Complete ``request``, retrying retryable errors; the last error propagates."""
+        """Complete ``request``, retrying retryable errors; the last error propagates (its
+        message then says how many attempts were made)."""
         attempt = 1
         while True:
             try:
                 completion = self.inner.complete(request)
             except ProviderError as error:
+                if attempt >= self.max_attempts and attempt > 1 and is_retryable(error):
+                    error.args = (f"{error} (gave up after {attempt} attempts)",)
+                    raise
                 if attempt >= self.max_attempts or not is_retryable(error):
                     raise
                 if error.retry_after is not None and error.retry_after > self.max_retry_after:

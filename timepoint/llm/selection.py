@@ -9,7 +9,7 @@ division by its price.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
@@ -224,3 +224,41 @@ def select(
         f"context >= {requirements.min_context})"
     )
     return Choice(action=action, model=best.id, reason=reason, fallbacks=tuple(chain[1:]))
+
+
+def served_chain(
+    action: ActionType | str,
+    served: Sequence[str],
+    registry: Registry,
+    preference: Preference | str = Preference.BALANCED,
+) -> tuple[list[str], str]:
+    """The models to try for ``action`` on a self-hosted endpoint that serves ``served``.
+
+    Served models the registry describes (by id or endpoint id) and that have the action's
+    required capabilities are ranked by :func:`score`; the best is chosen and the next two are
+    the fallbacks. When none qualifies, the first served model is used without fallbacks.
+    Licences are not filtered: the endpoint serves what its operator chose.
+
+    Raises:
+        ConfigurationError: ``served`` is empty.
+    """
+    action = ActionType(action)
+    if not served:
+        raise ConfigurationError(
+            "the endpoint serves no models; load a model into the server or set TIMEPOINT_LLM_MODEL"
+        )
+    requirements = REQUIREMENTS[action]
+    scored = []
+    for model_id in served:
+        spec = registry.find_served(model_id)
+        if spec is not None and requirements.required <= spec.capabilities:
+            scored.append((model_id, score(spec, requirements, Preference(preference))))
+    scored.sort(key=lambda pair: (-round(pair[1], 9), pair[0]))
+    if not scored:
+        others = f" (of {len(served)} served)" if len(served) > 1 else ""
+        return [served[0]], f"served by the endpoint{others}"
+    chain = [model_id for model_id, _ in scored[:3]]
+    return chain, (
+        f"served by the endpoint; best {Preference(preference).value} score "
+        f"{scored[0][1]:.3f} of {len(scored)} served registry models"
+    )

@@ -183,7 +183,9 @@ def _ledger(record: RunRecord) -> list[Row]:
 
 
 def _calls(calls: Sequence[CallRecord]) -> list[Row]:
-    return [{**c.model_dump(exclude={"seq"}), "call_seq": c.seq} for c in calls]
+    # the structured-output mode and refused modes live in llm_calls.jsonl, not in the store
+    exclude = {"seq", "structured_mode", "refused_modes"}
+    return [{**c.model_dump(exclude=exclude), "call_seq": c.seq} for c in calls]
 
 
 def child_rows(record: RunRecord, calls: Sequence[CallRecord]) -> dict[str, list[Row]]:
