@@ -29,6 +29,7 @@ from timepoint.fidelity.training import (
 )
 from timepoint.knowledge.evidence import attended_moment, evidence_for
 from timepoint.llm.base import ActionType
+from timepoint.llm.grounding import FactId
 from timepoint.synthesis.on_demand import materialize
 from timepoint.world import ResolutionLevel
 
@@ -54,7 +55,7 @@ class AnswerDraft(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1)
-    citations: list[str] = Field(default_factory=list)
+    citations: list[FactId] = Field(default_factory=list)
 
     @classmethod
     def offline_answer(cls, context: dict[str, Any], rng: random.Random) -> dict[str, Any]:

@@ -23,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.engine.context import ask_model
 from timepoint.llm.base import ActionType
+from timepoint.llm.bounded import Share, percent
+from timepoint.llm.grounding import EntityId
 from timepoint.llm.offline_compose import sentence_case, topic_of
 from timepoint.scenario.schema import TimepointsConfig
 from timepoint.time.causal import ancestors
@@ -67,8 +69,8 @@ class SubMomentDraft(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     event: str
-    importance: float = Field(ge=0, le=1)
-    present: list[str]
+    importance: Share
+    present: list[EntityId]
     key_facts: list[str] = Field(default_factory=list)
 
     @classmethod
@@ -105,7 +107,7 @@ class SubMomentDraft(BaseModel):
         importance = _IMPORTANCE.get(phase, 0.5) + rng.uniform(-0.05, 0.05)
         return {
             "event": event,
-            "importance": round(min(1.0, max(0.0, importance)), 2),
+            "importance": percent(min(1.0, max(0.0, importance))),
             "present": present,
             "key_facts": facts,
         }

@@ -130,10 +130,11 @@ class BranchingMode:
         ]
         completions = fan_out(sim.ctx.gateway.complete, requests, sim.ctx.max_concurrency)
         made = []
-        for parent, completion in zip(parents, completions, strict=True):
+        for parent, request, completion in zip(parents, requests, completions, strict=True):
             signature = nodes[parent].signature if parent else ""
             tp = sim.event_timepoint(
                 completion,
+                request=request,
                 index=index,
                 timestamp=when,
                 parent=parent,
