@@ -322,8 +322,8 @@ class _Walker:
 
     def field(self, value: Any, annotation: Any, ref: Ref | None, default: Any, path: str) -> Any:
         if ref is not None and isinstance(value, str):
-            if value == "" and default == "":
-                return value
+            if (value == "" and default == "") or not self.resolver(ref).ids:
+                return value  # optional and left empty, or nothing offered to choose from
             found = self.resolve(value, ref)
             if found is not None:
                 return found

@@ -301,7 +301,8 @@ def _ask(
         f"Goals: {'; '.join(entity.goals)}. Constraints: {'; '.join(entity.constraints)}.\n"
         f"Present: {', '.join(p['name'] for p in present)}.\n"
         "Describe what it does now, whom it affects, and its effect on the tension of the scene "
-        "(tension_effect between -0.3 calming and 0.3 unsettling). It does not speak."
+        "(tension_effect a whole percentage between -30 calming and 30 unsettling). "
+        "It does not speak."
     )
     completion = ask_model(
         ctx,

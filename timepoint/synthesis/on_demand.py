@@ -156,7 +156,7 @@ def materialize(
         f"({anchor.timestamp.isoformat()}): {anchor.event}\n"
         f"The crowd numbers {view['crowd_size'] or 'unknown'}; mood {view['mood'] or 'unknown'}.\n"
         f"Describe {name}, one of those present: description, where they stood (vantage), "
-        "voice, traits (-1..1). Stay consistent with the scene."
+        "voice, traits (whole percentages, -100..100). Stay consistent with the scene."
     )
     completion = ask_model(
         ctx,

@@ -37,7 +37,7 @@ from timepoint.engine.state import WorldState
 from timepoint.knowledge.exposure import fact_id
 from timepoint.llm.base import ActionType, Request
 from timepoint.llm.bounded import Share, percent, percent_default
-from timepoint.llm.grounding import SubjectId
+from timepoint.llm.grounding import Settled, SubjectId, grounded, record_dropped, settle
 from timepoint.llm.offline_compose import topic_of
 from timepoint.llm.task_data import task_request
 from timepoint.synthesis.relationships import declared_relations
@@ -195,16 +195,17 @@ def form_expectations(ctx: RunContext, state: WorldState, tp: Timepoint) -> list
     tension = scene.atmosphere.tension if scene else 0.2
     relations = declared_relations(state)
 
-    def ask(entity: Entity) -> tuple[ProspectionDraft, int]:
+    def ask(entity: Entity) -> Settled:
         request = _request(ctx, state, tp, entity, settings, tension, relations)
-        completion = ctx.gateway.complete(request)
-        assert isinstance(completion.parsed, ProspectionDraft)
-        return completion.parsed, completion.usage.total_tokens
+        answer = settle(ctx.gateway.complete, request)
+        assert isinstance(answer.parsed, ProspectionDraft)
+        return answer
 
     formed = []
-    for entity, (draft, tokens) in zip(
-        planners, fan_out(ask, planners, ctx.max_concurrency), strict=True
-    ):
+    for entity, answer in zip(planners, fan_out(ask, planners, ctx.max_concurrency), strict=True):
+        draft, tokens = answer.parsed, answer.tokens
+        target = f"prospection:{entity.id}@{tp.id}"
+        record_dropped(state, "M15", target, answer, timepoint_id=tp.id)
         expectations = [
             Expectation(**e.model_dump(exclude={"subject"}), subject=e.subject or None)
             for e in draft.expectations[: settings.expectations_per_entity]
@@ -397,9 +398,12 @@ def _request(
             "and confidence; then contingency plans.",
         ]
     )
+    # subject: a fact id it knows, an entity id there (itself included), or empty
+    people = {entity.id: entity.name, **{o["id"]: o["name"] for o in others}}
+    schema = grounded(ProspectionDraft, entities=people, facts={f["id"]: f["text"] for f in facts})
     return task_request(
         ActionType.PROSPECTION,
-        ProspectionDraft,
+        schema,
         system="You model how people anticipate what comes next.",
         prose=prompt,
         data=context,

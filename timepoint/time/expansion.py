@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from timepoint.engine.context import ask_model
 from timepoint.llm.base import ActionType
 from timepoint.llm.bounded import Share, percent
-from timepoint.llm.grounding import EntityId
+from timepoint.llm.grounding import EntityId, grounded
 from timepoint.llm.offline_compose import sentence_case, topic_of
 from timepoint.scenario.schema import TimepointsConfig
 from timepoint.time.causal import ancestors
@@ -166,16 +166,19 @@ def generate_sub_moment(
         + (f" ({context['central']})" if context["central"] else "")
         + ", following causally from the events so far.",
         "Entities: " + ", ".join(f"{c['id']} ({c['name']}, {c['role']})" for c in candidates),
-        "Answer with event, importance (0-1), present (entity ids) and key_facts.",
+        "Answer with event, importance (a whole percentage, 0-100), present (entity ids) and "
+        "key_facts.",
     ]
     completion = ask_model(
         sim.ctx,
         ActionType.TEMPORAL_REASONING,
-        SubMomentDraft,
+        grounded(SubMomentDraft, entities={c["id"]: c["name"] for c in candidates}),
         system="You unfold one moment into its phases.",
         prompt="\n".join(prompt),
         data=context,
         max_tokens=400,
+        recorded_in=(state, "M8", f"sub-moment:{central}:{phase}"),
+        timepoint_id=central,
     )
     draft = completion.parsed
     assert isinstance(draft, SubMomentDraft)

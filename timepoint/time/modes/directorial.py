@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.engine.context import ask_model
 from timepoint.llm.base import ActionType
-from timepoint.llm.grounding import EntityId
+from timepoint.llm.grounding import EntityId, grounded
 from timepoint.llm.offline_compose import topic_of
 from timepoint.time.causal import integrity_problems
 from timepoint.time.modes.common import (
@@ -238,11 +238,12 @@ class DirectorialMode:
         completion = ask_model(
             sim.ctx,
             ActionType.TEMPORAL_REASONING,
-            NarrativePlan,
+            grounded(NarrativePlan, entities={p["id"]: p["name"] for p in people}),
             system="You are a story director planning scenes.",
             prompt=prompt,
             data=context,
             max_tokens=900,
+            recorded_in=(sim.state, "M17", "narrative_plan"),
         )
         plan = completion.parsed
         assert isinstance(plan, NarrativePlan)
