@@ -199,3 +199,64 @@ def test_the_endpoint_receives_id_enums_and_percentages(tmp_path):
     )
     assert set(event["present"]["items"]["enum"]) == {e.id for e in record.entities}
     assert all(0 <= t.importance <= 1 for t in record.timepoints)
+
+
+def test_events_keep_present_entities_written_as_names(settings):
+    offline = OfflineModel(seed=0)
+
+    def answer(request: Request) -> Completion:
+        completion = offline.complete(request)
+        if request.action is not ActionType.TEMPORAL_REASONING:
+            return completion
+        data = read_task_data(request.messages)
+        names = {c["id"]: c["name"] for c in data.data["candidates"]} if data else {}
+        payload = json.loads(completion.text)
+        payload["present"] = [names[p] for p in payload["present"]] + ["Benjamin Franklin"]
+        return completion.model_copy(update={"text": json.dumps(payload), "parsed": None})
+
+    model = ScriptedModel([answer], repeat_last=True, provider="offline-rewritten")
+    record = tp.run(JEFFERSON, settings=settings, model=model).record
+    ids = {e.id for e in record.entities}
+    assert all(t.entities_present and set(t.entities_present) <= ids for t in record.timepoints)
+    dropped = [v for v in record.validation if v.validator == "grounded_ids"]
+    assert len(dropped) == len(record.timepoints)
+    assert all(
+        v.target.startswith("event:") and "'Benjamin Franklin'" in v.message for v in dropped
+    )
+    m7 = next(e for e in record.mechanisms if e.mechanism == "M7")
+    assert m7.counts["ids dropped"] == len(record.timepoints)
+    assert m7.counts["names mapped to ids"] >= len(record.timepoints)
+
+
+def test_other_id_fields_map_or_drop_their_item():
+    from timepoint.synthesis.prospection import ProspectionDraft
+    from timepoint.time.modes.portal_drafts import CandidateSet
+
+    schema = grounded(ProspectionDraft, entities=ENTITIES, facts=FACTS)
+    subject = schema.model_json_schema()["$defs"]["ExpectationDraft"]["properties"]["subject"]
+    assert set(subject["enum"]) == {*ENTITIES, *FACTS, ""}
+    expectation = {"event": "x", "kind": "speaks", "probability": 50}
+    answer = schema.model_validate(
+        {
+            "expectations": [
+                {**expectation, "subject": "Alexander Hamilton"},
+                {**expectation, "subject": "the weather"},
+                {**expectation, "kind": "tension_rises"},
+            ]
+        }
+    )
+    kept, mapped, dropped = review(answer, drop=True)
+    assert [e.subject for e in kept.expectations] == ["hamilton", ""] and mapped == 1
+    assert [d.path for d in dropped] == ["expectations[1].subject"]
+
+    candidates = grounded(CandidateSet, entities=ENTITIES)
+    changes = candidates.model_json_schema()["$defs"]["StateCandidate"]["properties"]
+    assert set(changes["entity_changes"]["properties"]) == set(ENTITIES)
+    assert changes["entity_changes"]["additionalProperties"] is False
+    state = {"description": "d", "key_events": ["e"]}
+    answer = candidates.model_validate(
+        {"candidates": [{**state, "entity_changes": {"Madison": "wins", "Burr": "loses"}}]}
+    )
+    kept, _, dropped = review(answer, drop=True)
+    assert kept.candidates[0].entity_changes == {"madison": "wins"}
+    assert [d.value for d in dropped] == ["Burr"]
