@@ -44,7 +44,7 @@ def scenario_aware_answer(body: dict[str, Any]) -> Reply:
     elif "event" in fields:
         answer = {
             "event": "The guests sit down to dinner and argue over the debts.",
-            "importance": 0.7,
+            "importance": 70,
             "present": ["jefferson", "hamilton", "madison"],
             "key_facts": ["The guests agreed to meet again after dinner"],
         }

@@ -5,14 +5,18 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
 from timepoint.engine.progress import NullProgress, ProgressSink
 from timepoint.engine.record import ModelChoice
-from timepoint.llm.base import ActionType, CallRecord, Completion, Request
+from timepoint.llm.base import ActionType, CallRecord, Completion, Request, Usage
+from timepoint.llm.grounding import grounding_of, record_dropped, settle
 from timepoint.llm.task_data import task_request
+
+if TYPE_CHECKING:
+    from timepoint.engine.state import WorldState
 
 
 class Gateway(Protocol):
@@ -54,8 +58,15 @@ def ask_model(
     data: dict[str, Any],
     max_tokens: int,
     on_demand: bool = False,
+    recorded_in: tuple[WorldState, str, str] | None = None,
+    timepoint_id: str | None = None,
 ) -> Completion:
     """Send one structured request (a system and a user message) under the run's seed.
+
+    When ``schema`` was built by :func:`~timepoint.llm.grounding.grounded`, names in id fields
+    are mapped to ids and what names nothing is re-asked once, then dropped; the drops are
+    recorded in ``recorded_in`` (the state, the ledger's mechanism, the validation target).
+    The returned completion carries the settled answer and the tokens of every call.
 
     Args:
         ctx: the run context whose gateway answers and whose seed the request carries.
@@ -67,16 +78,29 @@ def ask_model(
             fenced block (see :mod:`timepoint.llm.task_data`).
         max_tokens: the answer's token cap.
         on_demand: the call answers a question about a finished run (accounting only).
+        recorded_in: where drops are recorded: ``(state, mechanism, target)``.
+        timepoint_id: the timepoint a drop is recorded against.
     """
-    return ctx.gateway.complete(
-        task_request(
-            action,
-            schema,
-            system=system,
-            prose=prompt,
-            data=data,
-            seed=ctx.seed,
-            max_tokens=max_tokens,
-            on_demand=on_demand,
-        )
+    request = task_request(
+        action,
+        schema,
+        system=system,
+        prose=prompt,
+        data=data,
+        seed=ctx.seed,
+        max_tokens=max_tokens,
+        on_demand=on_demand,
     )
+    completion = ctx.gateway.complete(request)
+    if grounding_of(schema) is None:
+        return completion
+    settled = settle(ctx.gateway.complete, request, completion)
+    if recorded_in is not None:
+        state, mechanism, target = recorded_in
+        record_dropped(state, mechanism, target, settled, timepoint_id=timepoint_id)
+    elif settled.dropped:
+        raise ValueError(f"{action.value}: ids were dropped with nowhere to record them")
+    update: dict[str, Any] = {"parsed": settled.parsed}
+    if settled.reasked:  # the tokens of the re-asks too (split unknown: counted as prompt)
+        update["usage"] = Usage(prompt_tokens=settled.tokens, completion_tokens=0)
+    return completion.model_copy(update=update)

@@ -23,6 +23,7 @@ from timepoint.knowledge.exposure import make_fact
 from timepoint.knowledge.phrasing import about
 from timepoint.llm.base import ActionType, Completion, Request
 from timepoint.llm.drafts import EventDraft
+from timepoint.llm.grounding import grounded, record_dropped, settle
 from timepoint.llm.task_data import task_request
 from timepoint.scenario.schema import Scenario
 from timepoint.synthesis.population import populate
@@ -175,6 +176,7 @@ class Simulation:
         )
         return self.add_event(
             self.ctx.gateway.complete(request),
+            request=request,
             index=index,
             timestamp=timestamp,
             parent=parent,
@@ -228,7 +230,7 @@ class Simulation:
         ]
         return task_request(
             ActionType.TEMPORAL_REASONING,
-            EventDraft,
+            grounded(EventDraft, entities={c["id"]: c["name"] for c in candidates}),
             system="You advance simulations one causal step.",
             prose="\n".join(prompt),
             data=context,
@@ -258,6 +260,7 @@ class Simulation:
         self,
         completion: Completion,
         *,
+        request: Request | None = None,
         index: int,
         timestamp: datetime,
         parent: str | None,
@@ -266,13 +269,21 @@ class Simulation:
         phase: str | None = None,
         parent_timepoint: str | None = None,
     ) -> Timepoint:
-        """The timepoint a temporal-reasoning answer describes; not yet added to the state."""
-        draft = completion.parsed
+        """The timepoint a temporal-reasoning answer describes; not yet added to the state.
+
+        Names in ``present`` are mapped to entity ids; with the ``request``, what names no
+        entity is asked about again; what still names none is dropped and recorded.
+        """
+        settled = settle(self.ctx.gateway.complete, request, completion)
+        draft = settled.parsed
         assert isinstance(draft, EventDraft)
+        tp_id = tp_id or (
+            f"tp_{index:03d}" if timeline_id == "main" else f"{timeline_id}_{index:03d}"
+        )
+        record_dropped(self.state, "M7", f"event:{tp_id}", settled, timepoint_id=tp_id)
         return self.draft_timepoint(
             draft,
-            tp_id=tp_id
-            or (f"tp_{index:03d}" if timeline_id == "main" else f"{timeline_id}_{index:03d}"),
+            tp_id=tp_id,
             timestamp=timestamp,
             parent=parent,
             timeline_id=timeline_id,

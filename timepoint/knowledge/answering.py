@@ -29,6 +29,7 @@ from timepoint.fidelity.training import (
 )
 from timepoint.knowledge.evidence import attended_moment, evidence_for
 from timepoint.llm.base import ActionType
+from timepoint.llm.grounding import FactId, grounded
 from timepoint.synthesis.on_demand import materialize
 from timepoint.world import ResolutionLevel
 
@@ -54,7 +55,7 @@ class AnswerDraft(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1)
-    citations: list[str] = Field(default_factory=list)
+    citations: list[FactId] = Field(default_factory=list)
 
     @classmethod
     def offline_answer(cls, context: dict[str, Any], rng: random.Random) -> dict[str, Any]:
@@ -250,20 +251,6 @@ def answer_question(
         _raise_for(ctx, state, question, target, summaries, done)
     tokens = done.tokens
     context = evidence_for(state, question, target)
-    completion = ask_model(
-        ctx,
-        ActionType.GENERAL,
-        AnswerDraft,
-        system="You answer questions about a simulation from its record only. "
-        "Cite the ids of the facts you use.",
-        prompt=_prompt(state, question, context),
-        data=context,
-        max_tokens=600,
-        on_demand=True,
-    )
-    draft = completion.parsed
-    assert isinstance(draft, AnswerDraft)
-    tokens += completion.usage.total_tokens
     offered = {f["id"]: f for f in context.get("facts", [])}
     offered.update(
         {
@@ -272,6 +259,22 @@ def answer_question(
             for r in t["refs"]
         }
     )
+    completion = ask_model(
+        ctx,
+        ActionType.GENERAL,
+        grounded(AnswerDraft, facts={i: f.get("text", i) for i, f in offered.items()}),
+        system="You answer questions about a simulation from its record only. "
+        "Cite the ids of the facts you use.",
+        prompt=_prompt(state, question, context),
+        data=context,
+        max_tokens=600,
+        on_demand=True,
+        recorded_in=(state, "M5", f"answer:{question.text[:60]}"),
+        timepoint_id=question.timepoint_id,
+    )
+    draft = completion.parsed
+    assert isinstance(draft, AnswerDraft)
+    tokens += completion.usage.total_tokens
     citations = [c for c in dict.fromkeys(draft.citations) if c in offered or c in state.facts]
     text = draft.text.strip()
     cited = [offered[c] for c in citations if c in offered and "text" in offered[c]]

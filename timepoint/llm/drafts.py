@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from timepoint.llm.bounded import Share, Signed
+from timepoint.llm.grounding import EntityId, FactId
+
 
 class Draft(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -18,7 +21,7 @@ class EntityDraft(Draft):
 
     name: str
     description: str
-    traits: dict[str, float] = Field(default_factory=dict)
+    traits: dict[str, Signed] = Field(default_factory=dict)
     knowledge: list[str] = Field(default_factory=list)
     voice: str = ""
     goals: list[str] = Field(default_factory=list)
@@ -28,16 +31,16 @@ class EventDraft(Draft):
     """Temporal reasoning: the next event, who is there and what becomes known."""
 
     event: str
-    importance: float = Field(ge=0, le=1)
-    present: list[str]
+    importance: Share
+    present: list[EntityId]
     key_facts: list[str] = Field(default_factory=list)
 
 
 class TurnDraft(Draft):
-    speaker: str
+    speaker: EntityId
     text: str
     tone: str = "neutral"
-    knowledge_refs: list[str] = Field(default_factory=list)
+    knowledge_refs: list[FactId] = Field(default_factory=list)
 
 
 class DialogDraft(Draft):

@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from timepoint.knowledge.phrasing import as_spoken_by
 from timepoint.llm.base import ActionType
+from timepoint.llm.bounded import percent
 from timepoint.llm.task_data import TaskData
 
 Composer = Callable[[dict[str, Any], random.Random, float], dict[str, Any] | str]
@@ -121,7 +122,7 @@ def _entity(ctx: dict[str, Any], rng: random.Random, _leak: float) -> dict[str, 
     setting = scenario.get("location") or scenario.get("title", "the scene")
     description = entity.get("description") or f"A {role} {kind} present at {setting}."
     traits = {
-        trait: round(rng.uniform(-0.8, 0.9), 2)
+        trait: percent(rng.uniform(-0.8, 0.9))
         for trait in (
             "openness",
             "conscientiousness",
@@ -172,10 +173,10 @@ def _event(ctx: dict[str, Any], rng: random.Random, _leak: float) -> dict[str, A
         facts.append(f"{lead} pressed {other} on the point that {sentence_case(recent[0])}")
     elif names and recent:
         facts.append(f"{rng.choice(names)} insisted that {sentence_case(recent[0])}")
-    importance = round(min(1.0, 0.35 + 0.5 * (index + 1) / count + rng.uniform(-0.1, 0.1)), 2)
+    importance = min(1.0, 0.35 + 0.5 * (index + 1) / count + rng.uniform(-0.1, 0.1))
     return {
         "event": event,
-        "importance": max(0.0, importance),
+        "importance": percent(max(0.0, importance)),
         "present": present,
         "key_facts": facts,
     }

@@ -30,6 +30,7 @@ from timepoint.engine.context import RunContext, ask_model
 from timepoint.engine.mechanism_settings import MechanismSettings, read_settings
 from timepoint.engine.state import WorldState
 from timepoint.llm.base import ActionType
+from timepoint.llm.bounded import percent, percent_default, scaled
 from timepoint.world import DialogTurn, Entity, EntityKind, ExposureKind, ResolutionLevel, Timepoint
 
 #: Kinds that can hold a spoken dialog turn.
@@ -116,7 +117,7 @@ class AnimisticBehaviorDraft(BaseModel):
     action: str
     influence: str
     target: str = ""
-    tension_effect: float = Field(0.0, ge=-0.3, le=0.3)
+    tension_effect: scaled(-0.3, 0.3) = percent_default(0.0)  # type: ignore[valid-type]
 
     @classmethod
     def offline_answer(cls, context: dict[str, Any], rng: random.Random) -> dict[str, Any]:
@@ -138,7 +139,7 @@ class AnimisticBehaviorDraft(BaseModel):
             "action": action,
             "influence": f"{_capital(action)}, as if to {_lower_first(goal)}.",
             "target": target,
-            "tension_effect": round(max(-0.3, min(0.3, effect)), 3),
+            "tension_effect": percent(max(-0.3, min(0.3, effect))),
         }
 
 
@@ -300,7 +301,8 @@ def _ask(
         f"Goals: {'; '.join(entity.goals)}. Constraints: {'; '.join(entity.constraints)}.\n"
         f"Present: {', '.join(p['name'] for p in present)}.\n"
         "Describe what it does now, whom it affects, and its effect on the tension of the scene "
-        "(tension_effect between -0.3 calming and 0.3 unsettling). It does not speak."
+        "(tension_effect a whole percentage between -30 calming and 30 unsettling). "
+        "It does not speak."
     )
     completion = ask_model(
         ctx,

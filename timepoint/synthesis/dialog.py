@@ -12,6 +12,7 @@ from timepoint.engine.state import WorldState
 from timepoint.knowledge.conservation import Violation, check_dialog
 from timepoint.llm.base import ActionType, Message, Request
 from timepoint.llm.drafts import DialogDraft
+from timepoint.llm.grounding import Settled, grounded, record_dropped, settle
 from timepoint.llm.task_data import task_request, with_task_data
 from timepoint.synthesis.animism import SPEAKING_KINDS, narrators
 from timepoint.synthesis.prospection import prospect_view
@@ -125,9 +126,15 @@ def synthesize_dialog(ctx: RunContext, state: WorldState, tp: Timepoint) -> Dial
         "participants": participants,
         "turns": 2 * len(participants),
     }
+    # Speakers and knowledge_refs may only be the ids shown: an enum in the schema sent.
+    schema = grounded(
+        DialogDraft,
+        entities={p["id"]: p["name"] for p in participants},
+        facts={f["id"]: f["text"] for p in participants for f in (*p["known"], *p["unknown"])},
+    )
     request = task_request(
         ActionType.DIALOG_SYNTHESIS,
-        DialogDraft,
+        schema,
         system="You write period-accurate dialog for simulations.",
         prose=_prompt(state, tp, participants, scene),
         data=context,
@@ -135,8 +142,9 @@ def synthesize_dialog(ctx: RunContext, state: WorldState, tp: Timepoint) -> Dial
         max_tokens=1200,
     )
     known = {p["id"]: set(state.knowledge_at(p["id"], tp.id)) for p in participants}
-    draft, tokens = _ask(ctx, request)
-    violations, checks = _check(draft, known, state, speaker_ids)
+    answer = _ask(ctx, request)
+    draft, tokens = answer.parsed, answer.tokens
+    violations, checks = _check(draft, known, state)
     state.ledger.count("M4", "checks", checks)
     repaired = 0
     if violations and state.scenario.mechanisms.repair_violations:
@@ -156,18 +164,20 @@ def synthesize_dialog(ctx: RunContext, state: WorldState, tp: Timepoint) -> Dial
                 ),
             )
         )
-        repaired_draft, more = _ask(ctx, retry)
-        tokens += more
-        still, extra = _check(repaired_draft, known, state, speaker_ids)
+        repaired_answer = _ask(ctx, retry)
+        repaired_draft = repaired_answer.parsed
+        tokens += repaired_answer.tokens
+        still, extra = _check(repaired_draft, known, state)
         state.ledger.count("M4", "checks", extra)
         if len(still) < len(violations):
             _record(state, tp, violations, repaired=True)
             repaired = len(violations) - len(still)
             state.ledger.count("M4", "repaired", repaired)
-            draft, violations = repaired_draft, still
+            draft, violations, answer = repaired_draft, still, repaired_answer
     elif violations:
         state.ledger.count("M4", "violations", len(violations))
     _record(state, tp, violations, repaired=False)
+    record_dropped(state, "M11", f"dialog:{tp.id}", answer, timepoint_id=tp.id)
     if not violations:
         state.validation.append(
             ValidationResult(
@@ -184,12 +194,11 @@ def synthesize_dialog(ctx: RunContext, state: WorldState, tp: Timepoint) -> Dial
             speaker=t.speaker,
             text=t.text,
             tone=t.tone,
-            knowledge_refs=[r for r in t.knowledge_refs if r in state.facts],
+            knowledge_refs=list(t.knowledge_refs),
             physical_influence=_influence(state, t.speaker),
             flagged=(i, t.speaker) in flagged,
         )
         for i, t in enumerate(draft.turns)
-        if t.speaker in speaker_ids
     ]
     dialog = Dialog(
         id=f"dlg_{tp.id}",
@@ -201,21 +210,35 @@ def synthesize_dialog(ctx: RunContext, state: WorldState, tp: Timepoint) -> Dial
     state.dialogs.append(dialog)
     _told_exposures(state, tp, dialog)
     state.spend(speaker_ids, tp.id, tokens)
-    state.ledger.count("M11", "dialogs")
     state.ledger.count("M11", "turns", len(turns))
+    if turns:
+        state.ledger.count("M11", "dialogs")
+    else:  # every turn named no participant: a failure, never a silent empty success
+        state.ledger.count("M11", "empty dialogs")
+        state.validation.append(
+            ValidationResult(
+                validator="dialog_turns",
+                target=f"dialog:{tp.id}",
+                ok=False,
+                timepoint_id=tp.id,
+                message=f"no turn kept: the model's turns named no participant "
+                f"({', '.join(speaker_ids)}); see the grounded_ids results",
+            )
+        )
     return dialog
 
 
-def _ask(ctx: RunContext, request: Request) -> tuple[DialogDraft, int]:
-    completion = ctx.gateway.complete(request)
-    assert isinstance(completion.parsed, DialogDraft)
-    return completion.parsed, completion.usage.total_tokens
+def _ask(ctx: RunContext, request: Request) -> Settled:
+    """The answer with participant and fact ids only (see :func:`settle`)."""
+    answer = settle(ctx.gateway.complete, request)
+    assert isinstance(answer.parsed, DialogDraft)
+    return answer
 
 
 def _check(
-    draft: DialogDraft, known: dict[str, set[str]], state: WorldState, speakers: list[str]
+    draft: DialogDraft, known: dict[str, set[str]], state: WorldState
 ) -> tuple[list[Violation], int]:
-    turns = [(t.speaker, t.knowledge_refs) for t in draft.turns if t.speaker in speakers]
+    turns = [(t.speaker, t.knowledge_refs) for t in draft.turns]
     return check_dialog(turns, known, set(state.facts))
 
 

@@ -22,6 +22,7 @@ from timepoint.engine.record import FidelityCell
 from timepoint.engine.state import WorldState
 from timepoint.knowledge.exposure import make_fact
 from timepoint.llm.base import ActionType
+from timepoint.llm.bounded import Signed, percent
 from timepoint.llm.offline_compose import topic_of
 from timepoint.time.causal import causal_path
 from timepoint.world import Entity, EntityKind, EntityRole, ExposureKind, ResolutionLevel, Timepoint
@@ -80,7 +81,7 @@ class CrowdMemberDraft(BaseModel):
     description: str
     vantage: str
     voice: str = ""
-    traits: dict[str, float] = Field(default_factory=dict)
+    traits: dict[str, Signed] = Field(default_factory=dict)
 
     @classmethod
     def offline_answer(cls, context: dict[str, Any], rng: random.Random) -> dict[str, Any]:
@@ -100,9 +101,9 @@ class CrowdMemberDraft(BaseModel):
             "vantage": vantage,
             "voice": rng.choice(("plain-spoken", "hesitant", "observant", "wry")),
             "traits": {
-                "openness": round(rng.uniform(-0.5, 0.7), 2),
-                "agreeableness": round(rng.uniform(-0.3, 0.8), 2),
-                "neuroticism": round(rng.uniform(-0.6, 0.5), 2),
+                "openness": percent(rng.uniform(-0.5, 0.7)),
+                "agreeableness": percent(rng.uniform(-0.3, 0.8)),
+                "neuroticism": percent(rng.uniform(-0.6, 0.5)),
             },
         }
 
@@ -155,7 +156,7 @@ def materialize(
         f"({anchor.timestamp.isoformat()}): {anchor.event}\n"
         f"The crowd numbers {view['crowd_size'] or 'unknown'}; mood {view['mood'] or 'unknown'}.\n"
         f"Describe {name}, one of those present: description, where they stood (vantage), "
-        "voice, traits (-1..1). Stay consistent with the scene."
+        "voice, traits (whole percentages, -100..100). Stay consistent with the scene."
     )
     completion = ask_model(
         ctx,

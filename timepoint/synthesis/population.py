@@ -139,7 +139,7 @@ def populate(
             prose=f"Scenario: {scenario.title}. {scenario.description}\n"
             f"Describe the {entry.role.value} {entry.kind.value} '{entry.name or entry.id}'"
             f" ({entry.description or 'no description yet'}). Give name, description, "
-            "traits (-1..1), 3-5 facts they know at the start, voice and goals.",
+            "traits (-100..100), 3-5 facts they know at the start, voice and goals.",
             data=context,
             seed=ctx.seed,
             max_tokens=600,

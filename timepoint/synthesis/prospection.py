@@ -36,6 +36,8 @@ from timepoint.engine.mechanism_settings import MechanismSettings, read_settings
 from timepoint.engine.state import WorldState
 from timepoint.knowledge.exposure import fact_id
 from timepoint.llm.base import ActionType, Request
+from timepoint.llm.bounded import Share, percent, percent_default
+from timepoint.llm.grounding import Settled, SubjectId, grounded, record_dropped, settle
 from timepoint.llm.offline_compose import topic_of
 from timepoint.llm.task_data import task_request
 from timepoint.synthesis.relationships import declared_relations
@@ -72,11 +74,11 @@ class ExpectationDraft(BaseModel):
 
     event: str
     kind: ExpectationKind
-    subject: str = ""
-    probability: float = Field(ge=0, le=1)
+    subject: SubjectId = ""
+    probability: Share
     desired: bool = True
     preparations: list[str] = Field(default_factory=list)
-    confidence: float = Field(0.5, ge=0, le=1)
+    confidence: Share = percent_default(0.5)
 
 
 class ProspectionDraft(BaseModel):
@@ -98,7 +100,7 @@ class ProspectionDraft(BaseModel):
         others = context.get("others", [])
 
         def confidence() -> float:
-            return round(min(1.0, max(0.0, base_confidence + rng.uniform(-0.15, 0.1))), 3)
+            return percent(min(1.0, max(0.0, base_confidence + rng.uniform(-0.15, 0.1))))
 
         expectations: list[dict[str, Any]] = []
         contingencies: list[str] = []
@@ -110,7 +112,7 @@ class ProspectionDraft(BaseModel):
                     "event": f"“{topic}” will be raised again",
                     "kind": "raises",
                     "subject": fact["id"],
-                    "probability": round(rng.uniform(0.45, 0.85), 2),
+                    "probability": percent(rng.uniform(0.45, 0.85)),
                     "desired": rng.random() < 0.6,
                     "preparations": [f"have an answer ready on {topic}", f"steer toward {goal}"],
                     "confidence": confidence(),
@@ -124,7 +126,7 @@ class ProspectionDraft(BaseModel):
                     "event": f"{other['name']} will press their own case",
                     "kind": "speaks",
                     "subject": other["id"],
-                    "probability": round(rng.uniform(0.5, 0.9), 2),
+                    "probability": percent(rng.uniform(0.5, 0.9)),
                     "desired": not hostile,
                     "preparations": [f"speak privately with {other['name']} beforehand"],
                     "confidence": confidence(),
@@ -137,7 +139,7 @@ class ProspectionDraft(BaseModel):
             {
                 "event": f"the mood at {place} will " + ("ease" if tense else "turn sharper"),
                 "kind": "tension_falls" if tense else "tension_rises",
-                "probability": round(rng.uniform(0.3, 0.6) if tense else rng.uniform(0.2, 0.5), 2),
+                "probability": percent(rng.uniform(0.3, 0.6) if tense else rng.uniform(0.2, 0.5)),
                 "desired": tense,
                 "preparations": ["keep my temper"] if tense else ["watch for signs of anger"],
                 "confidence": confidence(),
@@ -193,16 +195,17 @@ def form_expectations(ctx: RunContext, state: WorldState, tp: Timepoint) -> list
     tension = scene.atmosphere.tension if scene else 0.2
     relations = declared_relations(state)
 
-    def ask(entity: Entity) -> tuple[ProspectionDraft, int]:
+    def ask(entity: Entity) -> Settled:
         request = _request(ctx, state, tp, entity, settings, tension, relations)
-        completion = ctx.gateway.complete(request)
-        assert isinstance(completion.parsed, ProspectionDraft)
-        return completion.parsed, completion.usage.total_tokens
+        answer = settle(ctx.gateway.complete, request)
+        assert isinstance(answer.parsed, ProspectionDraft)
+        return answer
 
     formed = []
-    for entity, (draft, tokens) in zip(
-        planners, fan_out(ask, planners, ctx.max_concurrency), strict=True
-    ):
+    for entity, answer in zip(planners, fan_out(ask, planners, ctx.max_concurrency), strict=True):
+        draft, tokens = answer.parsed, answer.tokens
+        target = f"prospection:{entity.id}@{tp.id}"
+        record_dropped(state, "M15", target, answer, timepoint_id=tp.id)
         expectations = [
             Expectation(**e.model_dump(exclude={"subject"}), subject=e.subject or None)
             for e in draft.expectations[: settings.expectations_per_entity]
@@ -395,9 +398,12 @@ def _request(
             "and confidence; then contingency plans.",
         ]
     )
+    # subject: a fact id it knows, an entity id there (itself included), or empty
+    people = {entity.id: entity.name, **{o["id"]: o["name"] for o in others}}
+    schema = grounded(ProspectionDraft, entities=people, facts={f["id"]: f["text"] for f in facts})
     return task_request(
         ActionType.PROSPECTION,
-        ProspectionDraft,
+        schema,
         system="You model how people anticipate what comes next.",
         prose=prompt,
         data=context,

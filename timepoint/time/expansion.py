@@ -23,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.engine.context import ask_model
 from timepoint.llm.base import ActionType
+from timepoint.llm.bounded import Share, percent
+from timepoint.llm.grounding import EntityId, grounded
 from timepoint.llm.offline_compose import sentence_case, topic_of
 from timepoint.scenario.schema import TimepointsConfig
 from timepoint.time.causal import ancestors
@@ -67,8 +69,8 @@ class SubMomentDraft(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     event: str
-    importance: float = Field(ge=0, le=1)
-    present: list[str]
+    importance: Share
+    present: list[EntityId]
     key_facts: list[str] = Field(default_factory=list)
 
     @classmethod
@@ -105,7 +107,7 @@ class SubMomentDraft(BaseModel):
         importance = _IMPORTANCE.get(phase, 0.5) + rng.uniform(-0.05, 0.05)
         return {
             "event": event,
-            "importance": round(min(1.0, max(0.0, importance)), 2),
+            "importance": percent(min(1.0, max(0.0, importance))),
             "present": present,
             "key_facts": facts,
         }
@@ -164,16 +166,19 @@ def generate_sub_moment(
         + (f" ({context['central']})" if context["central"] else "")
         + ", following causally from the events so far.",
         "Entities: " + ", ".join(f"{c['id']} ({c['name']}, {c['role']})" for c in candidates),
-        "Answer with event, importance (0-1), present (entity ids) and key_facts.",
+        "Answer with event, importance (a whole percentage, 0-100), present (entity ids) and "
+        "key_facts.",
     ]
     completion = ask_model(
         sim.ctx,
         ActionType.TEMPORAL_REASONING,
-        SubMomentDraft,
+        grounded(SubMomentDraft, entities={c["id"]: c["name"] for c in candidates}),
         system="You unfold one moment into its phases.",
         prompt="\n".join(prompt),
         data=context,
         max_tokens=400,
+        recorded_in=(state, "M8", f"sub-moment:{central}:{phase}"),
+        timepoint_id=central,
     )
     draft = completion.parsed
     assert isinstance(draft, SubMomentDraft)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from timepoint.engine.fanout import fan_out
 from timepoint.knowledge.phrasing import about
 from timepoint.llm.base import ActionType, Request
+from timepoint.llm.grounding import grounded, record_dropped, settle
 from timepoint.llm.task_data import task_request
 from timepoint.time.causal import integrity_problems
 from timepoint.time.modes.branching_consequents import KINDS, ConsequentSet
@@ -130,10 +131,11 @@ class BranchingMode:
         ]
         completions = fan_out(sim.ctx.gateway.complete, requests, sim.ctx.max_concurrency)
         made = []
-        for parent, completion in zip(parents, completions, strict=True):
+        for parent, request, completion in zip(parents, requests, completions, strict=True):
             signature = nodes[parent].signature if parent else ""
             tp = sim.event_timepoint(
                 completion,
+                request=request,
                 index=index,
                 timestamp=when,
                 parent=parent,
@@ -152,8 +154,10 @@ class BranchingMode:
         requests = [self._request(sim, nodes[p].tp, index, when) for p in parents]
         completions = fan_out(sim.ctx.gateway.complete, requests, sim.ctx.max_concurrency)
         made = []
-        for parent, completion in zip(parents, completions, strict=True):
-            answer = completion.parsed
+        for parent, request, completion in zip(parents, requests, completions, strict=True):
+            settled = settle(sim.ctx.gateway.complete, request, completion)
+            record_dropped(sim.state, "M17", f"consequents:{parent}", settled, timepoint_id=parent)
+            answer = settled.parsed
             assert isinstance(answer, ConsequentSet)
             seen: set[str] = set()
             for consequent in answer.consequents:
@@ -211,12 +215,13 @@ class BranchingMode:
             f"State at {parent.timestamp.isoformat()}: {parent.event}\n"
             + (f"Decision at stake: {decision}\n" if decision else "")
             + f"Write three consequents at {when.isoformat()}: one good, one bad, one surprising. "
-            "Each: kind, event, importance (0-1), present (entity ids), key_facts and your "
-            "plausibility (0-1). Entities: " + ", ".join(f"{p['id']} ({p['name']})" for p in people)
+            "Each: kind, event, importance (a whole percentage, 0-100), present (entity ids), "
+            "key_facts and your plausibility (a whole percentage). Entities: "
+            + ", ".join(f"{p['id']} ({p['name']})" for p in people)
         )
         return task_request(
             ActionType.COUNTERFACTUAL_PREDICTION,
-            ConsequentSet,
+            grounded(ConsequentSet, entities={p["id"]: p["name"] for p in people}),
             system="You explore how situations could unfold.",
             prose=prompt,
             data=context,

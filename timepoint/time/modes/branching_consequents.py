@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from timepoint.llm.bounded import Share, percent
+from timepoint.llm.grounding import EntityId
 from timepoint.llm.offline_compose import sentence_case, topic_of
 
 KINDS = ("good", "bad", "surprising")
@@ -23,10 +25,10 @@ class Consequent(BaseModel):
 
     kind: str = Field(pattern="^(good|bad|surprising)$")
     event: str
-    importance: float = Field(ge=0, le=1)
-    present: list[str]
+    importance: Share
+    present: list[EntityId]
     key_facts: list[str] = Field(default_factory=list)
-    plausibility: float = Field(ge=0, le=1)
+    plausibility: Share
 
 
 class ConsequentSet(BaseModel):
@@ -83,10 +85,10 @@ class ConsequentSet(BaseModel):
                 {
                     "kind": kind,
                     "event": event + ".",
-                    "importance": round(rng.uniform(0.55, 0.9), 2),
+                    "importance": percent(rng.uniform(0.55, 0.9)),
                     "present": present + extra,
                     "key_facts": [fact],
-                    "plausibility": round(plausibility, 3),
+                    "plausibility": percent(plausibility),
                 }
             )
         return {"consequents": consequents}

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from timepoint.engine.context import ask_model
 from timepoint.knowledge.exposure import make_fact
 from timepoint.llm.base import ActionType
+from timepoint.llm.grounding import EntityId, grounded
 from timepoint.time.causal import integrity_problems
 from timepoint.time.modes.common import (
     entity_views,
@@ -50,7 +51,7 @@ class Prophecy(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    speaker: str
+    speaker: EntityId
     text: str
     elements: list[str] = Field(min_length=1, max_length=4)
 
@@ -175,11 +176,13 @@ class CyclicalMode:
         completion = ask_model(
             sim.ctx,
             ActionType.PROSPECTION,
-            Prophecy,
+            grounded(Prophecy, entities={s["id"]: s["name"] for s in speakers}),
             system="You voice prophecies inside simulations.",
             prompt=prompt,
             data=context,
             max_tokens=300,
+            recorded_in=(sim.state, "M17", f"prophecy:{tp.id}"),
+            timepoint_id=tp.id,
         )
         prophecy = completion.parsed
         assert isinstance(prophecy, Prophecy)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.engine.context import ask_model
 from timepoint.llm.base import ActionType
+from timepoint.llm.grounding import EntityId, grounded
 from timepoint.llm.offline_compose import topic_of
 from timepoint.time.causal import integrity_problems
 from timepoint.time.modes.common import (
@@ -71,7 +72,7 @@ POV_THRESHOLD = 0.8
 class CharacterArc(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    entity: str
+    entity: EntityId
     start: str
     end: str
     turn: str = "climax"
@@ -84,7 +85,7 @@ class NarrativePlan(BaseModel):
 
     beats: list[str] = Field(min_length=1)
     arcs: list[CharacterArc] = Field(default_factory=list)
-    pov: dict[str, str] = Field(default_factory=dict)
+    pov: dict[str, EntityId] = Field(default_factory=dict)
 
     @classmethod
     def offline_answer(cls, context: dict[str, Any], rng: random.Random) -> dict[str, Any]:
@@ -237,11 +238,12 @@ class DirectorialMode:
         completion = ask_model(
             sim.ctx,
             ActionType.TEMPORAL_REASONING,
-            NarrativePlan,
+            grounded(NarrativePlan, entities={p["id"]: p["name"] for p in people}),
             system="You are a story director planning scenes.",
             prompt=prompt,
             data=context,
             max_tokens=900,
+            recorded_in=(sim.state, "M17", "narrative_plan"),
         )
         plan = completion.parsed
         assert isinstance(plan, NarrativePlan)

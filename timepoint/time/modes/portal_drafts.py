@@ -18,6 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from timepoint.llm.bounded import Share, percent
+from timepoint.llm.grounding import EntityId
 from timepoint.llm.offline_compose import sentence_case, topic_of
 from timepoint.time.modes.wording import clamp, content_words, coverage
 
@@ -36,7 +38,7 @@ class StateCandidate(Draft):
 
     description: str
     key_events: list[str] = Field(min_length=1, max_length=5)
-    entity_changes: dict[str, str] = Field(default_factory=dict)
+    entity_changes: dict[EntityId, str] = Field(default_factory=dict)
     world_context: str = ""
     causal_link: str = ""
 
@@ -71,8 +73,8 @@ class CandidateSet(Draft):
 class StateJudgement(Draft):
     """A judge's view of one candidate: plausibility and historical precedent, both 0..1."""
 
-    plausibility: float = Field(ge=0, le=1)
-    precedent: float = Field(ge=0, le=1)
+    plausibility: Share
+    precedent: Share
     reasoning: str
 
     @classmethod
@@ -89,8 +91,8 @@ class StateJudgement(Draft):
         precedent = clamp(0.3 + 0.12 * len(cues) + rng.uniform(-0.05, 0.05))
         year = context.get("target_year", "")
         return {
-            "plausibility": round(plausibility, 3),
-            "precedent": round(precedent, 3),
+            "plausibility": percent(plausibility),
+            "precedent": percent(precedent),
             "reasoning": f"In {year} this prepares {link:.0%} of what the later state needs; "
             f"comparable cases turn on {', '.join(cues) or 'nothing familiar'}.",
         }
@@ -99,7 +101,7 @@ class StateJudgement(Draft):
 class CoherenceJudgement(Draft):
     """Does the earlier state make the later one plausible (0..1)?"""
 
-    coherence: float = Field(ge=0, le=1)
+    coherence: Share
     reasoning: str
 
     @classmethod
@@ -110,7 +112,7 @@ class CoherenceJudgement(Draft):
         carried = len(a & b) / len(b) if b else 0.5
         coherence = clamp(0.35 + 1.1 * link + 0.2 * carried + rng.uniform(-0.07, 0.07))
         return {
-            "coherence": round(coherence, 3),
+            "coherence": percent(coherence),
             "reasoning": f"{earlier.get('year', '?')} → {later.get('year', '?')}: {link:.0%} of "
             f"the later state is prepared, {carried:.0%} of its actors carry over.",
         }
@@ -119,7 +121,7 @@ class CoherenceJudgement(Draft):
 class ForwardJudgement(Draft):
     """The judge's verdict on a forward simulation from a candidate."""
 
-    plausibility: float = Field(ge=0, le=1)
+    plausibility: Share
     reasoning: str
 
     @classmethod
@@ -128,7 +130,7 @@ class ForwardJudgement(Draft):
         expected = _text(context.get("expected", {}))
         reached = coverage(simulated, expected)
         return {
-            "plausibility": round(clamp(0.25 + 1.5 * reached + rng.uniform(-0.05, 0.05)), 3),
+            "plausibility": percent(clamp(0.25 + 1.5 * reached + rng.uniform(-0.05, 0.05))),
             "reasoning": f"the simulated continuation reaches {reached:.0%} of the expected state",
         }
 

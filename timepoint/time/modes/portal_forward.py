@@ -118,7 +118,8 @@ class ForwardCheck:
         prompt = (
             f"Earlier ({search.year(a)}): {a.state.description}\nLater ({search.year(b)}): "
             f"{b.state.description}\nDoes the earlier state make the later one plausible, with "
-            "knowledge flowing only forward? Rate coherence 0-1 and explain."
+            "knowledge flowing only forward? Rate coherence as a whole percentage (0-100) and "
+            "explain."
         )
         verdict, tokens = search.ask(
             CoherenceJudgement, ActionType.PORTAL_PATH_SCORING, context, prompt

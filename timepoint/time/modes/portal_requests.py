@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from timepoint.llm.base import ActionType, Request
+from timepoint.llm.grounding import grounded
 from timepoint.llm.task_data import task_request
 from timepoint.time.modes.common import scenario_brief
 from timepoint.time.modes.portal_drafts import CandidateSet
@@ -70,7 +71,7 @@ def candidate_request(
     ]
     return task_request(
         ActionType.PORTAL_BACKWARD_REASONING,
-        CandidateSet,
+        grounded(CandidateSet, entities={p["id"]: p["name"] for p in search.people}),
         system="You reason backwards from outcomes to causes.",
         prose="\n".join(lines),
         data=context,

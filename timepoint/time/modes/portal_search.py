@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from timepoint.llm.base import ActionType
+from timepoint.llm.base import ActionType, Completion, Request
 from timepoint.llm.drafts import EventDraft
+from timepoint.llm.grounding import record_dropped, settle
 from timepoint.llm.task_data import task_request
 from timepoint.time.modes.common import entity_views, scenario_brief
 from timepoint.time.modes.portal_drafts import (
@@ -154,17 +155,22 @@ class PortalSearch:
         if self._elaboration is None or self.portal is None:
             return
         completion, self._elaboration = self._elaboration.result(), None
-        answer = completion.parsed
+        answer = self._grounded(completion, None, "portal")
         assert isinstance(answer, CandidateSet)
         self.portal.state = answer.candidates[0]
         self.portal.tokens = completion.usage.total_tokens
 
+    def _grounded(self, completion: Completion, request: Request | None, where: str) -> Any:
+        """The answer with entity ids only; what named none is recorded (see ``settle``)."""
+        settled = settle(self.sim.ctx.gateway.complete, request, completion)
+        record_dropped(self.sim.state, "M17", f"portal:{where}", settled)
+        return settled.parsed
+
     def fixed(self, direction: str, index: int) -> PortalNode:
         """A state the model describes in one call (the origin, for oscillating exploration)."""
-        completion = self.sim.ctx.gateway.complete(
-            candidate_request(self, None, index, direction, 1)
-        )
-        answer = completion.parsed
+        request = candidate_request(self, None, index, direction, 1)
+        completion = self.sim.ctx.gateway.complete(request)
+        answer = self._grounded(completion, request, f"{direction}@{index}")
         assert isinstance(answer, CandidateSet)
         node = self._node(index, answer.candidates[0], None, direction)
         node.tokens = completion.usage.total_tokens
@@ -187,9 +193,9 @@ class PortalSearch:
         futures = [self.pool.submit(sim.ctx.gateway.complete, r) for r in requests]
         nodes = []
         self._portal_elaborated()
-        for anchor, future in zip(frontier, futures, strict=True):
+        for anchor, request, future in zip(frontier, requests, futures, strict=True):
             completion = future.result()
-            answer = completion.parsed
+            answer = self._grounded(completion, request, f"{direction}@{index}:{anchor.id}")
             assert isinstance(answer, CandidateSet)
             chosen = answer.candidates[:k]
             share = completion.usage.total_tokens // len(chosen)
@@ -264,7 +270,8 @@ class PortalSearch:
             f"Candidate state in {self.times[index].year}: {candidate.description}\n"
             f"Key events: {'; '.join(candidate.key_events)}\nLink: {candidate.causal_link}\n"
             f"{'Later' if direction == 'backward' else 'Earlier'} state ({self.year(anchor)}): "
-            f"{anchor.state.description}\nRate plausibility and historical precedent (0-1) and "
+            f"{anchor.state.description}\nRate plausibility and historical precedent (whole "
+            "percentages, 0-100) and "
             "give your reasoning."
         )
         judgement, tokens = self.ask(
@@ -326,7 +333,8 @@ class PortalSearch:
         context = {"simulated": events, "expected": expected.model_dump()}
         prompt = (
             f"A forward simulation produced: {' | '.join(events)}\nExpected state: "
-            f"{expected.description}\nHow plausibly does it lead there (0-1)? Explain."
+            f"{expected.description}\nHow plausibly does it lead there (a whole percentage, "
+            "0-100)? Explain."
         )
         verdict, used = self.ask(
             ForwardJudgement, ActionType.PORTAL_PATH_SCORING, context, prompt, self.cfg.judge_model

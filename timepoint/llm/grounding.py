@@ -1,0 +1,485 @@
+"""Ids in answers: constrained to the ids a request offers, names mapped, the rest re-asked.
+
+An answer field that names an entity or a fact is declared with :data:`EntityId`,
+:data:`FactId` or :data:`SubjectId` (either). :func:`grounded` builds, per request, a subclass
+of the answer class under the same name whose JSON schema lists the ids present as an ``enum``
+(a dict keyed by entity ids lists them as its properties), so constrained decoding can only
+write those. Validation stays lenient: a model without such decoding may still write a display
+name, and :func:`settle` then
+
+1. maps every unambiguous name to its id ("James Madison" or "Madison" → ``madison``; a fact's
+   text → its id),
+2. re-asks once for what cannot be mapped, naming the values and the ids allowed, and
+3. drops what still names nothing the request offered — the id from a list, or the item (a
+   dialog turn, an expectation) an id-naming field belongs to — and reports each drop, so the
+   caller records it (:func:`record_dropped`) instead of losing model output silently.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BaseModel, WithJsonSchema, create_model
+
+from timepoint.llm.base import Completion, Message, Request
+
+if TYPE_CHECKING:
+    from timepoint.engine.state import WorldState
+
+
+class Ref(StrEnum):
+    """What an id-naming field names."""
+
+    ENTITY = "entity"
+    FACT = "fact"
+    SUBJECT = "subject"  # an entity or a fact
+
+
+EntityId = Annotated[str, Ref.ENTITY]
+FactId = Annotated[str, Ref.FACT]
+SubjectId = Annotated[str, Ref.SUBJECT]
+
+#: how many allowed ids a re-ask or a validation message lists
+LISTED = 20
+_MARK = "__timepoint_grounding__"
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """The ids a request offers: entity ids to display names, fact ids to texts."""
+
+    entities: Mapping[str, str] = field(default_factory=dict)
+    facts: Mapping[str, str] = field(default_factory=dict)
+
+    def pool(self, ref: Ref) -> dict[str, str]:
+        if ref is Ref.ENTITY:
+            return dict(self.entities)
+        if ref is Ref.FACT:
+            return dict(self.facts)
+        return {**self.facts, **self.entities}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A value that named no id of the request.
+
+    ``path`` locates it in the answer (``turns[2].speaker``); ``dropped`` says what was removed
+    (empty until :func:`settle` drops it).
+    """
+
+    path: str
+    value: str
+    ref: Ref
+    allowed: tuple[str, ...]
+    dropped: str = ""
+
+    def describe(self) -> str:
+        listed = ", ".join(self.allowed[:LISTED]) + (" …" if len(self.allowed) > LISTED else "")
+        what = f"{self.path}: {self.value!r} is not one of the {self.ref.value} ids given"
+        return f"{what} ({listed or 'none'})" + (
+            f"; dropped {self.dropped}" if self.dropped else ""
+        )
+
+
+@dataclass
+class Settled:
+    """A grounded answer: the validated object with ids only, and what it took to get there."""
+
+    parsed: Any
+    tokens: int
+    mapped: int = 0
+    dropped: list[Issue] = field(default_factory=list)
+    reasked: int = 0
+
+
+# -- schemas -------------------------------------------------------------------------------
+
+
+def grounded(
+    schema: type[BaseModel],
+    *,
+    entities: Mapping[str, str] | Iterable[str] = (),
+    facts: Mapping[str, str] | Iterable[str] = (),
+) -> type[BaseModel]:
+    """A subclass of ``schema``, same name, whose id fields list the given ids as an ``enum``.
+
+    ``entities`` and ``facts`` map ids to display names and texts (or are plain id lists); an
+    empty pool admits no id (a list of them must stay empty). The class remembers its
+    :class:`Grounding` for :func:`settle`; a schema without id fields is returned as it is.
+    """
+    grounding = Grounding(entities=_labels(entities), facts=_labels(facts))
+    return _grounded(schema, grounding) or schema
+
+
+def grounding_of(schema: type[BaseModel] | None) -> Grounding | None:
+    """The :class:`Grounding` a class built by :func:`grounded` carries, else ``None``."""
+    return schema.__dict__.get(_MARK) if schema is not None else None
+
+
+def _labels(items: Mapping[str, str] | Iterable[str]) -> dict[str, str]:
+    if isinstance(items, Mapping):
+        return {str(k): str(v) for k, v in items.items()}
+    return {str(i): str(i) for i in items}
+
+
+def _grounded(schema: type[BaseModel], grounding: Grounding) -> type[BaseModel] | None:
+    overrides: dict[str, Any] = {}
+    for name, info in schema.model_fields.items():
+        annotation = _rebuilt(info.annotation, _ref_in(info.metadata), info.default, grounding)
+        if annotation is not None:
+            fresh = copy.copy(info)
+            fresh.metadata = [m for m in info.metadata if not isinstance(m, Ref)]
+            overrides[name] = (annotation, fresh)
+    if not overrides:
+        return None
+    cls = create_model(schema.__name__, __base__=schema, __module__=schema.__module__, **overrides)
+    cls.__doc__ = schema.__doc__
+    setattr(cls, _MARK, grounding)
+    return cls
+
+
+_NOTHING = object()  # an id position whose pool is empty: no value is allowed there
+
+
+def _rebuilt(annotation: Any, ref: Ref | None, default: Any, grounding: Grounding) -> Any:
+    """The constrained annotation for a field, or ``None`` when nothing in it names ids."""
+    if ref is not None and annotation is str:
+        ids = list(grounding.pool(ref))
+        if default == "" and "" not in ids:
+            ids.append("")
+        return Annotated[str, _enum(ids)] if ids else Annotated[str, ref]
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is list and args:
+        inner = _item(args[0], grounding)
+        if inner is _NOTHING:
+            return Annotated[list[str], WithJsonSchema({"type": "array", "maxItems": 0})]
+        return list[inner] if inner is not None else None
+    if origin is dict and len(args) == 2:
+        key_ref = _ref_of(args[0])
+        if key_ref is not None:
+            string = {"type": "string"}
+            properties = {i: string for i in grounding.pool(key_ref)}
+            shape = {"type": "object", "properties": properties, "additionalProperties": False}
+            return Annotated[dict[str, args[1]], WithJsonSchema(shape)]  # type: ignore[valid-type]
+        inner = _item(args[1], grounding)
+        if inner is _NOTHING:
+            return Annotated[dict[str, str], WithJsonSchema({"type": "object", "maxProperties": 0})]
+        return dict[str, inner] if inner is not None else None  # type: ignore[valid-type]
+    if ref is None:
+        inner = _item(annotation, grounding)
+        return inner if inner is not _NOTHING else None
+    return None
+
+
+def _item(annotation: Any, grounding: Grounding) -> Any:
+    ref = _ref_of(annotation)
+    if ref is not None:
+        ids = list(grounding.pool(ref))
+        return Annotated[str, _enum(ids)] if ids else _NOTHING
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _grounded(annotation, grounding)
+    return None
+
+
+def _enum(ids: list[str]) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "enum": ids})
+
+
+def _ref_in(metadata: Iterable[Any]) -> Ref | None:
+    return next((m for m in metadata if isinstance(m, Ref)), None)
+
+
+def _ref_of(annotation: Any) -> Ref | None:
+    if typing.get_origin(annotation) is Annotated:
+        return _ref_in(typing.get_args(annotation)[1:])
+    return None
+
+
+# -- names to ids --------------------------------------------------------------------------
+
+_HONORIFICS = frozenset(
+    ("mr", "mrs", "ms", "miss", "dr", "sir", "lady", "lord", "madam", "general", "colonel")
+)
+
+
+def _key(text: str) -> str:
+    words = re.sub(r"[^0-9a-z]+", " ", text.casefold()).split()
+    while len(words) > 1 and words[0] in _HONORIFICS:
+        words = words[1:]
+    return " ".join(words)
+
+
+class Resolver:
+    """Maps what a model wrote to the id it means, when exactly one id fits."""
+
+    def __init__(self, pool: Mapping[str, str], ref: Ref, facts: Iterable[str] = ()):
+        fact_ids = set(facts)
+        self.ids = tuple(pool)
+        full: dict[str, set[str]] = {}
+        part: dict[str, set[str]] = {}
+        for ident, label in pool.items():
+            names = {ident, ident.replace("_", " "), label}
+            for name in names:
+                full.setdefault(_key(name), set()).add(ident)
+            if ref is Ref.FACT or ident in fact_ids:
+                continue  # a fact's text is matched whole, never word by word
+            words = _key(label).split() + _key(ident.replace("_", " ")).split()
+            for word in words:
+                if len(word) > 2:
+                    part.setdefault(word, set()).add(ident)
+        self._full = {k: next(iter(v)) for k, v in full.items() if k and len(v) == 1}
+        self._part = {k: next(iter(v)) for k, v in part.items() if len(v) == 1}
+
+    def __call__(self, value: str) -> str | None:
+        if value in self.ids:
+            return value
+        for variant in _variants(value):
+            key = _key(variant)
+            if key in self._full:
+                return self._full[key]
+        for variant in _variants(value):
+            key = _key(variant)
+            if key in self._part:
+                return self._part[key]
+        return None
+
+
+def _variants(value: str) -> list[str]:
+    """The value, and its parts around brackets, colons and dashes: ``Madison (madison)``."""
+    parts = [p for p in re.split(r"[()\[\]{}:;|]|\s[-–—]\s", value) if p.strip()]
+    return [value, *parts]
+
+
+# -- walking answers -----------------------------------------------------------------------
+
+
+def review(answer: BaseModel, drop: bool = False) -> tuple[BaseModel, int, list[Issue]]:
+    """Map names in ``answer`` to ids; list (and with ``drop``, remove) what names nothing.
+
+    Returns the answer with ids only where they could be mapped, how many values were mapped,
+    and the issues. Dropping removes a bad id from its list or dict, and an item whose own
+    id-naming field is bad from the list that holds it (a top-level field is cleared).
+    """
+    grounding = grounding_of(type(answer))
+    if grounding is None:
+        return answer, 0, []
+    walker = _Walker(grounding, drop)
+    try:
+        return walker.model(answer, ""), walker.mapped, walker.issues
+    except _Drop as failed:  # a required top-level id: nothing to drop it from
+        walker.issues[-1] = replace(failed.issue, dropped="")
+        return answer, walker.mapped, walker.issues
+
+
+class _Drop(Exception):
+    """Raised inside an item whose id-naming field names nothing; its list drops it."""
+
+    def __init__(self, issue: Issue):
+        self.issue = issue
+
+
+class _Walker:
+    def __init__(self, grounding: Grounding, drop: bool):
+        self.grounding = grounding
+        self.drop = drop
+        self.mapped = 0
+        self.issues: list[Issue] = []
+        self._resolvers: dict[Ref, Resolver] = {}
+
+    def resolver(self, ref: Ref) -> Resolver:
+        if ref not in self._resolvers:
+            pool = self.grounding.pool(ref)
+            self._resolvers[ref] = Resolver(pool, ref, facts=self.grounding.facts)
+        return self._resolvers[ref]
+
+    def resolve(self, value: str, ref: Ref) -> str | None:
+        found = self.resolver(ref)(value)
+        if found is not None and found != value:
+            self.mapped += 1
+        return found
+
+    def issue(self, path: str, value: str, ref: Ref, dropped: str) -> Issue:
+        issue = Issue(path, value, ref, self.resolver(ref).ids, dropped if self.drop else "")
+        self.issues.append(issue)
+        return issue
+
+    def model(self, answer: BaseModel, path: str) -> BaseModel:
+        base = _base_of(type(answer))
+        updates: dict[str, Any] = {}
+        for name, info in base.model_fields.items():
+            value = getattr(answer, name)
+            where = f"{path}.{name}" if path else name
+            new = self.field(value, info.annotation, _ref_in(info.metadata), info.default, where)
+            if new is not value:
+                updates[name] = new
+        return answer.model_copy(update=updates) if updates else answer
+
+    def field(self, value: Any, annotation: Any, ref: Ref | None, default: Any, path: str) -> Any:
+        if ref is not None and isinstance(value, str):
+            if (value == "" and default == "") or not self.resolver(ref).ids:
+                return value  # optional and left empty, or nothing offered to choose from
+            found = self.resolve(value, ref)
+            if found is not None:
+                return found
+            if not path.count(".") and default == "":
+                self.issue(path, value, ref, "the value (left empty)")
+                return "" if self.drop else value
+            raise _Drop(self.issue(path, value, ref, "the item it belongs to"))
+        origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+        if origin is list and isinstance(value, list) and args:
+            return self.items(value, args[0], path)
+        if origin is dict and isinstance(value, dict) and len(args) == 2:
+            return self.mapping(value, args, path)
+        if isinstance(value, BaseModel):
+            return self.model(value, path)
+        return value
+
+    def items(self, values: list[Any], annotation: Any, path: str) -> list[Any]:
+        ref = _ref_of(annotation)
+        kept: list[Any] = []
+        changed = False
+        for index, value in enumerate(values):
+            where = f"{path}[{index}]"
+            if ref is not None and isinstance(value, str):
+                found = self.resolve(value, ref)
+                if found is None:
+                    self.issue(where, value, ref, "the id from the list")
+                    changed = changed or self.drop
+                    if not self.drop:
+                        kept.append(value)
+                    continue
+                changed = changed or found != value
+                kept.append(found)
+                continue
+            try:
+                new = self.field(value, annotation, None, None, where)
+            except _Drop:
+                changed = changed or self.drop
+                if not self.drop:
+                    kept.append(value)
+                continue
+            changed = changed or new is not value
+            kept.append(new)
+        return kept if changed else values
+
+    def mapping(self, values: dict[Any, Any], args: tuple[Any, Any], path: str) -> dict[Any, Any]:
+        key_ref, value_ref = _ref_of(args[0]), _ref_of(args[1])
+        result: dict[Any, Any] = {}
+        changed = False
+        for key, value in values.items():
+            where = f"{path}[{key!r}]"
+            if key_ref is not None and isinstance(key, str):
+                found = self.resolve(key, key_ref)
+                if found is None:
+                    self.issue(where, key, key_ref, "the entry")
+                    changed = changed or self.drop
+                    if not self.drop:
+                        result[key] = value
+                    continue
+                changed = changed or found != key
+                key = found
+            if value_ref is not None and isinstance(value, str):
+                found = self.resolve(value, value_ref)
+                if found is None:
+                    self.issue(where, value, value_ref, "the entry")
+                    changed = changed or self.drop
+                    if not self.drop:
+                        result[key] = value
+                    continue
+                changed = changed or found != value
+                value = found
+            result[key] = value
+        return result if changed else values
+
+
+def _base_of(cls: type[BaseModel]) -> type[BaseModel]:
+    """The declared answer class a grounded class was built from (field refs live there)."""
+    return cls.__base__ if _MARK in cls.__dict__ else cls  # type: ignore[return-value]
+
+
+# -- asking --------------------------------------------------------------------------------
+
+
+def reask_ids_message(issues: list[Issue]) -> str:
+    """The user message asking a model to replace what named no id of the request."""
+    listed = "\n".join(f"- {issue.describe()}" for issue in issues[:LISTED])
+    return (
+        f"Some values in your answer name no id this request offers:\n{listed}\n"
+        "Answer again with the complete JSON object, writing each of these as one of the ids "
+        "listed (exactly as written there)."
+    )
+
+
+def settle(
+    complete: Callable[[Request], Completion],
+    request: Request | None,
+    completion: Completion | None = None,
+    max_reasks: int = 1,
+) -> Settled:
+    """The answer to ``request`` with ids only: names mapped, the rest re-asked, then dropped.
+
+    ``complete`` is the gateway's ``complete``; ``completion`` an answer already in hand (with
+    no ``request`` nothing is re-asked). An answer whose schema was not built by
+    :func:`grounded` is returned as it is.
+    """
+    if completion is None:
+        assert request is not None, "settle needs a request or a completion"
+        completion = complete(request)
+    tokens = completion.usage.total_tokens
+    if completion.parsed is None:
+        return Settled(parsed=None, tokens=tokens)
+    answer, mapped, issues = review(completion.parsed)
+    reasked = 0
+    messages = request.messages if request is not None else ()
+    while issues and request is not None and reasked < max_reasks:
+        reasked += 1
+        messages = (
+            *messages,
+            Message(role="assistant", content=completion.text[:4_000]),
+            Message(role="user", content=reask_ids_message(issues)),
+        )
+        completion = complete(request.with_messages(messages))
+        tokens += completion.usage.total_tokens
+        answer, mapped, issues = review(completion.parsed)  # type: ignore[arg-type]
+    if issues:
+        answer, _, issues = review(answer, drop=True)  # names were mapped above
+    return Settled(parsed=answer, tokens=tokens, mapped=mapped, dropped=issues, reasked=reasked)
+
+
+# -- recording -----------------------------------------------------------------------------
+
+
+def record_dropped(
+    state: WorldState,
+    mechanism: str,
+    target: str,
+    settled: Settled,
+    *,
+    timepoint_id: str | None = None,
+) -> None:
+    """Put a settled answer's drops in the run record: a failed validation each, and counts.
+
+    The ledger of ``mechanism`` counts ``names mapped to ids``, ``re-asks for ids`` and
+    ``ids dropped`` (zero counts leave no trace).
+    """
+    from timepoint.engine.record import ValidationResult
+
+    state.ledger.count(mechanism, "names mapped to ids", settled.mapped)
+    state.ledger.count(mechanism, "re-asks for ids", settled.reasked)
+    state.ledger.count(mechanism, "ids dropped", len(settled.dropped))
+    for issue in settled.dropped:
+        state.validation.append(
+            ValidationResult(
+                validator="grounded_ids",
+                target=f"{target}#{issue.path}",
+                ok=False,
+                message=issue.describe(),
+                timepoint_id=timepoint_id,
+            )
+        )
