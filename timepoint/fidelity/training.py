@@ -27,7 +27,7 @@ from timepoint.engine.context import RunContext, ask_model
 from timepoint.engine.state import WorldState
 from timepoint.knowledge.exposure import make_fact
 from timepoint.llm.base import ActionType
-from timepoint.llm.offline_compose import sentence_case, topic_of
+from timepoint.llm.offline_compose import point_of, sentence_case, topic_of
 from timepoint.world import Entity, ExposureKind, ResolutionLevel, Timepoint
 
 #: Queries after which an entity at each level is elevated (reference defaults).
@@ -151,7 +151,7 @@ class EnrichmentDraft(BaseModel):
 
 
 def _body(text: str) -> str:
-    return sentence_case(text).rstrip("…").rstrip()
+    return sentence_case(point_of(text)).rstrip("…").rstrip()
 
 
 def _listing(names: list[str]) -> str:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.engine.context import ask_model
 from timepoint.llm.base import ActionType
-from timepoint.llm.offline_compose import sentence_case, topic_of
+from timepoint.llm.offline_compose import point_of, sentence_case, topic_of
 from timepoint.scenario.schema import TimepointsConfig
 from timepoint.time.causal import ancestors
 from timepoint.time.clock import advance
@@ -85,7 +85,8 @@ class SubMomentDraft(BaseModel):
         scenario = context.get("scenario", {})
         place = scenario.get("location") or "the appointed place"
         recent = context.get("recent_facts", [])
-        topic = topic_of(recent[0]) if recent else topic_of(scenario.get("description", ""))
+        point = point_of(recent[0]) if recent else ""
+        topic = topic_of(point) if recent else topic_of(scenario.get("description", ""))
         phase = context.get("phase", "debate")
         facts: list[str] = []
         if phase == "arrival":
@@ -96,7 +97,7 @@ class SubMomentDraft(BaseModel):
         elif phase == "debate":
             event = f"{lead} and {other} argue over {topic} while the others weigh in."
             if recent:
-                facts.append(f"{lead} challenged {other} on whether {sentence_case(recent[0])}")
+                facts.append(f"{lead} challenged {other} on whether {sentence_case(point)}")
         elif phase == "decision":
             event = f"{who} settle what they can agree on about {topic}."
             facts.append(f"{who} agreed to take up “{topic}”")
