@@ -6,7 +6,8 @@ data keys by task (all optional unless noted):
 - ``entity_population``: ``scenario`` {title, description, location}, ``entity`` {id, name, kind,
   role, description, knowledge}, ``others`` [names].
 - ``temporal_reasoning``: ``scenario``, ``index``, ``count``, ``timestamp``, ``planned`` (an event
-  the scenario prescribes), ``candidates`` [{id, name, role}], ``previous`` [event texts],
+  the scenario prescribes), ``candidates`` [{id, name, role}], ``previous`` [the latest event
+  texts], ``earlier`` {covers, through, summary} (the history before them, summarized),
   ``recent_facts`` [fact texts], ``phase``.
 - ``dialog_synthesis``: ``scenario``, ``event``, ``location``, ``scene`` {tension, formality},
   ``participants`` [{id, name, voice, tone_bias, strain, known [{id, text}], unknown [{id, text}]}],
