@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from timepoint.engine.context import RunContext, ask_model
 from timepoint.engine.state import WorldState
 from timepoint.knowledge.exposure import make_fact
+from timepoint.knowledge.relevance import select_known
 from timepoint.llm.base import ActionType
 from timepoint.llm.offline_compose import point_of, sentence_case, topic_of
 from timepoint.world import Entity, ExposureKind, ResolutionLevel, Timepoint
@@ -221,9 +222,8 @@ def enrich(
     has a compressed state (M6) in the prompt.
     """
     entity = state.entities[entity_id]
-    known = sorted(
-        state.knowledge_at(entity_id, tp.id).values(), key=lambda e: (e.timestamp, e.fact_id)
-    )[-MAX_KNOWN_IN_PROMPT:]
+    held = state.knowledge_at(entity_id, tp.id).values()
+    known = select_known(state, held, tp, MAX_KNOWN_IN_PROMPT)[::-1]  # oldest first
     names = {e.id: e.name for e in state.entities.values()}
     facts = [
         {
