@@ -189,7 +189,9 @@ def test_answers_and_on_demand_calls_are_persisted_to_folder_and_store(jefferson
 
 
 def test_a_question_elevates_only_the_cell_it_needs(tmp_path):
-    run = tp.run(salon_scenario(), settings=Settings(home=tmp_path / "runs"))
+    # without M2, no cell is elevated during the run, so the critic stays where it was planned
+    salon = salon_scenario().with_overrides({"mechanisms.disabled": ["m2"]})
+    run = tp.run(salon, settings=Settings(home=tmp_path / "runs"))
     before = {(c.entity_id, c.timepoint_id): c.resolution for c in run.record.fidelity}
     assert before[("critic", "tp_000")] is ResolutionLevel.GRAPH
     answer = run.ask("What did Dionysius Lardner say at the first timepoint?")

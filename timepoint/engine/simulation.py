@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from timepoint.engine.context import RunContext
+from timepoint.engine.history import History, history_lines
 from timepoint.engine.progress import ProgressEvent
 from timepoint.engine.record import FidelityCell, PathInfo, RunRecord, ValidationResult
 from timepoint.engine.restore import remember_entity_states
@@ -54,6 +55,17 @@ class Simulation:
         self.token_budget = TokenBudget.from_scenario(scenario)
         if self.token_budget is not None:
             ctx.gateway = BudgetedGateway(ctx.gateway, self.token_budget, ctx.max_concurrency)
+        self._history: History | None = None
+
+    @property
+    def history(self) -> History:
+        """M7: what prompts show of the story so far (recent events verbatim, older summarized).
+
+        Bound to the current state (a branch replaces it with the rewound one).
+        """
+        if self._history is None or self._history.state is not self.state:
+            self._history = History(self.ctx, self.state)
+        return self._history
 
     # -- pipeline -------------------------------------------------------------------------
     def enter(self, step: str, detail: str = "", done: int = 0, total: int | None = None) -> None:
@@ -195,8 +207,13 @@ class Simulation:
         planned: str | None = None,
         phase: str | None = None,
     ) -> Request:
-        """The temporal-reasoning request for the event at ``timestamp`` after ``parent``."""
-        previous = [self.state.timepoints[a].event for a in reversed(self._chain(parent))]
+        """The temporal-reasoning request for the event at ``timestamp`` after ``parent``.
+
+        The story so far is bounded (see :mod:`timepoint.engine.history`): the chain's latest
+        events verbatim, the ones before them as a summary made once and reused.
+        """
+        window = self.history.window(parent)
+        previous = window.events
         recent = self._recent_facts(parent)
         candidates = [
             {"id": e.id, "name": e.name, "role": e.role.value, "kind": e.kind.value}
@@ -216,17 +233,19 @@ class Simulation:
             "previous": previous,
             "recent_facts": recent,
             "phase": phase,
+            **window.data(),
         }
         prompt = [
             f"Scenario: {self.scenario.title}. {self.scenario.description}",
             f"Time: {timestamp.isoformat()}. Place: {self.scenario.timepoints.location or '?'}.",
-            "Events so far: " + (" | ".join(previous) or "none (this is the opening moment)"),
+            *history_lines(window),
             "Recently said: " + ("; ".join(recent) or "nothing yet"),
             f"Prescribed: {planned}" if planned else "Write the next event that follows causally.",
             "Entities: " + ", ".join(f"{c['id']} ({c['name']}, {c['role']})" for c in candidates),
             f"Pacing: moment {index + 1} of {self.timepoint_count}"
             + (f", phase: {phase}." if phase else "."),
-            "Answer with event, importance (0-1), present (entity ids) and key_facts.",
+            "Answer with event, importance (a whole percentage, 0-100), present (entity ids) and "
+            "key_facts.",
         ]
         return task_request(
             ActionType.TEMPORAL_REASONING,

@@ -5,8 +5,9 @@
   :class:`~timepoint.errors.BudgetExceeded` (and a stored partial record). Before that, the
   simulation lowers fidelity (``Simulation.downgrade``) whenever the spend so far projects past
   the budget.
-- ``soft``: up to 10% over. Passing the budget records a warning and lowers fidelity; a call
-  that could pass 110% of the budget is not made.
+- ``soft``: up to 10% over. Fidelity is lowered whenever the spend projects past 110% of the
+  budget (as for ``hard``, against the allowance) and at every step once the budget is passed,
+  which also records a warning; a call that could pass 110% of the budget is not made.
 - ``max_quality``: reports only; fidelity is never lowered and the run never stops for it.
 
 The budget counts every token of the run's calls that pass through :class:`BudgetedGateway`
@@ -128,19 +129,20 @@ class TokenBudget:
     def downgrade_levels(self, steps_done: int, steps_total: int, level: int) -> int:
         """How many levels to lower fidelity by now (0: the budget is on course).
 
-        Hard budgets look ahead: the projection is the spend now plus the cost of the latest
-        step (at the fidelity then planned) times the steps left, and fidelity drops one level
-        per 25% of projected overrun; when what is left could not cover the largest call of
-        the latest step, it drops at least two levels (below dialog). Soft budgets lower
-        fidelity one level at a time once the budget is passed. ``steps_done`` counts the
-        timepoints generated so far; ``level`` is the current downgrade.
+        Budgets look ahead: the projection is the spend now plus the cost of the latest step
+        (at the fidelity then planned) times the steps left, and fidelity drops one level per
+        25% of projected overrun; when what is left could not cover the largest call of the
+        latest step, it drops at least two levels (below dialog). A hard budget projects against
+        its limit, a soft one against its allowance (110%), and a soft budget also drops a level
+        at every step once its limit is passed. ``steps_done`` counts the timepoints generated
+        so far; ``level`` is the current downgrade.
         """
         room = MAX_DOWNGRADE - level
         if self.mode is BudgetMode.MAX_QUALITY or room <= 0:
             return 0
         spent = self.spent
-        if self.mode is BudgetMode.SOFT:
-            return int(spent > self.limit)
+        target = self.cap or self.limit
+        passed = int(self.mode is BudgetMode.SOFT and spent > self.limit)
         last, self._last_checkpoint = self._last_checkpoint, spent
         with self._lock:
             peak, self._peak = self._peak, 0
@@ -148,11 +150,11 @@ class TokenBudget:
             return int(spent > self.limit)
         levels = 0
         projected = spent + (spent - last) * max(0, steps_total - steps_done)
-        if projected > self.limit:
-            levels = max(1, math.ceil((projected / self.limit - 1) / 0.25))
-        if self.limit - spent < peak:
+        if projected > target:
+            levels = max(1, math.ceil((projected / target - 1) / 0.25))
+        if target - spent < peak:
             levels = max(levels, HEADROOM_LEVELS)
-        return min(room, levels)
+        return min(room, max(levels, passed))
 
     def note_downgrade(self, level: int, timepoint: str) -> None:
         """Remember that fidelity was lowered to ``level`` before ``timepoint`` was planned."""

@@ -26,8 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from timepoint.engine.context import RunContext, ask_model
 from timepoint.engine.state import WorldState
 from timepoint.knowledge.exposure import make_fact
+from timepoint.knowledge.relevance import select_known
 from timepoint.llm.base import ActionType
-from timepoint.llm.offline_compose import sentence_case, topic_of
+from timepoint.llm.offline_compose import point_of, sentence_case, topic_of
 from timepoint.world import Entity, ExposureKind, ResolutionLevel, Timepoint
 
 #: Queries after which an entity at each level is elevated (reference defaults).
@@ -151,7 +152,7 @@ class EnrichmentDraft(BaseModel):
 
 
 def _body(text: str) -> str:
-    return sentence_case(text).rstrip("…").rstrip()
+    return sentence_case(point_of(text)).rstrip("…").rstrip()
 
 
 def _listing(names: list[str]) -> str:
@@ -221,9 +222,8 @@ def enrich(
     has a compressed state (M6) in the prompt.
     """
     entity = state.entities[entity_id]
-    known = sorted(
-        state.knowledge_at(entity_id, tp.id).values(), key=lambda e: (e.timestamp, e.fact_id)
-    )[-MAX_KNOWN_IN_PROMPT:]
+    held = state.knowledge_at(entity_id, tp.id).values()
+    known = select_known(state, held, tp, MAX_KNOWN_IN_PROMPT)[::-1]  # oldest first
     names = {e.id: e.name for e in state.entities.values()}
     facts = [
         {

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from timepoint.knowledge.ask import Question
 
 MAX_FACTS = 8
+#: Turns a "said" answer quotes at most: the closest to the question, then the latest.
+MAX_TURNS = 8
 _WORDS = re.compile(r"[a-z0-9']+")
 
 
@@ -61,6 +63,19 @@ def _rank(
     is_event = state.facts[event.fact_id].origin.startswith("event:")
     hearsay = kind == "provenance" and is_event
     return (-overlap, int(hearsay), -event.timestamp.timestamp(), event.fact_id)
+
+
+def _relevant_turns(turns: list[dict[str, Any]], words: set[str]) -> list[dict[str, Any]]:
+    """At most :data:`MAX_TURNS` of ``turns`` (oldest first), however long the run was: those
+    sharing most words with the question, then the latest."""
+    if len(turns) <= MAX_TURNS:
+        return turns
+
+    def rank(n: int) -> tuple[int, int]:
+        return (-len(words & set(_WORDS.findall(turns[n]["text"].lower()))), -n)
+
+    keep = sorted(sorted(range(len(turns)), key=rank)[:MAX_TURNS])
+    return [turns[n] for n in keep]
 
 
 def _view(e: ExposureEvent, names: Mapping[str, str]) -> dict[str, Any]:
@@ -121,13 +136,14 @@ def evidence_for(state: WorldState, question: Question, target: str | None) -> d
     if question.kind == "said":
         path = causal_path(state.timepoints, tp_id) if tp_id else set()
         scope = {tp_id} if question.explicit_time and tp_id else path
-        context["turns"] = [
+        turns = [
             {"at": d.timepoint_id, "text": t.text, "refs": list(t.knowledge_refs)}
             for d in state.dialogs
             if d.timepoint_id in scope
             for t in d.turns
             if t.speaker == target
         ]
+        context["turns"] = _relevant_turns(turns, question.words)
     if question.kind == "relationship" and len(question.entity_ids) > 1:
         other = question.entity_ids[1]
         path = causal_path(state.timepoints, tp_id) if tp_id else set()

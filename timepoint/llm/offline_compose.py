@@ -6,7 +6,8 @@ data keys by task (all optional unless noted):
 - ``entity_population``: ``scenario`` {title, description, location}, ``entity`` {id, name, kind,
   role, description, knowledge}, ``others`` [names].
 - ``temporal_reasoning``: ``scenario``, ``index``, ``count``, ``timestamp``, ``planned`` (an event
-  the scenario prescribes), ``candidates`` [{id, name, role}], ``previous`` [event texts],
+  the scenario prescribes), ``candidates`` [{id, name, role}], ``previous`` [the latest event
+  texts], ``earlier`` {covers, through, summary} (the history before them, summarized),
   ``recent_facts`` [fact texts], ``phase``.
 - ``dialog_synthesis``: ``scenario``, ``event``, ``location``, ``scene`` {tension, formality},
   ``participants`` [{id, name, voice, tone_bias, strain, known [{id, text}], unknown [{id, text}]}],
@@ -19,6 +20,7 @@ data keys by task (all optional unless noted):
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -106,6 +108,25 @@ def sentence_case(fact: str) -> str:
     return fact
 
 
+#: "X pressed Y on the point that …", "X insisted that …", "X is pressing the point that …",
+#: "X challenged Y on whether …": how the offline model attributes a point someone made.
+_ATTRIBUTION = re.compile(
+    r"^[^,;:]{1,80}? (?:pressed [^,;:]{1,80}? on the point that|insisted that"
+    r"|is pressing the point that|challenged [^,;:]{1,80}? on whether) "
+)
+
+
+def point_of(fact: str) -> str:
+    """The point a fact reports, without the attributions stacked in front of it.
+
+    A fact about who pressed whom on a point becomes, when repeated, the point of the next one;
+    quoting only the innermost point keeps fact texts from growing with every retelling.
+    """
+    while match := _ATTRIBUTION.match(fact):
+        fact = fact[match.end() :]
+    return fact
+
+
 def topic_of(fact: str, words: int = 12) -> str:
     """A short handle for a fact: its first clause, at most ``words`` words."""
     clause = sentence_case(fact).split(",")[0].split(";")[0]
@@ -161,18 +182,19 @@ def _event(ctx: dict[str, Any], rng: random.Random, _leak: float) -> dict[str, A
     if ctx.get("planned"):
         event = str(ctx["planned"]).rstrip(".") + "."
         if recent:
-            event += f" Fresh in their minds: {topic_of(recent[0])}."
+            event += f" Fresh in their minds: {topic_of(point_of(recent[0]))}."
     elif index == 0 or not recent:
         opening = scenario.get("description", "").split(". ")[0].rstrip(".")
         event = f"{who} gather at {place} to {verb}." + (f" {opening}." if opening else "")
     else:
-        event = f"After the exchange over {topic_of(recent[0])}, {who} {verb} at {place}."
+        event = f"After the exchange over {topic_of(point_of(recent[0]))}, {who} {verb} at {place}."
     facts = []
     if len(names) >= 2 and recent:
         lead, other = rng.sample(names, 2)
-        facts.append(f"{lead} pressed {other} on the point that {sentence_case(recent[0])}")
+        point = sentence_case(point_of(recent[0]))
+        facts.append(f"{lead} pressed {other} on the point that {point}")
     elif names and recent:
-        facts.append(f"{rng.choice(names)} insisted that {sentence_case(recent[0])}")
+        facts.append(f"{rng.choice(names)} insisted that {sentence_case(point_of(recent[0]))}")
     importance = min(1.0, 0.35 + 0.5 * (index + 1) / count + rng.uniform(-0.1, 0.1))
     return {
         "event": event,

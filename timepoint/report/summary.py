@@ -19,7 +19,8 @@ from timepoint.errors import TimepointError
 from timepoint.report.highlights import provenance_highlights
 from timepoint.report.records import main_path
 
-MAX_EVENTS = 40
+#: Moments a summary prompt quotes: the opening, the closing and the most important between.
+MAX_MOMENTS = 8
 
 
 class ExecutiveSummary(BaseModel):
@@ -35,11 +36,14 @@ class ExecutiveSummary(BaseModel):
         return {"summary": compose_summary(context, rng)}
 
 
-def summary_context(record: RunRecord) -> dict[str, Any]:
-    """The facts of ``record`` a summary should mention, as plain data."""
-    entities = sorted(record.entities, key=lambda e: (e.role.value != "primary", e.name))
-    path = main_path(record)[:MAX_EVENTS]
-    moments = [
+def _moments(path: list[Any]) -> list[dict[str, Any]]:
+    """At most :data:`MAX_MOMENTS` moments of ``path``, in order: its first and last, and the
+    most important between them (earlier first among equals)."""
+    if len(path) > MAX_MOMENTS:
+        middle = sorted(range(1, len(path) - 1), key=lambda i: (-path[i].importance, i))
+        keep = {0, len(path) - 1, *middle[: MAX_MOMENTS - 2]}
+        path = [t for i, t in enumerate(path) if i in keep]
+    return [
         {
             "id": t.id,
             "time": t.timestamp.strftime("%Y-%m-%d %H:%M"),
@@ -48,6 +52,27 @@ def summary_context(record: RunRecord) -> dict[str, Any]:
         }
         for t in path
     ]
+
+
+def story_so_far(record: RunRecord, path: list[Any] | None = None) -> dict[str, Any] | None:
+    """The latest history summary (M7) of the main path: ``through``, ``covers`` and ``text``."""
+    ids = {t.id for t in (path if path is not None else main_path(record))}
+    kept = [e for e in record.extras.get("history_summaries", []) if e.get("timepoint_id") in ids]
+    if not kept:
+        return None
+    latest = max(kept, key=lambda e: e.get("covers", 0))
+    return {"through": latest["timepoint_id"], "covers": latest["covers"], "text": latest["text"]}
+
+
+def summary_context(record: RunRecord) -> dict[str, Any]:
+    """The facts of ``record`` a summary should mention, as plain data.
+
+    Bounded however long the run: at most :data:`MAX_MOMENTS` moments (``count`` says how many
+    there were) and the run's own summary of its earlier history, when it made one.
+    """
+    entities = sorted(record.entities, key=lambda e: (e.role.value != "primary", e.name))
+    path = main_path(record)
+    moments = _moments(path)
     middle = moments[1:-1]
     turning = max(middle, key=lambda m: m["importance"]) if middle else None
     failed = [v for v in record.validation if not v.ok]
@@ -60,9 +85,10 @@ def summary_context(record: RunRecord) -> dict[str, Any]:
         },
         "status": record.status,
         "names": [e.name for e in entities if e.role.value in ("primary", "secondary")][:8],
-        "events": [m["event"] for m in moments],
+        "count": len(path),
         "moments": moments,
         "turning": turning,
+        "story": story_so_far(record, path),
         "highlights": [
             {
                 "fact": h["fact"],
@@ -106,7 +132,7 @@ def compose_summary(context: dict[str, Any], rng: random.Random) -> str:
     where = f" at {scenario['location']}" if scenario.get("location") else ""
     parts = [
         f"{scenario.get('title', 'This run')} follows {_people(context.get('names', []))} "
-        f"through {len(moments)} moments{where}"
+        f"through {context.get('count', len(moments))} moments{where}"
         + (f", from {moments[0]['time']} to {moments[-1]['time']}." if moments else ".")
     ]
     if moments:
@@ -163,7 +189,13 @@ def summarize(record: RunRecord, gateway: Any, seed: int | None = None) -> RunRe
     prompt = "\n".join(
         [
             f"Scenario: {record.title}. {record.description}",
-            "Moments:",
+            *(
+                [f"Story up to {story['through']}: {story['text']}".replace("\n", " ")]
+                if (story := context["story"])
+                else []
+            ),
+            f"Moments ({len(context['moments'])} of {context['count']}: the first, the last "
+            "and the most important):",
             *(f"- {m['id']} ({m['time']}): {m['event']}" for m in context["moments"]),
             "Facts passed on most: "
             + ("; ".join(h["fact"] for h in context["highlights"]) or "none"),

@@ -6,10 +6,13 @@ relevance (role and centrality), never drawn at random.
 
 from __future__ import annotations
 
+from itertools import islice
+
 from timepoint.engine.context import RunContext
 from timepoint.engine.record import ValidationResult
 from timepoint.engine.state import WorldState
 from timepoint.knowledge.conservation import Violation, check_dialog
+from timepoint.knowledge.relevance import select_known
 from timepoint.llm.base import ActionType, Message, Request
 from timepoint.llm.drafts import DialogDraft
 from timepoint.llm.grounding import Settled, grounded, record_dropped, settle
@@ -51,12 +54,18 @@ def choose_participants(state: WorldState, tp: Timepoint) -> list[str]:
 
 
 def _participant_context(state: WorldState, tp: Timepoint, entity_id: str) -> dict:
+    """What the prompt says of one speaker; bounded however long the run has been.
+
+    ``known``: the speaker's facts, the latest first and the rest by relevance to the moment
+    (see :mod:`timepoint.knowledge.relevance`), as many as its resolution affords. ``unknown``:
+    the first facts of the run it does not hold (M4), at most :data:`MAX_FACTS_IN_PROMPT`.
+    """
     entity = state.entities[entity_id]
     known = state.knowledge_at(entity_id, tp.id)
-    ordered = sorted(known.values(), key=lambda e: (e.timestamp, e.fact_id), reverse=True)
     budget = FACTS_BY_LEVEL.get(state.resolution(entity_id, tp.id), MAX_FACTS_IN_PROMPT)
-    facts = [_fact_view(state, e.fact_id) for e in ordered[:budget]]
-    unknown = [_fact_view(state, f.id) for f in state.facts.values() if f.id not in known]
+    facts = [_fact_view(state, e.fact_id) for e in select_known(state, known.values(), tp, budget)]
+    unheld = (f.id for f in state.facts.values() if f.id not in known)
+    unknown = [_fact_view(state, f) for f in islice(unheld, MAX_FACTS_IN_PROMPT)]
     strain = max(entity.physical.pain, entity.physical.fever, 1 - entity.cognitive.energy / 100)
     prospect = prospect_view(state, tp.id, entity_id)  # M15: expectations shape the prompt
     return {
@@ -66,7 +75,7 @@ def _participant_context(state: WorldState, tp: Timepoint, entity_id: str) -> di
         "strain": round(strain, 3),
         "tone_bias": prospect.get("tone_bias", ""),
         "known": facts,
-        "unknown": unknown[:MAX_FACTS_IN_PROMPT],
+        "unknown": unknown,
         "expectations": prospect.get("expectations", []),
     }
 

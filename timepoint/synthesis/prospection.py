@@ -35,6 +35,7 @@ from timepoint.engine.fanout import fan_out
 from timepoint.engine.mechanism_settings import MechanismSettings, read_settings
 from timepoint.engine.state import WorldState
 from timepoint.knowledge.exposure import fact_id
+from timepoint.knowledge.relevance import select_known
 from timepoint.llm.base import ActionType, Request
 from timepoint.llm.bounded import Share, percent, percent_default
 from timepoint.llm.grounding import Settled, SubjectId, grounded, record_dropped, settle
@@ -342,18 +343,14 @@ def _request(
     tension: float,
     relations: dict[tuple[str, str], str],
 ) -> Request:
-    known = sorted(
-        state.knowledge_at(entity.id, tp.id).values(),
-        key=lambda e: (e.timestamp, e.fact_id),
-        reverse=True,
-    )
+    known = select_known(state, state.knowledge_at(entity.id, tp.id).values(), tp, MAX_FACTS)
     facts = [
         {
             "id": e.fact_id,
             "text": state.facts[e.fact_id].text,
             "kind": "event" if state.facts[e.fact_id].origin.startswith("event:") else "fact",
         }
-        for e in known[:MAX_FACTS]
+        for e in known
     ]
     others = [
         {

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.engine.context import ask_model
+from timepoint.engine.history import history_lines
 from timepoint.llm.base import ActionType
 from timepoint.llm.bounded import Share, percent
 from timepoint.llm.grounding import EntityId, grounded
-from timepoint.llm.offline_compose import sentence_case, topic_of
+from timepoint.llm.offline_compose import point_of, sentence_case, topic_of
 from timepoint.scenario.schema import TimepointsConfig
-from timepoint.time.causal import ancestors
 from timepoint.time.clock import advance
 from timepoint.world import ResolutionLevel, Timepoint
 
@@ -87,7 +87,8 @@ class SubMomentDraft(BaseModel):
         scenario = context.get("scenario", {})
         place = scenario.get("location") or "the appointed place"
         recent = context.get("recent_facts", [])
-        topic = topic_of(recent[0]) if recent else topic_of(scenario.get("description", ""))
+        point = point_of(recent[0]) if recent else ""
+        topic = topic_of(point) if recent else topic_of(scenario.get("description", ""))
         phase = context.get("phase", "debate")
         facts: list[str] = []
         if phase == "arrival":
@@ -98,7 +99,7 @@ class SubMomentDraft(BaseModel):
         elif phase == "debate":
             event = f"{lead} and {other} argue over {topic} while the others weigh in."
             if recent:
-                facts.append(f"{lead} challenged {other} on whether {sentence_case(recent[0])}")
+                facts.append(f"{lead} challenged {other} on whether {sentence_case(point)}")
         elif phase == "decision":
             event = f"{who} settle what they can agree on about {topic}."
             facts.append(f"{who} agreed to take up “{topic}”")
@@ -137,8 +138,8 @@ def generate_sub_moment(
     """Ask the model for one phase of ``central`` at ``timestamp`` and add it to the run."""
     state = sim.state
     sim.enter("timepoints", f"{index + 1}/{sim.timepoint_count} {phase}", index)
-    chain = [] if parent is None else [parent, *ancestors(state.timepoints, parent)]
-    previous = [state.timepoints[t].event for t in reversed(chain)]
+    window = sim.history.window(parent)  # M7: recent events verbatim, older ones summarized
+    previous = window.events
     candidates = [
         {"id": e.id, "name": e.name, "role": e.role.value, "kind": e.kind.value}
         for e in state.entities.values()
@@ -156,11 +157,12 @@ def generate_sub_moment(
         "candidates": candidates,
         "previous": previous,
         "recent_facts": _recent(sim, parent),
+        **window.data(),
     }
     prompt = [
         f"Scenario: {sim.scenario.title}. {sim.scenario.description}",
         f"Time: {timestamp.isoformat()}. Place: {sim.scenario.timepoints.location or '?'}.",
-        "Events so far: " + (" | ".join(previous) or "none"),
+        *history_lines(window, none="none"),
         "Recently said: " + ("; ".join(context["recent_facts"]) or "nothing yet"),
         f"Write the {phase} phase of the moment {central}"
         + (f" ({context['central']})" if context["central"] else "")
