@@ -175,3 +175,12 @@ def test_merge_keys_may_repeat_what_they_merge(tmp_path):
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
     assert all("appears twice" not in p for p in caught.value.problems)
+
+
+def test_a_flood_of_problems_is_cut_short(tmp_path, capsys):
+    path = tmp_path / "flood.yaml"
+    path.write_text(HEAD + "".join(f"unknown_{n}: 1\n" for n in range(500)))
+    code, lines, elapsed = validate(path, capsys)
+    assert code == 2 and elapsed < 5
+    assert len(lines) == 51
+    assert lines[-1] == f"{path}: … and 450 more problems; fix these first"
