@@ -25,7 +25,9 @@ from timepoint.scenario.limits import (
     check_structure,
     read_text,
 )
+from timepoint.scenario.overrides import apply_overrides
 from timepoint.scenario.problems import Loc, describe_errors
+from timepoint.scenario.profiles import check_profiles
 from timepoint.scenario.schema import Scenario
 
 EXTENDS_KEY = "extends"
@@ -96,13 +98,30 @@ def parse_yaml(text: str, label: str) -> dict[str, Any]:
             limit of :mod:`timepoint.scenario.limits` passed, or a note that the document is not
             a mapping.
     """
+    data = parse_yaml_value(text, label)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            [f"{label}: the file holds a {type(data).__name__}; a scenario is a mapping of keys"]
+        )
+    return data
+
+
+def parse_yaml_value(text: str, label: str) -> Any:
+    """Parse one YAML document of any shape (timestamps stay strings) within the limits.
+
+    Raises:
+        ScenarioError: ``label:line:column: message`` for malformed YAML, a key given twice or a
+            limit of :mod:`timepoint.scenario.limits` passed.
+    """
     try:
         try:
             check_structure(yaml.parse(text, Loader=_FastStringTimestampLoader), label)
-            data = yaml.load(text, Loader=_FastStringTimestampLoader)
+            return yaml.load(text, Loader=_FastStringTimestampLoader)
         except yaml.YAMLError:
             check_structure(yaml.parse(text, Loader=_StringTimestampLoader), label)
-            data = yaml.load(text, Loader=_StringTimestampLoader)
+            return yaml.load(text, Loader=_StringTimestampLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
@@ -115,13 +134,6 @@ def parse_yaml(text: str, label: str) -> dict[str, Any]:
         raise ScenarioError([f"{where}: {reason}"]) from None
     except yaml.YAMLError as error:
         raise ScenarioError([f"{label}: malformed YAML: {error}"]) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ScenarioError(
-            [f"{label}: the file holds a {type(data).__name__}; a scenario is a mapping of keys"]
-        )
-    return data
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -148,21 +160,29 @@ def load_scenario_data(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Load, resolve and validate a scenario file.
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Load, resolve and validate a scenario file, and check the profile files it names.
 
     Args:
         path: A YAML file, possibly using ``extends:``.
+        overrides: dotted-path overrides applied before validation (``timepoint run --set``).
 
     Returns:
         The validated, frozen scenario.
 
     Raises:
-        ScenarioError: With one line per problem, each naming the file and field path.
+        ScenarioError: With one line per problem, each naming the file (or ``--set``) and
+            the field path.
     """
     data, origins = _resolve(Path(path), chain=())
     label = display_path(path)
-    return scenario_from_data(data, source=lambda loc: _origin_of(loc, origins, label))
+    if overrides:
+        data = apply_overrides(data, overrides, Scenario)
+        for dotted in overrides:
+            origins[tuple(str(dotted).split("."))] = "--set"
+    scenario = scenario_from_data(data, source=lambda loc: _origin_of(loc, origins, label))
+    check_profiles(scenario, Path(path).parent, label)
+    return scenario
 
 
 def scenario_from_data(
