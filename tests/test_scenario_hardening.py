@@ -210,8 +210,6 @@ NONSENSE = {
     "Timepoint reads; write schema_version: 1 (or leave it out)",
     "timepoints: {count: 2, expand: [999]}\n": "timepoints: expand names timepoints [999], but "
     "the indexes run from 0 to 1 (count=2)",
-    "timepoints: {count: 1, events: [a, b]}\n": "timepoints: events lists 2 events for 1 "
-    "timepoints; remove some or raise count",
     "mechanisms: {disabled: [m99]}\n": "mechanisms.disabled: 'm99' is not a mechanism; the "
     "mechanisms are m1 to m18; did you mean 'm9'? allowed: m1, m2, m3, m4, m5, m6, m7, m8, m9, "
     "m10, m11, m12, m13, m14, m15, m16, m17, m18",

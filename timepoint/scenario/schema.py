@@ -204,11 +204,6 @@ class TimepointsConfig(Frozen):
                 f"expand names timepoints {outside}, but the indexes run from 0 to "
                 f"{self.count - 1} (count={self.count})"
             )
-        if len(self.events) > self.count:
-            raise ValueError(
-                f"events lists {len(self.events)} events for {self.count} timepoints; "
-                "remove some or raise count"
-            )
         return self
 
 
