@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from pydantic import ValidationError
 
 import timepoint as tp
-from timepoint.engine.runner import RunFailed
-from timepoint.errors import ScenarioError
 from timepoint.scenario.schema import Scenario
 from timepoint.time.circadian import CircadianSettings, activity_table, availability
 from timepoint.world import Entity, ExposureKind, PhysicalState, ResolutionLevel, Timepoint
@@ -128,13 +127,14 @@ def test_night_penalty_makes_the_same_work_cost_half_as_much_again(settings):
     assert ada.physical.stamina == pytest.approx(1 - ada_night["spent"] / 200)
 
 
-def test_settings_of_the_wrong_type_stop_the_run_and_unknown_keys_are_reported(settings):
-    with pytest.raises(RunFailed) as failed:
-        tp.run(
-            ward("2025-03-01T02:00:00+00:00", {"night_energy_penalty": "high"}), settings=settings
-        )
-    assert isinstance(failed.value.cause, ScenarioError)
-    assert "mechanisms.settings.m14.night_energy_penalty" in str(failed.value.cause)
+def test_settings_of_the_wrong_type_are_refused_with_the_scenario_and_unknown_keys_reported(
+    settings,
+):
+    for wrong in ({"night_energy_penalty": "high"}, {"night_start_hour": 99}):
+        with pytest.raises(ValidationError) as refused:
+            ward("2025-03-01T02:00:00+00:00", wrong)
+        [error] = refused.value.errors()
+        assert error["loc"] == ("mechanisms", "settings", "m14", *wrong)
     record = tp.run(
         ward("2025-03-01T02:00:00+00:00", {"night_workrs": ["clerk"]}), settings=settings
     ).record

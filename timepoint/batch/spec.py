@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, overload
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.errors import BatchError, ScenarioError
 from timepoint.scenario.schema import Scenario
@@ -97,10 +97,8 @@ def resolve(base: Scenario, overrides: Mapping[str, Any], seed: int | None) -> S
         resolved = base.with_overrides(dict(overrides)) if overrides else base
         if seed is not None and seed != resolved.seed:
             resolved = resolved.with_overrides({"seed": seed})
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
+    except ScenarioError as error:
+        problems = "; ".join(error.problems)
         raise BatchError(
             f"overrides {dict(overrides)} do not fit scenario {base.id!r}: {problems}; "
             "use dotted paths of existing fields, e.g. timepoints.count or "

@@ -26,18 +26,28 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, object]:
-    import yaml
+    """``["timepoints.count=2"]`` -> ``{"timepoints.count": 2}`` (values are read as YAML).
 
-    from timepoint.errors import ConfigurationError
+    Raises:
+        ScenarioError: one line per pair that is not ``PATH=VALUE`` or whose value is not YAML.
+    """
+    from timepoint.errors import ScenarioError
+    from timepoint.scenario.loader import parse_yaml_value
+    from timepoint.scenario.overrides import FORM
 
     overrides: dict[str, object] = {}
+    problems: list[str] = []
     for pair in pairs:
         path, sep, value = pair.partition("=")
-        if not sep or not path:
-            raise ConfigurationError(
-                f"--set {pair!r}: expected PATH=VALUE, e.g. timepoints.count=2"
-            )
-        overrides[path.strip()] = yaml.safe_load(value)
+        if not sep or not path.strip():
+            problems.append(f"--set {pair!r}: expected {FORM}, e.g. timepoints.count=2")
+            continue
+        try:
+            overrides[path.strip()] = parse_yaml_value(value, f"--set {path.strip()}")
+        except ScenarioError as error:
+            problems += error.problems
+    if problems:
+        raise ScenarioError(problems)
     return overrides
 
 
@@ -57,16 +67,20 @@ def usage_line(usage: UsageSummary) -> str:
 def handle(args: argparse.Namespace) -> int:
     from timepoint.engine.progress import BarProgress, NullProgress
     from timepoint.engine.runner import RunFailed, run
+    from timepoint.scenario.check import check_scenario_file
     from timepoint.settings import Settings
 
     settings = Settings.from_env()
+    overrides = parse_overrides(args.set)
+    seed = {} if args.seed is None else {"seed": args.seed}
+    check_scenario_file(args.scenario, {**overrides, **seed}, settings=settings)
     print(settings.describe(), file=sys.stderr)
     progress = NullProgress() if args.quiet else BarProgress(description="timepoint run")
     try:
         result = run(
             args.scenario,
             seed=args.seed,
-            overrides=parse_overrides(args.set),
+            overrides=overrides,
             settings=settings,
             progress=progress,
         )

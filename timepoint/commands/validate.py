@@ -21,16 +21,19 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Validate each file; exit 0 when all are valid, 2 when any is not."""
-    from timepoint.scenario.loader import display_path, load_scenario
+    from timepoint.scenario.check import check_scenario_file
+    from timepoint.scenario.loader import display_path
+    from timepoint.settings import Settings
 
     paths = expand_paths(args.files)
     if not paths:
         raise ScenarioError([f"no .yaml files in {', '.join(args.files)}"])
+    settings = Settings.from_env()
     failures = 0
     for path in paths:
         label = display_path(path)
         try:
-            scenario = load_scenario(path)
+            scenario = check_scenario_file(path, settings=settings)
         except ScenarioError as error:
             failures += 1
             for problem in error.problems:

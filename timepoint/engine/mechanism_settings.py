@@ -22,7 +22,7 @@ from timepoint.scenario.schema import Scenario
 class MechanismSettings(BaseModel):
     """Base of a mechanism's tunable constants; unknown keys are ignored here and reported."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
 
 SettingsT = TypeVar("SettingsT", bound=MechanismSettings)

@@ -24,10 +24,12 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import Field
 
+from timepoint.engine.mechanism_settings import MechanismSettings
 from timepoint.engine.state import WorldState
 from timepoint.llm.base import estimate_tokens
 from timepoint.world import Entity
@@ -101,6 +103,14 @@ def _fit(matrix: np.ndarray, wanted: int) -> tuple[np.ndarray, np.ndarray]:
     _, singular, vt = np.linalg.svd(centred, full_matrices=False)
     rank = int((singular > 1e-9 * singular[0]).sum())
     return mean, vt[: min(wanted, rank)]
+
+
+class CompressionSettings(MechanismSettings):
+    """M6 constants as a scenario writes them: principal components kept per vector."""
+
+    components: dict[
+        Literal["context", "biology", "behaviour"], Annotated[int, Field(ge=1, le=CONTEXT_DIM)]
+    ] = Field(default_factory=dict)
 
 
 def _rounded(array: np.ndarray) -> list[Any]:

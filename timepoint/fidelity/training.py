@@ -19,11 +19,12 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.engine.context import RunContext, ask_model
+from timepoint.engine.mechanism_settings import MechanismSettings
 from timepoint.engine.state import WorldState
 from timepoint.knowledge.exposure import make_fact
 from timepoint.knowledge.relevance import select_known
@@ -39,6 +40,16 @@ QUERY_THRESHOLDS: dict[ResolutionLevel, int] = {
     ResolutionLevel.DIALOG: 25,
 }
 MAX_KNOWN_IN_PROMPT = 12
+
+
+class TrainingSettings(MechanismSettings):
+    """M2 constants as a scenario writes them (checked when the scenario is validated)."""
+
+    queries: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: list(QUERY_THRESHOLDS.values()), min_length=4, max_length=4
+    )
+    centrality: float = Field(0.3, ge=0, le=1)
+    iterations: int = Field(3, ge=0, le=100)
 
 
 @dataclass(frozen=True)

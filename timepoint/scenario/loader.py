@@ -19,7 +19,15 @@ import yaml
 from pydantic import ValidationError
 
 from timepoint.errors import ScenarioError
+from timepoint.scenario.limits import (
+    MAX_EXTENDS_DEPTH,
+    MAX_EXTENDS_FILES,
+    check_structure,
+    read_text,
+)
+from timepoint.scenario.overrides import apply_overrides
 from timepoint.scenario.problems import Loc, describe_errors
+from timepoint.scenario.profiles import check_profiles
 from timepoint.scenario.schema import Scenario
 
 EXTENDS_KEY = "extends"
@@ -28,11 +36,34 @@ EXTENDS_KEY = "extends"
 Origins = dict[tuple[str, ...], str]
 
 
-class _StringTimestampLoader(yaml.SafeLoader):
+class _DuplicateKeys:
+    """Refuses a mapping that names a key twice (YAML forbids it; PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[attr-defined]
+            try:
+                first = seen.setdefault(key, key_node.start_mark)
+            except TypeError:
+                continue  # an unhashable key; the constructor reports it
+            if first is not key_node.start_mark:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} appears twice (first at line {first.line + 1}); keep one",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)  # type: ignore[misc]
+
+
+class _StringTimestampLoader(_DuplicateKeys, yaml.SafeLoader):
     """SafeLoader that leaves timestamps as strings (its error marks are the precise ones)."""
 
 
-class _FastStringTimestampLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class _FastStringTimestampLoader(_DuplicateKeys, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """The same on libyaml, when available; malformed files are re-read by the loader above."""
 
 
@@ -63,14 +94,34 @@ def parse_yaml(text: str, label: str) -> dict[str, Any]:
         label: How to name the source in error messages (usually the file path).
 
     Raises:
-        ScenarioError: ``label:line:column: message`` for malformed YAML, or a note that the
-            document is not a mapping.
+        ScenarioError: ``label:line:column: message`` for malformed YAML, a key given twice or a
+            limit of :mod:`timepoint.scenario.limits` passed, or a note that the document is not
+            a mapping.
+    """
+    data = parse_yaml_value(text, label)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            [f"{label}: the file holds a {type(data).__name__}; a scenario is a mapping of keys"]
+        )
+    return data
+
+
+def parse_yaml_value(text: str, label: str) -> Any:
+    """Parse one YAML document of any shape (timestamps stay strings) within the limits.
+
+    Raises:
+        ScenarioError: ``label:line:column: message`` for malformed YAML, a key given twice or a
+            limit of :mod:`timepoint.scenario.limits` passed.
     """
     try:
         try:
-            data = yaml.load(text, Loader=_FastStringTimestampLoader)
+            check_structure(yaml.parse(text, Loader=_FastStringTimestampLoader), label)
+            return yaml.load(text, Loader=_FastStringTimestampLoader)
         except yaml.YAMLError:
-            data = yaml.load(text, Loader=_StringTimestampLoader)
+            check_structure(yaml.parse(text, Loader=_StringTimestampLoader), label)
+            return yaml.load(text, Loader=_StringTimestampLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
@@ -83,13 +134,6 @@ def parse_yaml(text: str, label: str) -> dict[str, Any]:
         raise ScenarioError([f"{where}: {reason}"]) from None
     except yaml.YAMLError as error:
         raise ScenarioError([f"{label}: malformed YAML: {error}"]) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ScenarioError(
-            [f"{label}: the file holds a {type(data).__name__}; a scenario is a mapping of keys"]
-        )
-    return data
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,21 +160,29 @@ def load_scenario_data(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Load, resolve and validate a scenario file.
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Load, resolve and validate a scenario file, and check the profile files it names.
 
     Args:
         path: A YAML file, possibly using ``extends:``.
+        overrides: dotted-path overrides applied before validation (``timepoint run --set``).
 
     Returns:
         The validated, frozen scenario.
 
     Raises:
-        ScenarioError: With one line per problem, each naming the file and field path.
+        ScenarioError: With one line per problem, each naming the file (or ``--set``) and
+            the field path.
     """
     data, origins = _resolve(Path(path), chain=())
     label = display_path(path)
-    return scenario_from_data(data, source=lambda loc: _origin_of(loc, origins, label))
+    if overrides:
+        data = apply_overrides(data, overrides, Scenario)
+        for dotted in overrides:
+            origins[tuple(str(dotted).split("."))] = "--set"
+    scenario = scenario_from_data(data, source=lambda loc: _origin_of(loc, origins, label))
+    check_profiles(scenario, Path(path).parent, label)
+    return scenario
 
 
 def scenario_from_data(
@@ -158,35 +210,57 @@ def scenario_from_data(
         raise ScenarioError(describe_errors(error, Scenario, source)) from None
 
 
-def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Origins]:
+def _resolve(
+    path: Path, chain: tuple[Path, ...], reads: list[Path] | None = None
+) -> tuple[dict[str, Any], Origins]:
+    """``path`` merged onto its bases; ``chain`` is the files extending it, ``reads`` every file
+    read so far for this scenario."""
+    reads = [] if reads is None else reads
     label = display_path(path)
     resolved = path.resolve()
     if resolved in chain:
         cycle = " -> ".join(display_path(p) for p in (*chain, resolved))
         raise ScenarioError([f"{display_path(chain[0])}: extends cycle: {cycle}"])
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        raise ScenarioError(
+            [
+                f"{display_path(chain[0])}: extends: the chain of bases is longer than "
+                f"{MAX_EXTENDS_DEPTH} files (it reaches {label}); merge some bases into one"
+            ]
+        )
+    reads.append(resolved)
+    if len(reads) > MAX_EXTENDS_FILES:
+        raise ScenarioError(
+            [
+                f"{display_path(reads[0])}: extends: resolving it reads more than "
+                f"{MAX_EXTENDS_FILES} files (bases extended many times over); "
+                "extend each base once"
+            ]
+        )
     if not path.is_file():
         parent = f" (extended by {display_path(chain[-1])})" if chain else ""
         what = "is a directory, not a file" if path.is_dir() else "no such file"
         raise ScenarioError([f"{label}: {what}{parent}"])
-    data = parse_yaml(path.read_text(encoding="utf-8"), label)
+    data = parse_yaml(read_text(path, label), label)
     bases = data.pop(EXTENDS_KEY, None)
     if bases is None:
         return data, _origins(data, label)
     if isinstance(bases, str):
         bases = [bases]
-    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+    if not isinstance(bases, list) or not all(isinstance(b, str) and b for b in bases):
         raise ScenarioError(
             [f"{label}: extends: {bases!r} should be a relative path or a list of relative paths"]
         )
     merged: dict[str, Any] = {}
     origins: Origins = {}
     for base in bases:
-        base_data, base_origins = _resolve(path.parent / base, (*chain, resolved))
+        base_data, base_origins = _resolve(path.parent / base, (*chain, resolved), reads)
         merged = deep_merge(merged, base_data)
         origins.update(base_origins)
     own = _origins(data, label)
-    for key_path in own:
-        for inherited in [p for p in origins if p[: len(key_path)] == key_path]:
+    overridden = set(own)
+    for inherited in list(origins):
+        if any(inherited[:length] in overridden for length in range(1, len(inherited) + 1)):
             del origins[inherited]
     origins.update(own)
     return deep_merge(merged, data), origins

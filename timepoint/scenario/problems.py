@@ -23,6 +23,9 @@ from pydantic import BaseModel, ValidationError
 
 Loc = tuple[str | int, ...]
 
+#: most problems listed for one validation; the rest are counted
+MAX_PROBLEMS = 50
+
 _ALTERNATION = re.compile(r"^\^\(([\w|]+)\)\$$")
 
 
@@ -51,15 +54,20 @@ def describe_errors(
             label (so errors inherited through ``extends:`` can name the base file).
 
     Returns:
-        The problem lines, in pydantic's order, without duplicates.
+        The problem lines, in pydantic's order, without duplicates; past
+        :data:`MAX_PROBLEMS`, one line counting the rest.
     """
     lines: list[str] = []
-    for item in error.errors(include_url=False):
+    items = error.errors(include_url=False)
+    for item in items[:MAX_PROBLEMS]:
         loc: Loc = tuple(item["loc"])
         label = source(loc) if callable(source) else source
         line = f"{label}: {format_loc(loc)}: {_explain(item, loc, model)}"
         if line not in lines:
             lines.append(line)
+    if len(items) > MAX_PROBLEMS:
+        label = source(()) if callable(source) else source
+        lines.append(f"{label}: … and {len(items) - MAX_PROBLEMS} more problems; fix these first")
     return lines
 
 

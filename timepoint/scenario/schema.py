@@ -6,20 +6,46 @@ validation, so the models here never see it.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
 
+from timepoint.errors import ScenarioError
+from timepoint.scenario.clock import TimeUnit, advance
+from timepoint.scenario.mechanisms import MECHANISM_IDS, settings_model
+from timepoint.scenario.overrides import apply_overrides
+from timepoint.scenario.problems import describe_errors
 from timepoint.world.entity import CognitiveState, EntityKind, EntityRole, PhysicalState
 from timepoint.world.resolution import ResolutionLevel
 
+#: the scenario format this version reads
+SCHEMA_VERSION = 1
+#: longest text in any field but ``title`` and ``description`` (a prompt carries it every call)
+MAX_TEXT = 2_000
+MAX_TITLE = 200
+MAX_DESCRIPTION = 5_000
+#: what the run store (a signed 64-bit integer column) can hold
+SEED_RANGE = (-(2**63), 2**63 - 1)
+
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=MAX_TEXT
+    )
 
 
 class TemporalMode(StrEnum):
@@ -29,15 +55,6 @@ class TemporalMode(StrEnum):
     BRANCHING = "branching"
     CYCLICAL = "cyclical"
     PORTAL = "portal"
-
-
-class TimeUnit(StrEnum):
-    MINUTE = "minute"
-    HOUR = "hour"
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-    YEAR = "year"
 
 
 class FidelityTemplate(StrEnum):
@@ -66,6 +83,12 @@ class Preference(StrEnum):
     BALANCED = "balanced"
 
 
+class OutputFormat(StrEnum):
+    MARKDOWN = "markdown"
+    JSON = "json"
+    PDF = "pdf"
+
+
 class RelationKind(StrEnum):
     FAMILY = "family"
     ALLY = "ally"
@@ -81,7 +104,7 @@ class RelationKind(StrEnum):
 class RosterEntity(Frozen):
     """A named entity. Anything left out is filled by the model (entity population)."""
 
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
     name: str | None = None
     kind: EntityKind = EntityKind.HUMAN
     role: EntityRole = EntityRole.SECONDARY
@@ -109,10 +132,16 @@ class Relation(Frozen):
     b: str
     kind: RelationKind = RelationKind.NEUTRAL
 
+    @model_validator(mode="after")
+    def _two_ends(self) -> Relation:
+        if self.a == self.b:
+            raise ValueError(f"relation links {self.a!r} to itself; name two different entities")
+        return self
+
 
 class EntitiesConfig(Frozen):
     count: int = Field(3, ge=1, le=500)
-    kinds: list[EntityKind] = Field(default_factory=lambda: [EntityKind.HUMAN])
+    kinds: list[EntityKind] = Field(default_factory=lambda: [EntityKind.HUMAN], min_length=1)
     animism: int = Field(0, ge=0, le=6)
     initial_resolution: ResolutionLevel = ResolutionLevel.SCENE
     roster: list[RosterEntity] = Field(default_factory=list)
@@ -153,6 +182,30 @@ class TimepointsConfig(Frozen):
             raise ValueError("start must carry a timezone, e.g. 1790-06-20T18:00:00-04:00")
         return self
 
+    @model_validator(mode="after")
+    def _fits_the_calendar(self) -> TimepointsConfig:
+        try:
+            first = self.start - (advance(self.start, self.step, self.unit) - self.start) / 2
+            last = advance(self.start, self.count * self.step, self.unit)
+            first.astimezone(UTC), last.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ValueError(
+                f"{self.count} timepoints of {self.step} {self.unit.value}(s) from "
+                f"{self.start.isoformat()} leave the years 1 to 9999; "
+                "lower step or count, or move start"
+            ) from None
+        return self
+
+    @model_validator(mode="after")
+    def _indexes_exist(self) -> TimepointsConfig:
+        outside = [i for i in self.expand if not 0 <= i < self.count]
+        if outside:
+            raise ValueError(
+                f"expand names timepoints {outside}, but the indexes run from 0 to "
+                f"{self.count - 1} (count={self.count})"
+            )
+        return self
+
 
 class DirectorialConfig(Frozen):
     narrative_arc: str = "rising_action"
@@ -161,14 +214,14 @@ class DirectorialConfig(Frozen):
 
 
 class CyclicalConfig(Frozen):
-    cycle_length: int = Field(3, ge=2)
+    cycle_length: int = Field(3, ge=2, le=200)
     prophecy_accuracy: float = Field(0.5, ge=0, le=1)
     variation: list[str] = Field(default_factory=lambda: ["mutation", "amplification"])
 
 
 class BranchingConfig(Frozen):
-    branches: int = Field(2, ge=1)
-    path_count: int = Field(3, ge=1)
+    branches: int = Field(2, ge=1, le=20)
+    path_count: int = Field(3, ge=1, le=20)
     coherence_threshold: float = Field(0.5, ge=0, le=1)
 
 
@@ -185,19 +238,19 @@ class PortalWeights(Frozen):
 
 class PortalConfig(Frozen):
     description: str
-    portal_year: int
-    origin_year: int
+    portal_year: int = Field(ge=1, le=9999)
+    origin_year: int = Field(ge=1, le=9999)
     backward_steps: int = Field(5, ge=1, le=50)
     candidates_per_step: int = Field(3, ge=1, le=10)
     path_count: int = Field(3, ge=1, le=20)
     coherence_threshold: float = Field(0.6, ge=0, le=1)
     weights: PortalWeights = Field(default_factory=PortalWeights)
-    max_backtrack_depth: int = Field(2, ge=0)
+    max_backtrack_depth: int = Field(2, ge=0, le=20)
     exploration: str = Field("adaptive", pattern="^(reverse_chronological|oscillating|adaptive)$")
-    oscillation_threshold: int = Field(10, ge=1)
+    oscillation_threshold: int = Field(10, ge=1, le=1_000)
     simulation_judging: bool = False
     judge_model: str | None = None
-    simulation_forward_steps: int = Field(1, ge=1)
+    simulation_forward_steps: int = Field(1, ge=1, le=20)
 
     @model_validator(mode="after")
     def _years(self) -> PortalConfig:
@@ -226,24 +279,26 @@ class TemporalConfig(Frozen):
 class FidelityConfig(Frozen):
     template: FidelityTemplate = FidelityTemplate.BALANCED
     planning: PlanningMode = PlanningMode.HYBRID
-    token_budget: int | None = Field(None, ge=1)
+    token_budget: int | None = Field(None, ge=1, le=10**12)
     budget_mode: BudgetMode = BudgetMode.SOFT
 
 
 class ModelsConfig(Frozen):
-    model: str | None = None
+    model: str | None = Field(None, min_length=1, max_length=200)
     actions: dict[str, str] = Field(default_factory=dict)
     preference: Preference = Preference.BALANCED
     max_concurrency: int = Field(16, ge=1, le=256)
 
 
 class BudgetConfig(Frozen):
-    max_usd: float | None = Field(None, ge=0)
-    max_tokens: int | None = Field(None, ge=1)
+    max_usd: float | None = Field(None, ge=0, le=1e9)
+    max_tokens: int | None = Field(None, ge=1, le=10**12)
 
 
 class OutputsConfig(Frozen):
-    formats: list[str] = Field(default_factory=lambda: ["markdown", "json"])
+    formats: list[OutputFormat] = Field(
+        default_factory=lambda: [OutputFormat.MARKDOWN, OutputFormat.JSON]
+    )
     detail: str = Field("summary", pattern="^(minimal|summary|comprehensive)$")
     training_export: bool = False
 
@@ -256,18 +311,67 @@ class MechanismsConfig(Frozen):
     repair_violations: bool = True
     settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
+    @field_validator("disabled")
+    @classmethod
+    def _known_mechanisms(cls, disabled: list[str]) -> list[str]:
+        for mechanism in disabled:
+            _check_mechanism_id(mechanism)
+        return disabled
+
+    @field_validator("settings")
+    @classmethod
+    def _settings_as_the_run_reads_them(
+        cls, settings: dict[str, dict[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
+        problems: list[InitErrorDetails] = []
+        for mechanism, raw in settings.items():
+            if re.fullmatch(r"m\d+", mechanism.lower()):
+                _check_mechanism_id(mechanism)
+            model = settings_model(mechanism) if raw else None
+            if model is None:
+                continue
+            try:
+                model.model_validate(raw)
+            except ValidationError as error:
+                problems += [
+                    InitErrorDetails(
+                        type=e["type"],  # type: ignore[typeddict-item]
+                        loc=(mechanism, *e["loc"]),
+                        input=e.get("input"),
+                        ctx=e.get("ctx", {}),
+                    )
+                    for e in error.errors()
+                ]
+        if problems:
+            raise ValidationError.from_exception_data(cls.__name__, problems)
+        return settings
+
     def enabled(self, mechanism: str) -> bool:
         return mechanism.lower() not in {m.lower() for m in self.disabled}
+
+
+def _check_mechanism_id(mechanism: str) -> None:
+    if mechanism.lower() not in MECHANISM_IDS:
+        raise ValueError(
+            f"{mechanism!r} is not a mechanism; the mechanisms are m1 to m18"
+            f"{_did_you_mean(mechanism.lower(), list(MECHANISM_IDS))}"
+        )
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ";"
+    return f"{hint} allowed: {', '.join(known)}"
 
 
 class Scenario(Frozen):
     """A complete, resolved scenario."""
 
-    schema_version: int = 1
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    title: str
-    description: str
-    seed: int = 0
+    schema_version: int = SCHEMA_VERSION
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
+    title: str = Field(min_length=1, max_length=MAX_TITLE)
+    description: str = Field(max_length=MAX_DESCRIPTION)
+    seed: int = Field(0, ge=SEED_RANGE[0], le=SEED_RANGE[1])
     entities: EntitiesConfig = Field(default_factory=EntitiesConfig)
     timepoints: TimepointsConfig = Field(default_factory=TimepointsConfig)
     temporal: TemporalConfig = Field(default_factory=TemporalConfig)
@@ -277,6 +381,16 @@ class Scenario(Frozen):
     outputs: OutputsConfig = Field(default_factory=OutputsConfig)
     mechanisms: MechanismsConfig = Field(default_factory=MechanismsConfig)
 
+    @field_validator("schema_version")
+    @classmethod
+    def _supported_version(cls, version: int) -> int:
+        if version != SCHEMA_VERSION:
+            raise ValueError(
+                f"schema_version {version} is not one this version of Timepoint reads; "
+                f"write schema_version: {SCHEMA_VERSION} (or leave it out)"
+            )
+        return version
+
     @property
     def config_hash(self) -> str:
         """sha256 of the canonical resolved scenario (sorted keys, no whitespace)."""
@@ -284,12 +398,15 @@ class Scenario(Frozen):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
-        """A new scenario with dotted-path overrides applied, e.g. ``{"timepoints.count": 2}``."""
-        data = self.model_dump(mode="json")
-        for dotted, value in overrides.items():
-            node = data
-            *parents, leaf = dotted.split(".")
-            for key in parents:
-                node = node.setdefault(key, {})
-            node[leaf] = value
-        return Scenario.model_validate(data)
+        """A new scenario with dotted-path overrides applied, e.g. ``{"timepoints.count": 2}``.
+
+        Paths walk mappings by key and lists by index (``entities.roster.0.name``).
+
+        Raises:
+            ScenarioError: one ``--set …`` line per override that does not fit the schema.
+        """
+        data = apply_overrides(self.model_dump(mode="json"), overrides, Scenario)
+        try:
+            return Scenario.model_validate(data)
+        except ValidationError as error:
+            raise ScenarioError(describe_errors(error, Scenario, "--set")) from None

@@ -1,26 +1,8 @@
-"""Calendar arithmetic for timepoint steps (minute … year)."""
+"""Calendar arithmetic for timepoint steps (minute … year); it lives with the scenario schema,
+whose range check uses it."""
 
 from __future__ import annotations
 
-import calendar
-from datetime import datetime, timedelta
+from timepoint.scenario.clock import advance
 
-from timepoint.scenario.schema import TimeUnit
-
-_FIXED = {
-    TimeUnit.MINUTE: timedelta(minutes=1),
-    TimeUnit.HOUR: timedelta(hours=1),
-    TimeUnit.DAY: timedelta(days=1),
-    TimeUnit.WEEK: timedelta(weeks=1),
-}
-
-
-def advance(start: datetime, steps: int, unit: TimeUnit) -> datetime:
-    """``start`` moved by ``steps`` units (negative goes back); months and years keep the day."""
-    if unit in _FIXED:
-        return start + steps * _FIXED[unit]
-    months = steps * (12 if unit is TimeUnit.YEAR else 1)
-    total = start.year * 12 + (start.month - 1) + months
-    year, month = divmod(total, 12)
-    day = min(start.day, calendar.monthrange(year, month + 1)[1])
-    return start.replace(year=year, month=month + 1, day=day)
+__all__ = ["advance"]
