@@ -8,7 +8,7 @@ import sys
 from pydantic import BaseModel
 
 from timepoint.llm.offline import OfflineModel
-from timepoint.llm.offline_server import OfflineServer
+from timepoint.llm.offline_server import OfflineEndpoint, OfflineServer
 
 
 def answer_schemas() -> dict[str, type[BaseModel]]:
@@ -63,9 +63,16 @@ def offline_server(
     host: str = "127.0.0.1",
     port: int = 0,
 ) -> OfflineServer:
-    """An (unstarted) offline endpoint that knows every answer shape of a run."""
+    """An (unstarted) server of the offline endpoint, which knows every answer shape of a run."""
+    return OfflineServer(offline_endpoint(seed, leak_rate, latency_ms), host=host, port=port)
+
+
+def offline_endpoint(
+    seed: int = 0, leak_rate: float = 0.0, latency_ms: float = 0.0
+) -> OfflineEndpoint:
+    """The offline endpoint's answers without HTTP (for servers of other kinds and tests)."""
     model = OfflineModel(seed=seed, leak_rate=leak_rate, latency_ms=latency_ms)
-    return OfflineServer(model, answer_schemas(), host=host, port=port)
+    return OfflineEndpoint(model, answer_schemas())
 
 
 def register(parser: argparse.ArgumentParser) -> None:

@@ -31,57 +31,19 @@ from timepoint.llm.task_data import read_task_data
 ADVERTISED_CONTEXT = 131_072
 
 
-class OfflineServer:
-    """An HTTP server answering with ``model``; start with :meth:`start` or ``with``.
+class OfflineEndpoint:
+    """What the endpoint answers, without the HTTP around it.
 
     Args:
         model: the offline model that composes every answer.
         schemas: answer-shape names (pydantic class names) to classes.
-        host: interface to bind (loopback by default).
-        port: port to bind; 0 picks a free one (see :attr:`url`).
     """
 
-    def __init__(
-        self,
-        model: OfflineModel,
-        schemas: Mapping[str, type[BaseModel]],
-        host: str = "127.0.0.1",
-        port: int = 0,
-    ):
+    def __init__(self, model: OfflineModel, schemas: Mapping[str, type[BaseModel]]):
         self.model = model
         self.schemas = dict(schemas)
         self.requests = 0
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """The base URL to give a client, e.g. ``http://127.0.0.1:8099/v1``."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
-
-    def start(self) -> OfflineServer:
-        """Serve on a background thread and return at once."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        """Serve on this thread until interrupted."""
-        self._httpd.serve_forever()
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> OfflineServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def answer(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """The ``chat.completion`` object for a request ``body``.
@@ -140,6 +102,50 @@ class OfflineServer:
         return next((self.schemas[n] for n in names if n in self.schemas), None)
 
 
+class OfflineServer:
+    """An HTTP server in front of an :class:`OfflineEndpoint`; start with :meth:`start` or
+    ``with``.
+
+    Args:
+        endpoint: what answers.
+        host: interface to bind (loopback by default).
+        port: port to bind; 0 picks a free one (see :attr:`url`).
+    """
+
+    def __init__(self, endpoint: OfflineEndpoint, host: str = "127.0.0.1", port: int = 0):
+        self.endpoint = endpoint
+        self._httpd = ThreadingHTTPServer((host, port), _handler_for(endpoint))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL to give a client, e.g. ``http://127.0.0.1:8099/v1``."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def start(self) -> OfflineServer:
+        """Serve on a background thread and return at once."""
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve on this thread until interrupted."""
+        self._httpd.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> OfflineServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 def _messages(body: Mapping[str, Any]) -> list[Any]:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
@@ -166,7 +172,7 @@ def _response_format_name(body: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _handler_for(server: OfflineServer) -> type[BaseHTTPRequestHandler]:
+def _handler_for(server: OfflineEndpoint) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
