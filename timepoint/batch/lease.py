@@ -6,7 +6,8 @@
   hold (:func:`wait_for_workers`), saying what it waits for.
 - Each job claims its own lease as it starts (a new row in ``batch_attempts``) and renews it on
   a heartbeat thread that also writes what the attempt has spent so far, calls in flight at
-  their worst case (:class:`JobLease`).
+  their worst case; before each model call that worst case is written too, so a worker killed
+  mid-call leaves its spend behind (:class:`JobLease`).
   Renewal fails once the driver no longer holds the batch (it died, or a resume took over);
   the job's budget then refuses every further model call (:class:`LeasedBudget`), so the run
   stops at its next call, and its result is not recorded.
@@ -297,6 +298,30 @@ class JobLease:
             else:
                 self._lost.set()
 
+    def before_call(self, usd: float, tokens: int) -> None:
+        """Write the spend including a call about to be made (at its worst case) and renew.
+
+        Written before the call, so a worker killed while the call is in flight has it in the
+        batch totals. Raises LeaseLost when the lease turns out to be lost.
+        """
+        assert self.attempt is not None
+        try:
+            held = self.store.renew_job_lease(
+                self.batch_id,
+                self.job_id,
+                self.owner,
+                self.attempt,
+                lease_s=self.lease_s,
+                cost_usd=usd,
+                tokens=tokens,
+            )
+        except StoreError as error:
+            log.warning("writing the spend of job %s failed: %s", self.job_id, error)
+            return
+        if not held:
+            self._lost.set()
+            raise LeaseLost(self.job_id)
+
     def finish(self, **fields: Any) -> bool:
         """Record the result (the ``batch_jobs`` fields) if the lease still holds."""
         assert self.attempt is not None
@@ -312,7 +337,8 @@ class LeasedBudget(Budget):
     """A job budget that refuses every reservation once the job's lease is lost.
 
     Every model call reserves on the run's budget and each of its parents; the check each of
-    them makes (``_check``) is where a lost lease stops the next call.
+    them makes (``_check``) is where a lost lease stops the next call, and where the attempt's
+    spend, with the call at its worst case, is written before the call is made.
     """
 
     def __init__(self, name: str, lease: JobLease, **limits: Any):
@@ -323,3 +349,7 @@ class LeasedBudget(Budget):
         if self.lease.lost:
             raise LeaseLost(self.lease.job_id)
         super()._check(usd, tokens)
+        self.lease.before_call(
+            self._spent_usd + self._reserved_usd + usd,
+            self._spent_tokens + self._reserved_tokens + tokens,
+        )
