@@ -192,8 +192,15 @@ def test_batch_jobs_upsert_and_report_completed_ids(store):
     store.upsert_job("sweep-1", "job-b", spec={"seed": 2}, status="running")
     store.upsert_job("sweep-1", "job-c", spec={"seed": 3}, status="pending")
     store.upsert_job("sweep-1", "job-a", status="completed", run_id="r1", cost_usd=0.2, tokens=900)
-    store.upsert_job("sweep-1", "job-b", status="failed", error_class="BudgetExceeded",
-                     step="dialog", message="run budget exceeded", retries=2)  # fmt: skip
+    store.upsert_job(
+        "sweep-1",
+        "job-b",
+        status="failed",
+        error_class="BudgetExceeded",
+        step="dialog",
+        message="run budget exceeded",
+        retries=2,
+    )
 
     jobs = {j["job_id"]: j for j in store.jobs("sweep-1")}
     assert jobs["job-a"]["spec_json"] == {"seed": 1}
@@ -221,8 +228,17 @@ def test_batch_helpers_reject_unknown_batches_and_fields(store):
 def test_questions_and_forecasts_are_upserted(store):
     store.save_question("q1", question_set="space", text="Will Ares III return?", resolution=None)
     store.save_question("q1", resolution=1.0)
-    store.save_forecast("f1", question_id="q1", probability=0.7, lower=0.5, upper=0.85,
-                        runs=20, yes_runs=14, run_ids=["r1", "r2"], made=_day(1))  # fmt: skip
+    store.save_forecast(
+        "f1",
+        question_id="q1",
+        probability=0.7,
+        lower=0.5,
+        upper=0.85,
+        runs=20,
+        yes_runs=14,
+        run_ids=["r1", "r2"],
+        made=_day(1),
+    )
 
     (question,) = store.questions("space")
     assert (question["text"], question["resolution"]) == ("Will Ares III return?", 1.0)
@@ -257,8 +273,9 @@ def test_migration_version_is_recorded_once(store):
     assert store.version == SCHEMA_VERSION
     with store._guard("test") as db:
         _, rows = db.query("SELECT version, description FROM schema_version")
-    assert [r[0] for r in rows] == [1]
-    assert "initial schema" in rows[0][1]
+    assert sorted(r[0] for r in rows) == list(range(1, SCHEMA_VERSION + 1))
+    assert "initial schema" in dict(rows)[1]
+    assert "batch leases" in dict(rows)[2]
 
 
 def test_delete_run_removes_every_row(filled):
@@ -276,3 +293,92 @@ def test_a_pickled_store_reopens_the_same_database(filled):
 
     with pickle.loads(pickle.dumps(filled)) as copy:
         assert [r.run_id for r in copy.list_runs()] == [r.run_id for r in filled.list_runs()]
+
+
+def _lease_batch(store, batch_id="leased"):
+    store.create_batch(batch_id, {"jobs": 1})
+    assert store.claim_batch(batch_id, "driver-a", host="h", pid=1, lease_s=60) is None
+    return batch_id
+
+
+def test_a_live_batch_lease_is_not_taken_but_a_gone_driver_can_be_taken_over(store):
+    batch_id = _lease_batch(store)
+    holder = store.claim_batch(batch_id, "driver-b", host="h2", pid=2, lease_s=60)
+    assert (holder["lease_owner"], holder["lease_host"], holder["lease_pid"]) == (
+        "driver-a",
+        "h",
+        1,
+    )
+    assert store.renew_batch_lease(batch_id, "driver-a", 60)
+    assert (
+        store.claim_batch(batch_id, "driver-b", host="h2", pid=2, lease_s=60, takeover="driver-a")
+        is None
+    )
+    assert not store.renew_batch_lease(batch_id, "driver-a", 60)
+    store.release_batch_lease(batch_id, "driver-a")
+    assert store.batch(batch_id)["lease_owner"] == "driver-b"
+    store.release_batch_lease(batch_id, "driver-b")
+    assert store.batch(batch_id)["lease_owner"] is None
+
+
+def test_an_expired_batch_lease_is_taken(store):
+    store.create_batch("expired", {"jobs": 1})
+    assert store.claim_batch("expired", "driver-a", host="h", pid=1, lease_s=-1) is None
+    assert store.claim_batch("expired", "driver-b", host="h", pid=2, lease_s=60) is None
+
+
+def test_only_the_attempt_holding_a_job_records_its_result_and_every_spend_counts(store):
+    batch_id = _lease_batch(store)
+    first, _ = store.claim_job(batch_id, "j", "driver-a", spec={}, lease_s=60, host="h", pid=11)
+    assert first == 1
+    assert store.claim_job(batch_id, "j", "driver-b", spec={}, lease_s=60, host="h", pid=12) == (
+        None,
+        "the batch is no longer held by the driver that started this job",
+    )
+    assert store.renew_job_lease(batch_id, "j", "driver-a", 1, lease_s=60, cost_usd=0.5, tokens=5)
+    # driver-a dies; driver-b takes the batch over, abandons the job and runs it again
+    store.claim_batch(batch_id, "driver-b", host="h", pid=2, lease_s=60, takeover="driver-a")
+    held = store.held_jobs(batch_id, "driver-b")
+    assert [(r["job_id"], r["attempt"], r["host"], r["pid"]) for r in held] == [("j", 1, "h", 11)]
+    assert [r["job_id"] for r in store.abandon_jobs(batch_id, "driver-b", "gone")] == ["j"]
+    second, _ = store.claim_job(batch_id, "j", "driver-b", spec={}, lease_s=60, host="h", pid=13)
+    assert second == 2
+    # the first attempt goes on: it can neither renew nor record, but its spend is kept
+    assert not store.renew_job_lease(
+        batch_id, "j", "driver-a", 1, lease_s=60, cost_usd=1.0, tokens=10
+    )
+    assert not store.finish_job(
+        batch_id, "j", "driver-a", 1, status="completed", run_id="r1", cost_usd=1.5, tokens=15
+    )
+    assert store.finish_job(
+        batch_id, "j", "driver-b", 2, status="completed", run_id="r2", cost_usd=2.0, tokens=20
+    )
+    assert not store.finish_job(
+        batch_id, "j", "driver-b", 2, status="completed", run_id="r3", cost_usd=2.0, tokens=20
+    )
+    (job,) = store.jobs(batch_id)
+    assert (job["status"], job["run_id"], job["attempt"], job["cost_usd"]) == (
+        "completed",
+        "r2",
+        2,
+        2.0,
+    )
+    assert [(a["attempt"], a["status"], a["cost_usd"]) for a in store.attempts(batch_id)] == [
+        (1, "lost", 1.5),
+        (2, "completed", 2.0),
+    ]
+    assert store.batch_spend(batch_id) == (pytest.approx(3.5), 35)
+    assert store.claim_job(batch_id, "j", "driver-b", spec={}, lease_s=60, host="h", pid=13) == (
+        None,
+        "the job is already completed",
+    )
+
+
+def test_a_job_whose_driver_lost_the_batch_is_abandoned_when_it_ends(store):
+    batch_id = _lease_batch(store)
+    store.claim_job(batch_id, "j", "driver-a", spec={}, lease_s=60, host="h", pid=11)
+    store.claim_batch(batch_id, "driver-b", host="h", pid=2, lease_s=60, takeover="driver-a")
+    assert not store.finish_job(batch_id, "j", "driver-a", 1, status="completed", cost_usd=1.0)
+    (job,) = store.jobs(batch_id)
+    assert job["status"] == "abandoned" and "lease was lost" in job["message"]
+    assert store.held_jobs(batch_id, "driver-b") == []

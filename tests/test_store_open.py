@@ -82,7 +82,7 @@ def test_memory_store_works(tmp_path):
 def test_reopening_does_not_migrate_again(tmp_path):
     open_store(tmp_path / "t.db").close()
     with open_store(tmp_path / "t.db") as store, store._guard("test") as db:
-        assert db.query("SELECT COUNT(*) FROM schema_version")[1][0][0] == 1
+        assert db.query("SELECT COUNT(*) FROM schema_version")[1][0][0] == SCHEMA_VERSION
         assert store.version == SCHEMA_VERSION
 
 

@@ -14,14 +14,21 @@ tasks get unique keys and ``pure=False`` so no two jobs are ever merged.
 - ``dask`` with ``cluster="tcp://host:port"``: an existing scheduler; its workers' threads are
   the capacity. Workers must reach the run store (PostgreSQL, or a shared filesystem for
   SQLite) and the scenario files.
+
+Local worker processes die with the driver (:func:`~timepoint.batch.lifeline.bind_to_parent`
+is their initializer), so a driver killed with ``kill -9`` leaves no worker running its queued
+jobs. Dask workers outlive a driver; there the jobs' leases (:mod:`timepoint.batch.lease`)
+keep a job whose driver is gone from recording its result and from making further calls.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
+from timepoint.batch.lifeline import bind_to_parent
 from timepoint.errors import BatchError
 
 BACKENDS = ("local", "dask")
@@ -51,7 +58,9 @@ class ThreadedLocalBackend:
         from timepoint.batch.pool import ThreadedProcessPool
 
         self.workers, self.threads = workers, threads
-        self._pool = ThreadedProcessPool(workers, threads)
+        self._pool = ThreadedProcessPool(
+            workers, threads, initializer=bind_to_parent, initargs=(os.getpid(),)
+        )
         self.capacity = self._pool.capacity
 
     def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any:
@@ -83,7 +92,12 @@ class LocalBackend:
 
         self.capacity = workers
         self._executor_class = ProcessPoolExecutor
-        self._pool = ProcessPoolExecutor(max_workers=workers)
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> Any:
+        return self._executor_class(
+            max_workers=self.capacity, initializer=bind_to_parent, initargs=(os.getpid(),)
+        )
 
     def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any:
         from joblib.externals.loky.process_executor import BrokenProcessPool
@@ -92,7 +106,7 @@ class LocalBackend:
             return self._pool.submit(fn, *args)
         except BrokenProcessPool:
             self._pool.shutdown(wait=False, kill_workers=True)
-            self._pool = self._executor_class(max_workers=self.capacity)
+            self._pool = self._new_pool()
             return self._pool.submit(fn, *args)
 
     def wait(self, futures: Collection[Any], timeout: float) -> set[Any]:

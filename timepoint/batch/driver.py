@@ -20,6 +20,7 @@ from typing import Any
 
 from timepoint.batch.backends import Backend
 from timepoint.batch.job import JobContext, JobResult
+from timepoint.batch.lease import BatchLease
 from timepoint.batch.progress import BatchProgress, NoProgress
 from timepoint.errors import BudgetExceeded
 from timepoint.llm.meter import Budget, Reservation
@@ -85,6 +86,8 @@ class Driver:
         window: most tasks in flight at once (default: twice the backend's capacity).
         fail_fast: stop submitting after the first failed job.
         progress: the progress display.
+        lease: the driver's lease on the batch; once it is lost (another process took the
+            batch over) the driver submits nothing more.
     """
 
     def __init__(
@@ -98,6 +101,7 @@ class Driver:
         window: int | None = None,
         fail_fast: bool = False,
         progress: BatchProgress | None = None,
+        lease: BatchLease | None = None,
     ):
         self.backend = backend
         self.store = store
@@ -107,6 +111,7 @@ class Driver:
         self.window = window or 2 * backend.capacity
         self.fail_fast = fail_fast
         self.progress = progress or NoProgress()
+        self.lease = lease
         self.tally = Tally()
         self._in_flight: dict[Any, _Flight] = {}
 
@@ -114,6 +119,7 @@ class Driver:
         """Run ``tasks`` to the end (or until a stop); returns the counters."""
         waiting: Task | None = None
         while True:
+            self._check_lease()
             while self.tally.stop_reason is None and len(self._in_flight) < self.window:
                 task = waiting if waiting is not None else next(tasks, None)
                 waiting = None
@@ -136,6 +142,14 @@ class Driver:
                     self.tally.cancelled += 1
         self._show()
         return self.tally
+
+    def _check_lease(self) -> None:
+        if self.lease is not None and self.lease.lost and self.tally.stop_reason is None:
+            self.tally.stop_reason = (
+                f"this process lost its lease on batch {self.ctx.batch_id} (another process "
+                "resumed it, or this one could not renew it in time); resume the batch to "
+                "finish it"
+            )
 
     def _submit(self, task: Task) -> bool:
         cap = task.cap_usd or 0.0
@@ -179,8 +193,14 @@ class Driver:
             self.ledger.settle(flight.reservation, flight.reservation.usd, 0)
         else:
             self.ledger.settle(flight.reservation, result.cost_usd, result.tokens)
+        if result.lost:
+            self.tally.cost_usd += result.cost_usd
+            self.tally.tokens += result.tokens
+            self.tally.cancelled += 1
+            self._check_lease()
+            return
         if not result.recorded:
-            self._write(flight.task, **result.row())
+            self._close(flight.task, **result.row())
         self.tally.add(result)
         if result.stops_batch:
             self.tally.stop_reason = (
@@ -191,6 +211,16 @@ class Driver:
             self.tally.stop_reason = (
                 f"fail_fast: job {result.job_id} failed at step {result.step!r} with "
                 f"{result.error_class}: {result.message}"
+            )
+
+    def _close(self, task: Task, **fields: Any) -> None:
+        """Write the result of a job whose worker could not (it died while running it)."""
+        owner = self.ctx.lease_owner
+        if owner is None:
+            self._write(task, **fields)
+        else:
+            self.store.close_job(
+                self.ctx.batch_id, task.job_id, owner, spec=task.describe, **fields
             )
 
     def _write(self, task: Task, **fields: Any) -> None:

@@ -3,7 +3,9 @@
 :func:`run_job` runs one simulation with :func:`timepoint.run` under a job budget (the amount
 the driver reserved for it), retries failed attempts with exponential backoff, and writes the
 job's row in ``batch_jobs`` itself as it starts and as it ends — so a result is in the store
-the moment it exists, even if the driver dies a second later.
+the moment it exists, even if the driver dies a second later. Under a driver's lease
+(``JobContext.lease_owner``) the job claims an attempt, renews its lease while it runs, and
+records its result only if it still holds the job (:mod:`timepoint.batch.lease`).
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ class JobContext:
         backoff_max_s: cap of the wait between attempts.
         rate_limit: the batch's shared requests-per-minute limit, if any.
         store_url: the run store workers open (default: the one the settings name).
+        lease_owner: the token of the driver's batch lease; jobs then claim and renew leases
+            of their own (``None``: no leases, rows are simply written).
+        lease_s: how long a job's lease lasts unless renewed.
     """
 
     batch_id: str
@@ -73,6 +78,8 @@ class JobContext:
     backoff_max_s: float = 60.0
     rate_limit: RateLimitSpec | None = None
     store_url: str | None = None
+    lease_owner: str | None = None
+    lease_s: float = 30.0
 
     def open_store(self) -> Any:
         """The batch's run store, opened in this process."""
@@ -104,6 +111,7 @@ class JobResult(BaseModel):
     message: str | None = None
     retries: int = 0
     recorded: bool = False
+    lost: bool = False
 
     @property
     def stops_batch(self) -> bool:
@@ -112,7 +120,7 @@ class JobResult(BaseModel):
 
     def row(self) -> dict[str, Any]:
         """The ``batch_jobs`` fields of this result."""
-        return self.model_dump(exclude={"job_id", "recorded"})
+        return self.model_dump(exclude={"job_id", "recorded", "lost"})
 
 
 def is_permanent(error: BaseException) -> bool:
@@ -177,6 +185,50 @@ def _attempt(spec: JobSpec, ctx: JobContext, store: Any, budget: Any) -> tuple[s
     return "completed", {"run_id": result.run_id}
 
 
+def _run_attempts(spec: JobSpec, ctx: JobContext, store: Any, budget: Any) -> JobResult:
+    """Up to ``ctx.attempts`` simulations under ``budget``, with backoff between them."""
+    started = time.perf_counter()
+    rng = random.Random(f"{ctx.batch_id}:{spec.job_id}")
+    attempt = 0
+    while True:
+        attempt += 1
+        status, outcome = _attempt(spec, ctx, store, budget)
+        error = outcome.get("error")
+        if error is None or attempt >= ctx.attempts or is_permanent(error):
+            break
+        time.sleep(ctx.backoff(attempt, rng))
+    return JobResult(
+        job_id=spec.job_id,
+        status=status,
+        run_id=outcome.get("run_id"),
+        cost_usd=budget.spent_usd,
+        tokens=budget.spent_tokens,
+        duration_s=time.perf_counter() - started,
+        error_class=type(error).__name__ if error is not None else None,
+        step=outcome.get("step") if error is not None else None,
+        message=str(error)[:MESSAGE_CHARS] if error is not None else None,
+        retries=attempt - 1,
+    )
+
+
+def _run_leased(spec: JobSpec, ctx: JobContext, store: Any, cap_usd: float | None) -> JobResult:
+    from timepoint.batch.lease import JobLease, LeasedBudget
+
+    assert ctx.lease_owner is not None
+    lease = JobLease(store, ctx.batch_id, spec.job_id, ctx.lease_owner, ctx.lease_s)
+    refused = lease.claim({**spec.describe(), "cap_usd": cap_usd})
+    if refused:
+        return JobResult(
+            job_id=spec.job_id, status="lost", message=refused, recorded=True, lost=True
+        )
+    budget = LeasedBudget("job", lease, max_usd=cap_usd)
+    with lease.heartbeat(budget):
+        result = _run_attempts(spec, ctx, store, budget)
+    if lease.finish(**result.row()):
+        return result.model_copy(update={"recorded": True})
+    return result.model_copy(update={"recorded": True, "lost": True})
+
+
 def run_job(spec: JobSpec, ctx: JobContext, cap_usd: float | None) -> JobResult:
     """Run one job: up to ``ctx.attempts`` simulations, all under one budget of ``cap_usd``.
 
@@ -191,11 +243,10 @@ def run_job(spec: JobSpec, ctx: JobContext, cap_usd: float | None) -> JobResult:
     """
     from timepoint.llm.meter import Budget
 
-    started = time.perf_counter()
-    budget = Budget("job", max_usd=cap_usd)
-    rng = random.Random(f"{ctx.batch_id}:{spec.job_id}")
     store = ctx.open_store()
     try:
+        if ctx.lease_owner is not None:
+            return _run_leased(spec, ctx, store, cap_usd)
         store.upsert_job(
             ctx.batch_id,
             spec.job_id,
@@ -207,26 +258,7 @@ def run_job(spec: JobSpec, ctx: JobContext, cap_usd: float | None) -> JobResult:
             message=None,
             retries=0,
         )
-        attempt = 0
-        while True:
-            attempt += 1
-            status, outcome = _attempt(spec, ctx, store, budget)
-            error = outcome.get("error")
-            if error is None or attempt >= ctx.attempts or is_permanent(error):
-                break
-            time.sleep(ctx.backoff(attempt, rng))
-        result = JobResult(
-            job_id=spec.job_id,
-            status=status,
-            run_id=outcome.get("run_id"),
-            cost_usd=budget.spent_usd,
-            tokens=budget.spent_tokens,
-            duration_s=time.perf_counter() - started,
-            error_class=type(error).__name__ if error is not None else None,
-            step=outcome.get("step") if error is not None else None,
-            message=str(error)[:MESSAGE_CHARS] if error is not None else None,
-            retries=attempt - 1,
-        )
+        result = _run_attempts(spec, ctx, store, Budget("job", max_usd=cap_usd))
         store.upsert_job(ctx.batch_id, spec.job_id, **result.row())
         return result.model_copy(update={"recorded": True})
     finally:

@@ -20,8 +20,17 @@ from typing import Any
 from timepoint.errors import BatchError
 
 
-def _serve(tasks: Any, results: Any, threads: int) -> None:
-    """Worker process: run tasks from ``tasks`` on ``threads`` threads, answer on ``results``."""
+def _serve(
+    tasks: Any,
+    results: Any,
+    threads: int,
+    initializer: Callable[..., Any] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> None:
+    """Worker process: run ``initializer``, then tasks from ``tasks`` on ``threads`` threads,
+    answering on ``results``."""
+    if initializer is not None:
+        initializer(*initargs)
     free = threading.Semaphore(threads)
 
     def work(task_id: int, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
@@ -46,15 +55,29 @@ def _serve(tasks: Any, results: Any, threads: int) -> None:
 
 
 class ThreadedProcessPool:
-    """``processes`` worker processes with ``threads`` job threads each."""
+    """``processes`` worker processes with ``threads`` job threads each.
 
-    def __init__(self, processes: int, threads: int):
+    ``initializer(*initargs)`` runs first in every worker process (it must be picklable).
+    """
+
+    def __init__(
+        self,
+        processes: int,
+        threads: int,
+        *,
+        initializer: Callable[..., Any] | None = None,
+        initargs: tuple[Any, ...] = (),
+    ):
         context = multiprocessing.get_context("spawn")
         self.capacity = processes * threads
         self._tasks = context.Queue()
         self._results = context.Queue()
         self._processes = [
-            context.Process(target=_serve, args=(self._tasks, self._results, threads), daemon=True)
+            context.Process(
+                target=_serve,
+                args=(self._tasks, self._results, threads, initializer, initargs),
+                daemon=True,
+            )
             for _ in range(processes)
         ]
         for process in self._processes:

@@ -8,6 +8,7 @@ jobs the store already has as completed, so a resumed batch never recomputes a r
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from timepoint.batch.backends import BACKENDS, open_backend
 from timepoint.batch.driver import Driver, Task
 from timepoint.batch.estimate import BatchEstimate, Estimator, provider_label
 from timepoint.batch.job import JobContext, JobResult, run_job
+from timepoint.batch.lease import LEASE_S, BatchLease
 from timepoint.batch.progress import BarProgress, NoProgress
 from timepoint.batch.ratelimit import RateLimitSpec
 from timepoint.batch.spec import Grid, ScenarioLoader, iter_specs, resolved_scenario
@@ -107,8 +109,8 @@ def job_cap(
     return estimate_high if capped else None
 
 
-def load_history(store: Any, batch_id: str, specs_hash: str, resume: bool) -> History:
-    """Check the batch against the store; on resume, mark unfinished jobs abandoned.
+def check_batch(store: Any, batch_id: str, specs_hash: str, resume: bool) -> None:
+    """Check the batch against the store.
 
     Raises:
         BatchError: resuming a batch with a different definition, or starting a batch that
@@ -124,12 +126,44 @@ def load_history(store: Any, batch_id: str, specs_hash: str, resume: bool) -> Hi
                 f"pass resume={batch_id!r} (--resume {batch_id}) to finish it, or give another "
                 "batch id to run it again"
             )
-        return History()
+        return
     stored = store.batch(batch_id).get("spec_json") or {}
     if stored.get("specs_hash") not in (None, specs_hash):
         raise BatchError(
             f"batch {batch_id!r} was created from different specs than the ones given; resume "
             "with the same batch definition (scenario, grid, overrides, replicates)"
+        )
+
+
+ABANDONED = "was running when the batch process stopped; it runs again on resume"
+
+
+def load_history(
+    store: Any, batch_id: str, specs_hash: str, resume: bool, lease: BatchLease | None = None
+) -> History:
+    """Check the batch against the store; on resume, mark unfinished jobs abandoned.
+
+    With the driver's ``lease`` (held), the jobs other drivers' workers left running are
+    abandoned once their leases are gone (:meth:`BatchLease.wait_for_workers` first), and the
+    cost is every attempt's spend (``batch_attempts``).
+
+    Raises:
+        BatchError: resuming a batch with a different definition, or starting a batch that
+            already exists without ``resume``.
+        StoreError: resuming a batch the store does not know.
+    """
+    if lease is None:
+        check_batch(store, batch_id, specs_hash, resume)
+    if not resume:
+        return History()
+    if lease is not None:
+        attempted = {row["job_id"] for row in store.attempts(batch_id)}
+        abandoned = 0.0
+        for row in store.abandon_jobs(batch_id, lease.owner, ABANDONED):
+            if row["job_id"] not in attempted:
+                abandoned += (row.get("spec_json") or {}).get("cap_usd") or 0.0
+        return History(
+            frozenset(store.completed_job_ids(batch_id)), store.batch_spend(batch_id)[0], abandoned
         )
     completed: set[str] = set()
     cost = 0.0
@@ -141,13 +175,12 @@ def load_history(store: Any, batch_id: str, specs_hash: str, resume: bool) -> Hi
         elif row["status"] in UNFINISHED:
             spec = row.get("spec_json") or {}
             abandoned += spec.get("cap_usd") or 0.0
-            store.upsert_job(
-                batch_id,
-                row["job_id"],
-                status="abandoned",
-                message="was running when the batch process stopped; it runs again on resume",
-            )
+            store.upsert_job(batch_id, row["job_id"], status="abandoned", message=ABANDONED)
     return History(frozenset(completed), cost, abandoned)
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def shareable_url(store: Any) -> str | None:
@@ -196,6 +229,7 @@ class Execution:
     fail_fast: bool = False
     progress: bool = True
     window: int | None = None
+    lease: BatchLease | None = None
 
 
 def execute(plan: Execution, tasks: Iterator[Task]) -> BatchSummary:
@@ -213,6 +247,7 @@ def execute(plan: Execution, tasks: Iterator[Task]) -> BatchSummary:
         window=plan.window,
         fail_fast=plan.fail_fast,
         progress=bar,
+        lease=plan.lease,
     )
     try:
         tally = driver.execute(tasks)
@@ -238,7 +273,9 @@ def execute(plan: Execution, tasks: Iterator[Task]) -> BatchSummary:
         cancelled=tally.cancelled,
         cost_usd=tally.cost_usd,
         tokens=tally.tokens,
-        batch_cost_usd=plan.history.cost_usd + tally.cost_usd,
+        batch_cost_usd=plan.store.batch_spend(plan.batch_id)[0]
+        if plan.lease is not None
+        else plan.history.cost_usd + tally.cost_usd,
         budget_cap_usd=plan.ledger.max_usd,
         duration_s=time.perf_counter() - started,
         failures_by_cause=tally.failures_by_cause,
@@ -268,6 +305,8 @@ def run_batch(
     progress: bool = True,
     window: int | None = None,
     definition: Mapping[str, Any] | None = None,
+    lease_s: float = LEASE_S,
+    say: Callable[[str], None] | None = None,
 ) -> BatchSummary:
     """Run many simulations in parallel under one budget; results stream into the store.
 
@@ -297,6 +336,10 @@ def run_batch(
         progress: show a progress bar.
         window: most jobs in flight at once (default twice the backend's capacity).
         definition: extra description stored with the batch (e.g. the batch file).
+        lease_s: seconds the driver's lease on the batch, and each job's lease, last unless
+            renewed (they are renewed every quarter of that). A resume waits for the leases a
+            previous driver and its workers still hold, at most this long after they stopped.
+        say: where messages about waiting for a previous driver go (default: standard error).
 
     Returns:
         A :class:`BatchSummary`; ``summary.jobs`` is the per-job DataFrame.
@@ -321,63 +364,77 @@ def run_batch(
     estimator = Estimator(settings, provider_label(settings, model))
     plan = plan_specs(configs, estimator, job_ids=lambda spec: spec.job_id)
     batch_id = resume or batch_id or plan.default_batch_id
-    history = load_history(store, batch_id, plan.specs_hash, resume is not None)
-    store.create_batch(
-        batch_id,
-        {
-            "kind": "simulations",
-            "jobs": plan.total,
-            "specs_hash": plan.specs_hash,
-            "backend": backend,
-            "workers": parallel_workers,
-            "budget_cap_usd": budget_cap,
-            "job_cap_usd": job_cap_usd,
-            "attempts": attempts,
-            "estimate": plan.estimate.model_dump(exclude={"configurations"})
-            if plan.estimate
-            else None,
-            **({"grid": configs.describe()} if isinstance(configs, Grid) else {}),
-            **({"definition": dict(definition)} if definition else {}),
-        },
-    )
-    ledger = Budget("batch", max_usd=budget_cap)
-    ledger.charge(history.cost_usd + history.abandoned_caps_usd, 0)
-    ctx = JobContext(
-        batch_id=batch_id,
-        settings=settings,
-        model=model,
-        attempts=attempts,
-        backoff_s=backoff_s,
-        rate_limit=rate_limit_for(backend, rpm or settings.rpm, settings),
-        store_url=store_url,
-    )
-
-    def tasks() -> Iterator[Task]:
-        loader = ScenarioLoader()
-        for spec in iter_specs(configs, loader):
-            if spec.job_id in history.completed:
-                continue
-            resolved = resolved_scenario(spec, loader)
-            high = estimator.per_job(resolved).usd_high
-            cap = job_cap(resolved, job_cap_usd, high, budget_cap is not None)
-            yield Task(spec.job_id, spec, {**spec.describe(), "cap_usd": cap}, cap)
-
-    return execute(
-        Execution(
-            store=store,
+    check_batch(store, batch_id, plan.specs_hash, resume is not None)
+    lease = BatchLease(store, batch_id, lease_s, say=say or _to_stderr)
+    try:
+        if resume:
+            lease.acquire()
+        store.create_batch(
+            batch_id,
+            {
+                "kind": "simulations",
+                "jobs": plan.total,
+                "specs_hash": plan.specs_hash,
+                "backend": backend,
+                "workers": parallel_workers,
+                "budget_cap_usd": budget_cap,
+                "job_cap_usd": job_cap_usd,
+                "attempts": attempts,
+                "estimate": plan.estimate.model_dump(exclude={"configurations"})
+                if plan.estimate
+                else None,
+                **({"grid": configs.describe()} if isinstance(configs, Grid) else {}),
+                **({"definition": dict(definition)} if definition else {}),
+            },
+        )
+        if resume:
+            lease.wait_for_workers()
+        else:
+            lease.acquire()
+        history = load_history(store, batch_id, plan.specs_hash, resume is not None, lease)
+        ledger = Budget("batch", max_usd=budget_cap)
+        ledger.charge(history.cost_usd + history.abandoned_caps_usd, 0)
+        ctx = JobContext(
             batch_id=batch_id,
-            backend=backend,
-            workers=parallel_workers,
-            cluster=cluster,
-            threads_per_worker=threads_per_worker,
-            ctx=ctx,
-            fn=run_job,
-            ledger=ledger,
-            total=plan.total,
-            history=history,
-            fail_fast=fail_fast,
-            progress=progress,
-            window=window,
-        ),
-        tasks(),
-    )
+            settings=settings,
+            model=model,
+            attempts=attempts,
+            backoff_s=backoff_s,
+            rate_limit=rate_limit_for(backend, rpm or settings.rpm, settings),
+            store_url=store_url,
+            lease_owner=lease.owner,
+            lease_s=lease_s,
+        )
+
+        def tasks() -> Iterator[Task]:
+            loader = ScenarioLoader()
+            for spec in iter_specs(configs, loader):
+                if spec.job_id in history.completed:
+                    continue
+                resolved = resolved_scenario(spec, loader)
+                high = estimator.per_job(resolved).usd_high
+                cap = job_cap(resolved, job_cap_usd, high, budget_cap is not None)
+                yield Task(spec.job_id, spec, {**spec.describe(), "cap_usd": cap}, cap)
+
+        return execute(
+            Execution(
+                store=store,
+                batch_id=batch_id,
+                backend=backend,
+                workers=parallel_workers,
+                cluster=cluster,
+                threads_per_worker=threads_per_worker,
+                ctx=ctx,
+                fn=run_job,
+                ledger=ledger,
+                total=plan.total,
+                history=history,
+                fail_fast=fail_fast,
+                progress=progress,
+                window=window,
+                lease=lease,
+            ),
+            tasks(),
+        )
+    finally:
+        lease.close()

@@ -2,19 +2,40 @@
 
 Job rows are upserted as jobs start, finish or fail, so a crashed batch can resume by skipping
 :meth:`BatchTables.completed_job_ids`. Job statuses: ``pending``, ``running``, ``completed``,
-``failed``.
+``failed``, ``skipped``, ``cancelled``, ``abandoned``.
+
+Leases keep two processes from working on one batch or one job at once. The driver running a
+batch holds the batch's lease (``batches.lease_*``); each running job holds its own
+(``batch_jobs.lease_owner``, ``attempt``, ``lease_expires``) and one ``batch_attempts`` row, in
+which it writes what it has spent so far. Every lease change is one transaction that first
+locks the batch row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
+already serializes writers), so a job's result is written only by the attempt that still holds
+the job, and at most once.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from timepoint.errors import StoreError
 from timepoint.store.base import Row, StoreBase
-from timepoint.store.schema import BATCH_JOBS, BATCHES, FORECASTS, QUESTIONS
+from timepoint.store.schema import BATCH_ATTEMPTS, BATCH_JOBS, BATCHES, FORECASTS, QUESTIONS
 
 COMPLETED = "completed"
+RUNNING = "running"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _later(seconds: float) -> datetime:
+    return _now() + timedelta(seconds=seconds)
+
+
+def _live(expires: datetime | None, now: datetime) -> bool:
+    return expires is not None and expires > now
 
 
 class BatchTables(StoreBase):
@@ -105,6 +126,360 @@ class BatchTables(StoreBase):
             doing=f"reading jobs of batch {batch_id!r}",
         )
         return {r["job_id"] for r in rows}
+
+    # -- leases -----------------------------------------------------------------------------
+
+    def _lock_batch(self, db: Any, batch_id: str) -> Row:
+        """The batch row's lease fields, locked until the transaction ends."""
+        lock = " FOR UPDATE" if db.name == "postgresql" else ""
+        names, rows = db.query(
+            "SELECT lease_owner, lease_host, lease_pid, lease_expires FROM batches "
+            f"WHERE batch_id = ?{lock}",
+            [batch_id],
+        )
+        if not rows:
+            raise StoreError(f"no batch {batch_id!r}; call create_batch() first")
+        return self._decode(BATCHES, names, rows[0])
+
+    def _job_lease(self, db: Any, batch_id: str, job_id: str) -> Row | None:
+        names, rows = db.query(
+            "SELECT status, attempt, lease_owner, lease_expires FROM batch_jobs "
+            "WHERE batch_id = ? AND job_id = ?",
+            [batch_id, job_id],
+        )
+        return self._decode(BATCH_JOBS, names, rows[0]) if rows else None
+
+    def claim_batch(
+        self,
+        batch_id: str,
+        owner: str,
+        *,
+        host: str,
+        pid: int,
+        lease_s: float,
+        takeover: str | None = None,
+    ) -> Row | None:
+        """Take the driver lease of a batch for ``owner``.
+
+        The lease is taken when it is free, expired, already ``owner``'s, or held by
+        ``takeover`` (a driver the caller knows is gone).
+
+        Returns:
+            ``None`` when ``owner`` holds the lease now, else the holder's lease fields
+            (``lease_owner``, ``lease_host``, ``lease_pid``, ``lease_expires``).
+        """
+        with self._guard(f"taking the lease of batch {batch_id!r}") as db, db.write():
+            held = self._lock_batch(db, batch_id)
+            holder = held["lease_owner"]
+            if holder not in (None, owner, takeover) and _live(held["lease_expires"], _now()):
+                return held
+            db.execute(
+                "UPDATE batches SET lease_owner = ?, lease_host = ?, lease_pid = ?, "
+                "lease_expires = ? WHERE batch_id = ?",
+                [owner, host, pid, db.encode("time", _later(lease_s)), batch_id],
+            )
+        return None
+
+    def renew_batch_lease(self, batch_id: str, owner: str, lease_s: float) -> bool:
+        """Extend ``owner``'s driver lease; False when another driver holds the batch now."""
+        with self._guard(f"renewing the lease of batch {batch_id!r}") as db, db.write():
+            if self._lock_batch(db, batch_id)["lease_owner"] != owner:
+                return False
+            db.execute(
+                "UPDATE batches SET lease_expires = ? WHERE batch_id = ?",
+                [db.encode("time", _later(lease_s)), batch_id],
+            )
+        return True
+
+    def release_batch_lease(self, batch_id: str, owner: str) -> None:
+        """Give up ``owner``'s driver lease (nothing happens if another driver holds it)."""
+        with self._guard(f"releasing the lease of batch {batch_id!r}") as db, db.write():
+            if self._lock_batch(db, batch_id)["lease_owner"] == owner:
+                db.execute(
+                    "UPDATE batches SET lease_owner = NULL, lease_host = NULL, "
+                    "lease_pid = NULL, lease_expires = NULL WHERE batch_id = ?",
+                    [batch_id],
+                )
+
+    def claim_job(
+        self,
+        batch_id: str,
+        job_id: str,
+        owner: str,
+        *,
+        spec: dict[str, Any],
+        lease_s: float,
+        host: str,
+        pid: int,
+    ) -> tuple[int | None, str]:
+        """Start a new attempt of a job for the driver ``owner``, in one transaction.
+
+        Refused when ``owner`` does not hold a live batch lease, when the job is completed, or
+        when another attempt holds a live lease on it.
+
+        Returns:
+            ``(attempt, "")`` with the new attempt's number, or ``(None, why)``.
+        """
+        with self._guard(f"claiming job {job_id!r} of batch {batch_id!r}") as db, db.write():
+            now = _now()
+            batch = self._lock_batch(db, batch_id)
+            if batch["lease_owner"] != owner or not _live(batch["lease_expires"], now):
+                return None, "the batch is no longer held by the driver that started this job"
+            job = self._job_lease(db, batch_id, job_id)
+            if job is not None and job["status"] == COMPLETED:
+                return None, "the job is already completed"
+            if (
+                job is not None
+                and job["status"] == RUNNING
+                and job["lease_owner"] not in (None, owner)
+                and _live(job["lease_expires"], now)
+            ):
+                return None, "another attempt holds the job"
+            _, rows = db.query(
+                "SELECT MAX(attempt) FROM batch_attempts WHERE batch_id = ? AND job_id = ?",
+                [batch_id, job_id],
+            )
+            attempt = max(int(rows[0][0] or 0), int((job or {}).get("attempt") or 0)) + 1
+            expires = now + timedelta(seconds=lease_s)
+            self._upsert(
+                db,
+                BATCH_JOBS,
+                {
+                    "batch_id": batch_id,
+                    "job_id": job_id,
+                    "spec_json": spec,
+                    "status": RUNNING,
+                    "run_id": None,
+                    "cost_usd": 0.0,
+                    "tokens": 0,
+                    "error_class": None,
+                    "step": None,
+                    "message": None,
+                    "retries": 0,
+                    "attempt": attempt,
+                    "lease_owner": owner,
+                    "lease_expires": expires,
+                    "updated": now,
+                },
+            )
+            self._upsert(
+                db,
+                BATCH_ATTEMPTS,
+                {
+                    "batch_id": batch_id,
+                    "job_id": job_id,
+                    "attempt": attempt,
+                    "lease_owner": owner,
+                    "host": host,
+                    "pid": pid,
+                    "status": RUNNING,
+                    "cost_usd": 0.0,
+                    "tokens": 0,
+                    "started": now,
+                    "updated": now,
+                },
+            )
+        return attempt, ""
+
+    def _spent(
+        self, db: Any, batch_id: str, job_id: str, attempt: int, cost_usd: float, tokens: int
+    ) -> None:
+        db.execute(
+            "UPDATE batch_attempts SET cost_usd = ?, tokens = ?, updated = ? "
+            "WHERE batch_id = ? AND job_id = ? AND attempt = ?",
+            [cost_usd, tokens, db.encode("time", _now()), batch_id, job_id, attempt],
+        )
+
+    def _holds(self, db: Any, batch_id: str, job_id: str, owner: str, attempt: int) -> bool:
+        """Whether attempt ``attempt`` of ``owner`` still holds the job and its driver the
+        batch (call in a transaction)."""
+        now = _now()
+        batch = self._lock_batch(db, batch_id)
+        if batch["lease_owner"] != owner or not _live(batch["lease_expires"], now):
+            return False
+        job = self._job_lease(db, batch_id, job_id)
+        return (
+            job is not None
+            and job["status"] == RUNNING
+            and job["lease_owner"] == owner
+            and job["attempt"] == attempt
+        )
+
+    def renew_job_lease(
+        self,
+        batch_id: str,
+        job_id: str,
+        owner: str,
+        attempt: int,
+        *,
+        lease_s: float,
+        cost_usd: float,
+        tokens: int,
+    ) -> bool:
+        """Write what the attempt has spent so far and extend its lease.
+
+        Returns:
+            False when the lease is lost: the job or the batch is held by someone else now, or
+            the driver's lease ran out. The spend is written either way.
+        """
+        with self._guard(f"renewing job {job_id!r} of batch {batch_id!r}") as db, db.write():
+            self._spent(db, batch_id, job_id, attempt, cost_usd, tokens)
+            if not self._holds(db, batch_id, job_id, owner, attempt):
+                return False
+            db.execute(
+                "UPDATE batch_jobs SET lease_expires = ? WHERE batch_id = ? AND job_id = ?",
+                [db.encode("time", _later(lease_s)), batch_id, job_id],
+            )
+        return True
+
+    def finish_job(
+        self, batch_id: str, job_id: str, owner: str, attempt: int, **fields: Any
+    ) -> bool:
+        """Record the result of an attempt if it still holds its lease, in one transaction.
+
+        The attempt's row always gets its status and spend. The job's row gets ``fields`` (the
+        ``batch_jobs`` columns of the result) only while the attempt holds the job and its
+        driver holds the batch; otherwise the attempt is marked ``lost`` and, if the job is
+        still marked as held by it, the job ``abandoned`` so that a waiting resume can go on.
+
+        Returns:
+            True when the result was recorded.
+        """
+        values = self._fields(BATCH_JOBS, fields, fixed=("batch_id", "job_id", "updated"))
+        with self._guard(f"recording job {job_id!r} of batch {batch_id!r}") as db, db.write():
+            now = _now()
+            held = self._holds(db, batch_id, job_id, owner, attempt)
+            _, state = db.query(
+                "SELECT status FROM batch_attempts WHERE batch_id = ? AND job_id = ? "
+                "AND attempt = ?",
+                [batch_id, job_id, attempt],
+            )
+            if state and state[0][0] not in (RUNNING, "abandoned"):
+                return False  # this attempt was recorded already
+            self._upsert(
+                db,
+                BATCH_ATTEMPTS,
+                {
+                    "batch_id": batch_id,
+                    "job_id": job_id,
+                    "attempt": attempt,
+                    "status": values.get("status") if held else "lost",
+                    "run_id": values.get("run_id"),
+                    "cost_usd": values.get("cost_usd") or 0.0,
+                    "tokens": values.get("tokens") or 0,
+                    "updated": now,
+                },
+            )
+            if held:
+                row = {**values, "lease_expires": None, "updated": now}
+            else:
+                job = self._job_lease(db, batch_id, job_id)
+                if not (
+                    job is not None
+                    and job["status"] == RUNNING
+                    and job["lease_owner"] == owner
+                    and job["attempt"] == attempt
+                ):
+                    return False
+                row = {
+                    "status": "abandoned",
+                    "message": "its lease was lost (the batch's driver stopped or another "
+                    "took over); it runs again on resume",
+                    "lease_expires": None,
+                    "updated": now,
+                }
+            self._upsert(db, BATCH_JOBS, {"batch_id": batch_id, "job_id": job_id, **row})
+        return held
+
+    def close_job(self, batch_id: str, job_id: str, owner: str, **fields: Any) -> bool:
+        """Write a result for a job of ``owner`` whose worker could not (it died, say).
+
+        Written unless the job is completed or held by another driver; the attempts ``owner``
+        left running on it are closed as ``failed``. Returns whether the row was written.
+        """
+        values = self._fields(BATCH_JOBS, fields, fixed=("batch_id", "job_id", "updated"))
+        with self._guard(f"writing job {job_id!r} of batch {batch_id!r}") as db, db.write():
+            self._lock_batch(db, batch_id)
+            job = self._job_lease(db, batch_id, job_id)
+            if job is not None and (
+                job["status"] == COMPLETED or job["lease_owner"] not in (None, owner)
+            ):
+                return False
+            now = _now()
+            db.execute(
+                "UPDATE batch_attempts SET status = 'failed', updated = ? WHERE batch_id = ? "
+                "AND job_id = ? AND lease_owner = ? AND status = ?",
+                [db.encode("time", now), batch_id, job_id, owner, RUNNING],
+            )
+            row = {"batch_id": batch_id, "job_id": job_id, **values, "lease_expires": None}
+            self._upsert(db, BATCH_JOBS, {**row, "updated": now})
+        return True
+
+    def held_jobs(self, batch_id: str, owner: str) -> list[Row]:
+        """Running jobs of a batch held by another driver than ``owner``, each with its lease
+        (``attempt``, ``lease_owner``, ``lease_expires``) and its worker (``host``, ``pid``)."""
+        return self._select(
+            BATCH_JOBS,
+            "SELECT j.job_id, j.attempt, j.lease_owner, j.lease_expires, a.host, a.pid "
+            "FROM batch_jobs j LEFT JOIN batch_attempts a ON a.batch_id = j.batch_id "
+            "AND a.job_id = j.job_id AND a.attempt = j.attempt "
+            "WHERE j.batch_id = ? AND j.status = ? "
+            "AND (j.lease_owner IS NULL OR j.lease_owner <> ?) ORDER BY j.job_id",
+            [batch_id, RUNNING, owner],
+            doing=f"reading the leases of batch {batch_id!r}",
+        )
+
+    def abandon_jobs(self, batch_id: str, owner: str, message: str) -> list[Row]:
+        """Mark ``abandoned`` every running job not held by ``owner`` (who must hold the batch)
+        with the attempts they had running; returns the job rows as they were."""
+        with self._guard(f"abandoning jobs of batch {batch_id!r}") as db, db.write():
+            if self._lock_batch(db, batch_id)["lease_owner"] != owner:
+                raise StoreError(f"batch {batch_id!r} is not held by {owner!r}")
+            names, rows = db.query(
+                "SELECT * FROM batch_jobs WHERE batch_id = ? AND status = ? "
+                "AND (lease_owner IS NULL OR lease_owner <> ?)",
+                [batch_id, RUNNING, owner],
+            )
+            found = [self._decode(BATCH_JOBS, names, r) for r in rows]
+            now = db.encode("time", _now())
+            for job in found:
+                db.execute(
+                    "UPDATE batch_attempts SET status = 'abandoned', updated = ? "
+                    "WHERE batch_id = ? AND job_id = ? AND status = ?",
+                    [now, batch_id, job["job_id"], RUNNING],
+                )
+                db.execute(
+                    "UPDATE batch_jobs SET status = 'abandoned', message = ?, "
+                    "lease_expires = NULL, updated = ? WHERE batch_id = ? AND job_id = ?",
+                    [message, now, batch_id, job["job_id"]],
+                )
+        return found
+
+    def attempts(self, batch_id: str) -> list[Row]:
+        """Every attempt of every job of a batch, by job and attempt number."""
+        return self._select(
+            BATCH_ATTEMPTS,
+            "SELECT * FROM batch_attempts WHERE batch_id = ? ORDER BY job_id, attempt",
+            [batch_id],
+            doing=f"reading attempts of batch {batch_id!r}",
+        )
+
+    def batch_spend(self, batch_id: str) -> tuple[float, int]:
+        """USD and tokens spent by a batch: every attempt that ran (killed and lost ones with
+        what they had written), plus the job rows of batches older than attempts."""
+        with self._guard(f"adding up the spend of batch {batch_id!r}") as db:
+            _, rows = db.query(
+                "SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(tokens), 0) FROM batch_attempts "
+                "WHERE batch_id = ?",
+                [batch_id],
+            )
+            _, legacy = db.query(
+                "SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(tokens), 0) FROM batch_jobs j "
+                "WHERE batch_id = ? AND NOT EXISTS (SELECT 1 FROM batch_attempts a WHERE "
+                "a.batch_id = j.batch_id AND a.job_id = j.job_id)",
+                [batch_id],
+            )
+        return float(rows[0][0]) + float(legacy[0][0]), int(rows[0][1]) + int(legacy[0][1])
 
     def save_question(self, question_id: str, **fields: Any) -> None:
         """Insert or update a question; fields are ``questions`` columns (``extractor`` may

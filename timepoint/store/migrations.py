@@ -22,6 +22,7 @@ _ADVISORY_LOCK = 7_261_890_331
 #: What each migration does, for the version table and docs/schema.md.
 DESCRIPTIONS: dict[int, str] = {
     1: "initial schema: runs and their child tables, batches, batch_jobs, questions, forecasts",
+    2: "batch leases: lease columns on batches and batch_jobs, new table batch_attempts",
 }
 
 
@@ -31,7 +32,7 @@ def _column_sql(backend: Backend, table: Table, column: Column) -> str:
         sql += " NOT NULL"
     if column.name == "run_id" and table.child_of_run:
         sql += " REFERENCES runs(run_id) ON DELETE CASCADE"
-    if column.name == "batch_id" and table.name == "batch_jobs":
+    if column.name == "batch_id" and table.name in ("batch_jobs", "batch_attempts"):
         sql += " REFERENCES batches(batch_id) ON DELETE CASCADE"
     return sql
 

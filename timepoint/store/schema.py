@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: The schema version this code writes; migrations bring older stores up to it.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Neutral types and how each dialect spells them.
 COLUMN_TYPES: dict[str, dict[str, str]] = {
@@ -276,6 +276,10 @@ BATCHES = Table(
         C("status", "text", "running, completed, failed or cancelled."),
         C("created", "time", "When the batch was created (UTC)."),
         C("updated", "time", "Last change (UTC)."),
+        C("lease_owner", "text", "Token of the driver running the batch; empty if none.", since=2),
+        C("lease_host", "text", "Host name of that driver.", since=2),
+        C("lease_pid", "int", "Process id of that driver.", since=2),
+        C("lease_expires", "time", "When the driver's lease runs out unless renewed.", since=2),
     ),
 )
 
@@ -296,8 +300,35 @@ BATCH_JOBS = Table(
         C("message", "text", "Error message of a failed job.", pii="text"),
         C("retries", "int", "Retries made."),
         C("updated", "time", "Last change (UTC)."),
+        C("attempt", "int", "Number of the attempt that holds or last held the job.", since=2),
+        C("lease_owner", "text", "Driver token of the attempt holding the job.", since=2),
+        C("lease_expires", "time", "When that attempt's lease runs out unless renewed.", since=2),
     ),
     indexes=(("run_id",),),
+)
+
+BATCH_ATTEMPTS = Table(
+    "batch_attempts",
+    "Every attempt to run a batch job, with what it spent; batch totals add these up.",
+    (
+        C("batch_id", "text", "Batch of the job.", key=True),
+        C("job_id", "text", "The job (`batch_jobs.job_id`).", key=True),
+        C("attempt", "int", "Attempt number of the job, from 1, over every invocation.", key=True),
+        C("lease_owner", "text", "Token of the driver the attempt ran for."),
+        C("host", "text", "Host name of the worker process."),
+        C("pid", "int", "Process id of the worker process."),
+        C("status", "text", "running, completed, failed, lost or abandoned."),
+        C("run_id", "text", "Run produced by the attempt's last simulation."),
+        C(
+            "cost_usd",
+            "float",
+            "USD spent: so far, calls in flight at worst case, while running; then in all.",
+        ),
+        C("tokens", "int", "Tokens used so far, then in all."),
+        C("started", "time", "When the attempt started (UTC)."),
+        C("updated", "time", "Last change (UTC)."),
+    ),
+    since=2,
 )
 
 QUESTIONS = Table(
@@ -353,6 +384,7 @@ TABLES: tuple[Table, ...] = (
     LLM_CALLS,
     BATCHES,
     BATCH_JOBS,
+    BATCH_ATTEMPTS,
     QUESTIONS,
     FORECASTS,
 )
