@@ -28,7 +28,7 @@ from timepoint.batch.lifeline import ORPHANED, watch_parent
 from timepoint.commands.offline_server import answer_schemas
 from timepoint.errors import BatchError
 from timepoint.llm.offline import OfflineModel
-from timepoint.llm.offline_server import OfflineServer
+from timepoint.llm.offline_server import OfflineEndpoint, OfflineServer
 from timepoint.store import open_store
 
 from .test_batch_specs import PRICED_REGISTRY, write_scenario
@@ -106,7 +106,8 @@ def test_killed_driver_leaves_no_worker_and_resume_records_each_job_once(tmp_pat
         )
     )
     model = CountingModel(latency_ms=700)
-    with OfflineServer(model, answer_schemas()) as server:
+    endpoint = OfflineEndpoint(model, answer_schemas(), served="test-priced")
+    with OfflineServer(endpoint) as server:
         env = _cli_env(tmp_path, server)
         command = [sys.executable, "-m", "timepoint.cli", "batch", str(batch_file), "--yes"]
         driver = subprocess.Popen(

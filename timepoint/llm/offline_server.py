@@ -37,11 +37,18 @@ class OfflineEndpoint:
     Args:
         model: the offline model that composes every answer.
         schemas: answer-shape names (pydantic class names) to classes.
+        served: the model id the endpoint lists and answers as (any requested id is answered).
     """
 
-    def __init__(self, model: OfflineModel, schemas: Mapping[str, type[BaseModel]]):
+    def __init__(
+        self,
+        model: OfflineModel,
+        schemas: Mapping[str, type[BaseModel]],
+        served: str = OFFLINE_MODEL_ID,
+    ):
         self.model = model
         self.schemas = dict(schemas)
+        self.served = served
         self.requests = 0
         self._lock = threading.Lock()
 
@@ -67,7 +74,7 @@ class OfflineEndpoint:
             "id": f"chatcmpl-offline-{self.requests}",
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": OFFLINE_MODEL_ID,
+            "model": self.served,
             "choices": [
                 {
                     "index": 0,
@@ -88,7 +95,7 @@ class OfflineEndpoint:
             "object": "list",
             "data": [
                 {
-                    "id": OFFLINE_MODEL_ID,
+                    "id": self.served,
                     "object": "model",
                     "owned_by": "timepoint",
                     "context_length": ADVERTISED_CONTEXT,
