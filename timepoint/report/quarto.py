@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from timepoint.errors import ReportError
+from timepoint.report.markup import text
 from timepoint.report.pages import asset
 
 
@@ -37,10 +38,12 @@ def quarto_config(site_root: Path) -> dict[str, Any]:
 
 
 def front_matter_cell(title: str) -> Any:
-    """A raw cell carrying the page title, the way Quarto reads front matter from a notebook."""
+    """A raw cell carrying the page title, the way Quarto reads front matter from a notebook.
+
+    Pandoc reads metadata strings as Markdown, so the title goes in as Markdown text."""
     import nbformat
 
-    return nbformat.v4.new_raw_cell("---\n" + yaml.safe_dump({"title": title}) + "---")
+    return nbformat.v4.new_raw_cell("---\n" + yaml.safe_dump({"title": text(title)}) + "---")
 
 
 def stage_project(
