@@ -28,8 +28,6 @@ _COMMON = (
 )
 #: added to the header only: browsers ignore ``frame-ancestors`` in a meta element
 HEADER_ONLY = "frame-ancestors 'none'"
-#: for a served HTML file that carries no policy of its own
-FALLBACK = "; ".join(("default-src 'self'", "script-src 'self'", *_COMMON, HEADER_ONLY))
 _HEAD = re.compile(r"<head\b[^>]*>", re.I)
 
 
@@ -53,6 +51,12 @@ def policy(scripts: tuple[str, ...] = (), *, self_scripts: bool = False) -> str:
     default = "'self'" if self_scripts else "'none'"
     scripts_from = " ".join(sources) or "'none'"
     return "; ".join((f"default-src {default}", f"script-src {scripts_from}", *_COMMON))
+
+
+def fallback_policy() -> str:
+    """The header for a served HTML file that carries no policy of its own: the site's
+    script files and own inline scripts, nothing else."""
+    return f"{policy(site_scripts(), self_scripts=True)}; {HEADER_ONLY}"
 
 
 def page_policy() -> str:

@@ -3,8 +3,8 @@
 Every response says ``X-Content-Type-Options: nosniff`` (a published ``run.json`` or
 ``narrative.md`` is never taken for a script or a page), and every HTML page is sent with its
 Content-Security-Policy as a header: the policy in the page's own meta element (see
-:mod:`timepoint.report.csp`) plus ``frame-ancestors 'none'``, or a strict default for a page
-without one.
+:mod:`timepoint.report.csp`) plus ``frame-ancestors 'none'``, or for a page without one a policy
+that allows the site's own scripts only.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from timepoint.errors import ReportError
-from timepoint.report.csp import FALLBACK, HEADER_ONLY, policy_of
+from timepoint.report.csp import HEADER_ONLY, fallback_policy, policy_of
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -32,7 +32,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
             declared = policy_of(page.read_text(errors="replace"))
             self.send_header(
                 "Content-Security-Policy",
-                f"{declared}; {HEADER_ONLY}" if declared else FALLBACK,
+                f"{declared}; {HEADER_ONLY}" if declared else fallback_policy(),
             )
         super().end_headers()
 
