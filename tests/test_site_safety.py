@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from timepoint.report import csp, markup, tables
+from timepoint.report import csp, markup, quarto, tables
 from timepoint.report.narrative import narrative_markdown
 from timepoint.report.pages import asset
 from timepoint.report.serve import serve_site
@@ -252,3 +252,12 @@ def test_serve_sends_the_pages_policy_and_nosniff(hostile_site):
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def test_quarto_index_keeps_a_title_with_backticks_inside_its_raw_block(tmp_path):
+    index = "<td>a\n````\n&lt;b&gt;</td>"
+    quarto.stage_project(tmp_path / "project", tmp_path, index, [])
+    staged = (tmp_path / "project" / "index.qmd").read_text()
+    assert f"`````{{=html}}\n{index}\n`````\n" in staged
+    front = quarto.front_matter_cell("<script>x</script> *y*").source
+    assert "&lt;script&gt;x&lt;/script&gt; \\*y\\*" in front

@@ -7,6 +7,7 @@ packaged default. Quarto renders the notebooks as they are (``execute: enabled: 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -61,8 +62,11 @@ def stage_project(
     project.mkdir(parents=True)
     config = quarto_config(site_root)
     (project / "_quarto.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    # the raw block's fence is longer than any run of backticks in the (escaped) index, so
+    # no value can close it and be read as Markdown
+    fence = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", index_html)), default=0))
     (project / "index.qmd").write_text(
-        '---\ntitle: "Runs"\n---\n\n```{=html}\n' + index_html + "\n```\n"
+        f'---\ntitle: "Runs"\n---\n\n{fence}{{=html}}\n{index_html}\n{fence}\n'
     )
     for source, target, title in notebooks:
         notebook = nbformat.read(source, as_version=4)
