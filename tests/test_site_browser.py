@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -28,6 +29,7 @@ from timepoint.report.serve import serve_site
 from timepoint.report.site import build_site
 
 from .conftest import JEFFERSON
+from .hostile import HOSTILE_TITLE, PAYLOADS, build_hostile_site
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = (
@@ -201,3 +203,90 @@ def test_index_and_run_page_load_offline_and_the_filter_narrows(served_site, bro
     assert shot.stat().st_size > 10_000
     assert index_errors == [] and browser.errors() == []
     assert index_hosts | browser.requested_hosts() <= {"127.0.0.1", "localhost", "data"}
+
+
+PWNED = "window.__pwned === undefined ? null : window.__pwned"
+
+
+@pytest.fixture(scope="module")
+def served_hostile_site(tmp_path_factory):
+    """The site built from the hostile scenario and model (``tests/hostile.py``), served."""
+    site, first, second, batch = build_hostile_site(tmp_path_factory.mktemp("hostile"))
+    server = serve_site(site, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    yield f"http://{host}:{port}", site, first, second, batch
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_hostile_scenario_and_model_output_run_nothing_on_any_page(served_hostile_site, browser):
+    base, site, first, second, batch = served_hostile_site
+    pages = sorted(str(p.relative_to(site)) for p in site.rglob("*.html"))
+    assert {
+        "index.html",
+        "costs.html",
+        f"runs/{first.run_id}.html",
+        f"paths/{first.run_id}.html",
+        f"paths/{first.run_id}_vs_{second.run_id}.html",
+        f"batches/{batch.batch_id}.html",
+    } <= set(pages)
+    for page in pages:
+        browser.open(f"{base}/{page}")
+        assert browser.evaluate(PWNED) is None, f"a payload ran on {page}"
+        assert (
+            browser.evaluate("document.querySelectorAll('[onerror],[onload],iframe').length") == 0
+        )
+        assert browser.errors() == [], f"{page}: {browser.errors()}"
+        assert browser.requested_hosts() <= {"127.0.0.1", "localhost", "data"}, page
+        if page.startswith("runs/"):
+            text = browser.evaluate("document.body.innerText")
+            assert PAYLOADS[0] in text and PAYLOADS[1] in text, "payloads are shown as text"
+    browser.open(f"{base}/runs/{first.run_id}.html")
+    assert browser.evaluate("document.title") == f"{HOSTILE_TITLE} · {first.run_id} · Timepoint"
+    browser.open(f"{base}/index.html")
+    browser.evaluate(
+        f"var q = document.getElementById('tp-search'); q.value = {json.dumps(second.run_id)};"
+        "q.dispatchEvent(new Event('input'));"
+    )
+    assert browser.evaluate(f"{VISIBLE_ROWS}.map(r => r.dataset.run)") == [second.run_id]
+    assert browser.evaluate(PWNED) is None and browser.errors() == []
+
+
+def test_the_policy_stops_script_that_got_into_a_page(served_site, browser, tmp_path):
+    """Were a value ever written unescaped, the page's policy (its meta element, and the
+    header from ``site serve``) would still keep it from running; the run browser works."""
+    base, first, _ = served_site
+    site = tmp_path / "_site"
+    injected = (
+        "<main><script>window.__pwned = 1</script><img src=x onerror='window.__pwned = 2'>"
+        "<a id=tp-js href='javascript:window.__pwned = 3'>x</a>"
+    )
+    run_page = site / "runs" / f"{first.run_id}.html"
+    run_page.write_text(run_page.read_text().replace("<main>", injected, 1))
+    index = site / "index.html"
+    index.write_text(index.read_text().replace("<main>", injected, 1))
+    meta = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>')
+    assert meta.search(index.read_text())
+    (site / "bare.html").write_text(meta.sub("", index.read_text()))
+    for url in (
+        f"{base}/runs/{first.run_id}.html",
+        f"{base}/index.html",
+        f"{base}/bare.html",  # no meta element: the header alone
+        index.as_uri(),  # from file://: the meta element alone
+    ):
+        browser.open(url)
+        browser.evaluate("var a = document.getElementById('tp-js'); a && a.click();")
+        time.sleep(0.3)
+        browser.call("Runtime.evaluate", expression="1")
+        assert browser.evaluate(PWNED) is None, url
+        assert any("Content Security Policy" in e for e in browser.errors()), url
+        if "runs/" not in url:
+            browser.evaluate(
+                "var s = document.getElementById('tp-scenario'); s.value = 'jefferson_variant';"
+                "s.dispatchEvent(new Event('change'));"
+            )
+            count = browser.evaluate("document.getElementById('tp-count').textContent")
+            assert count == "1 of 2 runs", f"the run browser's script did not run on {url}"

@@ -9,7 +9,9 @@ Detail levels, each including the one before:
 - ``comprehensive``: every entity, every timeline, more provenance highlights, every
   validation result, cost by model and the model chosen per action.
 
-The PDF is in :mod:`timepoint.report.pdf`; it renders the same :func:`narrative_data`.
+The PDF is in :mod:`timepoint.report.pdf`; it renders the same :func:`narrative_data`. The
+Markdown writes every value of the record as text (:mod:`timepoint.report.markup`): HTML in a
+title, a description or a line of dialog shows as written, in a Markdown viewer and on the site.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from timepoint.engine.record import RunRecord
 from timepoint.errors import ReportError
 from timepoint.report.highlights import provenance_highlights
+from timepoint.report.markup import code, paragraphs, text
 from timepoint.report.records import entity_names, timeline_label
 from timepoint.report.summary import templated_summary
 
@@ -191,8 +194,8 @@ def narrative_json(record: RunRecord, detail: str = "summary") -> str:
 
 def _header(d: dict[str, Any]) -> str:
     return (
-        f"Run `{d['run_id']}` · mode {d['mode']} · provider {d['provider']} · "
-        f"status {d['status']} · {d['date']} · {d['duration_s']:.2f} s · "
+        f"Run {code(d['run_id'])} · mode {text(d['mode'])} · provider {text(d['provider'])} · "
+        f"status {text(d['status'])} · {d['date']} · {d['duration_s']:.2f} s · "
         f"{d['tokens']:,} tokens in {d['calls']} calls · ${d['cost_usd']:.4f}"
     )
 
@@ -200,14 +203,14 @@ def _header(d: dict[str, Any]) -> str:
 def _cost_table(title: str, rows: dict[str, dict[str, Any]]) -> list[str]:
     lines = [
         "",
-        f"## {title}",
+        f"## {text(title)}",
         "",
         "| name | calls | tokens in | tokens out | USD |",
         "|---|---:|---:|---:|---:|",
     ]
     for name, u in rows.items():
         lines.append(
-            f"| {name} | {u['calls']} | {u['prompt_tokens']:,} | "
+            f"| {text(name)} | {u['calls']} | {u['prompt_tokens']:,} | "
             f"{u['completion_tokens']:,} | {u['cost_usd']:.4f} |"
         )
     return lines
@@ -216,11 +219,12 @@ def _cost_table(title: str, rows: dict[str, dict[str, Any]]) -> list[str]:
 def _timeline_lines(items: list[dict[str, Any]]) -> list[str]:
     lines = []
     for item in items:
-        phase = f" ({item['phase']})" if item["phase"] else ""
-        present = f" *Present: {', '.join(item['present'])}.*" if item["present"] else ""
+        phase = f" ({text(item['phase'])})" if item["phase"] else ""
+        names = ", ".join(text(name) for name in item["present"])
+        present = f" *Present: {names}.*" if item["present"] else ""
         lines.append(
-            f"- **{item['id']}** · {item['timestamp'][:16].replace('T', ' ')}{phase}: "
-            f"{item['event']}{present}"
+            f"- **{text(item['id'])}** · {item['timestamp'][:16].replace('T', ' ')}{phase}: "
+            f"{text(item['event'])}{present}"
         )
     return lines
 
@@ -229,44 +233,52 @@ def narrative_markdown(record: RunRecord, detail: str = "summary", *, heading: b
     """The narrative as Markdown (the content of ``narrative.md``); ``heading=False`` leaves
     out the title and the header line (report pages print their own)."""
     d = narrative_data(record, detail)
-    lines = [f"# {d['title']}", "", _header(d), ""] if heading else []
+    lines = [f"# {text(d['title'])}", "", _header(d), ""] if heading else []
     if d["error"] and heading:
-        lines += [f"**Failed at step {d['failed_step']}:** {d['error']}", ""]
-    lines += ["## Executive summary", "", d["summary"], "", "## Timeline", ""]
+        lines += [f"**Failed at step {text(d['failed_step'])}:** {text(d['error'])}", ""]
+    lines += ["## Executive summary", "", paragraphs(d["summary"]), "", "## Timeline", ""]
     lines += _timeline_lines(d["timeline"])
     if detail == "minimal":
         return "\n".join(lines) + "\n"
     lines += ["", "## Characters", ""]
     lines += [
-        f"- **{c['name']}** ({c['role']} {c['kind']}, {c['resolution']}): {c['description']}"
+        f"- **{text(c['name'])}** ({text(c['role'])} {text(c['kind'])}, "
+        f"{text(c['resolution'])}): {text(c['description'])}"
         for c in d["characters"]
     ]
     for timeline in d.get("timelines", []):
-        what = f" — {timeline['intervention']}" if timeline["intervention"] else ""
-        lines += ["", f"## Timeline {timeline['label'] or timeline['id']}{what}", ""]
+        what = f" — {text(timeline['intervention'])}" if timeline["intervention"] else ""
+        lines += ["", f"## Timeline {text(timeline['label'] or timeline['id'])}{what}", ""]
         lines += _timeline_lines(timeline["timepoints"])
     if d["paths"]:
         lines += ["", "## Paths", "", "| rank | path | score | pivots |", "|---:|---|---:|---|"]
         lines += [
-            f"| {p['rank']} | {p['label']} | {p['score']:.3f} | {', '.join(p['pivots'])} |"
+            f"| {p['rank']} | {text(p['label'])} | {p['score']:.3f} | "
+            f"{', '.join(text(pivot) for pivot in p['pivots'])} |"
             for p in d["paths"]
         ]
     for dialog in d["dialogs"]:
-        lines += ["", f"## Dialog at {dialog['timepoint']}", ""]
+        lines += ["", f"## Dialog at {text(dialog['timepoint'])}", ""]
         for turn in dialog["turns"]:
             flag = " ⚠ flagged" if turn["flagged"] else ""
-            lines += [f"> **{turn['speaker']}** ({turn['tone']}){flag}: {turn['text']}", ">"]
+            lines += [
+                f"> **{text(turn['speaker'])}** ({text(turn['tone'])}){flag}: {text(turn['text'])}",
+                ">",
+            ]
         if dialog["turns"]:
             lines.pop()
     if d["provenance"]:
         lines += ["", "## Knowledge provenance", ""]
         for h in d["provenance"]:
-            hops = "; ".join(f"{s['from']} → {s['to']} at {s['timepoint']}" for s in h["spread"])
+            hops = "; ".join(
+                f"{text(s['from'])} → {text(s['to'])} at {text(s['timepoint'])}"
+                for s in h["spread"]
+            )
             lines.append(
-                f"- “{h['fact']}” ({h['fact_id']}): {h['origin']}; {hops}. "
+                f"- “{text(h['fact'])}” ({text(h['fact_id'])}): {text(h['origin'])}; {hops}. "
                 f"Held by {h['holders']} of {h['of']} entities at the end."
             )
-    lines += ["", "## Mechanisms", ""] + [f"- {m['summary']}" for m in d["mechanisms"]]
+    lines += ["", "## Mechanisms", ""] + [f"- {text(m['summary'])}" for m in d["mechanisms"]]
     v = d["validation"]
     lines += [
         "",
@@ -277,13 +289,13 @@ def narrative_markdown(record: RunRecord, detail: str = "summary", *, heading: b
     if v["by_validator"]:
         lines += ["", "| validator | checks | violations | repaired |", "|---|---:|---:|---:|"]
         lines += [
-            f"| {name} | {row['checks']} | {row['violations']} | {row['repaired']} |"
+            f"| {text(name)} | {row['checks']} | {row['violations']} | {row['repaired']} |"
             for name, row in v["by_validator"].items()
         ]
     if v["results"]:
         lines.append("")
         lines += [
-            f"- {r['validator']} on {r['target']}: {r.get('message', '')}"
+            f"- {text(r['validator'])} on {text(r['target'])}: {text(r.get('message', ''))}"
             + (" (repaired)" if r.get("repaired") else "")
             for r in v["results"]
         ]
@@ -291,7 +303,10 @@ def narrative_markdown(record: RunRecord, detail: str = "summary", *, heading: b
     if "cost_by_model" in d:
         lines += _cost_table("Cost by model", d["cost_by_model"])
         lines += ["", "## Model selection", ""]
-        lines += [f"- {c['action']}: {c['model']} ({c['reason']})" for c in d["model_selection"]]
+        lines += [
+            f"- {text(c['action'])}: {text(c['model'])} ({text(c['reason'])})"
+            for c in d["model_selection"]
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -7,6 +7,7 @@ packaged default. Quarto renders the notebooks as they are (``execute: enabled: 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from typing import Any
 import yaml
 
 from timepoint.errors import ReportError
+from timepoint.report.markup import text
 from timepoint.report.pages import asset
 
 
@@ -37,10 +39,12 @@ def quarto_config(site_root: Path) -> dict[str, Any]:
 
 
 def front_matter_cell(title: str) -> Any:
-    """A raw cell carrying the page title, the way Quarto reads front matter from a notebook."""
+    """A raw cell carrying the page title, the way Quarto reads front matter from a notebook.
+
+    Pandoc reads metadata strings as Markdown, so the title goes in as Markdown text."""
     import nbformat
 
-    return nbformat.v4.new_raw_cell("---\n" + yaml.safe_dump({"title": title}) + "---")
+    return nbformat.v4.new_raw_cell("---\n" + yaml.safe_dump({"title": text(title)}) + "---")
 
 
 def stage_project(
@@ -58,8 +62,11 @@ def stage_project(
     project.mkdir(parents=True)
     config = quarto_config(site_root)
     (project / "_quarto.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    # the raw block's fence is longer than any run of backticks in the (escaped) index, so
+    # no value can close it and be read as Markdown
+    fence = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", index_html)), default=0))
     (project / "index.qmd").write_text(
-        '---\ntitle: "Runs"\n---\n\n```{=html}\n' + index_html + "\n```\n"
+        f'---\ntitle: "Runs"\n---\n\n{fence}{{=html}}\n{index_html}\n{fence}\n'
     )
     for source, target, title in notebooks:
         notebook = nbformat.read(source, as_version=4)

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from timepoint.errors import ReportError
+from timepoint.report.csp import secure_quarto_site
 from timepoint.report.execute import ReportJob, digest_of, execute_reports
-from timepoint.report.pages import NavLink, link_list, notebook_body, page, run_browser
+from timepoint.report.pages import LinkList, NavLink, index_body, notebook_body, page
 
 RENDERERS = ("auto", "quarto", "nbconvert")
 RUN_FILES = ("narrative.md", "narrative.json", "narrative.pdf", "run.json", "scenario.yaml")
@@ -153,12 +154,15 @@ class SiteBuilder:
         batches = _pages(self.stage, "batches")
         pages = {p.stem: f"runs/{p.stem}.html" for p in runs}
         titles = {s.run_id: s.title for s in summaries}
-        index = run_browser(summaries, pages)
-        index += link_list(
-            "Path comparisons",
-            [NavLink(p.stem.replace("_vs_", " vs "), f"paths/{p.stem}.html") for p in paths],
+        comparisons = [
+            NavLink(p.stem.replace("_vs_", " vs "), f"paths/{p.stem}.html") for p in paths
+        ]
+        batch_links = [NavLink(p.stem, f"batches/{p.stem}.html") for p in batches]
+        index = index_body(
+            summaries,
+            pages,
+            [LinkList("Path comparisons", comparisons), LinkList("Batches", batch_links)],
         )
-        index += link_list("Batches", [NavLink(p.stem, f"batches/{p.stem}.html") for p in batches])
         notebooks = [
             *((p, f"runs/{p.name}", f"{titles.get(p.stem, p.stem)} · {p.stem}") for p in runs),
             *((p, f"paths/{p.name}", f"Paths · {p.stem.replace('_vs_', ' vs ')}") for p in paths),
@@ -174,6 +178,7 @@ class SiteBuilder:
             project = self.stage / "quarto"
             quarto.stage_project(project, self.out.parent, index, notebooks)
             quarto.render(project, staging)
+            secure_quarto_site(staging)
         else:
             self.render_nbconvert(staging, index, notebooks)
         self.publish_files(staging, [p.stem for p in runs])
@@ -186,7 +191,7 @@ class SiteBuilder:
         self, staging: Path, index: str, notebooks: Sequence[tuple[Path, str, str]]
     ) -> None:
         staging.mkdir(parents=True)
-        (staging / "index.html").write_text(page("Runs", "<h1>Runs</h1>\n" + index, NAV))
+        (staging / "index.html").write_text(page("Runs", index, NAV, heading="Runs"))
         for source, target, title in notebooks:
             html_path = staging / Path(target).with_suffix(".html")
             html_path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,8 @@
 """Markdown tables and headers for report pages: run facts, ledger, files, paths, batches, costs.
 
 Each function returns Markdown that a notebook displays with :func:`timepoint.report.view.show`.
+Every value from a run record, a scenario or a batch goes in through :mod:`~timepoint.report.markup`
+(as text, a code span or a link), so it shows as written and never as HTML.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from timepoint.report.compare import PathComparison
+from timepoint.report.markup import code, link, paragraphs, text
 from timepoint.report.records import as_record
 
 NARRATIVE_FILES = ("narrative.md", "narrative.json", "narrative.pdf", "run.json")
@@ -20,26 +23,31 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _cell(text: object) -> str:
-    return " ".join(str(text).split()).replace("|", "/")
-
-
 def header_markdown(run: Any) -> str:
     """Title and one line of facts: run id, scenario, mode, status, date, duration, cost."""
     r = as_record(run)
     u = r.usage
     cost = f"${u.cost_usd:.4f}"
     lines = [
-        f"# {r.title}",
+        f"# {text(r.title)}",
         "",
-        f"Run `{r.run_id}` · scenario `{r.scenario_id}` · mode **{r.mode}** · "
-        f"status **{r.status}** · {r.started:%Y-%m-%d %H:%M} UTC · {r.duration_s or 0:.2f} s · "
-        f"{u.calls} calls · {u.prompt_tokens + u.completion_tokens:,} tokens · {cost} · "
-        f"provider {r.provider} · seed {r.seed}",
+        f"Run {code(r.run_id)} · scenario {code(r.scenario_id)} · mode **{text(r.mode)}** · "
+        f"status **{text(r.status)}** · {r.started:%Y-%m-%d %H:%M} UTC · "
+        f"{r.duration_s or 0:.2f} s · {u.calls} calls · "
+        f"{u.prompt_tokens + u.completion_tokens:,} tokens · {cost} · "
+        f"provider {text(r.provider)} · seed {r.seed}",
     ]
     if r.error:
-        lines += ["", f"**Failed at step {r.failed_step}:** {r.error}"]
+        lines += ["", f"**Failed at step {text(r.failed_step)}:** {text(r.error)}"]
     return "\n".join(lines)
+
+
+def summary_markdown(run: Any) -> str:
+    """The run's executive summary (the model's, else the templated one) as Markdown text."""
+    from timepoint.report.summary import templated_summary
+
+    r = as_record(run)
+    return paragraphs(r.summary or templated_summary(r))
 
 
 def ledger_markdown(run: Any) -> str:
@@ -49,16 +57,16 @@ def ledger_markdown(run: Any) -> str:
         return "No mechanism recorded an effect in this run."
     rows = ["| mechanism | what it did |", "|---|---|"]
     for entry in r.mechanisms:
-        rows.append(f"| {entry.mechanism} | {_cell(entry.summary.split(':', 1)[-1])} |")
+        rows.append(f"| {text(entry.mechanism)} | {text(entry.summary.split(':', 1)[-1])} |")
     return "\n".join(rows)
 
 
 def files_markdown(run: Any, notebook: str = "") -> str:
     """Links to the run's narrative files and executed notebook that sit beside the page."""
     r = as_record(run)
-    links = [f"[{name}]({r.run_id}/{name})" for name in NARRATIVE_FILES if _published(run, name)]
+    links = [link(name, f"{r.run_id}/{name}") for name in NARRATIVE_FILES if _published(run, name)]
     if notebook:
-        links.append(f"[executed notebook]({notebook})")
+        links.append(link("executed notebook", notebook))
     return "Files: " + " · ".join(links) if links else ""
 
 
@@ -74,23 +82,23 @@ def comparison_markdown(comparison: PathComparison) -> str:
     else:
         verdict = (
             f"The paths share {_count(comparison.shared, 'step')} and diverge at step "
-            f"**{comparison.first_divergence}**."
+            f"**{text(comparison.first_divergence)}**."
         )
     rows = [
         verdict,
         "",
-        f"| step | {_cell(comparison.left_label)} | {_cell(comparison.right_label)} | |",
+        f"| step | {text(comparison.left_label)} | {text(comparison.right_label)} | |",
         "|---:|---|---|---|",
     ]
     for step in comparison.steps:
-        left = f"`{step.left.id}` {_cell(step.left.event)}" if step.left else "—"
-        right = f"`{step.right.id}` {_cell(step.right.event)}" if step.right else "—"
+        left = f"{code(step.left.id)} {text(step.left.event)}" if step.left else "—"
+        right = f"{code(step.right.id)} {text(step.right.event)}" if step.right else "—"
         mark = (
             ""
             if step.same
             else ("**diverges**" if step.step == comparison.first_divergence else "differs")
         )
-        rows.append(f"| {step.step} | {left} | {right} | {mark} |")
+        rows.append(f"| {text(step.step)} | {left} | {right} | {mark} |")
     return "\n".join(rows)
 
 
@@ -102,23 +110,24 @@ def batch_markdown(batch: Mapping[str, Any], jobs: Sequence[Mapping[str, Any]]) 
     durations = sorted(float(j.get("duration_s") or 0) for j in jobs if j.get("duration_s"))
     median = durations[len(durations) // 2] if durations else 0.0
     lines = [
-        f"# Batch {batch.get('batch_id', '')}",
+        f"# Batch {text(batch.get('batch_id', ''))}",
         "",
-        f"Status **{batch.get('status', '?')}** · {len(jobs)} jobs ("
-        + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
+        f"Status **{text(batch.get('status', '?'))}** · {len(jobs)} jobs ("
+        + ", ".join(f"{n} {text(s)}" for s, n in sorted(statuses.items()))
         + f") · ${cost:.4f} · {tokens:,} tokens · median job {median:.2f} s",
     ]
     failed = [j for j in jobs if j.get("status") == "failed"]
     if failed:
         causes = Counter((j.get("error_class") or "?", j.get("step") or "?") for j in failed)
         lines += ["", "## Failures by cause", "", "| error | step | jobs |", "|---|---|---:|"]
-        lines += [f"| {_cell(e)} | {_cell(s)} | {n} |" for (e, s), n in causes.most_common()]
+        lines += [f"| {text(e)} | {text(s)} | {n} |" for (e, s), n in causes.most_common()]
     done = [j for j in jobs if j.get("run_id")]
     if done:
         lines += ["", "## Jobs", "", "| job | status | run | USD | s |", "|---|---|---|---:|---:|"]
         lines += [
-            f"| {_cell(j.get('job_id'))} | {j.get('status')} | "
-            f"[{j['run_id']}](../runs/{j['run_id']}.html) | {float(j.get('cost_usd') or 0):.4f} | "
+            f"| {text(j.get('job_id'))} | {text(j.get('status'))} | "
+            f"{link(j['run_id'], '../runs/' + j['run_id'] + '.html')} | "
+            f"{float(j.get('cost_usd') or 0):.4f} | "
             f"{float(j.get('duration_s') or 0):.2f} |"
             for j in done
         ]
@@ -142,7 +151,8 @@ def costs_markdown(runs: Sequence[Any]) -> str:
     ]
     for r in sorted(records, key=lambda r: r.started, reverse=True):
         lines.append(
-            f"| [{r.run_id}](runs/{r.run_id}.html) | {r.scenario_id} | {r.mode} | {r.status} | "
+            f"| {link(r.run_id, f'runs/{r.run_id}.html')} | {text(r.scenario_id)} | "
+            f"{text(r.mode)} | {text(r.status)} | "
             f"{r.usage.calls} | {r.usage.prompt_tokens + r.usage.completion_tokens:,} | "
             f"{r.usage.cost_usd:.4f} |"
         )
@@ -171,33 +181,34 @@ def provenance_markdown(run: Any, fact: str | None = None, entity: str | None = 
         told = [e for e in record.exposures if e.fact_id == fact_id and e.kind is ExposureKind.TOLD]
         entity = max(told, key=lambda e: e.timestamp).entity_id if told else None
     if entity is None:
-        return f"Fact `{fact_id}` was never passed on."
+        return f"Fact {code(fact_id)} was never passed on."
     chain = run.provenance(entity, fact_id)
     lines = [
-        f"**“{chain[0].fact_text}”** (`{fact_id}`) reached {names.get(entity, entity)} like this:",
+        f"**“{text(chain[0].fact_text)}”** ({code(fact_id)}) reached "
+        f"{text(names.get(entity, entity))} like this:",
         "",
         "| step | who | how | from | timepoint | time |",
         "|---:|---|---|---|---|---|",
     ]
     for i, e in enumerate(chain):
         lines.append(
-            f"| {i} | {names.get(e.entity_id, e.entity_id)} | {e.kind.value} | "
-            f"{names.get(e.source, e.source)} | {e.timepoint_id or '—'} | "
+            f"| {i} | {text(names.get(e.entity_id, e.entity_id))} | {text(e.kind.value)} | "
+            f"{text(names.get(e.source, e.source))} | {text(e.timepoint_id or '—')} | "
             f"{e.timestamp:%Y-%m-%d %H:%M} |"
         )
     lines += ["", "| timepoint | who knew it |", "|---|---|"]
     for tp in main_path(record):
-        holders = [names.get(h, h) for h in run.who_knew(fact_id, tp.id)]
-        lines.append(f"| {tp.id} | {', '.join(holders) or '—'} |")
+        holders = [text(names.get(h, h)) for h in run.who_knew(fact_id, tp.id)]
+        lines.append(f"| {text(tp.id)} | {', '.join(holders) or '—'} |")
     return "\n".join(lines)
 
 
 def answer_markdown(answer: Any) -> str:
     """An answer from ``run.ask``: the question, the answer, its citations and what it cost."""
-    lines = [f"**Q:** {answer.question}", "", f"**A:** {answer.text}"]
+    lines = [f"**Q:** {text(answer.question)}", "", f"**A:** {paragraphs(answer.text)}"]
     if answer.citations:
-        lines += ["", "Cited: " + ", ".join(f"`{c}`" for c in answer.citations)]
+        lines += ["", "Cited: " + ", ".join(code(c) for c in answer.citations)]
     if answer.elevated:
-        lines += ["", "Raised detail for: " + ", ".join(answer.elevated)]
+        lines += ["", "Raised detail for: " + ", ".join(text(e) for e in answer.elevated)]
     lines += ["", f"{answer.tokens:,} tokens on demand."]
     return "\n".join(lines)

@@ -13,10 +13,10 @@ from typing import Any
 from timepoint.errors import ReportError
 
 #: bump when a template changes, so cached executed notebooks are rebuilt
-TEMPLATE_VERSION = 2
+TEMPLATE_VERSION = 3
 HIDDEN_INPUT_TAG = "remove-input"
 
-_IMPORTS = "from timepoint.report import charts, tables, view\n"
+_IMPORTS = "from timepoint.report import charts, markup, tables, view\n"
 
 _CELLS: dict[str, list[tuple[str, str]]] = {
     "run": [
@@ -59,7 +59,7 @@ _CELLS: dict[str, list[tuple[str, str]]] = {
             "other = view.open_run(other_run_id, home=home, db_url=db_url) "
             "if other_run_id else None\n"
             "comparison = compare_paths(run, other, left=left or None, right=right or None)\n"
-            'view.show(f"# Paths compared: {run.record.title}")\n'
+            'view.show("# Paths compared: " + markup.text(run.record.title))\n'
             "view.show(tables.comparison_markdown(comparison))",
         ),
         ("code", "view.show(charts.path_comparison_spec(comparison))"),

@@ -69,8 +69,16 @@ def open_runs(
 
 def show(item: Any, caption: str = "") -> None:
     """Display a chart (altair chart or Vega-Lite spec, as SVG), Markdown text, or anything
-    else IPython can display."""
+    else IPython can display.
+
+    Markdown may format, link and make tables, but never HTML: a ``<`` outside code spans is
+    shown as the character (:func:`timepoint.report.markup.no_raw_html`). Values from a run
+    belong in the Markdown as :func:`timepoint.report.markup.text`, as the
+    :mod:`~timepoint.report.tables` functions put them.
+    """
     from IPython.display import Markdown, display
+
+    from timepoint.report.markup import no_raw_html
 
     if _is_chart(item) or _is_spec(item):
         from timepoint.report.charts import chart_svg
@@ -78,7 +86,7 @@ def show(item: Any, caption: str = "") -> None:
         bundle = {"image/svg+xml": chart_svg(item), "text/plain": caption or _title(item)}
         display(bundle, raw=True)
     elif isinstance(item, str):
-        display(Markdown(item))
+        display(Markdown(no_raw_html(item)))
     else:
         display(item)
 
