@@ -1,7 +1,8 @@
 """Information conservation (M4): a speaker may only use facts it was exposed to on a causal path.
 
 The check walks a dialog turn by turn: what a speaker says becomes known to every listener, so a
-fact told in turn 1 may be used by a listener in turn 3.
+fact told in turn 1 may be used by a listener in turn 3. A fact used in violation is tainted:
+listeners do not learn it, so a listener who repeats it is flagged too.
 """
 
 from __future__ import annotations
@@ -31,15 +32,17 @@ def check_dialog(
     violations: list[Violation] = []
     checks = 0
     for index, (speaker, refs) in enumerate(turns):
+        held = holding.get(speaker, set())
         for ref in refs:
             checks += 1
             if ref not in existing_facts:
                 violations.append(Violation(index, speaker, ref, "no such fact exists"))
-            elif ref not in holding.get(speaker, set()):
+            elif ref not in held:
                 violations.append(
                     Violation(index, speaker, ref, "the speaker was never exposed to it")
                 )
+        told = {r for r in refs if r in held}  # a leaked fact is not passed on
         for listener, facts in holding.items():
             if listener != speaker:
-                facts.update(r for r in refs if r in existing_facts)
+                facts.update(told)
     return violations, checks
