@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install Timepoint with its development tools into ./.venv, lint, and run the whole test suite
+# Install Timepoint with its development tools into ./.venv, lint, type-check, and run the whole test suite
 # (slow tests included; plain `pytest` runs the fast default selection).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,4 +8,5 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet -e ".[dev]"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/python -m mypy
 .venv/bin/python -m pytest -m "slow or not slow" "$@"

@@ -165,7 +165,8 @@ def run_notebook_job(spec: NotebookSpec, ctx: JobContext, cap_usd: float | None)
             cost, tokens = usage.cost_usd, usage.prompt_tokens + usage.completion_tokens
         message = None
         if error is not None:
-            detail = f"{error.ename}: {error.evalue}" if hasattr(error, "ename") else str(error)
+            ename, evalue = getattr(error, "ename", None), getattr(error, "evalue", None)
+            detail = f"{ename}: {evalue}" if ename is not None else str(error)
             message = detail[:MESSAGE_CHARS]
         result = JobResult(
             job_id=spec.job_id,

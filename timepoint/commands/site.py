@@ -64,6 +64,7 @@ def handle_serve(args: argparse.Namespace) -> int:
     directory = args.dir or site_dir(Settings.from_env())
     server = serve_site(directory, port=args.port)
     host, port = server.server_address[:2]
+    host = host.decode() if isinstance(host, bytes) else host
     print(f"serving {directory} at http://{host}:{port}/ (Ctrl-C to stop)", file=sys.stderr)
     try:
         server.serve_forever()

@@ -173,7 +173,7 @@ def run(
     recover_interrupted(home, store)
     if model is None and settings.offline:
         model = OfflineModel(seed=resolved.seed, leak_rate=resolved.mechanisms.leak_rate)
-    gateway = scenario_gateway(
+    gateway: Any = scenario_gateway(
         settings, resolved, model, seed=resolved.seed, parent_budget=parent_budget
     )
     if replicate:

@@ -120,9 +120,9 @@ def evidence_for(state: WorldState, question: Question, target: str | None) -> d
             fact_id = best[0]["id"]
             holders = []
             for entity_id in sorted(state.entities):
-                event = _visible(state, entity_id, tp_id).get(fact_id)
-                if event is not None:
-                    holders.append({**_view(event, names), "name": names[entity_id]})
+                held = _visible(state, entity_id, tp_id).get(fact_id)
+                if held is not None:
+                    holders.append({**_view(held, names), "name": names[entity_id]})
             context["holders"] = holders
         context["facts"] = best
         return context

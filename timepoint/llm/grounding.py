@@ -156,10 +156,10 @@ def _rebuilt(annotation: Any, ref: Ref | None, default: Any, grounding: Groundin
         return Annotated[str, _enum(ids)] if ids else Annotated[str, ref]
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is list and args:
-        inner = _item(args[0], grounding)
-        if inner is _NOTHING:
+        item = _item(args[0], grounding)
+        if item is _NOTHING:
             return Annotated[list[str], WithJsonSchema({"type": "array", "maxItems": 0})]
-        return list[inner] if inner is not None else None
+        return list.__class_getitem__(item) if item is not None else None
     if origin is dict and len(args) == 2:
         key_ref = _ref_of(args[0])
         if key_ref is not None:

@@ -91,7 +91,8 @@ class Budget:
 
     def chain(self) -> list[Budget]:
         """This budget and its ancestors, innermost first."""
-        budgets, node = [], self
+        budgets: list[Budget] = []
+        node: Budget | None = self
         while node is not None:
             budgets.append(node)
             node = node.parent
@@ -174,7 +175,7 @@ class CallLog:
     def write(self, **fields: object) -> CallRecord:
         """Append a record built from ``fields`` (``seq`` is assigned here)."""
         with self._lock:
-            record = CallRecord(seq=len(self._records) + 1, **fields)  # type: ignore[arg-type]
+            record = CallRecord(seq=len(self._records) + 1, **fields)
             self._records.append(record)
             if self._sink is not None:
                 self._sink(record)

@@ -298,11 +298,17 @@ def compose(
     data = task.data if task is not None else {}
     if schema is not None and hasattr(schema, "offline_answer"):
         return schema.offline_answer(data, rng)
-    composer = _COMPOSERS.get(ActionType(task.task), _text) if _known(task) else _text
+    action = _action(task)
+    composer = _COMPOSERS.get(action, _text) if action is not None else _text
     if schema is None and composer is not _text:
         composer = _text
     return composer(data, rng, leak_rate)
 
 
-def _known(task: TaskData | None) -> bool:
-    return task is not None and task.task in ActionType.__members__.values()
+def _action(task: TaskData | None) -> ActionType | None:
+    if task is None:
+        return None
+    try:
+        return ActionType(task.task)
+    except ValueError:
+        return None

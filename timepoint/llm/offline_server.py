@@ -129,6 +129,7 @@ class OfflineServer:
     def url(self) -> str:
         """The base URL to give a client, e.g. ``http://127.0.0.1:8099/v1``."""
         host, port = self._httpd.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         return f"http://{host}:{port}/v1"
 
     def start(self) -> OfflineServer:

@@ -17,6 +17,7 @@ title, a description or a line of dialog shows as written, in a Markdown viewer 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from timepoint.engine.record import RunRecord
@@ -310,7 +311,9 @@ def narrative_markdown(record: RunRecord, detail: str = "summary", *, heading: b
     return "\n".join(lines) + "\n"
 
 
-def narrative_files(record: RunRecord, detail: str, formats: list[str]) -> dict[str, str | bytes]:
+def narrative_files(
+    record: RunRecord, detail: str, formats: Sequence[str]
+) -> dict[str, str | bytes]:
     """The narrative files of a run folder: ``narrative.md`` and ``narrative.json`` always,
     ``narrative.pdf`` when ``formats`` contains ``pdf``.
 

@@ -72,7 +72,7 @@ def _set(root: dict[str, Any], dotted: str, value: Any, model: type[BaseModel]) 
             _check_value(value, annotation, ".".join(walked))
             node[key] = value
             return
-        child = node[key] if isinstance(node, list) else node.get(key)
+        child = node[int(key)] if isinstance(node, list) else node.get(key)
         if child is None:
             child = [] if _is_list(annotation) else {}
         elif isinstance(child, Mapping):

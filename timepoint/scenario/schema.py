@@ -335,7 +335,7 @@ class MechanismsConfig(Frozen):
             except ValidationError as error:
                 problems += [
                     InitErrorDetails(
-                        type=e["type"],  # type: ignore[typeddict-item]
+                        type=e["type"],
                         loc=(mechanism, *e["loc"]),
                         input=e.get("input"),
                         ctx=e.get("ctx", {}),

@@ -56,6 +56,10 @@ class Backend:
         """``text`` with ``?`` placeholders translated for this dialect."""
         return text
 
+    def time_text(self, column: str, length: int) -> str:
+        """An SQL expression: the first ``length`` characters of a time column as ISO text."""
+        raise NotImplementedError
+
     def encode(self, type_: str, value: Any) -> Any:
         """A Python value as this dialect stores a column of neutral type ``type_``."""
         if value is None:

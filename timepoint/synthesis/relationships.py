@@ -217,8 +217,8 @@ def detect_contradictions(
         if len(words) >= 2:
             sides[fid] = (("said", *words), int(negated))
     for first, second in settings.contradicts:
-        proposition = ("flagged", fact_id(first), fact_id(second))
-        sides[fact_id(first)], sides[fact_id(second)] = (proposition, 0), (proposition, 1)
+        flagged: tuple[str, ...] = ("flagged", fact_id(first), fact_id(second))
+        sides[fact_id(first)], sides[fact_id(second)] = (flagged, 0), (flagged, 1)
     beliefs: dict[tuple[str, ...], dict[str, tuple[int, str]]] = {}
     for entity_id in sorted(entity_ids):
         for fid in state.knowledge_at(entity_id, tp.id):  # in order of first exposure

@@ -161,7 +161,7 @@ def availability(entity: Entity, tp: Timepoint, settings: CircadianSettings) -> 
     """The circadian reading of ``entity`` at ``tp`` (see the module rules)."""
     hour = tp.timestamp.hour
     night = is_night(hour, settings)
-    base = {"entity_id": entity.id, "hour": hour, "night": night}
+    base: dict[str, Any] = {"entity_id": entity.id, "hour": hour, "night": night}
     if entity.kind in SLEEPLESS_KINDS:
         return Availability(
             **base,

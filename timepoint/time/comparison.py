@@ -210,9 +210,10 @@ def _relationships(
         trust = (ra.trust if ra else None, rb.trust if rb else None)
         affinity = (ra.affinity if ra else None, rb.affinity if rb else None)
         if (
-            None in trust
-            or abs(trust[0] - trust[1]) > 0.01
-            or abs(affinity[0] - affinity[1]) > 0.01
+            ra is None
+            or rb is None
+            or abs(ra.trust - rb.trust) > 0.01
+            or abs(ra.affinity - rb.affinity) > 0.01
         ):
             result.append(
                 RelationshipDifference(a=pair[0], b=pair[1], trust=trust, affinity=affinity)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -116,7 +117,7 @@ class BranchingMode:
 
     # -- search ---------------------------------------------------------------------------
     def _continue(
-        self, sim: Simulation, parents: list[str | None], index: int, nodes: dict[str, Node]
+        self, sim: Simulation, parents: Sequence[str | None], index: int, nodes: dict[str, Node]
     ) -> list[Node]:
         """One continuation per parent, asked concurrently."""
         if not parents:
@@ -185,7 +186,7 @@ class BranchingMode:
         return made
 
     def _request(self, sim: Simulation, parent: Timepoint, index: int, when: datetime) -> Request:
-        people = [
+        people: list[dict[str, Any]] = [
             {
                 "id": e.id,
                 "name": e.name,

@@ -229,10 +229,11 @@ class CyclicalMode:
                 continue
             matched = [e for e in prophecy["elements"] if content_words(e) & said]
             prophecy["matched"] = matched
-            prophecy["fulfilled"] = len(matched) == len(prophecy["elements"])
+            fulfilled = len(matched) == len(prophecy["elements"])
+            prophecy["fulfilled"] = fulfilled
             prophecy["checked_at"] = cycle_ids[-1]
             sim.state.ledger.count("M17", "prophecies checked")
-            sim.state.ledger.count("M17", "prophecies fulfilled", int(prophecy["fulfilled"]))
+            sim.state.ledger.count("M17", "prophecies fulfilled", int(fulfilled))
 
     def _validate(self, sim: Simulation, ids: list[str], prophecies: list[dict[str, Any]]) -> None:
         cfg = sim.scenario.temporal.cyclical

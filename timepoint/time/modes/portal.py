@@ -78,9 +78,9 @@ class PortalMode:
         cfg = sim.scenario.temporal.portal
         assert cfg is not None
         names = ["main", *(f"path_{n}" for n in range(2, len(paths) + 1))]
-        scored = []
+        scored: list[ScoredPath] = []
         for name, path in zip(names, paths, strict=True):
-            ids = []
+            ids: list[str] = []
             for node in path.nodes:
                 tp = self._timepoint(sim, node, name, ids[-1] if ids else None, times)
                 add_path_timepoint(sim, tp, node.tokens, name)
