@@ -171,3 +171,18 @@ def test_requests_without_schema_pass_through_untouched() -> None:
     model = ScriptedModel(["free text"])
     completion = StructuredModel(model).complete(ask(schema=None))
     assert completion.text == "free text" and completion.parsed is None
+
+
+def test_an_unvalidated_answer_is_a_clear_error_not_an_assertion():
+    from pydantic import BaseModel
+
+    from timepoint.errors import StructuredOutputError, TimepointError
+    from timepoint.llm.structured import expect_answer
+
+    class Verdict(BaseModel):
+        ok: bool
+
+    assert expect_answer(Verdict(ok=True), Verdict) == Verdict(ok=True)
+    with pytest.raises(StructuredOutputError, match="expected a validated Verdict answer, got Non"):
+        expect_answer(None, Verdict)
+    assert issubclass(StructuredOutputError, TimepointError)

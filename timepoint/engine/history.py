@@ -27,6 +27,7 @@ from timepoint.engine.mechanism_settings import MechanismSettings, read_settings
 from timepoint.engine.state import WorldState
 from timepoint.llm.base import ActionType
 from timepoint.llm.offline_compose import point_of, topic_of
+from timepoint.llm.structured import expect_answer
 from timepoint.time.causal import ancestors
 from timepoint.world import EntityRole
 
@@ -208,8 +209,7 @@ class History:
             data=context,
             max_tokens=2 * cfg.words,
         )
-        draft = completion.parsed
-        assert isinstance(draft, HistorySummary)
+        draft = expect_answer(completion.parsed, HistorySummary)
         return _clip(draft.summary, 2 * cfg.words), completion.usage.total_tokens, completion.model
 
 

@@ -25,6 +25,7 @@ from timepoint.knowledge.phrasing import about
 from timepoint.llm.base import ActionType, Completion, Request
 from timepoint.llm.drafts import EventDraft
 from timepoint.llm.grounding import grounded, record_dropped, settle
+from timepoint.llm.structured import expect_answer
 from timepoint.llm.task_data import task_request
 from timepoint.scenario.schema import Scenario
 from timepoint.synthesis.population import populate
@@ -294,8 +295,7 @@ class Simulation:
         entity is asked about again; what still names none is dropped and recorded.
         """
         settled = settle(self.ctx.gateway.complete, request, completion)
-        draft = settled.parsed
-        assert isinstance(draft, EventDraft)
+        draft = expect_answer(settled.parsed, EventDraft)
         tp_id = tp_id or (
             f"tp_{index:03d}" if timeline_id == "main" else f"{timeline_id}_{index:03d}"
         )

@@ -30,6 +30,7 @@ from timepoint.knowledge.exposure import make_fact
 from timepoint.knowledge.relevance import select_known
 from timepoint.llm.base import ActionType
 from timepoint.llm.offline_compose import point_of, sentence_case, topic_of
+from timepoint.llm.structured import expect_answer
 from timepoint.world import Entity, ExposureKind, ResolutionLevel, Timepoint
 
 #: Queries after which an entity at each level is elevated (reference defaults).
@@ -277,8 +278,7 @@ def enrich(
         max_tokens=300,
         on_demand=on_demand,
     )
-    draft = completion.parsed
-    assert isinstance(draft, EnrichmentDraft)
+    draft = expect_answer(completion.parsed, EnrichmentDraft)
     fact_ids = []
     for text in draft.facts:
         fact = state.add_fact(make_fact(text, origin="elevation"))

@@ -30,6 +30,7 @@ from timepoint.fidelity.training import (
 from timepoint.knowledge.evidence import attended_moment, evidence_for
 from timepoint.llm.base import ActionType
 from timepoint.llm.grounding import FactId, grounded
+from timepoint.llm.structured import expect_answer
 from timepoint.synthesis.on_demand import materialize
 from timepoint.world import ResolutionLevel
 
@@ -272,8 +273,7 @@ def answer_question(
         recorded_in=(state, "M5", f"answer:{question.text[:60]}"),
         timepoint_id=question.timepoint_id,
     )
-    draft = completion.parsed
-    assert isinstance(draft, AnswerDraft)
+    draft = expect_answer(completion.parsed, AnswerDraft)
     tokens += completion.usage.total_tokens
     citations = [c for c in dict.fromkeys(draft.citations) if c in offered or c in state.facts]
     text = draft.text.strip()

@@ -15,6 +15,9 @@ original messages alone do not fit.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from timepoint.errors import StructuredOutputError
 from timepoint.llm.base import Completion, LanguageModel, Message, Request, Usage
@@ -24,6 +27,8 @@ from timepoint.llm.json_extract import parse_as
 
 #: model id -> its context window and output cap (``None``: unknown, nothing is checked)
 Limits = Callable[[str], ModelLimits | None]
+
+S = TypeVar("S", bound=BaseModel)
 
 #: how much of a rejected answer is echoed back in a re-ask
 ECHO_CHARS = 4_000
@@ -37,6 +42,23 @@ def reask_message(schema_name: str, problems: list[str]) -> str:
         "Answer again with one complete JSON object only (no prose, no code fences) that fixes "
         "these problems. Keep it short enough to finish."
     )
+
+
+def expect_answer(parsed: object, schema: type[S]) -> S:
+    """``parsed`` as an answer of ``schema``.
+
+    Raises:
+        StructuredOutputError: it is not one, i.e. the model stack does not validate answers
+            (build it with :func:`timepoint.llm.gateway.build_gateway`, or wrap the provider in
+            :class:`StructuredModel`).
+    """
+    if not isinstance(parsed, schema):
+        raise StructuredOutputError(
+            f"expected a validated {schema.__name__} answer, got {type(parsed).__name__}; the "
+            "model stack must validate answers (wrap the provider in StructuredModel or build "
+            "it with build_gateway)"
+        )
+    return parsed
 
 
 class StructuredModel:

@@ -31,6 +31,7 @@ from timepoint.engine.mechanism_settings import MechanismSettings, read_settings
 from timepoint.engine.state import WorldState
 from timepoint.llm.base import ActionType
 from timepoint.llm.bounded import percent, percent_default, scaled
+from timepoint.llm.structured import expect_answer
 from timepoint.world import DialogTurn, Entity, EntityKind, ExposureKind, ResolutionLevel, Timepoint
 
 #: Kinds that can hold a spoken dialog turn.
@@ -313,8 +314,7 @@ def _ask(
         data=context,
         max_tokens=300,
     )
-    draft = completion.parsed
-    assert isinstance(draft, AnimisticBehaviorDraft)
+    draft = expect_answer(completion.parsed, AnimisticBehaviorDraft)
     state.spend([entity.id], tp.id, completion.usage.total_tokens)
     state.ledger.count("M16", "behaviour calls")
     return draft.model_dump()

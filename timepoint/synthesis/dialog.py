@@ -16,6 +16,7 @@ from timepoint.knowledge.relevance import select_known
 from timepoint.llm.base import ActionType, Message, Request
 from timepoint.llm.drafts import DialogDraft
 from timepoint.llm.grounding import Settled, grounded, record_dropped, settle
+from timepoint.llm.structured import expect_answer
 from timepoint.llm.task_data import task_request, with_task_data
 from timepoint.synthesis.animism import SPEAKING_KINDS, narrators
 from timepoint.synthesis.prospection import prospect_view
@@ -240,7 +241,7 @@ def synthesize_dialog(ctx: RunContext, state: WorldState, tp: Timepoint) -> Dial
 def _ask(ctx: RunContext, request: Request) -> Settled:
     """The answer with participant and fact ids only (see :func:`settle`)."""
     answer = settle(ctx.gateway.complete, request)
-    assert isinstance(answer.parsed, DialogDraft)
+    expect_answer(answer.parsed, DialogDraft)
     return answer
 
 

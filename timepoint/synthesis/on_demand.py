@@ -24,6 +24,7 @@ from timepoint.knowledge.exposure import make_fact
 from timepoint.llm.base import ActionType
 from timepoint.llm.bounded import Signed, percent
 from timepoint.llm.offline_compose import topic_of
+from timepoint.llm.structured import expect_answer
 from timepoint.time.causal import causal_path
 from timepoint.world import Entity, EntityKind, EntityRole, ExposureKind, ResolutionLevel, Timepoint
 
@@ -168,8 +169,7 @@ def materialize(
         max_tokens=300,
         on_demand=on_demand,
     )
-    draft = completion.parsed
-    assert isinstance(draft, CrowdMemberDraft)
+    draft = expect_answer(completion.parsed, CrowdMemberDraft)
     entity = Entity(
         id=ref,
         name=name,

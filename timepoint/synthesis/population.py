@@ -12,6 +12,7 @@ from timepoint.errors import ScenarioError
 from timepoint.fidelity.planner import plan_resolution
 from timepoint.llm.base import ActionType
 from timepoint.llm.drafts import EntityDraft
+from timepoint.llm.structured import expect_answer
 from timepoint.llm.task_data import task_request
 from timepoint.scenario.schema import RosterEntity, Scenario
 from timepoint.world import (
@@ -144,8 +145,7 @@ def populate(
             seed=ctx.seed,
             max_tokens=600,
         )
-        parsed = ctx.gateway.complete(request).parsed
-        assert isinstance(parsed, EntityDraft)
+        parsed = expect_answer(ctx.gateway.complete(request).parsed, EntityDraft)
         return parsed
 
     drafts = dict(

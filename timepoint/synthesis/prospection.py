@@ -40,6 +40,7 @@ from timepoint.llm.base import ActionType, Request
 from timepoint.llm.bounded import Share, percent, percent_default
 from timepoint.llm.grounding import Settled, SubjectId, grounded, record_dropped, settle
 from timepoint.llm.offline_compose import topic_of
+from timepoint.llm.structured import expect_answer
 from timepoint.llm.task_data import task_request
 from timepoint.synthesis.relationships import declared_relations
 from timepoint.world import (
@@ -199,7 +200,7 @@ def form_expectations(ctx: RunContext, state: WorldState, tp: Timepoint) -> list
     def ask(entity: Entity) -> Settled:
         request = _request(ctx, state, tp, entity, settings, tension, relations)
         answer = settle(ctx.gateway.complete, request)
-        assert isinstance(answer.parsed, ProspectionDraft)
+        expect_answer(answer.parsed, ProspectionDraft)
         return answer
 
     formed = []

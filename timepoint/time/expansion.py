@@ -27,6 +27,7 @@ from timepoint.llm.base import ActionType
 from timepoint.llm.bounded import Share, percent
 from timepoint.llm.grounding import EntityId, grounded
 from timepoint.llm.offline_compose import point_of, sentence_case, topic_of
+from timepoint.llm.structured import expect_answer
 from timepoint.scenario.schema import TimepointsConfig
 from timepoint.time.clock import advance
 from timepoint.world import ResolutionLevel, Timepoint
@@ -182,8 +183,7 @@ def generate_sub_moment(
         recorded_in=(state, "M8", f"sub-moment:{central}:{phase}"),
         timepoint_id=central,
     )
-    draft = completion.parsed
-    assert isinstance(draft, SubMomentDraft)
+    draft = expect_answer(completion.parsed, SubMomentDraft)
     tp_id = f"{central}_{phase}"
     suffix = 2
     while tp_id in state.timepoints:

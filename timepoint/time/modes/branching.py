@@ -27,6 +27,7 @@ from timepoint.engine.fanout import fan_out
 from timepoint.knowledge.phrasing import about
 from timepoint.llm.base import ActionType, Request
 from timepoint.llm.grounding import grounded, record_dropped, settle
+from timepoint.llm.structured import expect_answer
 from timepoint.llm.task_data import task_request
 from timepoint.time.causal import integrity_problems
 from timepoint.time.modes.branching_consequents import KINDS, ConsequentSet
@@ -158,8 +159,7 @@ class BranchingMode:
         for parent, request, completion in zip(parents, requests, completions, strict=True):
             settled = settle(sim.ctx.gateway.complete, request, completion)
             record_dropped(sim.state, "M17", f"consequents:{parent}", settled, timepoint_id=parent)
-            answer = settled.parsed
-            assert isinstance(answer, ConsequentSet)
+            answer = expect_answer(settled.parsed, ConsequentSet)
             seen: set[str] = set()
             for consequent in answer.consequents:
                 if consequent.kind in seen:

@@ -23,6 +23,7 @@ from timepoint.engine.context import ask_model
 from timepoint.knowledge.exposure import make_fact
 from timepoint.llm.base import ActionType
 from timepoint.llm.grounding import EntityId, grounded
+from timepoint.llm.structured import expect_answer
 from timepoint.time.causal import integrity_problems
 from timepoint.time.modes.common import (
     entity_views,
@@ -184,8 +185,7 @@ class CyclicalMode:
             recorded_in=(sim.state, "M17", f"prophecy:{tp.id}"),
             timepoint_id=tp.id,
         )
-        prophecy = completion.parsed
-        assert isinstance(prophecy, Prophecy)
+        prophecy = expect_answer(completion.parsed, Prophecy)
         speaker = prophecy.speaker if prophecy.speaker in sim.state.entities else None
         speaker = speaker or (speakers[0]["id"] if speakers else None)
         fact = sim.state.add_fact(make_fact(prophecy.text, origin=f"prophecy:{tp.id}"))

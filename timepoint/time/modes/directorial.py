@@ -19,6 +19,7 @@ from timepoint.engine.context import ask_model
 from timepoint.llm.base import ActionType
 from timepoint.llm.grounding import EntityId, grounded
 from timepoint.llm.offline_compose import topic_of
+from timepoint.llm.structured import expect_answer
 from timepoint.time.causal import integrity_problems
 from timepoint.time.modes.common import (
     entity_views,
@@ -245,8 +246,7 @@ class DirectorialMode:
             max_tokens=900,
             recorded_in=(sim.state, "M17", "narrative_plan"),
         )
-        plan = completion.parsed
-        assert isinstance(plan, NarrativePlan)
+        plan = expect_answer(completion.parsed, NarrativePlan)
         sim.state.ledger.count("M17", "acts", len(set(acts)))
         sim.state.ledger.count("M17", "beats", len(plan.beats))
         sim.state.ledger.count("M17", "character arcs", len(plan.arcs))

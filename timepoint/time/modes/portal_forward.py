@@ -15,6 +15,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from timepoint.llm.base import ActionType
+from timepoint.llm.structured import expect_answer
 from timepoint.time.modes.portal_drafts import CoherenceJudgement
 from timepoint.time.modes.portal_scoring import continuity, flow_problems, pair_score
 
@@ -124,7 +125,7 @@ class ForwardCheck:
         verdict, tokens = search.ask(
             CoherenceJudgement, ActionType.PORTAL_PATH_SCORING, context, prompt
         )
-        assert isinstance(verdict, CoherenceJudgement)
+        verdict = expect_answer(verdict, CoherenceJudgement)
         return verdict.coherence, verdict.reasoning, tokens
 
     def _evaluate(self, path: CandidatePath) -> None:

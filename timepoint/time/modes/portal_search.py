@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from timepoint.llm.base import ActionType, Completion, Request
 from timepoint.llm.drafts import EventDraft
 from timepoint.llm.grounding import record_dropped, settle
+from timepoint.llm.structured import expect_answer
 from timepoint.llm.task_data import task_request
 from timepoint.time.modes.common import entity_views, scenario_brief
 from timepoint.time.modes.portal_drafts import (
@@ -155,8 +156,7 @@ class PortalSearch:
         if self._elaboration is None or self.portal is None:
             return
         completion, self._elaboration = self._elaboration.result(), None
-        answer = self._grounded(completion, None, "portal")
-        assert isinstance(answer, CandidateSet)
+        answer = expect_answer(self._grounded(completion, None, "portal"), CandidateSet)
         self.portal.state = answer.candidates[0]
         self.portal.tokens = completion.usage.total_tokens
 
@@ -170,8 +170,9 @@ class PortalSearch:
         """A state the model describes in one call (the origin, for oscillating exploration)."""
         request = candidate_request(self, None, index, direction, 1)
         completion = self.sim.ctx.gateway.complete(request)
-        answer = self._grounded(completion, request, f"{direction}@{index}")
-        assert isinstance(answer, CandidateSet)
+        answer = expect_answer(
+            self._grounded(completion, request, f"{direction}@{index}"), CandidateSet
+        )
         node = self._node(index, answer.candidates[0], None, direction)
         node.tokens = completion.usage.total_tokens
         return node
@@ -195,8 +196,10 @@ class PortalSearch:
         self._portal_elaborated()
         for anchor, request, future in zip(frontier, requests, futures, strict=True):
             completion = future.result()
-            answer = self._grounded(completion, request, f"{direction}@{index}:{anchor.id}")
-            assert isinstance(answer, CandidateSet)
+            answer = expect_answer(
+                self._grounded(completion, request, f"{direction}@{index}:{anchor.id}"),
+                CandidateSet,
+            )
             chosen = answer.candidates[:k]
             share = completion.usage.total_tokens // len(chosen)
             for candidate in chosen:
@@ -277,7 +280,7 @@ class PortalSearch:
         judgement, tokens = self.ask(
             StateJudgement, ActionType.PORTAL_PATH_SCORING, context, prompt
         )
-        assert isinstance(judgement, StateJudgement)
+        judgement = expect_answer(judgement, StateJudgement)
         plausibility = judgement.plausibility
         if self.cfg.simulation_judging:
             expected = anchor.state if direction == "backward" else self.portal_state
@@ -325,7 +328,7 @@ class PortalSearch:
                 f"Write what happens next, at {at.isoformat()}."
             )
             draft, used = self.ask(EventDraft, ActionType.TEMPORAL_REASONING, context, prompt)
-            assert isinstance(draft, EventDraft)
+            draft = expect_answer(draft, EventDraft)
             events.append(draft.event)
             previous.append(draft.event)
             recent = draft.key_facts or recent
@@ -339,7 +342,7 @@ class PortalSearch:
         verdict, used = self.ask(
             ForwardJudgement, ActionType.PORTAL_PATH_SCORING, context, prompt, self.cfg.judge_model
         )
-        assert isinstance(verdict, ForwardJudgement)
+        verdict = expect_answer(verdict, ForwardJudgement)
         return verdict.plausibility, tokens + used
 
     # -- calls -------------------------------------------------------------------------
