@@ -18,7 +18,7 @@ import yaml
 import timepoint as tp
 from timepoint.errors import ReportError
 from timepoint.report import quarto
-from timepoint.report.pages import asset
+from timepoint.report.packaged import asset
 from timepoint.report.serve import serve_site
 from timepoint.report.site import build_site, site_dir
 

@@ -22,7 +22,7 @@ from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from timepoint.report import csp, markup, quarto, tables
 from timepoint.report.narrative import narrative_markdown
-from timepoint.report.pages import asset
+from timepoint.report.packaged import asset
 from timepoint.report.serve import serve_site
 
 from .hostile import FORBIDDEN_TAGS, HOSTILE, HOSTILE_TITLE, PAYLOADS, build_hostile_site

@@ -19,7 +19,7 @@ from timepoint.engine.usage import summarize_calls
 from timepoint.errors import SimulationError, TimepointError
 from timepoint.llm.base import LanguageModel
 from timepoint.llm.offline import OfflineModel
-from timepoint.report.narrative import narrative_files
+from timepoint.report.run_files import narrative_files
 from timepoint.scenario.schema import BudgetConfig, Scenario
 from timepoint.settings import Settings
 

@@ -15,7 +15,7 @@ from typing import Any
 _EXPORTS: dict[str, str] = {
     "DETAIL_LEVELS": "narrative",
     "narrative_data": "narrative",
-    "narrative_files": "narrative",
+    "narrative_files": "run_files",
     "narrative_json": "narrative",
     "narrative_markdown": "narrative",
     "narrative_pdf": "pdf",

@@ -18,6 +18,8 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+from timepoint.report.packaged import asset
+
 _COMMON = (
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data:",
@@ -39,8 +41,6 @@ def script_hash(source: str) -> str:
 
 def site_scripts() -> tuple[str, ...]:
     """The text of the site's own inline scripts (the run browser's)."""
-    from timepoint.report.pages import asset
-
     return (asset("run_browser.js"),)
 
 

@@ -17,7 +17,6 @@ title, a description or a line of dialog shows as written, in a Markdown viewer 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from timepoint.engine.record import RunRecord
@@ -309,23 +308,3 @@ def narrative_markdown(record: RunRecord, detail: str = "summary", *, heading: b
             for c in d["model_selection"]
         ]
     return "\n".join(lines) + "\n"
-
-
-def narrative_files(
-    record: RunRecord, detail: str, formats: Sequence[str]
-) -> dict[str, str | bytes]:
-    """The narrative files of a run folder: ``narrative.md`` and ``narrative.json`` always,
-    ``narrative.pdf`` when ``formats`` contains ``pdf``.
-
-    Raises:
-        ReportError: the PDF was asked for but could not be built (the message says why).
-    """
-    files: dict[str, str | bytes] = {
-        "narrative.md": narrative_markdown(record, detail),
-        "narrative.json": narrative_json(record, detail),
-    }
-    if "pdf" in formats:
-        from timepoint.report.pdf import narrative_pdf
-
-        files["narrative.pdf"] = narrative_pdf(record, detail, charts=False)
-    return files

@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from timepoint.errors import ReportError
+from timepoint.report.csp import page_policy
+from timepoint.report.packaged import asset
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,6 @@ class LinkList:
 
     title: str
     links: Sequence[NavLink]
-
-
-def asset(name: str) -> str:
-    """The text of a packaged asset (``site.css``, ``run_browser.js``, a template)."""
-    return resources.files("timepoint.report").joinpath("assets", name).read_text()
 
 
 @cache
@@ -132,7 +128,6 @@ def page(title: str, body: str, nav: Sequence[NavLink], depth: int = 0, heading:
     ``body`` is HTML made by this package (:func:`index_body`, :func:`notebook_body`) and is
     put in as it is; ``title``, ``heading`` and the links are text and are escaped.
     """
-    from timepoint.report.csp import page_policy
 
     return (
         _templates()

@@ -18,7 +18,7 @@ import yaml
 
 from timepoint.errors import ReportError
 from timepoint.report.markup import text
-from timepoint.report.pages import asset
+from timepoint.report.packaged import asset
 
 
 def quarto_binary() -> str | None:
