@@ -135,14 +135,14 @@ def test_budget_cap_stops_new_jobs_before_it_would_be_passed(tmp_path):
     summary = tp.run_batch(
         grid,
         parallel_workers=2,
-        budget_cap=9.0,
-        job_cap_usd=4.0,
+        budget_cap=18.0,
+        job_cap_usd=8.0,
         model=PricedOfflineModel,
         settings=settings,
         progress=False,
     )
     spent = sum(r.cost_usd for r in _store(settings).list_runs(scenario="village_well"))
-    assert 0 < spent <= 9.0 and summary.batch_cost_usd == pytest.approx(spent)
+    assert 0 < spent <= 18.0 and summary.batch_cost_usd == pytest.approx(spent)
     assert summary.skipped >= 1 and summary.completed + summary.skipped == 6
     assert summary.status == "stopped" and "raise the budget cap" in summary.skip_reason
 
@@ -156,8 +156,8 @@ def test_budget_cap_holds_across_four_workers(tmp_path):
     summary = tp.run_batch(
         grid,
         parallel_workers=4,
-        budget_cap=24.0,
-        job_cap_usd=6.0,
+        budget_cap=48.0,
+        job_cap_usd=12.0,
         model=model,
         settings=settings,
         progress=False,
@@ -165,12 +165,12 @@ def test_budget_cap_holds_across_four_workers(tmp_path):
     runs = _store(settings).list_runs(scenario="village_well")
     spent = sum(r.cost_usd for r in runs)
     assert summary.failed == 0, summary.describe()
-    assert 0 < spent <= 24.0
+    assert 0 < spent <= 48.0
     assert summary.batch_cost_usd == pytest.approx(spent)
-    assert all(0 < r.cost_usd <= 6.0 for r in runs)
+    assert all(0 < r.cost_usd <= 12.0 for r in runs)
     assert summary.completed >= 4 and summary.skipped >= 1
     assert summary.completed + summary.skipped == 12
-    assert "would pass the cap $24.0000" in summary.skip_reason
+    assert "would pass the cap $48.0000" in summary.skip_reason
     skipped = summary.jobs[summary.jobs["status"] == "skipped"]
     assert len(skipped) == summary.skipped and skipped["run_id"].isna().all()
     spans = sorted((r.started.timestamp(), r.finished.timestamp()) for r in runs)

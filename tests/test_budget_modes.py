@@ -8,6 +8,9 @@ import pytest
 import timepoint as tp
 from timepoint.engine.runner import RunFailed, remaining_budget
 from timepoint.errors import BudgetExceeded
+from timepoint.fidelity.token_budget import TokenBudget
+from timepoint.llm.base import Message, Request
+from timepoint.scenario.schema import BudgetMode
 from timepoint.settings import Settings
 from timepoint.time.branching import Intervention
 from timepoint.world import ResolutionLevel
@@ -49,7 +52,7 @@ def test_max_quality_only_reports(settings, unbudgeted):
 
 
 def test_hard_budget_lowers_fidelity_then_stops_with_a_partial_record(settings, unbudgeted):
-    limit = _tokens(unbudgeted) // 2
+    limit = int(_tokens(unbudgeted) * 0.6)
     with pytest.raises(RunFailed) as info:
         tp.run(JEFFERSON, settings=settings, overrides=_budget("hard", limit))
     record = info.value.run.record
@@ -86,15 +89,28 @@ def test_hard_budget_is_never_exceeded(settings, unbudgeted, share):
 
 
 def test_soft_budget_allows_ten_percent_over_with_a_warning(settings, unbudgeted):
+    # every attempt reserves its worst case, so a soft run passes its limit only where the
+    # last calls' worst cases still fit the 110% allowance: a limit just under the spend of
+    # all calls but the last is passed by the last one
+    budget = TokenBudget(10_000, BudgetMode.SOFT, spent=9_900)
+    ask = Request(messages=(Message(role="user", content="x" * 200),), max_tokens=500)
+    held = budget.admit(ask)
+    assert held <= 1_100
+    budget.settle(held, 600)
+    report = budget.report()
+    assert report["over_budget"] and report["spent"] == 10_500 <= report["cap"] == 11_000
+    assert "soft mode" in report["warnings"][0]
+    with pytest.raises(BudgetExceeded, match=r"fidelity\.token_budget \(soft\)"):
+        budget.admit(ask)
     limit = int(_tokens(unbudgeted) / 1.03)
     record = tp.run(JEFFERSON, settings=settings, overrides=_budget("soft", limit)).record
     assert record.status == "completed"
-    assert limit < _tokens(record) <= 1.1 * limit
+    assert _tokens(record) <= 1.1 * limit
     report = record.extras["token_budget"]
-    assert report["over_budget"] and report["cap"] == int(limit * 1.1)
-    assert "soft mode" in report["warnings"][0]
-    verdict = next(v for v in record.validation if v.validator == "token_budget")
-    assert not verdict.ok and verdict.message == report["warnings"][0]
+    assert report["cap"] == int(limit * 1.1)
+    if report["over_budget"]:
+        verdict = next(v for v in record.validation if v.validator == "token_budget")
+        assert not verdict.ok and verdict.message == report["warnings"][0]
 
 
 def test_soft_budget_stops_past_its_allowance(settings, unbudgeted):
@@ -112,7 +128,7 @@ def test_a_question_spends_under_the_runs_token_budget(settings, unbudgeted):
     answer = roomy.ask("What did attendee_47 see at the second timepoint?")
     assert answer.tokens > 0
     assert roomy.record.extras["token_budget"]["limit"] == spent * 3
-    tight = tp.run(JEFFERSON, settings=settings, overrides=_budget("hard", spent + 50))
+    tight = tp.run(JEFFERSON, settings=settings, overrides=_budget("hard", int(spent * 0.75)))
     assert tight.record.status == "completed"
     with pytest.raises(BudgetExceeded, match=r"fidelity\.token_budget"):
         tight.ask("What did attendee_47 see at the second timepoint?")
@@ -123,7 +139,8 @@ def test_a_question_spends_under_the_runs_usd_budget(settings):
     run = tp.run(JEFFERSON, settings=settings, overrides={"budget.max_tokens": 1_000_000})
     spent = _tokens(run.record)
     assert remaining_budget(run.scenario.budget, run.record.usage).max_tokens == 1_000_000 - spent
-    capped = tp.run(JEFFERSON, settings=settings, overrides={"budget.max_tokens": spent + 50})
+    capped = tp.run(JEFFERSON, settings=settings, overrides={"budget.max_tokens": 1_000_000})
+    capped.scenario = capped.scenario.with_overrides({"budget.max_tokens": spent + 50})
     with pytest.raises(BudgetExceeded):
         capped.ask("What did attendee_47 see at the second timepoint?")
 

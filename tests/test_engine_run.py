@@ -140,7 +140,7 @@ def test_mechanism_ledger_lists_only_mechanisms_with_effects(jefferson_run):
 
 def test_budget_exceeded_mid_run_is_stored_as_failed(settings):
     with pytest.raises(RunFailed) as info:
-        tp.run(JEFFERSON, settings=settings, overrides={"budget.max_tokens": 1500})
+        tp.run(JEFFERSON, settings=settings, overrides={"budget.max_tokens": 4000})
     failed = info.value.run
     assert failed.record.status == "failed"
     assert failed.record.failed_step in {"timepoints", "dialog", "entities"}

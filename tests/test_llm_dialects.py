@@ -233,7 +233,12 @@ def test_call_records_carry_the_mode_and_every_refused_probe() -> None:
         )
         gateway.complete(ask().model_copy(update={"model": None}))
         gateway.complete(ask().model_copy(update={"model": None}))
-    first, second = gateway.calls()
+    records = gateway.calls()
+    assert len(records) == server.count == 5, "every HTTP attempt, probes included, is recorded"
+    probes, (first, second) = records[:3], records[3:]
+    assert [p.outcome for p in probes] == ["error"] * 3
+    assert all("FormatRefused" in (p.error or "") for p in probes)
+    assert [p.completion_tokens > 0 for p in probes] == [False, False, True], "ignored: charged"
     assert (first.structured_mode, second.structured_mode) == ("format", "format")
     assert [entry.split(":")[0] for entry in first.refused_modes] == [
         "json_schema",

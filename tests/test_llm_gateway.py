@@ -149,7 +149,7 @@ def test_non_model_failures_do_not_fall_back() -> None:
 def test_budget_refuses_before_the_provider_is_called_and_parents_are_charged() -> None:
     provider = ScriptedModel([ANSWER], repeat_last=True, cost_per_call=0.00001)
     batch = Budget("batch", max_usd=1.0)
-    gw = gateway(provider, budget=BudgetConfig(max_usd=0.00001), parent_budget=batch)
+    gw = gateway(provider, budget=BudgetConfig(max_usd=0.0001), parent_budget=batch)
     with pytest.raises(BudgetExceeded, match="run budget exceeded"):
         gw.complete(ask(model="deepseek-r1", max_tokens=4000))
     assert provider.calls == 0

@@ -124,7 +124,8 @@ def test_sixteen_concurrent_calls_never_overshoot_a_hard_budget() -> None:
     registry = Registry.load()
     in_price, out_price = registry.prices("llama-3.1-405b")
     prompt_tokens = estimate_tokens(PROMPT)
-    per_call = (prompt_tokens * in_price + 200 * out_price) / 1e6
+    per_call = MeteredModel(ScriptedModel(["x"]), prices=registry.prices).estimate(ask())[0]
+    assert per_call > (prompt_tokens * in_price + 200 * out_price) / 1e6
     limit = per_call * 5.5
 
     def answer(body: dict[str, Any]) -> Reply:

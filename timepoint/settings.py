@@ -8,7 +8,11 @@ TIMEPOINT_LLM_API_KEY       key for that endpoint (``OPENROUTER_API_KEY`` also a
                             without a key the offline model is used
 TIMEPOINT_LLM_MODEL         force one registry (or endpoint) model id for every action
 TIMEPOINT_LLM_RPM           requests-per-minute cap for the endpoint
-TIMEPOINT_LLM_TIMEOUT       seconds per HTTP request (default 120)
+TIMEPOINT_LLM_TIMEOUT       total seconds per HTTP request, answer included (default 120)
+TIMEPOINT_LLM_MAX_RESPONSE_BYTES
+                            most bytes of one answer that are read (default 8 MiB)
+TIMEPOINT_LLM_PRICE_MARGIN  budgets reserve list price times this (default 1.25); also the
+                            price ceiling sent to OpenRouter
 TIMEPOINT_LLM_REGISTRY      extra model registry YAML (local models, custom prices)
 TIMEPOINT_HOME              where runs are written (default ``./runs``)
 TIMEPOINT_DB_URL            run store URL (default SQLite under TIMEPOINT_HOME)
@@ -18,10 +22,11 @@ TIMEPOINT_DB_URL            run store URL (default SQLite under TIMEPOINT_HOME)
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from timepoint.errors import ConfigurationError
 
@@ -44,6 +49,23 @@ class Settings(BaseModel):
     rpm: int | None = Field(None, ge=1)
     timeout: float = Field(120.0, gt=0)
     registry_path: Path | None = None
+    max_response_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    price_margin: float = Field(1.25, ge=1.0)
+
+    @field_validator("api_key")
+    @classmethod
+    def _ascii_key(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None:
+            from timepoint.llm.openai_compat import check_key
+
+            check_key(key.get_secret_value(), "TIMEPOINT_LLM_API_KEY")
+        return key
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        from timepoint.llm.http_errors import public_url
+
+        for name, value in super().__repr_args__():
+            yield name, public_url(value) if name == "base_url" else value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +91,14 @@ class Settings(BaseModel):
             timeout=_number(get("TIMEPOINT_LLM_TIMEOUT"), "TIMEPOINT_LLM_TIMEOUT", float, "120")
             or 120.0,
             registry_path=Path(registry) if registry else None,
+            max_response_bytes=_number(
+                get("TIMEPOINT_LLM_MAX_RESPONSE_BYTES"),
+                "TIMEPOINT_LLM_MAX_RESPONSE_BYTES",
+                int,
+                "8388608",
+            )
+            or 8 * 1024 * 1024,
+            price_margin=_margin(get("TIMEPOINT_LLM_PRICE_MARGIN")),
         )
 
     @property
@@ -89,7 +119,21 @@ class Settings(BaseModel):
             )
         model = self.model or "selected per action from the registry"
         rpm = f", {self.rpm} requests/minute" if self.rpm else ""
-        return f"LLM: {self.base_url} (API key set; model: {model}{rpm})"
+        from timepoint.llm.http_errors import public_url
+
+        return f"LLM: {public_url(self.base_url)} (API key set; model: {model}{rpm})"
+
+
+def _margin(raw: str | None) -> float:
+    value = _number(raw, "TIMEPOINT_LLM_PRICE_MARGIN", float, "1.25")
+    if value is None:
+        return 1.25
+    if value < 1:
+        raise ConfigurationError(
+            f"TIMEPOINT_LLM_PRICE_MARGIN={raw!r} is below 1; it multiplies list prices when "
+            "budgets reserve a call, so set 1 (exact list prices) or more, e.g. 1.25"
+        )
+    return value
 
 
 def _number(raw: str | None, name: str, kind: type, example: str) -> int | float | None:

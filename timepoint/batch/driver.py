@@ -20,7 +20,7 @@ from typing import Any
 
 from timepoint.batch.backends import Backend
 from timepoint.batch.job import JobContext, JobResult
-from timepoint.batch.lease import BatchLease
+from timepoint.batch.lease import BatchLease, overspend_flag
 from timepoint.batch.progress import BatchProgress, NoProgress
 from timepoint.errors import BudgetExceeded
 from timepoint.llm.meter import Budget, Reservation
@@ -118,8 +118,11 @@ class Driver:
     def execute(self, tasks: Iterator[Task]) -> Tally:
         """Run ``tasks`` to the end (or until a stop); returns the counters."""
         waiting: Task | None = None
+        self._flag = overspend_flag(self.ctx.settings.home, self.ctx.batch_id, self.ctx.lease_owner)
+        self._flag.unlink(missing_ok=True)
         while True:
             self._check_lease()
+            self._check_overspent()
             while self.tally.stop_reason is None and len(self._in_flight) < self.window:
                 task = waiting if waiting is not None else next(tasks, None)
                 waiting = None
@@ -150,6 +153,21 @@ class Driver:
                 "resumed it, or this one could not renew it in time); resume the batch to "
                 "finish it"
             )
+
+    def _check_overspent(self) -> None:
+        """Stop submitting once a job's endpoint charged more than a call reserved (the job
+        wrote the batch's flag; the running jobs refuse their next call)."""
+        if self.tally.stop_reason is not None or not self._flag.exists():
+            return
+        try:
+            detail = self._flag.read_text(encoding="utf-8").strip()
+        except OSError:
+            detail = "a call cost more than it reserved"
+        self.tally.stop_reason = (
+            f"batch budget overspent: {detail}; every further call and job of the batch was "
+            "refused. Check the model's prices in the registry (TIMEPOINT_LLM_REGISTRY) or raise "
+            "TIMEPOINT_LLM_PRICE_MARGIN, then resume the batch"
+        )
 
     def _submit(self, task: Task) -> bool:
         cap = task.cap_usd or 0.0
@@ -193,6 +211,7 @@ class Driver:
             self.ledger.settle(flight.reservation, flight.reservation.usd, 0)
         else:
             self.ledger.settle(flight.reservation, result.cost_usd, result.tokens)
+        self._check_overspent()
         if result.lost:
             self.tally.cost_usd += result.cost_usd
             self.tally.tokens += result.tokens

@@ -145,6 +145,8 @@ def default_provider(settings: Settings, seed: int) -> LanguageModel:
         default_model=settings.model,
         timeout=settings.timeout,
         registry=Registry.load(settings.registry_path),
+        max_response_bytes=settings.max_response_bytes,
+        price_margin=settings.price_margin,
     )
 
 
@@ -212,7 +214,7 @@ def _run_attempts(spec: JobSpec, ctx: JobContext, store: Any, budget: Any) -> Jo
 
 
 def _run_leased(spec: JobSpec, ctx: JobContext, store: Any, cap_usd: float | None) -> JobResult:
-    from timepoint.batch.lease import JobLease, LeasedBudget
+    from timepoint.batch.lease import JobLease, LeasedBudget, overspend_flag
 
     assert ctx.lease_owner is not None
     lease = JobLease(store, ctx.batch_id, spec.job_id, ctx.lease_owner, ctx.lease_s)
@@ -221,7 +223,8 @@ def _run_leased(spec: JobSpec, ctx: JobContext, store: Any, cap_usd: float | Non
         return JobResult(
             job_id=spec.job_id, status="lost", message=refused, recorded=True, lost=True
         )
-    budget = LeasedBudget("job", lease, max_usd=cap_usd)
+    flag = overspend_flag(ctx.settings.home, ctx.batch_id, ctx.lease_owner)
+    budget = LeasedBudget("job", lease, flag, max_usd=cap_usd)
     with lease.heartbeat(budget):
         result = _run_attempts(spec, ctx, store, budget)
     if lease.finish(**result.row()):
@@ -241,7 +244,7 @@ def run_job(spec: JobSpec, ctx: JobContext, cap_usd: float | None) -> JobResult:
         cap_usd: the most the job may spend over all its attempts (the driver reserved it);
             ``None`` for no limit.
     """
-    from timepoint.llm.meter import Budget
+    from timepoint.batch.lease import FlaggedBudget, overspend_flag
 
     store = ctx.open_store()
     try:
@@ -258,7 +261,8 @@ def run_job(spec: JobSpec, ctx: JobContext, cap_usd: float | None) -> JobResult:
             message=None,
             retries=0,
         )
-        result = _run_attempts(spec, ctx, store, Budget("job", max_usd=cap_usd))
+        flag = overspend_flag(ctx.settings.home, ctx.batch_id, ctx.lease_owner)
+        result = _run_attempts(spec, ctx, store, FlaggedBudget("job", flag, max_usd=cap_usd))
         store.upsert_job(ctx.batch_id, spec.job_id, **result.row())
         return result.model_copy(update={"recorded": True})
     finally:

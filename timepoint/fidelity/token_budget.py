@@ -1,7 +1,10 @@
 """Token-budget modes: what a run does with ``fidelity.token_budget`` and ``budget_mode``.
 
-- ``hard``: never exceeded. Each call reserves its worst case (prompt estimate plus
-  ``max_tokens``) and is not made when the reservation could pass the budget: the run stops with
+- ``hard``: never exceeded. Each attempt (first answer, re-ask, ``max_tokens`` raise, retry and
+  structured-output re-send alike) reserves its worst case (a conservative prompt count, one
+  token per two ASCII characters, and ``max_tokens``; see
+  :func:`~timepoint.llm.base.request_token_bound`) and is not made when the reservation could
+  pass the budget: the run stops with
   :class:`~timepoint.errors.BudgetExceeded` (and a stored partial record). Before that, the
   simulation lowers fidelity (``Simulation.downgrade``) whenever the spend so far projects past
   the budget.
@@ -10,8 +13,11 @@
   which also records a warning; a call that could pass 110% of the budget is not made.
 - ``max_quality``: reports only; fidelity is never lowered and the run never stops for it.
 
-The budget counts every token of the run's calls that pass through :class:`BudgetedGateway`
-(re-asks included, cache hits free).
+The budget counts every token of every attempt of the run's calls (re-asks included, cache hits
+free): :class:`BudgetedGateway` installs it as a guard on the run's meter budget, so each attempt
+is admitted and settled on its own. An endpoint that reports more tokens than an attempt
+reserved overspends the budget: a ``hard`` or ``soft`` budget then refuses every further call
+and the run fails saying by how much.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 
 from timepoint.engine.fanout import fan_out
 from timepoint.errors import BudgetExceeded
-from timepoint.llm.base import CallRecord, Completion, Request, estimate_tokens
+from timepoint.llm.base import CallRecord, Completion, Request, request_token_bound
 from timepoint.scenario.schema import BudgetMode, Scenario
 
 #: How far over its budget a soft run may go.
@@ -32,6 +38,9 @@ SOFT_ALLOWANCE = 1.10
 MAX_DOWNGRADE = 4
 #: Levels a hard budget drops when what is left cannot cover the latest step's largest call.
 HEADROOM_LEVELS = 2
+#: how much larger the next step's largest call may be than the latest's (prompts grow as the
+#: run's history does)
+PEAK_GROWTH = 1.25
 
 
 class TokenBudget:
@@ -56,6 +65,7 @@ class TokenBudget:
         self.refused: list[str] = []
         self._last_checkpoint: int | None = None
         self._peak = 0
+        self.overspent: str | None = None
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, spent: int = 0) -> TokenBudget | None:
@@ -82,16 +92,22 @@ class TokenBudget:
         with self._lock:
             return self._spent
 
-    def admit(self, request: Request) -> int:
-        """Reserve the worst case of ``request``; returns the reservation.
+    def admit(self, request: Request, reserve: int | None = None) -> int:
+        """Reserve ``reserve`` tokens (default: the worst case of ``request``); returns the
+        reservation.
 
         Raises:
-            BudgetExceeded: the call could take the run past :attr:`cap`; it is not made.
+            BudgetExceeded: the call could take the run past :attr:`cap`, or an earlier call
+                overspent the budget; it is not made.
         """
-        reserve = estimate_tokens("".join(m.content for m in request.messages))
-        reserve += request.max_tokens
+        if reserve is None:
+            reserve = request_token_bound(request) + request.max_tokens
         with self._lock:
             cap = self.cap
+            if cap is not None and self.overspent is not None:
+                from timepoint.llm.meter import BudgetOverspent
+
+                raise BudgetOverspent(self.name, self.overspent, self._spent, cap, "tokens")
             if cap is not None and self._spent + self._inflight + reserve > cap:
                 self.refused.append(
                     f"a {request.action.value} call needing up to {reserve} tokens was refused "
@@ -103,12 +119,25 @@ class TokenBudget:
             self._peak = max(self._peak, reserve)
         return reserve
 
-    def settle(self, reserve: int, tokens: int) -> None:
-        """Replace a reservation with the ``tokens`` actually spent."""
+    def settle(self, reserve: int, tokens: int) -> str | None:
+        """Replace a reservation with the ``tokens`` actually spent; returns what overspent a
+        ``hard`` or ``soft`` budget (more tokens than reserved), which then refuses every
+        further call."""
+        note = None
         with self._lock:
             self._inflight -= reserve
             self._spent += tokens
             self.calls += 1
+            if tokens > reserve and self.cap is not None:
+                note = (
+                    f"an attempt reserved {reserve} tokens and the endpoint reported {tokens} "
+                    f"(over by {tokens - reserve}); {self.name}: {self._spent} of {self.cap} "
+                    "spent"
+                    + (f" (over by {self._spent - self.cap})" if self._spent > self.cap else "")
+                )
+                if self.overspent is None:
+                    self.overspent = note
+                self.refused.append(note)
             over = self._spent > self.limit
             if over and self.mode is not BudgetMode.HARD and not self.warnings:
                 self.warnings.append(
@@ -120,6 +149,7 @@ class TokenBudget:
                         else ", reported only)"
                     )
                 )
+        return note
 
     def release(self, reserve: int) -> None:
         """Drop a reservation whose call failed."""
@@ -147,12 +177,15 @@ class TokenBudget:
         with self._lock:
             peak, self._peak = self._peak, 0
         if last is None:
-            return int(spent > self.limit)
+            levels = int(spent > self.limit)
+            if self.mode is BudgetMode.HARD and target - spent < peak * PEAK_GROWTH:
+                levels = max(levels, HEADROOM_LEVELS)
+            return min(room, levels)
         levels = 0
         projected = spent + (spent - last) * max(0, steps_total - steps_done)
         if projected > target:
             levels = max(1, math.ceil((projected / target - 1) / 0.25))
-        if target - spent < peak:
+        if target - spent < peak * PEAK_GROWTH:
             levels = max(levels, HEADROOM_LEVELS)
         return min(room, max(levels, passed))
 
@@ -174,25 +207,42 @@ class TokenBudget:
             "warnings": list(self.warnings),
             "downgrades": list(self.downgrades),
             "refused": list(self.refused),
+            "overspent": self.overspent,
         }
 
 
 class BudgetedGateway:
-    """A gateway that charges every call to a :class:`TokenBudget` before passing it on.
+    """A gateway that charges every attempt of every call to a :class:`TokenBudget`.
+
+    When the inner gateway has a meter budget (:class:`~timepoint.llm.meter.Budget`), the token
+    budget becomes one of its guards, so each provider attempt (re-asks, retries, raises and
+    re-sends included) is admitted at its own worst case before it is made. Otherwise (a bare
+    model) each call is admitted here as a whole.
 
     Everything else (``provider``, ``calls``, ``choices``, ``budget`` …) is the inner gateway's.
     """
 
     def __init__(self, inner: Any, budget: TokenBudget, max_workers: int = 8):
+        from timepoint.llm.meter import Budget
+
         self.inner = inner
         self.token_budget = budget
         self.max_workers = max_workers
+        meter_budget = getattr(inner, "budget", None)
+        self._per_attempt = isinstance(meter_budget, Budget)
+        if isinstance(meter_budget, Budget):
+            meter_budget.guards[:] = [
+                g for g in meter_budget.guards if not isinstance(g, TokenBudget)
+            ]
+            meter_budget.guards.append(budget)
 
     @property
     def provider(self) -> str:
         return self.inner.provider
 
     def complete(self, request: Request) -> Completion:
+        if self._per_attempt:
+            return self.inner.complete(request)
         reserve = self.token_budget.admit(request)
         try:
             completion = self.inner.complete(request)
@@ -200,7 +250,14 @@ class BudgetedGateway:
             self.token_budget.release(reserve)
             raise
         tokens = 0 if completion.cache_hit else completion.usage.total_tokens
-        self.token_budget.settle(reserve, tokens)
+        overspent = self.token_budget.settle(reserve, tokens)
+        if overspent:
+            from timepoint.llm.meter import BudgetOverspent
+
+            cap = self.token_budget.cap or 0
+            raise BudgetOverspent(
+                self.token_budget.name, overspent, self.token_budget.spent, cap, "tokens"
+            )
         return completion
 
     def complete_many(

@@ -8,6 +8,7 @@ parsed object (when a schema was asked for), and the accounting of the call.
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -120,11 +121,58 @@ class LanguageModel(Protocol):
 
 
 CHARS_PER_TOKEN = 4
+#: tokens a chat template may add around each message (role markers, separators)
+MESSAGE_OVERHEAD_TOKENS = 8
+#: tokens a chat template may add once per request (start of the answer, special tokens)
+REQUEST_OVERHEAD_TOKENS = 16
 
 
 def estimate_tokens(text: str) -> int:
     """Documented token estimate used when a provider reports no usage: ~4 characters a token."""
     return max(1, (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN)
+
+
+def text_token_bound(text: str) -> int:
+    """A conservative count of the tokens ``text`` can cost: one token per two ASCII
+    characters, but one per ASCII digit (some tokenizers split numbers into digits) and one per
+    byte of every non-ASCII character (byte-level tokenizers may split those into bytes).
+
+    Real tokenizers average about four ASCII characters a token; a call whose endpoint reports
+    more than this bound (text made of unusual symbol runs) overspends its reservation, which
+    the meter records and answers by refusing every further call of the run.
+    """
+    ascii_chars = digits = other = 0
+    for char in text:
+        if char.isascii():
+            ascii_chars += 1
+            digits += char.isdigit()
+        else:
+            other += len(char.encode("utf-8"))
+    return (ascii_chars + digits + 1) // 2 + other
+
+
+def prompt_token_bound(messages: tuple[Message, ...] | list[Message]) -> int:
+    """A conservative count of the prompt tokens ``messages`` can cost:
+    :func:`text_token_bound` of each message, plus :data:`MESSAGE_OVERHEAD_TOKENS` per message
+    and :data:`REQUEST_OVERHEAD_TOKENS` for the chat template. Budgets reserve by this, never
+    by the ~4-characters estimate."""
+    content = sum(text_token_bound(m.content) for m in messages)
+    return content + MESSAGE_OVERHEAD_TOKENS * len(messages) + REQUEST_OVERHEAD_TOKENS
+
+
+#: bytes of the instruction a provider adds around a schema it puts in the system message
+SCHEMA_INSTRUCTION_BYTES = 256
+
+
+def request_token_bound(request: Request) -> int:
+    """A conservative count of the prompt tokens ``request`` can cost on any endpoint: the
+    messages by :func:`prompt_token_bound`, plus, with a schema, its JSON (sent in
+    ``response_format`` or in the system message) and the instruction around it."""
+    bound = prompt_token_bound(request.messages)
+    if request.output_schema is not None:
+        schema = json.dumps(request.output_schema.model_json_schema(), separators=(",", ":"))
+        bound += text_token_bound(schema) + SCHEMA_INSTRUCTION_BYTES // 2
+    return bound
 
 
 class CallRecord(BaseModel):

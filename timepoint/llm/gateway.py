@@ -371,6 +371,8 @@ def build_gateway(
                 default_model=settings.model,
                 timeout=settings.timeout,
                 registry=registry,
+                max_response_bytes=settings.max_response_bytes,
+                price_margin=settings.price_margin,
             )
     free = provider.provider == "offline"
     endpoint = _endpoint_of(provider)
@@ -401,6 +403,7 @@ def build_gateway(
         if local
         else registry.prices,
         on_record=log,
+        price_margin=settings.price_margin,
     )
     stack = RetryingModel(stack, sleep=sleep)
     stack = StructuredModel(stack, limits=endpoint.limits if endpoint is not None else None)

@@ -94,3 +94,84 @@ def retry_after(value: str | None) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+class FormatRefused(ProviderError):
+    """The endpoint refused (an HTTP error about the format) or ignored (an answer that does
+    not follow the schema) the structured-output form of this attempt; the next form on the
+    ladder is already chosen, so the request is re-sent at once. ``spent`` is the ignored
+    answer (its usage is charged), ``None`` for an HTTP error."""
+
+    def __init__(self, message: str, status: int | None, spent: Any = None):
+        super().__init__(message, status=status)
+        self.spent = spent
+
+
+class MalformedResponse(ProviderError):
+    """A 200 answer that is not a chat completion; the endpoint may have billed it, so it is
+    charged at its reservation (``billed``), and retried."""
+
+    billed = True
+
+
+class ResponseTooLarge(ProviderError):
+    """A body larger than the configured cap; reading stopped there. Not retried."""
+
+    retryable = False
+
+    def __init__(self, message: str, status: int | None, billed: bool):
+        super().__init__(message, status=status)
+        self.billed = billed
+
+
+class DeadlineExceeded(ProviderError):
+    """No whole answer within the request's total deadline (``billed`` once the endpoint had
+    begun a 200 answer)."""
+
+    def __init__(self, message: str, billed: bool):
+        super().__init__(message, status=None)
+        self.billed = billed
+
+
+#: keys shorter than this are redacted only where they stand as a whole token
+SHORT_KEY = 8
+#: the shortest prefix or suffix of a key that is redacted on its own
+KEY_FRAGMENT = 6
+_TOKEN_CHAR = r"A-Za-z0-9"
+
+
+def redact_key(text: str, key: str | None) -> str:
+    """``text`` with the API ``key`` replaced by ``[redacted]``.
+
+    A key of :data:`SHORT_KEY` characters or more is redacted wherever it occurs, and so is
+    every prefix or suffix of it of at least :data:`KEY_FRAGMENT` characters (servers echo
+    truncated keys such as ``sk-or-v1-abc…``). A shorter key is redacted only where it stands
+    as a whole token (not inside a word: a key ``x`` leaves ``maximum`` alone); such a key is
+    no secret worth guarding inside words, and mangling the endpoint's text would hide what
+    went wrong.
+    """
+    if not key or not text:
+        return text
+    if len(key) < SHORT_KEY:
+        whole = rf"(?<![{_TOKEN_CHAR}]){re.escape(key)}(?![{_TOKEN_CHAR}])"
+        return re.sub(whole, "[redacted]", text)
+    fragments = {key}
+    for size in range(KEY_FRAGMENT, len(key)):
+        fragments.add(key[:size])
+        fragments.add(key[-size:])
+    pattern = "|".join(re.escape(f) for f in sorted(fragments, key=len, reverse=True))
+    return re.sub(pattern, "[redacted]", text)
+
+
+def public_url(url: str) -> str:
+    """``url`` fit to print: user name and password dropped, query values redacted."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return re.sub(r"//[^/@]*@", "//", url.split("?")[0])
+    shown = parsed.copy_with(username=None, password=None, query=None, fragment=None)
+    text = str(shown)
+    if parsed.query:
+        names = [name for name, _ in parsed.params.multi_items()]
+        text += "?" + "&".join(f"{name}=[redacted]" for name in names)
+    return text.rstrip("/")

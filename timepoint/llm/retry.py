@@ -1,8 +1,10 @@
 """Retry with exponential backoff and jitter, honouring ``Retry-After``.
 
 Retried: HTTP 408, 409, 429 and 5xx, timeouts and connection errors (``ProviderError`` with
-``status=None``). Never retried: 400/401/403/404 and every other 4xx, context-length errors and
-credit exhaustion (402), which stops the run.
+``status=None``, malformed 200 answers included). Re-sent at once, without counting as a retry:
+a structured-output form the endpoint refused or ignored (the next form is used). Never
+retried: 400/401/403/404 and every other 4xx, context-length errors, answers over the size cap
+and credit exhaustion (402), which stops the run.
 """
 
 from __future__ import annotations
@@ -18,13 +20,16 @@ from timepoint.errors import (
     ProviderError,
 )
 from timepoint.llm.base import Completion, LanguageModel, Request
+from timepoint.llm.http_errors import FormatRefused
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
+#: most immediate re-sends of one call with another structured-output form
+MAX_RESENDS = 8
 
 
 def is_retryable(error: BaseException) -> bool:
     """Whether a failed call is worth repeating unchanged."""
-    if not isinstance(error, ProviderError):
+    if not isinstance(error, ProviderError) or getattr(error, "retryable", True) is False:
         return False
     if isinstance(error, AuthenticationError | CreditExhausted | ContextLengthExceeded):
         return False
@@ -85,9 +90,17 @@ class RetryingModel:
         """Complete ``request``, retrying retryable errors; the last error propagates (its
         message then says how many attempts were made)."""
         attempt = 1
+        resends = 0
         while True:
             try:
                 completion = self.inner.complete(request)
+            except FormatRefused:
+                # the endpoint refused or ignored the structured-output form; the next form is
+                # chosen already: re-send at once (each re-send is metered and recorded below)
+                resends += 1
+                if resends > MAX_RESENDS:
+                    raise
+                continue
             except ProviderError as error:
                 if attempt >= self.max_attempts and attempt > 1 and is_retryable(error):
                     error.args = (f"{error} (gave up after {attempt} attempts)",)
