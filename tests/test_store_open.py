@@ -158,3 +158,18 @@ def test_a_store_pickles_as_its_url_and_reopens(tmp_path, monkeypatch):
         copy = pickle.loads(pickle.dumps(store))
     with copy:
         assert copy.load_run("2025").run_id == "20250301-120000-ab12"
+
+
+def test_docs_give_every_column_its_type_and_meaning():
+    import re
+
+    from timepoint.store.schema import VERSIONS
+
+    doc = (ROOT / "docs" / "schema.md").read_text(encoding="utf-8")
+    for table in (*TABLES, VERSIONS):
+        section = doc.split(f"## `{table.name}`", 1)[1].split("\n## ", 1)[0]
+        for column in table.columns:
+            row = re.search(rf"^\| `{column.name}` \| ([^|]*) \| (.*) \|$", section, re.M)
+            assert row is not None, f"{table.name}.{column.name}"
+            assert row.group(1) == column.type + (", key" if column.key else ""), column.name
+            assert row.group(2).startswith(column.doc), f"{table.name}.{column.name}"

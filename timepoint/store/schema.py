@@ -309,7 +309,11 @@ BATCH_JOBS = Table(
         C("batch_id", "text", "Batch the job belongs to.", key=True),
         C("job_id", "text", "Deterministic job id (config hash, seed, replicate).", key=True),
         C("spec_json", "json", "The job's spec (scenario, overrides, seed, replicate)."),
-        C("status", "text", "pending, running, completed or failed."),
+        C(
+            "status",
+            "text",
+            "pending, running, completed, failed, skipped, cancelled or abandoned.",
+        ),
         C("run_id", "text", "Run produced by the job."),
         C("cost_usd", "float", "Cost of the job in USD."),
         C("tokens", "int", "Tokens used by the job."),
