@@ -133,7 +133,9 @@ def test_a_newer_revision_is_refused_with_the_fix(tmp_path):
     path = tmp_path / "t.db"
     with open_store(path) as store, store._guard("test") as db, db.write():
         db.execute("UPDATE alembic_version SET version_num = '0099'")
-    with pytest.raises(StoreError, match=r"schema version 0099 .* upgrade timepoint"):
+    with pytest.raises(
+        StoreError, match=r"schema version 99 \(revision 0099\) .* upgrade timepoint"
+    ):
         open_store(path)
 
 

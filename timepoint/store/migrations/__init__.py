@@ -50,10 +50,10 @@ class State:
 
     @property
     def version(self) -> int:
-        """The schema version: that of the revision, else the recorded one."""
-        if self.revision is None:
-            return self.recorded
-        return KNOWN.get(self.revision, max(self.recorded, SCHEMA_VERSION + 1))
+        """The schema version: that of the revision (revision ``000n`` is version *n*) or the
+        recorded one, whichever is higher."""
+        number = int(self.revision) if self.revision and self.revision.isdigit() else 0
+        return max(number, self.recorded)
 
     @property
     def current(self) -> bool:
@@ -88,11 +88,11 @@ def schema_version(connection: sa.Connection) -> int:
 
 
 def _refuse_newer(found: State) -> None:
-    if found.recorded > SCHEMA_VERSION or (found.revision and found.revision not in KNOWN):
-        version = found.recorded if found.recorded > SCHEMA_VERSION else found.revision
+    if found.version > SCHEMA_VERSION or (found.revision and found.revision not in KNOWN):
         raise StoreError(
-            f"the store has schema version {version} but this Timepoint knows versions up to "
-            f"{SCHEMA_VERSION}; upgrade timepoint or open another store"
+            f"the store has schema version {found.version} (revision {found.revision or 'none'})"
+            f" but this Timepoint knows versions up to {SCHEMA_VERSION} (revision {HEAD}); "
+            "upgrade timepoint or open another store"
         )
 
 
