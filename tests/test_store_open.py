@@ -12,9 +12,6 @@ import pytest
 from tests.test_store_support import make_record
 from timepoint.errors import StoreError
 from timepoint.store import SCHEMA_VERSION, TABLES, open_store, store_target
-from timepoint.store.dialect import SQLiteBackend
-from timepoint.store.migrations import statements
-from timepoint.store.schema import Column, Table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,32 +98,6 @@ def test_closed_store_refuses_work(tmp_path):
         store.list_runs()
 
 
-def test_later_migrations_add_new_tables_and_columns(tmp_path):
-    backend = SQLiteBackend(":memory:")
-    old = Table("things", "t", (Column("id", "text", "", key=True), Column("n", "int", "")))
-    grown = Table(
-        "things",
-        "t",
-        (*old.columns, Column("score", "float", "", since=2), Column("seen", "time", "", since=2)),
-    )
-    fresh = Table("others", "o", (Column("id", "text", "", key=True),), since=2)
-
-    first = statements(backend, 1, [grown, fresh])
-    second = statements(backend, 2, [grown, fresh])
-
-    assert first == ["CREATE TABLE IF NOT EXISTS things (\n  id TEXT NOT NULL,\n  n INTEGER,\n"
-                     "  PRIMARY KEY (id)\n)"]  # fmt: skip
-    assert second == [
-        "ALTER TABLE things ADD COLUMN score REAL",
-        "ALTER TABLE things ADD COLUMN seen TEXT",
-        "CREATE TABLE IF NOT EXISTS others (\n  id TEXT NOT NULL,\n  PRIMARY KEY (id)\n)",
-    ]
-    for statement in first + second:
-        backend.execute(statement)
-    backend.execute("INSERT INTO things (id, n, score, seen) VALUES ('a', 1, 0.5, 'now')")
-    backend.close()
-
-
 _WRITER = textwrap.dedent(
     """
     import sys
@@ -187,3 +158,18 @@ def test_a_store_pickles_as_its_url_and_reopens(tmp_path, monkeypatch):
         copy = pickle.loads(pickle.dumps(store))
     with copy:
         assert copy.load_run("2025").run_id == "20250301-120000-ab12"
+
+
+def test_docs_give_every_column_its_type_and_meaning():
+    import re
+
+    from timepoint.store.schema import VERSIONS
+
+    doc = (ROOT / "docs" / "schema.md").read_text(encoding="utf-8")
+    for table in (*TABLES, VERSIONS):
+        section = doc.split(f"## `{table.name}`", 1)[1].split("\n## ", 1)[0]
+        for column in table.columns:
+            row = re.search(rf"^\| `{column.name}` \| ([^|]*) \| (.*) \|$", section, re.M)
+            assert row is not None, f"{table.name}.{column.name}"
+            assert row.group(1) == column.type + (", key" if column.key else ""), column.name
+            assert row.group(2).startswith(column.doc), f"{table.name}.{column.name}"

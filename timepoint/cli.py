@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("sweep", "execute a notebook over a parameter grid"),
     "site": ("site", "build or serve the report site"),
     "export": ("export", "export store tables (JSONL, Parquet)"),
+    "db": ("db", "upgrade the run store's schema or show its version"),
     "offline-server": ("offline_server", "serve the offline model as an OpenAI-style endpoint"),
 }
 

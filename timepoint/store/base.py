@@ -1,8 +1,9 @@
-"""What every part of the store shares: one connection, one lock, encoded reads and writes.
+"""What every part of the store shares: one engine, one lock, guarded connections.
 
 :class:`StoreBase` is the foundation of :class:`~timepoint.store.store.Store`; the query and
 batch parts are mixins on top of it. All database access goes through :meth:`StoreBase._guard`,
-which serializes threads and turns driver errors into :class:`~timepoint.errors.StoreError`.
+which serializes the threads of a process, hands out a :class:`StoreConnection` and turns
+SQLAlchemy and driver errors into :class:`~timepoint.errors.StoreError`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Self
 
+from sqlalchemy import Connection, CursorResult, Engine, Executable, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError, StatementError
+
 from timepoint.errors import StoreError
-from timepoint.store.dialect import Backend
+from timepoint.store.engine import WRITE
 from timepoint.store.schema import TABLES_BY_NAME, Table
 
 Row = dict[str, Any]
@@ -32,16 +37,83 @@ def table_named(name: str) -> Table:
 
 
 def like_pattern(text: str, *, prefix: bool = False) -> str:
-    """A LIKE pattern matching ``text`` literally, as a substring or (``prefix``) a prefix."""
+    """A LIKE pattern (escape character ``\\``) matching ``text`` literally, as a substring or
+    (``prefix``) a prefix."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"{escaped}%" if prefix else f"%{escaped}%"
 
 
-class StoreBase:
-    """One connection to a run store, shared by the threads of one process under a lock."""
+class StoreConnection:
+    """A connection checked out for one guarded piece of work.
 
-    def __init__(self, backend: Backend, *, location: str, url: str | None = None):
-        self._backend = backend
+    Statements outside :meth:`write` are committed when the guard ends without an error.
+    """
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    @property
+    def name(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.connection.dialect.name
+
+    def execute(self, statement: Executable | str, params: Any = None) -> CursorResult[Any]:
+        """Run a Core statement (or SQL text with ``:name`` parameters)."""
+        if isinstance(statement, str):
+            statement = text(statement)
+        return self.connection.execute(statement, params)
+
+    def query(
+        self, statement: Executable | str, params: Any = None
+    ) -> tuple[list[str], list[tuple]]:
+        """Column names and all rows of a SELECT."""
+        result = self.execute(statement, params)
+        return list(result.keys()), [tuple(r) for r in result]
+
+    def rows(self, statement: Executable) -> list[Row]:
+        """All rows of a SELECT as dicts, values converted by the column types."""
+        return [dict(r) for r in self.execute(statement).mappings()]
+
+    def upsert(self, table: Table, values: Mapping[str, Any], *, keep: Sequence[str] = ()) -> None:
+        """Insert a row, or update the given columns (but those in ``keep``) of the row with the
+        same key."""
+        insert = (postgresql.insert if self.name == "postgresql" else sqlite.insert)(table.sql)
+        statement = insert.values(dict(values))
+        fixed = {*table.key, *keep}
+        updates = {n: statement.excluded[n] for n in values if n not in fixed}
+        self.execute(
+            statement.on_conflict_do_update(index_elements=table.key, set_=updates)
+            if updates
+            else statement.on_conflict_do_nothing(index_elements=table.key)
+        )
+
+    @contextmanager
+    def write(self) -> Iterator[Self]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite): committed on success, rolled
+        back on any exception."""
+        connection = self.connection
+        if connection.in_transaction():
+            connection.commit()
+        connection.execution_options(**{WRITE: True})
+        try:
+            with connection.begin():
+                yield self
+        finally:
+            connection.execution_options(**{WRITE: False})
+
+
+def failure(error: SQLAlchemyError) -> str:
+    """The first line of what the driver (or SQLAlchemy) said."""
+    origin = getattr(error, "orig", None) or error
+    message = str(origin).strip()
+    return message.splitlines()[0] if message else repr(origin)
+
+
+class StoreBase:
+    """One engine on a run store, shared by the threads of one process under a lock."""
+
+    def __init__(self, engine: Engine, *, location: str, url: str | None = None):
+        self._engine = engine
         self._lock = threading.RLock()
         self._closed = False
         self.location = location
@@ -55,62 +127,42 @@ class StoreBase:
     @property
     def dialect(self) -> str:
         """``sqlite`` or ``postgresql``."""
-        return self._backend.name
+        return self._engine.dialect.name
 
     def __repr__(self) -> str:
         return f"<Store {self.dialect} {self.location}>"
 
     @contextmanager
-    def _guard(self, doing: str) -> Iterator[Backend]:
+    def _guard(self, doing: str) -> Iterator[StoreConnection]:
         with self._lock:
             if self._closed:
                 raise StoreError(
                     f"the store {self.location} is closed; open it again with open_store()"
                 )
             try:
-                yield self._backend
-            except self._backend.errors as error:
-                message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+                with self._engine.connect() as connection:
+                    yield StoreConnection(connection)
+                    if connection.in_transaction():
+                        connection.commit()
+            except StatementError as error:
+                if isinstance(error.orig, StoreError):
+                    raise error.orig from None
                 raise StoreError(
-                    f"{self.dialect} store {self.location}: {doing} failed: {message}"
+                    f"{self.dialect} store {self.location}: {doing} failed: {failure(error)}"
+                ) from error
+            except SQLAlchemyError as error:
+                raise StoreError(
+                    f"{self.dialect} store {self.location}: {doing} failed: {failure(error)}"
                 ) from error
 
-    def _encode_row(self, table: Table, row: Mapping[str, Any]) -> list[Any]:
-        return [self._backend.encode(c.type, row.get(c.name)) for c in table.columns]
-
-    def _decode(self, table: Table, names: Sequence[str], values: Sequence[Any]) -> Row:
-        types = {c.name: c.type for c in table.columns}
-        return {
-            name: self._backend.decode(types[name], value) if name in types else value
-            for name, value in zip(names, values, strict=True)
-        }
-
-    def _select(
-        self, table: Table, sql: str, params: Sequence[Any] = (), *, doing: str
-    ) -> list[Row]:
+    def _rows(self, statement: Executable, *, doing: str) -> list[Row]:
         with self._guard(doing) as db:
-            names, rows = db.query(sql, params)
-        return [self._decode(table, names, r) for r in rows]
+            return db.rows(statement)
 
-    def _insert_sql(self, table: Table) -> str:
-        marks = ", ".join("?" for _ in table.columns)
-        return f"INSERT INTO {table.name} ({', '.join(table.column_names)}) VALUES ({marks})"
-
-    def _upsert(self, db: Backend, table: Table, values: Mapping[str, Any]) -> None:
-        """Insert a row or update the given columns of the row with the same key."""
-        names = list(values)
-        marks = ", ".join("?" for _ in names)
-        updates = [n for n in names if n not in table.key]
-        action = (
-            "DO UPDATE SET " + ", ".join(f"{n} = excluded.{n}" for n in updates)
-            if updates
-            else "DO NOTHING"
-        )
-        db.execute(
-            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks}) "
-            f"ON CONFLICT ({', '.join(table.key)}) {action}",
-            [db.encode(table.column(n).type, values[n]) for n in names],
-        )
+    @staticmethod
+    def _full_row(table: Table, row: Mapping[str, Any]) -> Row:
+        """``row`` with a value (``None`` when missing) for every column of ``table``."""
+        return {name: row.get(name) for name in table.column_names}
 
     def _fields(self, table: Table, fields: Mapping[str, Any], *, fixed: Sequence[str]) -> Row:
         """``fields`` checked against ``table``'s columns (``spec`` may stand for ``spec_json``)."""
@@ -128,11 +180,12 @@ class StoreBase:
         return out
 
     def close(self) -> None:
-        """Close the connection. Further calls raise StoreError; closing twice is harmless."""
+        """Close the store's connections. Further calls raise StoreError; closing twice is
+        harmless."""
         with self._lock:
             if not self._closed:
                 self._closed = True
-                self._backend.close()
+                self._engine.dispose()
 
     def __enter__(self) -> Self:
         return self

@@ -8,19 +8,27 @@ Leases keep two processes from working on one batch or one job at once. The driv
 batch holds the batch's lease (``batches.lease_*``); each running job holds its own
 (``batch_jobs.lease_owner``, ``attempt``, ``lease_expires``) and one ``batch_attempts`` row, in
 which it writes what it has spent so far. Every lease change is one transaction that first
-locks the batch row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
-already serializes writers), so a job's result is written only by the attempt that still holds
+locks the batch row (``with_for_update()``: ``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite,
+where it is a no-op, the ``BEGIN IMMEDIATE`` of every write transaction already serializes
+writers), so a job's result is written only by the attempt that still holds
 the job, and at most once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import and_, exists, func, or_, select, update
+
 from timepoint.errors import StoreError
-from timepoint.store.base import Row, StoreBase
+from timepoint.store.base import Row, StoreBase, StoreConnection
 from timepoint.store.schema import BATCH_ATTEMPTS, BATCH_JOBS, BATCHES, FORECASTS, QUESTIONS
+
+_batches = BATCHES.sql
+_jobs = BATCH_JOBS.sql
+_attempts = BATCH_ATTEMPTS.sql
 
 COMPLETED = "completed"
 RUNNING = "running"
@@ -38,6 +46,11 @@ def _live(expires: datetime | None, now: datetime) -> bool:
     return expires is not None and expires > now
 
 
+def _not_held_by(owner: str) -> Any:
+    """Jobs whose lease is held by nobody or by another driver than ``owner``."""
+    return or_(_jobs.c.lease_owner.is_(None), _jobs.c.lease_owner != owner)
+
+
 class BatchTables(StoreBase):
     """Rows of ``batches``, ``batch_jobs``, ``questions`` and ``forecasts``."""
 
@@ -46,34 +59,21 @@ class BatchTables(StoreBase):
         status and keeps its jobs and creation time."""
         now = datetime.now(UTC)
         with self._guard(f"creating batch {batch_id!r}") as db, db.write():
-            db.execute(
-                "INSERT INTO batches (batch_id, spec_json, status, created, updated) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (batch_id) DO UPDATE SET "
-                "spec_json = excluded.spec_json, status = excluded.status, "
-                "updated = excluded.updated",
-                [
-                    batch_id,
-                    db.encode("json", spec),
-                    status,
-                    db.encode("time", now),
-                    db.encode("time", now),
-                ],
-            )
+            row = {"batch_id": batch_id, "spec_json": spec, "status": status}
+            db.upsert(BATCHES, {**row, "created": now, "updated": now}, keep=("created",))
 
     def update_batch(self, batch_id: str, *, status: str) -> None:
         """Set the status of an existing batch (``completed``, ``failed``, ``cancelled``...)."""
         self.batch(batch_id)
         with self._guard(f"updating batch {batch_id!r}") as db, db.write():
-            self._upsert(
-                db, BATCHES, {"batch_id": batch_id, "status": status, "updated": datetime.now(UTC)}
+            db.upsert(
+                BATCHES, {"batch_id": batch_id, "status": status, "updated": datetime.now(UTC)}
             )
 
     def batch(self, batch_id: str) -> Row:
         """The batch row (``spec_json`` decoded), or StoreError naming the known batches."""
-        rows = self._select(
-            BATCHES,
-            "SELECT * FROM batches WHERE batch_id = ?",
-            [batch_id],
+        rows = self._rows(
+            select(_batches).where(_batches.c.batch_id == batch_id),
             doing=f"reading batch {batch_id!r}",
         )
         if not rows:
@@ -84,8 +84,8 @@ class BatchTables(StoreBase):
 
     def batches(self) -> list[Row]:
         """Every batch, newest first."""
-        return self._select(
-            BATCHES, "SELECT * FROM batches ORDER BY created DESC", doing="listing batches"
+        return self._rows(
+            select(_batches).order_by(_batches.c.created.desc()), doing="listing batches"
         )
 
     def upsert_job(self, batch_id: str, job_id: str, **fields: Any) -> None:
@@ -100,54 +100,54 @@ class BatchTables(StoreBase):
         """
         values = self._fields(BATCH_JOBS, fields, fixed=("batch_id", "job_id", "updated"))
         with self._guard(f"writing job {job_id!r} of batch {batch_id!r}") as db, db.write():
-            _, found = db.query("SELECT 1 FROM batches WHERE batch_id = ?", [batch_id])
-            if not found:
+            found = db.execute(select(_batches.c.batch_id).where(_batches.c.batch_id == batch_id))
+            if found.first() is None:
                 raise StoreError(
                     f"no batch {batch_id!r} for job {job_id!r}; call create_batch() first"
                 )
             row = {"batch_id": batch_id, "job_id": job_id, **values}
-            self._upsert(db, BATCH_JOBS, {**row, "updated": datetime.now(UTC)})
+            db.upsert(BATCH_JOBS, {**row, "updated": datetime.now(UTC)})
 
     def jobs(self, batch_id: str) -> list[Row]:
         """Every job of a batch as a dict (``spec_json`` decoded), ordered by job id."""
-        return self._select(
-            BATCH_JOBS,
-            "SELECT * FROM batch_jobs WHERE batch_id = ? ORDER BY job_id",
-            [batch_id],
+        return self._rows(
+            select(_jobs).where(_jobs.c.batch_id == batch_id).order_by(_jobs.c.job_id),
             doing=f"reading jobs of batch {batch_id!r}",
         )
 
     def completed_job_ids(self, batch_id: str) -> set[str]:
         """Ids of the jobs of a batch whose status is ``completed`` (skipped on resume)."""
-        rows = self._select(
-            BATCH_JOBS,
-            "SELECT job_id FROM batch_jobs WHERE batch_id = ? AND status = ?",
-            [batch_id, COMPLETED],
+        rows = self._rows(
+            select(_jobs.c.job_id).where(_jobs.c.batch_id == batch_id, _jobs.c.status == COMPLETED),
             doing=f"reading jobs of batch {batch_id!r}",
         )
         return {r["job_id"] for r in rows}
 
     # -- leases -----------------------------------------------------------------------------
 
-    def _lock_batch(self, db: Any, batch_id: str) -> Row:
+    def _lock_batch(self, db: StoreConnection, batch_id: str) -> Row:
         """The batch row's lease fields, locked until the transaction ends."""
-        lock = " FOR UPDATE" if db.name == "postgresql" else ""
-        names, rows = db.query(
-            "SELECT lease_owner, lease_host, lease_pid, lease_expires FROM batches "
-            f"WHERE batch_id = ?{lock}",
-            [batch_id],
+        rows = db.rows(
+            select(
+                _batches.c.lease_owner,
+                _batches.c.lease_host,
+                _batches.c.lease_pid,
+                _batches.c.lease_expires,
+            )
+            .where(_batches.c.batch_id == batch_id)
+            .with_for_update()
         )
         if not rows:
             raise StoreError(f"no batch {batch_id!r}; call create_batch() first")
-        return self._decode(BATCHES, names, rows[0])
+        return rows[0]
 
-    def _job_lease(self, db: Any, batch_id: str, job_id: str) -> Row | None:
-        names, rows = db.query(
-            "SELECT status, attempt, lease_owner, lease_expires FROM batch_jobs "
-            "WHERE batch_id = ? AND job_id = ?",
-            [batch_id, job_id],
+    def _job_lease(self, db: StoreConnection, batch_id: str, job_id: str) -> Row | None:
+        rows = db.rows(
+            select(
+                _jobs.c.status, _jobs.c.attempt, _jobs.c.lease_owner, _jobs.c.lease_expires
+            ).where(_jobs.c.batch_id == batch_id, _jobs.c.job_id == job_id)
         )
-        return self._decode(BATCH_JOBS, names, rows[0]) if rows else None
+        return rows[0] if rows else None
 
     def claim_batch(
         self,
@@ -174,9 +174,11 @@ class BatchTables(StoreBase):
             if holder not in (None, owner, takeover) and _live(held["lease_expires"], _now()):
                 return held
             db.execute(
-                "UPDATE batches SET lease_owner = ?, lease_host = ?, lease_pid = ?, "
-                "lease_expires = ? WHERE batch_id = ?",
-                [owner, host, pid, db.encode("time", _later(lease_s)), batch_id],
+                update(_batches)
+                .where(_batches.c.batch_id == batch_id)
+                .values(
+                    lease_owner=owner, lease_host=host, lease_pid=pid, lease_expires=_later(lease_s)
+                )
             )
         return None
 
@@ -186,8 +188,9 @@ class BatchTables(StoreBase):
             if self._lock_batch(db, batch_id)["lease_owner"] != owner:
                 return False
             db.execute(
-                "UPDATE batches SET lease_expires = ? WHERE batch_id = ?",
-                [db.encode("time", _later(lease_s)), batch_id],
+                update(_batches)
+                .where(_batches.c.batch_id == batch_id)
+                .values(lease_expires=_later(lease_s))
             )
         return True
 
@@ -196,9 +199,9 @@ class BatchTables(StoreBase):
         with self._guard(f"releasing the lease of batch {batch_id!r}") as db, db.write():
             if self._lock_batch(db, batch_id)["lease_owner"] == owner:
                 db.execute(
-                    "UPDATE batches SET lease_owner = NULL, lease_host = NULL, "
-                    "lease_pid = NULL, lease_expires = NULL WHERE batch_id = ?",
-                    [batch_id],
+                    update(_batches)
+                    .where(_batches.c.batch_id == batch_id)
+                    .values(lease_owner=None, lease_host=None, lease_pid=None, lease_expires=None)
                 )
 
     def claim_job(
@@ -235,14 +238,14 @@ class BatchTables(StoreBase):
                 and _live(job["lease_expires"], now)
             ):
                 return None, "another attempt holds the job"
-            _, rows = db.query(
-                "SELECT MAX(attempt) FROM batch_attempts WHERE batch_id = ? AND job_id = ?",
-                [batch_id, job_id],
-            )
-            attempt = max(int(rows[0][0] or 0), int((job or {}).get("attempt") or 0)) + 1
+            last = db.execute(
+                select(func.max(_attempts.c.attempt)).where(
+                    _attempts.c.batch_id == batch_id, _attempts.c.job_id == job_id
+                )
+            ).scalar()
+            attempt = max(int(last or 0), int((job or {}).get("attempt") or 0)) + 1
             expires = now + timedelta(seconds=lease_s)
-            self._upsert(
-                db,
+            db.upsert(
                 BATCH_JOBS,
                 {
                     "batch_id": batch_id,
@@ -262,8 +265,7 @@ class BatchTables(StoreBase):
                     "updated": now,
                 },
             )
-            self._upsert(
-                db,
+            db.upsert(
                 BATCH_ATTEMPTS,
                 {
                     "batch_id": batch_id,
@@ -282,15 +284,27 @@ class BatchTables(StoreBase):
         return attempt, ""
 
     def _spent(
-        self, db: Any, batch_id: str, job_id: str, attempt: int, cost_usd: float, tokens: int
+        self,
+        db: StoreConnection,
+        batch_id: str,
+        job_id: str,
+        attempt: int,
+        cost_usd: float,
+        tokens: int,
     ) -> None:
         db.execute(
-            "UPDATE batch_attempts SET cost_usd = ?, tokens = ?, updated = ? "
-            "WHERE batch_id = ? AND job_id = ? AND attempt = ?",
-            [cost_usd, tokens, db.encode("time", _now()), batch_id, job_id, attempt],
+            update(_attempts)
+            .where(
+                _attempts.c.batch_id == batch_id,
+                _attempts.c.job_id == job_id,
+                _attempts.c.attempt == attempt,
+            )
+            .values(cost_usd=cost_usd, tokens=tokens, updated=_now())
         )
 
-    def _holds(self, db: Any, batch_id: str, job_id: str, owner: str, attempt: int) -> bool:
+    def _holds(
+        self, db: StoreConnection, batch_id: str, job_id: str, owner: str, attempt: int
+    ) -> bool:
         """Whether attempt ``attempt`` of ``owner`` still holds the job and its driver the
         batch (call in a transaction)."""
         now = _now()
@@ -327,8 +341,9 @@ class BatchTables(StoreBase):
             if not self._holds(db, batch_id, job_id, owner, attempt):
                 return False
             db.execute(
-                "UPDATE batch_jobs SET lease_expires = ? WHERE batch_id = ? AND job_id = ?",
-                [db.encode("time", _later(lease_s)), batch_id, job_id],
+                update(_jobs)
+                .where(_jobs.c.batch_id == batch_id, _jobs.c.job_id == job_id)
+                .values(lease_expires=_later(lease_s))
             )
         return True
 
@@ -349,15 +364,16 @@ class BatchTables(StoreBase):
         with self._guard(f"recording job {job_id!r} of batch {batch_id!r}") as db, db.write():
             now = _now()
             held = self._holds(db, batch_id, job_id, owner, attempt)
-            _, state = db.query(
-                "SELECT status FROM batch_attempts WHERE batch_id = ? AND job_id = ? "
-                "AND attempt = ?",
-                [batch_id, job_id, attempt],
-            )
-            if state and state[0][0] not in (RUNNING, "abandoned"):
+            state = db.execute(
+                select(_attempts.c.status).where(
+                    _attempts.c.batch_id == batch_id,
+                    _attempts.c.job_id == job_id,
+                    _attempts.c.attempt == attempt,
+                )
+            ).first()
+            if state is not None and state[0] not in (RUNNING, "abandoned"):
                 return False  # this attempt was recorded already
-            self._upsert(
-                db,
+            db.upsert(
                 BATCH_ATTEMPTS,
                 {
                     "batch_id": batch_id,
@@ -388,7 +404,7 @@ class BatchTables(StoreBase):
                     "lease_expires": None,
                     "updated": now,
                 }
-            self._upsert(db, BATCH_JOBS, {"batch_id": batch_id, "job_id": job_id, **row})
+            db.upsert(BATCH_JOBS, {"batch_id": batch_id, "job_id": job_id, **row})
         return held
 
     def close_job(self, batch_id: str, job_id: str, owner: str, **fields: Any) -> bool:
@@ -407,25 +423,37 @@ class BatchTables(StoreBase):
                 return False
             now = _now()
             db.execute(
-                "UPDATE batch_attempts SET status = 'failed', updated = ? WHERE batch_id = ? "
-                "AND job_id = ? AND lease_owner = ? AND status = ?",
-                [db.encode("time", now), batch_id, job_id, owner, RUNNING],
+                update(_attempts)
+                .where(
+                    _attempts.c.batch_id == batch_id,
+                    _attempts.c.job_id == job_id,
+                    _attempts.c.lease_owner == owner,
+                    _attempts.c.status == RUNNING,
+                )
+                .values(status="failed", updated=now)
             )
             row = {"batch_id": batch_id, "job_id": job_id, **values, "lease_expires": None}
-            self._upsert(db, BATCH_JOBS, {**row, "updated": now})
+            db.upsert(BATCH_JOBS, {**row, "updated": now})
         return True
 
     def held_jobs(self, batch_id: str, owner: str) -> list[Row]:
         """Running jobs of a batch held by another driver than ``owner``, each with its lease
         (``attempt``, ``lease_owner``, ``lease_expires``) and its worker (``host``, ``pid``)."""
-        return self._select(
-            BATCH_JOBS,
-            "SELECT j.job_id, j.attempt, j.lease_owner, j.lease_expires, a.host, a.pid "
-            "FROM batch_jobs j LEFT JOIN batch_attempts a ON a.batch_id = j.batch_id "
-            "AND a.job_id = j.job_id AND a.attempt = j.attempt "
-            "WHERE j.batch_id = ? AND j.status = ? "
-            "AND (j.lease_owner IS NULL OR j.lease_owner <> ?) ORDER BY j.job_id",
-            [batch_id, RUNNING, owner],
+        j, a = _jobs, _attempts
+        return self._rows(
+            select(j.c.job_id, j.c.attempt, j.c.lease_owner, j.c.lease_expires, a.c.host, a.c.pid)
+            .select_from(
+                j.outerjoin(
+                    a,
+                    and_(
+                        a.c.batch_id == j.c.batch_id,
+                        a.c.job_id == j.c.job_id,
+                        a.c.attempt == j.c.attempt,
+                    ),
+                )
+            )
+            .where(j.c.batch_id == batch_id, j.c.status == RUNNING, _not_held_by(owner))
+            .order_by(j.c.job_id),
             doing=f"reading the leases of batch {batch_id!r}",
         )
 
@@ -435,90 +463,88 @@ class BatchTables(StoreBase):
         with self._guard(f"abandoning jobs of batch {batch_id!r}") as db, db.write():
             if self._lock_batch(db, batch_id)["lease_owner"] != owner:
                 raise StoreError(f"batch {batch_id!r} is not held by {owner!r}")
-            names, rows = db.query(
-                "SELECT * FROM batch_jobs WHERE batch_id = ? AND status = ? "
-                "AND (lease_owner IS NULL OR lease_owner <> ?)",
-                [batch_id, RUNNING, owner],
+            found = db.rows(
+                select(_jobs).where(
+                    _jobs.c.batch_id == batch_id, _jobs.c.status == RUNNING, _not_held_by(owner)
+                )
             )
-            found = [self._decode(BATCH_JOBS, names, r) for r in rows]
-            now = db.encode("time", _now())
+            now = _now()
             for job in found:
                 db.execute(
-                    "UPDATE batch_attempts SET status = 'abandoned', updated = ? "
-                    "WHERE batch_id = ? AND job_id = ? AND status = ?",
-                    [now, batch_id, job["job_id"], RUNNING],
+                    update(_attempts)
+                    .where(
+                        _attempts.c.batch_id == batch_id,
+                        _attempts.c.job_id == job["job_id"],
+                        _attempts.c.status == RUNNING,
+                    )
+                    .values(status="abandoned", updated=now)
                 )
                 db.execute(
-                    "UPDATE batch_jobs SET status = 'abandoned', message = ?, "
-                    "lease_expires = NULL, updated = ? WHERE batch_id = ? AND job_id = ?",
-                    [message, now, batch_id, job["job_id"]],
+                    update(_jobs)
+                    .where(_jobs.c.batch_id == batch_id, _jobs.c.job_id == job["job_id"])
+                    .values(status="abandoned", message=message, lease_expires=None, updated=now)
                 )
         return found
 
     def attempts(self, batch_id: str) -> list[Row]:
         """Every attempt of every job of a batch, by job and attempt number."""
-        return self._select(
-            BATCH_ATTEMPTS,
-            "SELECT * FROM batch_attempts WHERE batch_id = ? ORDER BY job_id, attempt",
-            [batch_id],
+        return self._rows(
+            select(_attempts)
+            .where(_attempts.c.batch_id == batch_id)
+            .order_by(_attempts.c.job_id, _attempts.c.attempt),
             doing=f"reading attempts of batch {batch_id!r}",
         )
 
     def batch_spend(self, batch_id: str) -> tuple[float, int]:
         """USD and tokens spent by a batch: every attempt that ran (killed and lost ones with
         what they had written), plus the job rows of batches older than attempts."""
+        j, a = _jobs, _attempts
+        attempted = exists().where(a.c.batch_id == j.c.batch_id, a.c.job_id == j.c.job_id)
         with self._guard(f"adding up the spend of batch {batch_id!r}") as db:
-            _, rows = db.query(
-                "SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(tokens), 0) FROM batch_attempts "
-                "WHERE batch_id = ?",
-                [batch_id],
-            )
-            _, legacy = db.query(
-                "SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(tokens), 0) FROM batch_jobs j "
-                "WHERE batch_id = ? AND NOT EXISTS (SELECT 1 FROM batch_attempts a WHERE "
-                "a.batch_id = j.batch_id AND a.job_id = j.job_id)",
-                [batch_id],
-            )
-        return float(rows[0][0]) + float(legacy[0][0]), int(rows[0][1]) + int(legacy[0][1])
+            spent: Sequence[Any] = db.execute(
+                select(
+                    func.coalesce(func.sum(a.c.cost_usd), 0.0),
+                    func.coalesce(func.sum(a.c.tokens), 0),
+                ).where(a.c.batch_id == batch_id)
+            ).one()
+            legacy: Sequence[Any] = db.execute(
+                select(
+                    func.coalesce(func.sum(j.c.cost_usd), 0.0),
+                    func.coalesce(func.sum(j.c.tokens), 0),
+                ).where(j.c.batch_id == batch_id, ~attempted)
+            ).one()
+        return float(spent[0]) + float(legacy[0]), int(spent[1]) + int(legacy[1])
 
     def save_question(self, question_id: str, **fields: Any) -> None:
         """Insert or update a question; fields are ``questions`` columns (``extractor`` may
         stand for ``extractor_json``)."""
         values = self._fields(QUESTIONS, fields, fixed=("question_id", "updated"))
         with self._guard(f"saving question {question_id!r}") as db, db.write():
-            self._upsert(
-                db,
-                QUESTIONS,
-                {"question_id": question_id, **values, "updated": datetime.now(UTC)},
+            db.upsert(
+                QUESTIONS, {"question_id": question_id, **values, "updated": datetime.now(UTC)}
             )
 
     def questions(self, question_set: str | None = None) -> list[Row]:
         """Every question, or those of one question set, ordered by id."""
-        where, params = (" WHERE question_set = ?", [question_set]) if question_set else ("", [])
-        return self._select(
-            QUESTIONS,
-            f"SELECT * FROM questions{where} ORDER BY question_id",
-            params,
-            doing="reading questions",
-        )
+        table = QUESTIONS.sql
+        statement = select(table).order_by(table.c.question_id)
+        if question_set:
+            statement = statement.where(table.c.question_set == question_set)
+        return self._rows(statement, doing="reading questions")
 
     def save_forecast(self, forecast_id: str, **fields: Any) -> None:
         """Insert or update a forecast; fields are ``forecasts`` columns (``run_ids`` may stand
         for ``run_ids_json``)."""
         values = self._fields(FORECASTS, fields, fixed=("forecast_id", "updated"))
         with self._guard(f"saving forecast {forecast_id!r}") as db, db.write():
-            self._upsert(
-                db,
-                FORECASTS,
-                {"forecast_id": forecast_id, **values, "updated": datetime.now(UTC)},
+            db.upsert(
+                FORECASTS, {"forecast_id": forecast_id, **values, "updated": datetime.now(UTC)}
             )
 
     def forecasts(self, question_id: str | None = None) -> list[Row]:
         """Every forecast, or those of one question, oldest first."""
-        where, params = (" WHERE question_id = ?", [question_id]) if question_id else ("", [])
-        return self._select(
-            FORECASTS,
-            f"SELECT * FROM forecasts{where} ORDER BY made, forecast_id",
-            params,
-            doing="reading forecasts",
-        )
+        table = FORECASTS.sql
+        statement = select(table).order_by(table.c.made, table.c.forecast_id)
+        if question_id:
+            statement = statement.where(table.c.question_id == question_id)
+        return self._rows(statement, doing="reading forecasts")

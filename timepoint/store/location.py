@@ -5,7 +5,7 @@
   ``<dir>/timepoint.db``);
 - ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, ``sqlite:///:memory:``;
 - ``postgresql://user:password@host:port/database`` (also ``postgres://`` and
-  ``postgresql+psycopg://``): PostgreSQL through psycopg 3.
+  ``postgresql+psycopg://``): PostgreSQL through SQLAlchemy's psycopg 3 driver.
 
 Nothing here reads the environment: callers resolve ``TIMEPOINT_DB_URL`` and ``TIMEPOINT_HOME``
 (see :class:`timepoint.settings.Settings`) and pass the result in.
@@ -15,8 +15,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
 from timepoint.errors import StoreError
-from timepoint.store.dialect import PostgresBackend, SQLiteBackend, redact
+from timepoint.store.base import failure
+from timepoint.store.engine import postgres_engine, redact, sqlite_engine
+from timepoint.store.migrations import State, state, upgrade
 from timepoint.store.store import Store
 
 DB_FILE = "timepoint.db"
@@ -54,10 +59,47 @@ def store_target(url: str | Path | None = None, *, home: Path | None = None) -> 
     return _sqlite_path(text)
 
 
+def connect(
+    url: str | Path | None = None, *, home: Path | None = None, create: bool = True
+) -> tuple[Engine, str, str]:
+    """An engine on the store ``url`` names (see :func:`open_store`), checked to connect, with
+    the store's location for messages and the URL that opens it again.
+
+    Raises:
+        StoreError: an unknown URL scheme, a missing file with ``create=False``, or a database
+            that cannot be opened.
+    """
+    target = store_target(url, home=home)
+    if isinstance(target, str) and target.startswith("postgresql://"):
+        engine = postgres_engine(target)
+        location, again = redact(target), target
+        problem = f"cannot connect to PostgreSQL at {location}: {{}}; check host, port, "
+        problem += "database and credentials in TIMEPOINT_DB_URL"
+    else:
+        if isinstance(target, Path) and not target.exists():
+            if not create:
+                raise StoreError(
+                    f"no run store at {target}; run a scenario first, or point "
+                    "TIMEPOINT_HOME / TIMEPOINT_DB_URL at an existing store"
+                )
+            target.parent.mkdir(parents=True, exist_ok=True)
+        engine = sqlite_engine(target)
+        absolute = target.resolve() if isinstance(target, Path) else target
+        location, again = str(target), f"sqlite:///{absolute}"
+        problem = f"cannot open SQLite store {target}: {{}}; check the path and permissions"
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as error:
+        engine.dispose()
+        raise StoreError(problem.format(failure(error))) from None
+    return engine, location, again
+
+
 def open_store(
     url: str | Path | None = None, *, home: Path | None = None, create: bool = True
 ) -> Store:
-    """Open (and if needed create and migrate) a run store.
+    """Open (and if needed create and upgrade) a run store.
 
     Args:
         url: ``None`` for ``<home>/timepoint.db``, an SQLite path or ``sqlite:///`` URL, or a
@@ -70,15 +112,37 @@ def open_store(
         StoreError: an unknown URL scheme, a missing file with ``create=False``, a database
             that cannot be opened, or a store written by a newer schema.
     """
-    target = store_target(url, home=home)
-    if isinstance(target, str) and target.startswith("postgresql://"):
-        return Store(PostgresBackend(target), location=redact(target), url=target)
-    if isinstance(target, Path) and not target.exists():
-        if not create:
-            raise StoreError(
-                f"no run store at {target}; run a scenario first, or point "
-                "TIMEPOINT_HOME / TIMEPOINT_DB_URL at an existing store"
-            )
-        target.parent.mkdir(parents=True, exist_ok=True)
-    absolute = target.resolve() if isinstance(target, Path) else target
-    return Store(SQLiteBackend(target), location=str(target), url=f"sqlite:///{absolute}")
+    engine, location, again = connect(url, home=home, create=create)
+    return Store(engine, location=location, url=again)
+
+
+def upgrade_store(
+    url: str | Path | None = None, *, home: Path | None = None
+) -> tuple[str, State, State]:
+    """Upgrade an existing store to the newest schema: its location, and its state before and
+    after (``timepoint db upgrade``)."""
+    engine, location, _ = connect(url, home=home, create=False)
+    try:
+        before, after = upgrade(engine)
+    except SQLAlchemyError as error:
+        raise StoreError(
+            f"store {location}: upgrading the schema failed: {failure(error)}"
+        ) from error
+    finally:
+        engine.dispose()
+    return location, before, after
+
+
+def store_state(url: str | Path | None = None, *, home: Path | None = None) -> tuple[str, State]:
+    """The location of an existing store and where its schema stands, changing nothing
+    (``timepoint db current``)."""
+    engine, location, _ = connect(url, home=home, create=False)
+    try:
+        with engine.connect() as connection:
+            return location, state(connection)
+    except SQLAlchemyError as error:
+        raise StoreError(
+            f"store {location}: reading the schema failed: {failure(error)}"
+        ) from error
+    finally:
+        engine.dispose()

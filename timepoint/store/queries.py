@@ -6,21 +6,29 @@ pandas is imported inside the methods that return DataFrames, never at module im
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import ColumnElement, func, or_, select
 
 from timepoint.errors import RunNotFound, StoreError
 from timepoint.store.base import Row, StoreBase, like_pattern, table_named
-from timepoint.store.dialect import Backend, parse_time
-from timepoint.store.schema import RUNS, Table
+from timepoint.store.schema import RUNS, Column, Table
+from timepoint.store.types import parse_time
 
 if TYPE_CHECKING:
     import pandas as pd
 
-AGGREGATES = {"sum": "SUM", "mean": "AVG", "count": "COUNT", "min": "MIN", "max": "MAX"}
+AGGREGATES: dict[str, Callable[..., sa.ColumnElement[Any]]] = {
+    "sum": func.sum,
+    "mean": func.avg,
+    "count": func.count,
+    "min": func.min,
+    "max": func.max,
+}
 #: Group-by keys derived from ``runs.started``: name -> length of its ``YYYY-MM-DD`` prefix.
 TIME_KEYS = {"year": 4, "month": 7, "day": 10}
 ROW_COUNT = "rows"
@@ -66,11 +74,6 @@ class RunSummary(BaseModel):
 SUMMARY_COLUMNS = list(RunSummary.model_fields)
 
 
-def _one_or_many(column: str, value: str | Sequence[str]) -> tuple[str, list[Any]]:
-    values = [value] if isinstance(value, str) else list(value)
-    return f"r.{column} IN ({', '.join('?' for _ in values)})", values
-
-
 def _date_only(value: object) -> bool:
     if isinstance(value, datetime):
         return False
@@ -78,7 +81,6 @@ def _date_only(value: object) -> bool:
 
 
 def run_filter(
-    db: Backend,
     *,
     scenario: str | Sequence[str] | None = None,
     mode: str | Sequence[str] | None = None,
@@ -88,43 +90,35 @@ def run_filter(
     min_cost: float | None = None,
     max_cost: float | None = None,
     text: str | None = None,
-) -> tuple[str, list[Any]]:
-    """SQL conditions on the runs table (aliased ``r``) and their parameters.
+) -> list[ColumnElement[bool]]:
+    """Conditions on the ``runs`` table, all of which a run must meet.
 
     ``until`` given as a date includes that whole day; ``text`` matches run id, scenario id,
     title, description and error, ignoring case.
     """
-    clauses: list[str] = []
-    params: list[Any] = []
+    runs = RUNS.sql
+    conditions: list[ColumnElement[bool]] = []
     for column, value in (("scenario_id", scenario), ("mode", mode), ("status", status)):
         if value is not None:
-            clause, values = _one_or_many(column, value)
-            clauses.append(clause)
-            params += values
+            conditions.append(runs.c[column].in_([value] if isinstance(value, str) else value))
     if since is not None:
-        clauses.append("r.started >= ?")
-        params.append(db.encode("time", parse_time(since, "since")))
+        conditions.append(runs.c.started >= parse_time(since, "since"))
     if until is not None:
         end = parse_time(until, "until")
         if _date_only(until):
-            clauses.append("r.started < ?")
-            end += timedelta(days=1)
+            conditions.append(runs.c.started < end + timedelta(days=1))
         else:
-            clauses.append("r.started <= ?")
-        params.append(db.encode("time", end))
+            conditions.append(runs.c.started <= end)
     if min_cost is not None:
-        clauses.append("r.cost_usd >= ?")
-        params.append(float(min_cost))
+        conditions.append(runs.c.cost_usd >= float(min_cost))
     if max_cost is not None:
-        clauses.append("r.cost_usd <= ?")
-        params.append(float(max_cost))
+        conditions.append(runs.c.cost_usd <= float(max_cost))
     if text:
         pattern = like_pattern(text.lower())
-        clauses.append(
-            "(" + " OR ".join(f"LOWER(r.{c}) LIKE ? ESCAPE '\\'" for c in _TEXT_COLUMNS) + ")"
+        conditions.append(
+            or_(*(func.lower(runs.c[c]).like(pattern, escape="\\") for c in _TEXT_COLUMNS))
         )
-        params += [pattern] * len(_TEXT_COLUMNS)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+    return conditions
 
 
 class RunQueries(StoreBase):
@@ -138,10 +132,9 @@ class RunQueries(StoreBase):
         """
         if not run_id:
             raise RunNotFound("an empty run id names no run; give a run id or a unique prefix")
-        rows = self._select(
-            RUNS,
-            "SELECT run_id FROM runs WHERE substr(run_id, 1, ?) = ? ORDER BY run_id LIMIT 11",
-            (len(run_id), run_id),
+        ids = RUNS.sql.c.run_id
+        rows = self._rows(
+            select(ids).where(func.substr(ids, 1, len(run_id)) == run_id).order_by(ids).limit(11),
             doing=f"looking up run {run_id!r}",
         )
         matches = [r["run_id"] for r in rows]
@@ -154,9 +147,8 @@ class RunQueries(StoreBase):
             )
         known = [
             r["run_id"]
-            for r in self._select(
-                RUNS,
-                "SELECT run_id FROM runs ORDER BY started DESC LIMIT 5000",
+            for r in self._rows(
+                select(ids).order_by(RUNS.sql.c.started.desc()).limit(5000),
                 doing="listing run ids",
             )
         ]
@@ -195,23 +187,25 @@ class RunQueries(StoreBase):
             text: case-insensitive substring of run id, scenario id, title, description or error.
             limit: at most this many runs.
         """
-        with self._guard("listing runs") as db:
-            where, params = run_filter(
-                db,
-                scenario=scenario,
-                mode=mode,
-                status=status,
-                since=since,
-                until=until,
-                min_cost=min_cost,
-                max_cost=max_cost,
-                text=text,
-            )
-        columns = ", ".join(SUMMARY_COLUMNS)
-        sql = f"SELECT {columns} FROM runs r{where} ORDER BY started DESC, run_id DESC"
+        conditions = run_filter(
+            scenario=scenario,
+            mode=mode,
+            status=status,
+            since=since,
+            until=until,
+            min_cost=min_cost,
+            max_cost=max_cost,
+            text=text,
+        )
+        runs = RUNS.sql
+        statement = (
+            select(*(runs.c[n] for n in SUMMARY_COLUMNS))
+            .where(*conditions)
+            .order_by(runs.c.started.desc(), runs.c.run_id.desc())
+        )
         if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        return [RunSummary(**row) for row in self._select(RUNS, sql, params, doing="listing runs")]
+            statement = statement.limit(int(limit))
+        return [RunSummary(**row) for row in self._rows(statement, doing="listing runs")]
 
     def runs_frame(self, **filters: Any) -> pd.DataFrame:
         """:meth:`list_runs` (same keyword filters and ``limit``) as a pandas DataFrame, one row
@@ -228,19 +222,18 @@ class RunQueries(StoreBase):
         Run ids may be unique prefixes. JSON columns come back as Python lists and dicts.
         """
         spec = table_named(table)
-        columns = [c for c in spec.column_names if c != "record_json"]
-        sql = f"SELECT {', '.join(columns)} FROM {spec.name}"
-        params: list[Any] = []
+        source = spec.sql
+        statement = select(*(c for c in source.columns if c.name != "record_json"))
         if run_ids is not None:
             if not spec.has_run_id:
                 raise StoreError(
                     f"table {table!r} has no run_id column, so it cannot be filtered by run; "
                     "leave out the run ids"
                 )
-            params = [self.resolve_run_id(r) for r in run_ids]
-            sql += f" WHERE run_id IN ({', '.join('?' for _ in params) or 'NULL'})"
-        sql += f" ORDER BY {', '.join(spec.key)}"
-        return self._select(spec, sql, params, doing=f"reading table {table}")
+            full = [self.resolve_run_id(r) for r in run_ids]
+            statement = statement.where(source.c.run_id.in_(full))
+        statement = statement.order_by(*(source.c[k] for k in spec.key))
+        return self._rows(statement, doing=f"reading table {table}")
 
     def table_frame(self, name: str, run_id: str | None = None) -> pd.DataFrame:
         """One table as a DataFrame (all runs, or the run ``run_id`` names)."""
@@ -280,22 +273,25 @@ class RunQueries(StoreBase):
         if fn not in AGGREGATES:
             raise StoreError(f"aggregate fn {fn!r} is not one of {', '.join(AGGREGATES)}")
         keys = [group_by] if isinstance(group_by, str) else list(group_by)
-        with self._guard("aggregating") as db:
-            where, params = run_filter(db, **filters)
-            select = [f"{_group_expr(db, spec, k)} AS {k}" for k in keys]
-            value = _measure_expr(spec, measure, fn)
-        source = "runs r" if spec is RUNS else f"{spec.name} t"
+        conditions = run_filter(**filters)
+        groups = [_group_expr(self.dialect, spec, k).label(k) for k in keys]
+        name = f"{measure}_{fn}"
+        value = _measure_expr(spec, measure, fn).label(name)
+        source: sa.FromClause = spec.sql
         if spec is not RUNS:
             if not spec.has_run_id and (filters or any(_needs_runs(spec, k) for k in keys)):
                 raise StoreError(f"table {table!r} has no run_id, so it cannot be joined to runs")
             if spec.has_run_id:
-                source += " JOIN runs r ON r.run_id = t.run_id"
-        name = f"{measure}_{fn}"
-        sql = f"SELECT {', '.join([*select, f'{value} AS {name}'])} FROM {source}{where}"
+                source = source.join(RUNS.sql, RUNS.sql.c.run_id == spec.sql.c.run_id)
+        statement = select(*groups, value).select_from(source).where(*conditions)
         if keys:
-            positions = ", ".join(str(i) for i in range(1, len(keys) + 1))
-            sql += f" GROUP BY {positions} ORDER BY {positions}"
-        rows = self._select(spec, sql, params, doing=f"aggregating {table}")
+            # by position: a key may be a column name of both tables, and PostgreSQL does not
+            # match an expression in GROUP BY that carries its own copies of the parameters
+            positions: list[sa.ColumnElement[Any]] = [
+                sa.literal_column(str(i)) for i in range(1, len(keys) + 1)
+            ]
+            statement = statement.group_by(*positions).order_by(*positions)
+        rows = self._rows(statement, doing=f"aggregating {table}")
         frame = pd.DataFrame(rows, columns=[*keys, name])
         column = _column(spec, measure)
         if column is not None and column.type == "int" and fn in ("sum", "min", "max"):
@@ -308,12 +304,11 @@ class RunQueries(StoreBase):
         Numeric fields carry ``delta`` (b minus a), the others ``same``.
         """
         ids = [self.resolve_run_id(a), self.resolve_run_id(b)]
+        runs = RUNS.sql
         rows = {
             r["run_id"]: r
-            for r in self._select(
-                RUNS,
-                f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM runs WHERE run_id IN (?, ?)",
-                ids,
+            for r in self._rows(
+                select(*(runs.c[n] for n in SUMMARY_COLUMNS)).where(runs.c.run_id.in_(ids)),
                 doing="comparing runs",
             )
         }
@@ -328,7 +323,7 @@ class RunQueries(StoreBase):
         return {"a": ids[0], "b": ids[1], "fields": fields}
 
 
-def _column(spec: Table, name: str) -> Any:
+def _column(spec: Table, name: str) -> Column | None:
     for table in (spec, RUNS):
         if name in table.column_names:
             return table.column(name)
@@ -339,17 +334,25 @@ def _needs_runs(spec: Table, key: str) -> bool:
     return key not in spec.column_names
 
 
-def _qualified(spec: Table, name: str) -> str | None:
+def _qualified(spec: Table, name: str) -> sa.ColumnElement[Any] | None:
     if name in spec.column_names and name != "record_json":
-        return f"{'r' if spec is RUNS else 't'}.{name}"
+        return spec.sql.c[name]
     if spec.has_run_id and name in RUNS.column_names and name != "record_json":
-        return f"r.{name}"
+        return RUNS.sql.c[name]
     return None
 
 
-def _group_expr(db: Backend, spec: Table, key: str) -> str:
+def _time_text(dialect: str, length: int) -> sa.ColumnElement[str]:
+    """The first ``length`` characters of ``runs.started`` as ``YYYY-MM-DDTHH:MI:SS`` text."""
+    started: sa.ColumnElement[Any] = RUNS.sql.c.started
+    if dialect == "postgresql":
+        started = func.to_char(started, sa.literal_column("""'YYYY-MM-DD"T"HH24:MI:SS'"""))
+    return func.substr(started, 1, length, type_=sa.Text)
+
+
+def _group_expr(dialect: str, spec: Table, key: str) -> sa.ColumnElement[Any]:
     if key in TIME_KEYS and key not in spec.column_names:
-        return db.time_text("r.started", TIME_KEYS[key])
+        return _time_text(dialect, TIME_KEYS[key])
     expr = _qualified(spec, key)
     if expr is None:
         allowed = [c for c in spec.column_names if c != "record_json"] + list(TIME_KEYS)
@@ -359,11 +362,11 @@ def _group_expr(db: Backend, spec: Table, key: str) -> str:
     return expr
 
 
-def _measure_expr(spec: Table, measure: str, fn: str) -> str:
+def _measure_expr(spec: Table, measure: str, fn: str) -> sa.ColumnElement[Any]:
     if measure == ROW_COUNT:
         if fn != "count":
             raise StoreError(f"measure 'rows' only counts; use fn='count', not {fn!r}")
-        return "COUNT(*)"
+        return func.count()
     column = _column(spec, measure)
     expr = _qualified(spec, measure)
     if column is None or expr is None or column.type not in ("int", "float", "bool"):
@@ -373,10 +376,10 @@ def _measure_expr(spec: Table, measure: str, fn: str) -> str:
             f"{', '.join(numeric)} (or 'rows' with fn='count')"
         )
     if fn == "count":
-        return f"COUNT({expr})"
+        return func.count(expr)
     if column.type == "bool":
-        expr = f"CASE WHEN {expr} IS NULL THEN NULL WHEN {expr} THEN 1.0 ELSE 0.0 END"
-    return f"{AGGREGATES[fn]}(CAST({expr} AS DOUBLE PRECISION))"
+        expr = sa.case((expr.is_(None), sa.null()), (expr, 1.0), else_=0.0)
+    return AGGREGATES[fn](sa.cast(expr, sa.Double))
 
 
 def _with_times(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

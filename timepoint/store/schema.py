@@ -1,4 +1,4 @@
-"""The run store's tables, declared once as data and rendered for SQLite and PostgreSQL.
+"""The run store's tables, declared once as data and built as SQLAlchemy tables in one MetaData.
 
 Every column has a neutral type (``text``, ``int``, ``float``, ``bool``, ``time``, ``json``), a
 one-line meaning (``docs/schema.md`` documents the same columns; a test keeps the two in step),
@@ -13,23 +13,34 @@ names and ids too, so a name quoted anywhere does not survive.
 
 Child tables of a run are keyed by ``(run_id, seq)``, ``seq`` being the row's position in the
 run record, so the store never refuses a record whose natural ids repeat.
+
+:data:`METADATA` holds the SQLAlchemy :class:`~sqlalchemy.Table` of every table (``RUNS.sql``
+is that of ``runs``); :func:`metadata_at` builds the tables as they were at an earlier schema
+version, which is what the Alembic migrations of versions 1 and 2 create.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-#: The schema version this code writes; migrations bring older stores up to it.
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
+
+from timepoint.store.types import JSONText, UTCDateTime
+
+#: The schema version this code writes (the number of the newest Alembic revision).
 SCHEMA_VERSION = 2
 
-#: Neutral types and how each dialect spells them.
-COLUMN_TYPES: dict[str, dict[str, str]] = {
-    "text": {"sqlite": "TEXT", "postgresql": "TEXT"},
-    "int": {"sqlite": "INTEGER", "postgresql": "BIGINT"},
-    "float": {"sqlite": "REAL", "postgresql": "DOUBLE PRECISION"},
-    "bool": {"sqlite": "INTEGER", "postgresql": "BOOLEAN"},
-    "time": {"sqlite": "TEXT", "postgresql": "TIMESTAMPTZ"},
-    "json": {"sqlite": "TEXT", "postgresql": "TEXT"},
+#: Neutral types and the SQLAlchemy types they are stored as.
+COLUMN_TYPES: dict[str, Callable[[], sa.types.TypeEngine[Any]]] = {
+    "text": sa.Text,
+    "int": lambda: sa.BigInteger().with_variant(sqlite.INTEGER(), "sqlite"),
+    "float": lambda: sa.Double().with_variant(sqlite.REAL(), "sqlite"),
+    "bool": sa.Boolean,
+    "time": UTCDateTime,
+    "json": JSONText,
 }
 
 
@@ -74,6 +85,14 @@ class Table:
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+    @property
+    def sql(self) -> sa.Table:
+        """The SQLAlchemy table (of :data:`METADATA`)."""
+        return METADATA.tables[self.name]
+
+    def index_name(self, columns: tuple[str, ...]) -> str:
+        return f"ix_{self.name}_{'_'.join(columns)}"
 
 
 def _run_child(name: str, doc: str, *columns: Column, indexes: tuple = ()) -> Table:
@@ -290,7 +309,11 @@ BATCH_JOBS = Table(
         C("batch_id", "text", "Batch the job belongs to.", key=True),
         C("job_id", "text", "Deterministic job id (config hash, seed, replicate).", key=True),
         C("spec_json", "json", "The job's spec (scenario, overrides, seed, replicate)."),
-        C("status", "text", "pending, running, completed or failed."),
+        C(
+            "status",
+            "text",
+            "pending, running, completed, failed, skipped, cancelled or abandoned.",
+        ),
         C("run_id", "text", "Run produced by the job."),
         C("cost_usd", "float", "Cost of the job in USD."),
         C("tokens", "int", "Tokens used by the job."),
@@ -391,5 +414,58 @@ TABLES: tuple[Table, ...] = (
 
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
+#: One row per schema version applied, kept so that Timepoint releases from before Alembic see
+#: the version of a store (and refuse a newer one) instead of migrating it again.
+VERSIONS = Table(
+    "schema_version",
+    "One row per schema version applied.",
+    (
+        C("version", "int", "Schema version.", key=True),
+        C("applied", "time", "When it was applied (UTC)."),
+        C("description", "text", "What the migration did."),
+    ),
+)
+
 #: Tables whose rows are replaced when a run is saved, children first.
 RUN_CHILDREN: tuple[Table, ...] = tuple(t for t in TABLES if t.child_of_run)
+
+
+def _references(table: Table, column: Column) -> tuple[sa.ForeignKey, ...]:
+    if column.name == "run_id" and table.child_of_run:
+        return (sa.ForeignKey("runs.run_id", ondelete="CASCADE"),)
+    if column.name == "batch_id" and table.name in ("batch_jobs", "batch_attempts"):
+        return (sa.ForeignKey("batches.batch_id", ondelete="CASCADE"),)
+    return ()
+
+
+def sql_column(table: Table, column: Column) -> sa.Column[Any]:
+    """A new SQLAlchemy column for ``column`` of ``table`` (keys, references, type, doc)."""
+    return sa.Column(
+        column.name,
+        COLUMN_TYPES[column.type](),
+        *_references(table, column),
+        primary_key=column.key,
+        autoincrement=False,
+        doc=column.doc,
+        info={"pii": column.pii, "since": column.since},
+    )
+
+
+def metadata_at(version: int) -> sa.MetaData:
+    """The tables, columns and indexes of schema version ``version``."""
+    metadata = sa.MetaData()
+    for table in (*TABLES, VERSIONS):
+        if table.since <= version:
+            built = sa.Table(
+                table.name,
+                metadata,
+                *(sql_column(table, c) for c in table.columns if c.since <= version),
+                info={"doc": table.doc, "since": table.since},
+            )
+            for index in table.indexes:
+                sa.Index(table.index_name(index), *(built.c[n] for n in index))
+    return metadata
+
+
+#: Every table of the current schema as SQLAlchemy tables.
+METADATA = metadata_at(SCHEMA_VERSION)

@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
 from timepoint.engine.record import RunRecord
+from timepoint.errors import StoreError
 from timepoint.llm.base import CallRecord
-from timepoint.store.base import Row
+from timepoint.store.base import StoreConnection, failure
 from timepoint.store.batches import BatchTables
-from timepoint.store.dialect import Backend
-from timepoint.store.migrations import current_version, migrate
+from timepoint.store.migrations import schema_version, upgrade
 from timepoint.store.queries import RunQueries
 from timepoint.store.rows import call_from_row, child_rows, run_row
 from timepoint.store.schema import LLM_CALLS, RUN_CHILDREN, RUNS
@@ -35,36 +38,47 @@ class Store(RunQueries, BatchTables):
 
         return open_store, (self.url,)
 
-    def __init__(self, backend: Backend, *, location: str, url: str | None = None):
-        super().__init__(backend, location=location, url=url)
+    def __init__(self, engine: Engine, *, location: str, url: str | None = None):
+        super().__init__(engine, location=location, url=url)
         try:
-            with self._guard("migrating the schema") as db:
-                migrate(db)
+            with self._lock:
+                upgrade(engine)
+        except SQLAlchemyError as error:
+            self.close()
+            raise StoreError(
+                f"{self.dialect} store {self.location}: upgrading the schema failed: "
+                f"{failure(error)}"
+            ) from error
         except BaseException:
             self.close()
             raise
 
     @property
     def version(self) -> int:
-        """The schema version recorded in the store."""
+        """The schema version of the store (the number of its Alembic revision)."""
         with self._guard("reading the schema version") as db:
-            return current_version(db)
+            return schema_version(db.connection)
+
+    @staticmethod
+    def _delete_run(db: StoreConnection, run_id: str) -> None:
+        for table in reversed(RUN_CHILDREN):
+            db.execute(delete(table.sql).where(table.sql.c.run_id == run_id))
+        db.execute(delete(RUNS.sql).where(RUNS.sql.c.run_id == run_id))
 
     def save_run(self, record: RunRecord, calls: Sequence[CallRecord] = ()) -> None:
         """Write a run and its call records, replacing whatever the store held for that run id."""
         head = run_row(record, calls)
         children = child_rows(record, calls)
         with self._guard(f"saving run {record.run_id!r}") as db, db.write():
-            for table in reversed(RUN_CHILDREN):
-                db.execute(f"DELETE FROM {table.name} WHERE run_id = ?", [record.run_id])
-            db.execute("DELETE FROM runs WHERE run_id = ?", [record.run_id])
-            db.execute(self._insert_sql(RUNS), self._encode_row(RUNS, head))
+            self._delete_run(db, record.run_id)
+            db.execute(insert(RUNS.sql), [self._full_row(RUNS, head)])
             for table in RUN_CHILDREN:
                 rows = [
-                    self._encode_row(table, {**row, "run_id": record.run_id, "seq": seq})
+                    self._full_row(table, {**row, "run_id": record.run_id, "seq": seq})
                     for seq, row in enumerate(children[table.name])
                 ]
-                db.executemany(self._insert_sql(table), rows)
+                if rows:
+                    db.execute(insert(table.sql), rows)
 
     def load_run(self, run_id: str) -> RunRecord:
         """The record of the run ``run_id`` names (a full id or a unique prefix).
@@ -73,10 +87,9 @@ class Store(RunQueries, BatchTables):
             RunNotFound: no run matches, or the prefix is ambiguous.
         """
         full = self.resolve_run_id(run_id)
-        rows = self._select(
-            RUNS,
-            "SELECT record_json FROM runs WHERE run_id = ?",
-            [full],
+        runs = RUNS.sql
+        rows = self._rows(
+            select(runs.c.record_json).where(runs.c.run_id == full),
             doing=f"loading run {full!r}",
         )
         return RunRecord.model_validate(rows[0]["record_json"])
@@ -84,10 +97,9 @@ class Store(RunQueries, BatchTables):
     def calls(self, run_id: str) -> list[CallRecord]:
         """The call records saved with a run, in the order they were saved."""
         full = self.resolve_run_id(run_id)
-        rows: list[Row] = self._select(
-            LLM_CALLS,
-            "SELECT * FROM llm_calls WHERE run_id = ? ORDER BY seq",
-            [full],
+        calls = LLM_CALLS.sql
+        rows = self._rows(
+            select(calls).where(calls.c.run_id == full).order_by(calls.c.seq),
             doing=f"reading calls of run {full!r}",
         )
         return [call_from_row(r) for r in rows]
@@ -96,7 +108,5 @@ class Store(RunQueries, BatchTables):
         """Delete a run and all its rows; returns the full id that was deleted."""
         full = self.resolve_run_id(run_id)
         with self._guard(f"deleting run {full!r}") as db, db.write():
-            for table in reversed(RUN_CHILDREN):
-                db.execute(f"DELETE FROM {table.name} WHERE run_id = ?", [full])
-            db.execute("DELETE FROM runs WHERE run_id = ?", [full])
+            self._delete_run(db, full)
         return full
