@@ -76,7 +76,11 @@ class StoreBase:
                 ) from error
 
     def _encode_row(self, table: Table, row: Mapping[str, Any]) -> list[Any]:
-        return [self._backend.encode(c.type, row.get(c.name)) for c in table.columns]
+        encode, converted = self._backend.encode, self._backend.converted
+        return [
+            encode(c.type, row.get(c.name)) if c.type in converted else row.get(c.name)
+            for c in table.columns
+        ]
 
     def _decode(self, table: Table, names: Sequence[str], values: Sequence[Any]) -> Row:
         types = {c.name: c.type for c in table.columns}

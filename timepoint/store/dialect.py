@@ -20,6 +20,10 @@ from timepoint.errors import StoreError
 #: Seconds a writer waits for another process's SQLite transaction before giving up.
 BUSY_TIMEOUT_S = 30.0
 
+# ``json.dumps`` with these options builds a new encoder on every call; a run stores one JSON
+# value per row of several tables, so the encoder is built once.
+_JSON = json.JSONEncoder(default=str, ensure_ascii=False)
+
 
 def utc(moment: datetime) -> datetime:
     """``moment`` as an aware UTC datetime; naive datetimes are taken to be UTC already."""
@@ -48,6 +52,8 @@ class Backend:
 
     name: str = ""
     errors: tuple[type[BaseException], ...] = ()
+    #: the neutral column types :meth:`encode` changes; values of the others pass through
+    converted: frozenset[str] = frozenset({"json", "time", "bool"})
 
     def __init__(self, connection: Any):
         self.connection = connection
@@ -61,7 +67,7 @@ class Backend:
         if value is None:
             return None
         if type_ == "json":
-            return json.dumps(value, default=str, ensure_ascii=False)
+            return _JSON.encode(value)
         if type_ == "time":
             return utc(value) if isinstance(value, datetime) else parse_time(value, "time")
         if type_ == "bool":
