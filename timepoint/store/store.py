@@ -50,21 +50,36 @@ class Store(RunQueries, BatchTables):
         with self._guard("reading the schema version") as db:
             return current_version(db)
 
-    def save_run(self, record: RunRecord, calls: Sequence[CallRecord] = ()) -> None:
-        """Write a run and its call records, replacing whatever the store held for that run id."""
+    def save_run(
+        self, record: RunRecord, calls: Sequence[CallRecord] = (), *, children: bool = True
+    ) -> None:
+        """Write a run and its call records, replacing whatever the store held for that run id.
+
+        With ``children=False`` only the ``runs`` row is replaced when the run is already
+        stored: for a record whose child rows are stored (the same run saved before with another
+        status), which saves re-writing every row of a large run.
+        """
         head = run_row(record, calls)
-        children = child_rows(record, calls)
         with self._guard(f"saving run {record.run_id!r}") as db, db.write():
+            if not children and db.query("SELECT 1 FROM runs WHERE run_id = ?", [record.run_id])[1]:
+                columns = [c for c in RUNS.columns if c.name != "run_id"]
+                assignments = ", ".join(f"{c.name} = ?" for c in columns)
+                values = [self._backend.encode(c.type, head.get(c.name)) for c in columns]
+                db.execute(
+                    f"UPDATE runs SET {assignments} WHERE run_id = ?", [*values, record.run_id]
+                )
+                return
+            rows = child_rows(record, calls)
             for table in reversed(RUN_CHILDREN):
                 db.execute(f"DELETE FROM {table.name} WHERE run_id = ?", [record.run_id])
             db.execute("DELETE FROM runs WHERE run_id = ?", [record.run_id])
             db.execute(self._insert_sql(RUNS), self._encode_row(RUNS, head))
             for table in RUN_CHILDREN:
-                rows = [
+                encoded = [
                     self._encode_row(table, {**row, "run_id": record.run_id, "seq": seq})
-                    for seq, row in enumerate(children[table.name])
+                    for seq, row in enumerate(rows[table.name])
                 ]
-                db.executemany(self._insert_sql(table), rows)
+                db.executemany(self._insert_sql(table), encoded)
 
     def load_run(self, run_id: str) -> RunRecord:
         """The record of the run ``run_id`` names (a full id or a unique prefix).
