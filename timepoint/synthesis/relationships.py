@@ -30,6 +30,7 @@ Trends (:func:`trend`) over the records of a pair along a causal path are kept p
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import combinations, pairwise
 from typing import Any, NamedTuple
@@ -171,11 +172,17 @@ class PathRecords(Mapping[Pair, Relationship]):
         self._steps = [by_tp[step] for step in path if step in by_tp]
 
     def __getitem__(self, pair: Pair) -> Relationship:
+        found = self.get(pair)
+        if found is None:
+            raise KeyError(pair)
+        return found
+
+    def get(self, pair: Pair, default: Any = None) -> Any:  # without raising KeyError first
         for records in self._steps:
             found = records.get(pair)
             if found:
                 return found[0]
-        raise KeyError(pair)
+        return default
 
     def __iter__(self) -> Iterator[Pair]:
         return iter(dict.fromkeys(pair for records in self._steps for pair in records))
@@ -297,9 +304,12 @@ def detect_contradictions(
 ) -> list[dict[str, Any]]:
     """New disagreements among ``entity_ids`` at ``tp`` (see the module notes); recorded once."""
     settings = settings_of(state)
+    parsed = state.indexes.setdefault("fact_polarity", {})  # facts never change their text
     sides: dict[str, tuple[tuple[str, ...], int]] = {}
     for fid, fact in state.facts.items():
-        words, negated = polarity(fact.text)
+        if fid not in parsed:
+            parsed[fid] = polarity(fact.text)
+        words, negated = parsed[fid]
         if len(words) >= 2:
             sides[fid] = (("said", *words), int(negated))
     for first, second in settings.contradicts:
@@ -315,9 +325,9 @@ def detect_contradictions(
     known = {(c["a"], c["b"], c["fact_a"], c["fact_b"]) for c in seen}
     found = []
     for held in beliefs.values():
-        for a, b in combinations(sorted(held), 2):
-            (side_a, fact_a), (side_b, fact_b) = held[a], held[b]
-            if side_a == side_b or (a, b, fact_a, fact_b) in known:
+        for a, b in _disagreeing(held):
+            fact_a, fact_b = held[a][1], held[b][1]
+            if (a, b, fact_a, fact_b) in known:
                 continue
             known.add((a, b, fact_a, fact_b))
             row = {"a": a, "b": b, "fact_a": fact_a, "fact_b": fact_b, "timepoint_id": tp.id}
@@ -337,6 +347,19 @@ def detect_contradictions(
             )
     state.ledger.count("M13", "contradictions", len(found))
     return found
+
+
+def _disagreeing(held: dict[str, tuple[int, str]]) -> Iterator[Pair]:
+    """The pairs (a < b, in order) of ``held`` on opposite sides; agreeing pairs are skipped
+    without being visited."""
+    names = sorted(held)
+    by_side: dict[int, list[str]] = {0: [], 1: []}
+    for name in names:
+        by_side[held[name][0]].append(name)
+    for a in names:
+        opposite = by_side[1 - held[a][0]]
+        for b in opposite[bisect_right(opposite, a) :]:
+            yield a, b
 
 
 def update_relationships(state: WorldState, tp: Timepoint) -> list[Relationship]:
