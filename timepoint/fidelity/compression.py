@@ -23,7 +23,7 @@ import json
 import re
 import zlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -32,7 +32,7 @@ from pydantic import Field
 from timepoint.engine.mechanism_settings import MechanismSettings
 from timepoint.engine.state import WorldState
 from timepoint.llm.base import estimate_tokens
-from timepoint.world import Entity
+from timepoint.world import Entity, ExposureEvent
 
 CONTEXT_DIM = 256
 #: PCA components kept per vector (capped by the number of entities minus one)
@@ -209,17 +209,30 @@ def _quality(
     }
 
 
-def full_state_text(state: WorldState, entity_id: str) -> str:
-    """The full state as a prompt would carry it: the entity record and every fact it holds."""
+def full_state_text(
+    state: WorldState, entity_id: str, events: Iterable[ExposureEvent] | None = None
+) -> str:
+    """The full state as a prompt would carry it: the entity record and every fact it holds.
+
+    ``events`` are the entity's exposures when the caller has them at hand (default: read
+    from the whole exposure log).
+    """
     entity = state.entities[entity_id]
-    held = dict.fromkeys(e.fact_id for e in state.exposures.events if e.entity_id == entity_id)
+    if events is None:
+        events = (e for e in state.exposures.events if e.entity_id == entity_id)
+    held = dict.fromkeys(e.fact_id for e in events)
     facts = [state.facts[f].text for f in held if f in state.facts]
     return entity.model_dump_json(exclude={"metadata"}) + "\n" + "\n".join(facts)
 
 
 def _sizes(state: WorldState, ids: list[str], store: dict[str, Any]) -> dict[str, int]:
-    before_bytes = sum(len(full_state_text(state, e).encode()) for e in ids)
-    before_tokens = sum(estimate_tokens(full_state_text(state, e)) for e in ids)
+    by_entity: dict[str, list[ExposureEvent]] = {e: [] for e in ids}
+    for event in state.exposures.events:  # one pass, not one per entity
+        if event.entity_id in by_entity:
+            by_entity[event.entity_id].append(event)
+    texts = [full_state_text(state, e, by_entity[e]) for e in ids]
+    before_bytes = sum(len(text.encode()) for text in texts)
+    before_tokens = sum(estimate_tokens(text) for text in texts)
     floats = sum(len(v) for vectors in store["entities"].values() for v in vectors.values())
     book = sum(
         len(part["mean"]) + sum(len(row) for row in part["basis"])
