@@ -18,6 +18,7 @@ from its *decompressed* context vector.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -65,6 +66,14 @@ def embed_text(text: str, dim: int = CONTEXT_DIM) -> np.ndarray:
         vector[code % dim] += 1.0 if (code >> 16) & 1 else -1.0
     norm = np.linalg.norm(vector)
     return vector / norm if norm else vector
+
+
+@functools.lru_cache(maxsize=8192)
+def _fact_vector(text: str) -> np.ndarray:
+    """:func:`embed_text` of a fact, made once: every entity's summary scores every fact."""
+    vector = embed_text(text)
+    vector.setflags(write=False)
+    return vector
 
 
 def fact_salience(state: WorldState) -> dict[str, Counter[str]]:
@@ -277,7 +286,7 @@ def likely_facts(
 ) -> list[str]:
     """Fact ids best matching the entity's decompressed context vector, best first."""
     vector = decompress(store, entity_id)["context"]
-    scored = sorted(facts, key=lambda f: (-float(embed_text(facts[f]) @ vector), f))
+    scored = sorted(facts, key=lambda f: (-float(_fact_vector(facts[f]) @ vector), f))
     return scored[:top]
 
 
