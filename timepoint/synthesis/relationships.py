@@ -300,9 +300,16 @@ def contradict(first: str, second: str) -> bool:
 
 
 def detect_contradictions(
-    state: WorldState, tp: Timepoint, entity_ids: Iterable[str]
+    state: WorldState,
+    tp: Timepoint,
+    entity_ids: Iterable[str],
+    knowledge: Mapping[str, Iterable[str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """New disagreements among ``entity_ids`` at ``tp`` (see the module notes); recorded once."""
+    """New disagreements among ``entity_ids`` at ``tp`` (see the module notes); recorded once.
+
+    ``knowledge`` holds each entity's :meth:`~WorldState.knowledge_at` ``tp`` when the caller
+    has read it already.
+    """
     settings = settings_of(state)
     parsed = state.indexes.setdefault("fact_polarity", {})  # facts never change their text
     sides: dict[str, tuple[tuple[str, ...], int]] = {}
@@ -317,7 +324,11 @@ def detect_contradictions(
         sides[fact_id(first)], sides[fact_id(second)] = (proposition, 0), (proposition, 1)
     beliefs: dict[tuple[str, ...], dict[str, tuple[int, str]]] = {}
     for entity_id in sorted(entity_ids):
-        for fid in state.knowledge_at(entity_id, tp.id):  # in order of first exposure
+        if knowledge is not None:
+            holds = knowledge[entity_id]
+        else:
+            holds = state.knowledge_at(entity_id, tp.id)
+        for fid in holds:  # in order of first exposure
             if fid in sides:
                 proposition, side = sides[fid]
                 beliefs.setdefault(proposition, {}).setdefault(entity_id, (side, fid))
@@ -373,8 +384,9 @@ def update_relationships(state: WorldState, tp: Timepoint) -> list[Relationship]
     if len(eligible) < 2:
         return []
     latest = latest_on_path(state, tp.id, include_self=False)
-    found = detect_contradictions(state, tp, eligible)
-    knowledge = {e: _substantive(state, state.knowledge_at(e, tp.id)) for e in eligible}
+    held = {e: state.knowledge_at(e, tp.id) for e in eligible}
+    found = detect_contradictions(state, tp, eligible, held)
+    knowledge = {e: _substantive(state, held[e]) for e in eligible}
     dialog = next((d for d in state.dialogs if d.timepoint_id == tp.id), None)
     turns = [t for t in dialog.turns if t.tone != "narrated"] if dialog else []
     listeners = set(dialog.participants) if dialog else set()
