@@ -79,6 +79,26 @@ def test_saving_twice_replaces_rather_than_duplicates(store):
     assert [r.run_id for r in store.list_runs()] == [record.run_id]
 
 
+def test_saving_only_the_run_row_keeps_the_child_rows(store):
+    record, calls = make_record(), make_calls()
+    store.save_run(record.model_copy(update={"status": "running"}), calls)
+    store.save_run(record, calls, children=False)
+
+    assert store.load_run(record.run_id) == record
+    assert store.list_runs()[0].status == record.status
+    assert len(store.table_frame("exposures")) == len(record.exposures)
+    assert store.calls(record.run_id) == calls
+
+
+def test_saving_only_the_run_row_of_an_unsaved_run_saves_it_all(store):
+    record, calls = make_record(), make_calls()
+    store.save_run(record, calls, children=False)
+
+    assert store.load_run(record.run_id) == record
+    assert len(store.table_frame("exposures")) == len(record.exposures)
+    assert store.calls(record.run_id) == calls
+
+
 def test_child_tables_hold_the_record_flattened(store):
     record = make_record()
     store.save_run(record, make_calls())

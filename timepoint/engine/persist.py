@@ -37,7 +37,7 @@ def store_run(
     with run_lock(home, record.run_id):
         store.save_run(record.model_copy(update={"status": "running"}), calls)
         folder = write_run_folder(home, record, scenario, calls, extra_files)
-        store.save_run(record, calls)
+        store.save_run(record, calls, children=False)  # the child rows are already there
     return folder
 
 

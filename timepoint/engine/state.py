@@ -44,6 +44,9 @@ class WorldState:
     centrality: dict[str, float] = field(default_factory=dict)
     #: JSON-ready evidence mechanisms keep beside the records (``RunRecord.extras``).
     extras: dict[str, Any] = field(default_factory=dict)
+    #: lookups mechanisms derive from the records above and keep between timepoints, so a
+    #: timepoint does not rescan the whole run (never recorded)
+    indexes: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def add_fact(self, fact: Fact) -> Fact:
         return self.facts.setdefault(fact.id, fact)

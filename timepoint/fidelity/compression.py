@@ -18,12 +18,13 @@ from its *decompressed* context vector.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
 import zlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -32,7 +33,7 @@ from pydantic import Field
 from timepoint.engine.mechanism_settings import MechanismSettings
 from timepoint.engine.state import WorldState
 from timepoint.llm.base import estimate_tokens
-from timepoint.world import Entity
+from timepoint.world import Entity, ExposureEvent
 
 CONTEXT_DIM = 256
 #: PCA components kept per vector (capped by the number of entities minus one)
@@ -65,6 +66,14 @@ def embed_text(text: str, dim: int = CONTEXT_DIM) -> np.ndarray:
         vector[code % dim] += 1.0 if (code >> 16) & 1 else -1.0
     norm = np.linalg.norm(vector)
     return vector / norm if norm else vector
+
+
+@functools.lru_cache(maxsize=8192)
+def _fact_vector(text: str) -> np.ndarray:
+    """:func:`embed_text` of a fact, made once: every entity's summary scores every fact."""
+    vector = embed_text(text)
+    vector.setflags(write=False)
+    return vector
 
 
 def fact_salience(state: WorldState) -> dict[str, Counter[str]]:
@@ -209,17 +218,30 @@ def _quality(
     }
 
 
-def full_state_text(state: WorldState, entity_id: str) -> str:
-    """The full state as a prompt would carry it: the entity record and every fact it holds."""
+def full_state_text(
+    state: WorldState, entity_id: str, events: Iterable[ExposureEvent] | None = None
+) -> str:
+    """The full state as a prompt would carry it: the entity record and every fact it holds.
+
+    ``events`` are the entity's exposures when the caller has them at hand (default: read
+    from the whole exposure log).
+    """
     entity = state.entities[entity_id]
-    held = dict.fromkeys(e.fact_id for e in state.exposures.events if e.entity_id == entity_id)
+    if events is None:
+        events = (e for e in state.exposures.events if e.entity_id == entity_id)
+    held = dict.fromkeys(e.fact_id for e in events)
     facts = [state.facts[f].text for f in held if f in state.facts]
     return entity.model_dump_json(exclude={"metadata"}) + "\n" + "\n".join(facts)
 
 
 def _sizes(state: WorldState, ids: list[str], store: dict[str, Any]) -> dict[str, int]:
-    before_bytes = sum(len(full_state_text(state, e).encode()) for e in ids)
-    before_tokens = sum(estimate_tokens(full_state_text(state, e)) for e in ids)
+    by_entity: dict[str, list[ExposureEvent]] = {e: [] for e in ids}
+    for event in state.exposures.events:  # one pass, not one per entity
+        if event.entity_id in by_entity:
+            by_entity[event.entity_id].append(event)
+    texts = [full_state_text(state, e, by_entity[e]) for e in ids]
+    before_bytes = sum(len(text.encode()) for text in texts)
+    before_tokens = sum(estimate_tokens(text) for text in texts)
     floats = sum(len(v) for vectors in store["entities"].values() for v in vectors.values())
     book = sum(
         len(part["mean"]) + sum(len(row) for row in part["basis"])
@@ -264,7 +286,7 @@ def likely_facts(
 ) -> list[str]:
     """Fact ids best matching the entity's decompressed context vector, best first."""
     vector = decompress(store, entity_id)["context"]
-    scored = sorted(facts, key=lambda f: (-float(embed_text(facts[f]) @ vector), f))
+    scored = sorted(facts, key=lambda f: (-float(_fact_vector(facts[f]) @ vector), f))
     return scored[:top]
 
 

@@ -235,9 +235,7 @@ def network_flow(
 ) -> tuple[list[ValidationResult], int]:
     awake = {e for e in tp.entities_present if state.resolution(e, tp.id) >= ResolutionLevel.SCENE}
     declared = declared_relations(state)
-    earlier = {
-        k for k, r in latest_on_path(state, tp.id, include_self=False).items() if r.interactions
-    }
+    latest = latest_on_path(state, tp.id, include_self=False)
     failures, checks = [], 0
     for event in state.exposures.events:
         if event.kind is not ExposureKind.TOLD or event.timepoint_id != tp.id:
@@ -245,7 +243,9 @@ def network_flow(
         checks += 1
         source, listener = event.source, event.entity_id
         pair = (min(source, listener), max(source, listener))
-        if {source, listener} <= awake or pair in declared or pair in earlier:
+        earlier = latest.get(pair)
+        talked = earlier is not None and earlier.interactions > 0
+        if {source, listener} <= awake or pair in declared or talked:
             continue
         failures.append(
             _fail(

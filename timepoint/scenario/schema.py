@@ -40,6 +40,11 @@ MAX_TITLE = 200
 MAX_DESCRIPTION = 5_000
 #: what the run store (a signed 64-bit integer column) can hold
 SEED_RANGE = (-(2**63), 2**63 - 1)
+#: most entity pairs × timepoints in one scenario: a run keeps a relationship (M13) per pair of
+#: present entities per timepoint, so its time and memory grow with this product. At the
+#: limit (e.g. 500 entities × 12 timepoints, 200 × 75) an offline run takes about a minute on
+#: two cores; see ``benchmarks/scale.py``.
+MAX_PAIR_TIMEPOINTS = 1_500_000
 
 
 class Frozen(BaseModel):
@@ -364,6 +369,33 @@ def _did_you_mean(name: str, known: list[str]) -> str:
     return f"{hint} allowed: {', '.join(known)}"
 
 
+def entity_pairs(entities: int) -> int:
+    """How many pairs ``entities`` entities make."""
+    return entities * (entities - 1) // 2
+
+
+def size_problem(entities: int, timepoints: int) -> str | None:
+    """Why ``entities`` × ``timepoints`` is too large a run (:data:`MAX_PAIR_TIMEPOINTS`), or
+    None when it is within the limit."""
+    pairs = entity_pairs(entities)
+    size = pairs * timepoints
+    if size <= MAX_PAIR_TIMEPOINTS:
+        return None
+    most_timepoints = MAX_PAIR_TIMEPOINTS // pairs
+    most_entities = max(
+        e for e in range(2, entities) if entity_pairs(e) * timepoints <= MAX_PAIR_TIMEPOINTS
+    )
+    fewer_timepoints = (
+        f"timepoints.count to at most {most_timepoints} or " if most_timepoints else ""
+    )
+    return (
+        f"{entities} entities ({pairs:,} pairs) × timepoints.count {timepoints} make "
+        f"{size:,} pair-timepoints, more than the limit of {MAX_PAIR_TIMEPOINTS:,} a run can "
+        "finish (relationships are kept per pair per timepoint); lower "
+        f"{fewer_timepoints}entities.count to at most {most_entities}"
+    )
+
+
 class Scenario(Frozen):
     """A complete, resolved scenario."""
 
@@ -390,6 +422,23 @@ class Scenario(Frozen):
                 f"write schema_version: {SCHEMA_VERSION} (or leave it out)"
             )
         return version
+
+    @model_validator(mode="after")
+    def _within_the_size_limit(self) -> Scenario:
+        problem = size_problem(self.entities.count, self.timepoints.count)
+        if problem:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type="value_error",
+                        loc=("entities", "count"),
+                        input=self.entities.count,
+                        ctx={"error": ValueError(problem)},
+                    )
+                ],
+            )
+        return self
 
     @property
     def config_hash(self) -> str:

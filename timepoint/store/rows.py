@@ -8,6 +8,7 @@ from typing import Any
 
 from timepoint.engine.record import RunRecord
 from timepoint.llm.base import CallRecord
+from timepoint.world import Relationship
 
 Row = dict[str, Any]
 
@@ -165,8 +166,10 @@ def _dialogs(record: RunRecord) -> list[Row]:
 
 
 def _relationships(record: RunRecord) -> list[Row]:
+    # the fields are plain values, read directly: a large run has a row per pair per timepoint
+    names = [n for n in Relationship.model_fields if n != "shared_facts"]
     return [
-        {**r.model_dump(exclude={"shared_facts"}), "shared_facts": list(r.shared_facts)}
+        {**{n: getattr(r, n) for n in names}, "shared_facts": list(r.shared_facts)}
         for r in record.relationships
     ]
 

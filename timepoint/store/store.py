@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from timepoint.engine.record import RunRecord
@@ -65,17 +65,31 @@ class Store(RunQueries, BatchTables):
             db.execute(delete(table.sql).where(table.sql.c.run_id == run_id))
         db.execute(delete(RUNS.sql).where(RUNS.sql.c.run_id == run_id))
 
-    def save_run(self, record: RunRecord, calls: Sequence[CallRecord] = ()) -> None:
-        """Write a run and its call records, replacing whatever the store held for that run id."""
+    def save_run(
+        self, record: RunRecord, calls: Sequence[CallRecord] = (), *, children: bool = True
+    ) -> None:
+        """Write a run and its call records, replacing whatever the store held for that run id.
+
+        With ``children=False`` only the ``runs`` row is replaced when the run is already
+        stored: for a record whose child rows are stored (the same run saved before with another
+        status), which saves re-writing every row of a large run.
+        """
         head = run_row(record, calls)
-        children = child_rows(record, calls)
+        runs = RUNS.sql
         with self._guard(f"saving run {record.run_id!r}") as db, db.write():
+            if not children and db.rows(
+                select(runs.c.run_id).where(runs.c.run_id == record.run_id)
+            ):
+                values = {k: v for k, v in self._full_row(RUNS, head).items() if k != "run_id"}
+                db.execute(update(runs).where(runs.c.run_id == record.run_id).values(**values))
+                return
+            children_rows = child_rows(record, calls)
             self._delete_run(db, record.run_id)
             db.execute(insert(RUNS.sql), [self._full_row(RUNS, head)])
             for table in RUN_CHILDREN:
                 rows = [
                     self._full_row(table, {**row, "run_id": record.run_id, "seq": seq})
-                    for seq, row in enumerate(children[table.name])
+                    for seq, row in enumerate(children_rows[table.name])
                 ]
                 if rows:
                     db.execute(insert(table.sql), rows)

@@ -154,6 +154,11 @@ def animate(ctx: RunContext, state: WorldState, tp: Timepoint) -> list[dict[str,
     level = state.scenario.entities.animism
     place = tp.location or state.scenario.timepoints.location or "this place"
     rows: list[dict[str, Any]] = []
+    present = [
+        {"id": e, "name": state.entities[e].name}
+        for e in tp.entities_present
+        if e in state.entities and state.resolution(e, tp.id) >= ResolutionLevel.SCENE
+    ]
     for index, entity_id in enumerate(tp.entities_present):
         entity = state.entities.get(entity_id)
         resolution = state.resolution(entity_id, tp.id)
@@ -169,7 +174,7 @@ def animate(ctx: RunContext, state: WorldState, tp: Timepoint) -> list[dict[str,
             and entity.kind not in SPEAKING_KINDS
         )
         if narrated:
-            behaviour = _ask(ctx, state, tp, entity, place)
+            behaviour = _ask(ctx, state, tp, entity, place, present)
         else:
             behaviour = _templated(state, tp, entity, place, index)
         rows.append(
@@ -274,13 +279,13 @@ def _templated(
 
 
 def _ask(
-    ctx: RunContext, state: WorldState, tp: Timepoint, entity: Entity, place: str
+    ctx: RunContext,
+    state: WorldState,
+    tp: Timepoint,
+    entity: Entity,
+    place: str,
+    present: list[dict[str, str]],
 ) -> dict[str, Any]:
-    present = [
-        {"id": e, "name": state.entities[e].name}
-        for e in tp.entities_present
-        if e in state.entities and state.resolution(e, tp.id) >= ResolutionLevel.SCENE
-    ]
     context = {
         "scenario": {"title": state.scenario.title},
         "entity": {

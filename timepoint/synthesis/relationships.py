@@ -30,7 +30,8 @@ Trends (:func:`trend`) over the records of a pair along a causal path are kept p
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import combinations, pairwise
 from typing import Any, NamedTuple
 
@@ -121,30 +122,112 @@ def declared_relations(state: WorldState) -> dict[tuple[str, str], str]:
     return {(min(r.a, r.b), max(r.a, r.b)): r.kind.value for r in state.scenario.entities.relations}
 
 
-def latest_on_path(
-    state: WorldState, tp_id: str, include_self: bool = True
-) -> dict[tuple[str, str], Relationship]:
+Pair = tuple[str, str]
+
+
+class _RecordsByTimepoint:
+    """``state.relationships`` grouped by timepoint and pair, kept up to date as it grows.
+
+    The list is only ever appended to or replaced (a restored state gets a new one), so the
+    records past the last count are the new ones; a replaced or shortened list is re-read.
+    """
+
+    def __init__(self) -> None:
+        self.source: list[Relationship] | None = None
+        self.count = 0
+        self.last: Relationship | None = None
+        self.by_tp: dict[str, dict[Pair, list[Relationship]]] = {}
+
+    def refresh(self, records: list[Relationship]) -> dict[str, dict[Pair, list[Relationship]]]:
+        stale = (
+            records is not self.source
+            or len(records) < self.count
+            or (self.count and records[self.count - 1] is not self.last)
+        )
+        if stale:
+            self.source, self.count, self.by_tp = records, 0, {}
+        for index in range(self.count, len(records)):
+            record = records[index]
+            pairs = self.by_tp.setdefault(record.timepoint_id, {})
+            pairs.setdefault((record.a, record.b), []).append(record)
+        self.count = len(records)
+        self.last = records[-1] if records else None
+        return self.by_tp
+
+
+def records_by_timepoint(state: WorldState) -> dict[str, dict[Pair, list[Relationship]]]:
+    """The relationship records of ``state`` by timepoint id, then pair, in the order added."""
+    index = state.indexes.setdefault("relationships", _RecordsByTimepoint())
+    return index.refresh(state.relationships)
+
+
+class PathRecords(Mapping[Pair, Relationship]):
+    """The most recent record of each pair on a causal path (nearest timepoint first).
+
+    A pair is looked up by walking the path until a timepoint has a record of it, so a lookup
+    costs at most the path's length, whatever the number of pairs.
+    """
+
+    def __init__(self, by_tp: dict[str, dict[Pair, list[Relationship]]], path: list[str]):
+        self._steps = [by_tp[step] for step in path if step in by_tp]
+
+    def __getitem__(self, pair: Pair) -> Relationship:
+        found = self.get(pair)
+        if found is None:
+            raise KeyError(pair)
+        return found
+
+    def get(self, pair: Pair, default: Any = None) -> Any:  # without raising KeyError first
+        for records in self._steps:
+            found = records.get(pair)
+            if found:
+                return found[0]
+        return default
+
+    def __iter__(self) -> Iterator[Pair]:
+        return iter(dict.fromkeys(pair for records in self._steps for pair in records))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def history(self, pair: Pair, newest: int) -> list[Relationship]:
+        """The last ``newest`` records of ``pair`` on the path (fewer if it has fewer), oldest
+        first."""
+        found: list[Relationship] = []
+        for records in self._steps:
+            found.extend(reversed(records.get(pair, ())))
+            if len(found) >= newest:
+                break
+        return found[:newest][::-1]
+
+
+def latest_on_path(state: WorldState, tp_id: str, include_self: bool = True) -> PathRecords:
     """The most recent record of each pair on the causal path to ``tp_id``."""
     path = ([tp_id] if include_self else []) + ancestors(state.timepoints, tp_id)
-    by_tp: dict[str, list[Relationship]] = {}
-    for record in state.relationships:
-        by_tp.setdefault(record.timepoint_id, []).append(record)
-    latest: dict[tuple[str, str], Relationship] = {}
-    for step in path:
-        for record in by_tp.get(step, ()):
-            latest.setdefault((record.a, record.b), record)
-    return latest
+    return PathRecords(records_by_timepoint(state), path)
 
 
-def initial_relationship(state: WorldState, a: str, b: str, tp_id: str) -> Relationship:
-    """A pair's first record, from the declared relation and the roles."""
+def initial_relationship(
+    state: WorldState,
+    a: str,
+    b: str,
+    tp_id: str,
+    declared: dict[tuple[str, str], str] | None = None,
+    mentors: dict[tuple[str, str], list[float]] | None = None,
+) -> Relationship:
+    """A pair's first record, from the declared relation and the roles.
+
+    ``declared`` (:func:`declared_relations`) and ``mentors`` (:func:`mentor_power`) may be
+    passed in when many pairs are started at once; they are read from the scenario otherwise.
+    """
     a, b = min(a, b), max(a, b)
-    kind = declared_relations(state).get((a, b), "neutral")
+    declared = declared_relations(state) if declared is None else declared
+    mentors = mentor_power(state) if mentors is None else mentors
+    kind = declared.get((a, b), "neutral")
     trust, affinity, alignment = INITIAL_BY_RELATION[kind]
     power = ROLE_POWER[state.entities[a].role] - ROLE_POWER[state.entities[b].role]
-    for relation in state.scenario.entities.relations:
-        if relation.kind.value == "mentor" and {relation.a, relation.b} == {a, b}:
-            power += 0.3 if relation.a == a else -0.3
+    for shift in mentors.get((a, b), ()):
+        power += shift
     return Relationship(
         a=a,
         b=b,
@@ -154,6 +237,16 @@ def initial_relationship(state: WorldState, a: str, b: str, tp_id: str) -> Relat
         alignment=alignment,
         power_balance=_clamp(power),
     )
+
+
+def mentor_power(state: WorldState) -> dict[tuple[str, str], list[float]]:
+    """Per ordered pair, the power each declared mentor relation adds (+0.3 when ``a`` mentors)."""
+    power: dict[tuple[str, str], list[float]] = {}
+    for relation in state.scenario.entities.relations:
+        if relation.kind.value == "mentor":
+            a, b = min(relation.a, relation.b), max(relation.a, relation.b)
+            power.setdefault((a, b), []).append(0.3 if relation.a == a else -0.3)
+    return power
 
 
 def trend(
@@ -207,13 +300,23 @@ def contradict(first: str, second: str) -> bool:
 
 
 def detect_contradictions(
-    state: WorldState, tp: Timepoint, entity_ids: Iterable[str]
+    state: WorldState,
+    tp: Timepoint,
+    entity_ids: Iterable[str],
+    knowledge: Mapping[str, Iterable[str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """New disagreements among ``entity_ids`` at ``tp`` (see the module notes); recorded once."""
+    """New disagreements among ``entity_ids`` at ``tp`` (see the module notes); recorded once.
+
+    ``knowledge`` holds each entity's :meth:`~WorldState.knowledge_at` ``tp`` when the caller
+    has read it already.
+    """
     settings = settings_of(state)
+    parsed = state.indexes.setdefault("fact_polarity", {})  # facts never change their text
     sides: dict[str, tuple[tuple[str, ...], int]] = {}
     for fid, fact in state.facts.items():
-        words, negated = polarity(fact.text)
+        if fid not in parsed:
+            parsed[fid] = polarity(fact.text)
+        words, negated = parsed[fid]
         if len(words) >= 2:
             sides[fid] = (("said", *words), int(negated))
     for first, second in settings.contradicts:
@@ -221,7 +324,11 @@ def detect_contradictions(
         sides[fact_id(first)], sides[fact_id(second)] = (flagged, 0), (flagged, 1)
     beliefs: dict[tuple[str, ...], dict[str, tuple[int, str]]] = {}
     for entity_id in sorted(entity_ids):
-        for fid in state.knowledge_at(entity_id, tp.id):  # in order of first exposure
+        if knowledge is not None:
+            holds = knowledge[entity_id]
+        else:
+            holds = state.knowledge_at(entity_id, tp.id)
+        for fid in holds:  # in order of first exposure
             if fid in sides:
                 proposition, side = sides[fid]
                 beliefs.setdefault(proposition, {}).setdefault(entity_id, (side, fid))
@@ -229,9 +336,9 @@ def detect_contradictions(
     known = {(c["a"], c["b"], c["fact_a"], c["fact_b"]) for c in seen}
     found = []
     for held in beliefs.values():
-        for a, b in combinations(sorted(held), 2):
-            (side_a, fact_a), (side_b, fact_b) = held[a], held[b]
-            if side_a == side_b or (a, b, fact_a, fact_b) in known:
+        for a, b in _disagreeing(held):
+            fact_a, fact_b = held[a][1], held[b][1]
+            if (a, b, fact_a, fact_b) in known:
                 continue
             known.add((a, b, fact_a, fact_b))
             row = {"a": a, "b": b, "fact_a": fact_a, "fact_b": fact_b, "timepoint_id": tp.id}
@@ -253,6 +360,19 @@ def detect_contradictions(
     return found
 
 
+def _disagreeing(held: dict[str, tuple[int, str]]) -> Iterator[Pair]:
+    """The pairs (a < b, in order) of ``held`` on opposite sides; agreeing pairs are skipped
+    without being visited."""
+    names = sorted(held)
+    by_side: dict[int, list[str]] = {0: [], 1: []}
+    for name in names:
+        by_side[held[name][0]].append(name)
+    for a in names:
+        opposite = by_side[1 - held[a][0]]
+        for b in opposite[bisect_right(opposite, a) :]:
+            yield a, b
+
+
 def update_relationships(state: WorldState, tp: Timepoint) -> list[Relationship]:
     """The relationship records of ``tp`` (see the module rules); appended to the state."""
     settings = settings_of(state)
@@ -264,8 +384,9 @@ def update_relationships(state: WorldState, tp: Timepoint) -> list[Relationship]
     if len(eligible) < 2:
         return []
     latest = latest_on_path(state, tp.id, include_self=False)
-    found = detect_contradictions(state, tp, eligible)
-    knowledge = {e: _substantive(state, state.knowledge_at(e, tp.id)) for e in eligible}
+    held = {e: state.knowledge_at(e, tp.id) for e in eligible}
+    found = detect_contradictions(state, tp, eligible, held)
+    knowledge = {e: _substantive(state, held[e]) for e in eligible}
     dialog = next((d for d in state.dialogs if d.timepoint_id == tp.id), None)
     turns = [t for t in dialog.turns if t.tone != "narrated"] if dialog else []
     listeners = set(dialog.participants) if dialog else set()
@@ -274,14 +395,24 @@ def update_relationships(state: WorldState, tp: Timepoint) -> list[Relationship]
         if event.kind is ExposureKind.TOLD and event.timepoint_id == tp.id:
             key = (event.source, event.entity_id)
             told[key] = told.get(key, 0) + 1
+    by_speaker: dict[str, list[int]] = {}
+    for index, turn in enumerate(turns):
+        by_speaker.setdefault(turn.speaker, []).append(index)
+    clashes: dict[tuple[str, str], int] = {}
+    for c in found:
+        key = (min(c["a"], c["b"]), max(c["a"], c["b"]))
+        clashes[key] = clashes.get(key, 0) + 1
+    declared, mentors = declared_relations(state), mentor_power(state)
     records = []
     for a, b in combinations(eligible, 2):
-        prev = latest.get((a, b)) or initial_relationship(state, a, b, tp.id)
+        prev = latest.get((a, b)) or initial_relationship(state, a, b, tp.id, declared, mentors)
         trust, affinity, interactions = prev.trust, prev.affinity, prev.interactions
         spoke = {a: 0, b: 0}
-        for turn in turns:
-            other = b if turn.speaker == a else a if turn.speaker == b else None
-            if other is None or other not in listeners:
+        # only the turns one of the two speaks, in dialog order
+        for index in sorted(by_speaker.get(a, []) + by_speaker.get(b, [])):
+            turn = turns[index]
+            other = b if turn.speaker == a else a
+            if other not in listeners:
                 continue
             effect = TONE_EFFECTS.get(turn.tone.lower(), TONE_EFFECTS["neutral"])
             trust -= settings.tone_trust * effect.tension
@@ -296,11 +427,10 @@ def update_relationships(state: WorldState, tp: Timepoint) -> list[Relationship]
         affinity += settings.shared_experience * tp.importance
         shared = sorted(knowledge[a] & knowledge[b])
         gained = len(set(shared) - set(prev.shared_facts))
-        clashes = sum(1 for c in found if {c["a"], c["b"]} == {a, b})
         alignment = (
             prev.alignment
             + min(settings.max_alignment_gain, settings.alignment_per_shared_fact * gained)
-            - settings.contradiction_penalty * clashes
+            - settings.contradiction_penalty * clashes.get((a, b), 0)
         )
         records.append(
             Relationship(
@@ -347,16 +477,13 @@ def _record_trends(
     records: list[Relationship],
     settings: RelationshipSettings,
 ) -> None:
-    order = [*reversed(ancestors(state.timepoints, tp.id)), tp.id]
-    rank = {t: i for i, t in enumerate(order)}
-    on_path = sorted(
-        (r for r in state.relationships if r.timepoint_id in rank),
-        key=lambda r: rank[r.timepoint_id],
-    )
+    """Each record's trend over its pair's records on the causal path (the last
+    ``trend_window`` changes, so the last ``trend_window`` + 1 records are enough)."""
+    on_path = latest_on_path(state, tp.id)
     trends = state.extras.setdefault("relationship_trends", {}).setdefault(tp.timeline_id, {})
     for record in records:
         trends[f"{record.a}~{record.b}"] = trend(
-            on_path,
+            on_path.history((record.a, record.b), settings.trend_window + 1),
             record.a,
             record.b,
             window=settings.trend_window,

@@ -27,6 +27,7 @@ feeds the dialog prompt.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from itertools import combinations
 
 from pydantic import Field
@@ -92,7 +93,7 @@ def pair_negativity(state: WorldState, tp: Timepoint, a: str, b: str) -> float:
 
 def _negativity(
     key: tuple[str, str],
-    latest: dict[tuple[str, str], Relationship],
+    latest: Mapping[tuple[str, str], Relationship],
     declared: dict[tuple[str, str], str],
     settings: SceneSettings,
 ) -> float:
