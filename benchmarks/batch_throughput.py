@@ -32,8 +32,8 @@ from pathlib import Path
 import yaml
 
 import timepoint as tp
+from timepoint.llm.config import ModelsConfig
 from timepoint.llm.offline import OfflineModel
-from timepoint.scenario.schema import ModelsConfig
 from timepoint.settings import Settings
 from timepoint.store import open_store
 

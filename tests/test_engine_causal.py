@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
-from timepoint.time.causal import ancestors, has_path, integrity_problems
 from timepoint.world import Timepoint
+from timepoint.world.causal import ancestors, has_path, integrity_problems
 
 T0 = datetime(1790, 6, 20, 17, tzinfo=UTC)
 

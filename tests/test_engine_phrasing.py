@@ -1,4 +1,4 @@
-from timepoint.knowledge.phrasing import about, as_spoken_by
+from timepoint.world.phrasing import about, as_spoken_by
 
 
 def test_holder_speaks_in_first_person():

@@ -9,9 +9,9 @@ import pytest
 
 import timepoint as tp
 from timepoint.llm.offline import OfflineModel
-from timepoint.llm.offline_compose import point_of
 from timepoint.llm.task_data import read_task_data
 from timepoint.settings import Settings
+from timepoint.world.phrasing import point_of
 
 from .conftest import SCENARIOS
 

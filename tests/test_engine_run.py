@@ -94,7 +94,7 @@ def test_every_unflagged_turn_uses_only_known_facts(settings):
 
 
 def _ancestors(run, tp_id):
-    from timepoint.time.causal import ancestors
+    from timepoint.world.causal import ancestors
 
     return set(ancestors(run.timepoints, tp_id))
 

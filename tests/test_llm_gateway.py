@@ -16,13 +16,13 @@ from timepoint.errors import (
     UnknownModelError,
 )
 from timepoint.llm.base import ActionType, Message, Request
+from timepoint.llm.config import BudgetConfig, ModelsConfig
 from timepoint.llm.gateway import ModelGateway, build_gateway
 from timepoint.llm.meter import Budget
 from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.llm.registry import Registry
 from timepoint.llm.selection import select
 from timepoint.llm.testing import ScriptedModel
-from timepoint.scenario.schema import BudgetConfig, ModelsConfig
 from timepoint.settings import Settings
 
 

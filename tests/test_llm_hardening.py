@@ -23,6 +23,7 @@ from timepoint.commands.offline_server import answer_schemas
 from timepoint.engine.runner import RunFailed
 from timepoint.errors import BudgetExceeded, ConfigurationError, ProviderError, TimepointError
 from timepoint.llm.base import Message, Request, request_token_bound
+from timepoint.llm.config import BudgetConfig, ModelsConfig
 from timepoint.llm.dialects import StructuredMode
 from timepoint.llm.gateway import build_gateway
 from timepoint.llm.http_errors import DeadlineExceeded, MalformedResponse, ResponseTooLarge
@@ -32,7 +33,6 @@ from timepoint.llm.offline_server import OfflineEndpoint
 from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.llm.registry import Registry
 from timepoint.llm.retry import RetryingModel
-from timepoint.scenario.schema import BudgetConfig, ModelsConfig
 from timepoint.settings import Settings
 
 from .conftest import JEFFERSON

@@ -15,11 +15,11 @@ from pydantic import BaseModel, SecretStr
 from tests.llm_stub_server import Reply, StubServer, chat, error
 from timepoint.errors import ConfigurationError, ProviderError
 from timepoint.llm.base import ActionType, Message, Request
+from timepoint.llm.config import BudgetConfig, ModelsConfig
 from timepoint.llm.endpoint import DEFAULT_LOCAL_CONTEXT
 from timepoint.llm.gateway import ModelGateway, build_gateway
 from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.llm.registry import Registry
-from timepoint.scenario.schema import BudgetConfig, ModelsConfig
 from timepoint.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,6 +8,7 @@ import pytest
 
 from timepoint.errors import ConfigurationError, UnknownModelError
 from timepoint.llm.base import ActionType
+from timepoint.llm.config import Preference
 from timepoint.llm.registry import Capability, ModelSpec, Registry
 from timepoint.llm.selection import (
     REQUIREMENTS,
@@ -17,7 +18,6 @@ from timepoint.llm.selection import (
     ranked,
     select,
 )
-from timepoint.scenario.schema import Preference
 
 SHIPPED = {
     "llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b", "llama-4-scout", "qwen-2.5-7b",

@@ -12,7 +12,6 @@ import pytest
 import timepoint as tp
 from timepoint.scenario.schema import TimepointsConfig
 from timepoint.settings import Settings
-from timepoint.time.causal import ancestors
 from timepoint.time.expansion import (
     PHASES_AFTER,
     PHASES_BEFORE,
@@ -21,6 +20,7 @@ from timepoint.time.expansion import (
     phases,
 )
 from timepoint.world import ExposureKind
+from timepoint.world.causal import ancestors
 
 from .conftest import JEFFERSON
 

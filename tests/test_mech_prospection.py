@@ -8,12 +8,12 @@ from itertools import pairwise
 import pytest
 
 import timepoint as tp
-from timepoint.knowledge.exposure import fact_id
 from timepoint.llm.base import ActionType
 from timepoint.llm.testing import ScriptedModel
 from timepoint.scenario.schema import Scenario
 from timepoint.synthesis.prospection import ProspectionDraft, anxiety
 from timepoint.world import Expectation
+from timepoint.world.exposure import fact_id
 
 
 def negotiation(m15: dict | None = None, count: int = 3) -> Scenario:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import timepoint as tp
-from timepoint.engine.record import FidelityCell
-from timepoint.engine.state import WorldState
-from timepoint.knowledge.exposure import make_fact
+from timepoint.kernel.state import WorldState
 from timepoint.knowledge.validators import (
     ValidatorSettings,
     behavioural_inertia,
@@ -17,6 +15,8 @@ from timepoint.knowledge.validators import (
 )
 from timepoint.scenario.schema import Scenario
 from timepoint.world import Entity, ExposureKind, PhysicalState, ResolutionLevel, Timepoint
+from timepoint.world.exposure import make_fact
+from timepoint.world.record import FidelityCell
 
 START = datetime(2025, 5, 5, 10, 0, tzinfo=UTC)
 

@@ -13,11 +13,11 @@ import pytest
 from pydantic import SecretStr
 
 import timepoint as tp
-from timepoint.engine.record import RunRecord
 from timepoint.llm.base import ActionType, Completion, LanguageModel, Message, Request
 from timepoint.llm.offline_server import OfflineServer
 from timepoint.llm.task_data import read_task_data, with_task_data
 from timepoint.settings import Settings
+from timepoint.world.record import RunRecord
 
 from .conftest import JEFFERSON, SCENARIOS
 from .test_mech_prospection import negotiation

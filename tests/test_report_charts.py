@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 import timepoint as tp
-from timepoint.engine.record import PathInfo
 from timepoint.report import charts
 from timepoint.report.charts.cost import cost_measure
 from timepoint.report.compare import compare_paths
 from timepoint.settings import Settings
 from timepoint.world import ExposureKind
+from timepoint.world.record import PathInfo
 
 from .conftest import JEFFERSON, SCENARIOS
 

@@ -303,7 +303,7 @@ def test_every_mechanism_settings_model_is_registered():
     import importlib
     import pkgutil
 
-    from timepoint.engine.mechanism_settings import MechanismSettings
+    from timepoint.kernel.mechanism_settings import MechanismSettings
     from timepoint.scenario.mechanisms import SETTINGS_MODELS, settings_model
 
     layers = ("engine", "fidelity", "knowledge", "synthesis", "time")

@@ -190,7 +190,7 @@ def test_show_lets_no_markdown_through_as_html():
 @pytest.mark.slow
 def test_model_answers_are_text_in_tables(hostile_site):
     _, first, _, _ = hostile_site
-    from timepoint.engine.record import Answer
+    from timepoint.world.record import Answer
 
     answer = Answer(
         question=HOSTILE,

@@ -13,15 +13,6 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from timepoint.engine.record import (
-    ActionUsage,
-    FidelityCell,
-    LedgerEntry,
-    PathInfo,
-    RunRecord,
-    UsageSummary,
-    ValidationResult,
-)
 from timepoint.llm.base import CallRecord
 from timepoint.world import (
     CognitiveState,
@@ -38,6 +29,15 @@ from timepoint.world import (
     Scene,
     Timeline,
     Timepoint,
+)
+from timepoint.world.record import (
+    ActionUsage,
+    FidelityCell,
+    LedgerEntry,
+    PathInfo,
+    RunRecord,
+    UsageSummary,
+    ValidationResult,
 )
 
 NAMES = {

@@ -198,7 +198,7 @@ def call_range(scenario: Scenario) -> dict[ActionType, tuple[float, float]]:
 def _planners(scenario: Scenario, roster: list, populated: set[str]) -> tuple[int, int]:
     """(certain, possible) planners: flagged, listed or with the trait; plus, for the possible
     count, entities whose traits the model will write."""
-    from timepoint.engine.mechanism_settings import read_settings
+    from timepoint.kernel.mechanism_settings import read_settings
     from timepoint.synthesis.prospection import ProspectionSettings
 
     config = read_settings(scenario, "m15", ProspectionSettings)

@@ -20,8 +20,8 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Load the run, answer, print the answer with its citations and cost."""
-    from timepoint.engine.progress import Ticker
     from timepoint.engine.run import load_run
+    from timepoint.kernel.progress import Ticker
     from timepoint.settings import Settings
 
     run = load_run(args.run_id, settings=Settings.from_env())

@@ -10,13 +10,13 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
+from timepoint.llm.config import ModelsConfig, Preference
 from timepoint.llm.registry import Registry
-from timepoint.scenario.schema import ModelsConfig, Preference
 from timepoint.settings import Settings
 
 if TYPE_CHECKING:
-    from timepoint.engine.record import ModelChoice
     from timepoint.llm.endpoint import ServedModel
+    from timepoint.world.record import ModelChoice
 
 
 def register(parser: argparse.ArgumentParser) -> None:

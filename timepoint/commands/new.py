@@ -32,7 +32,7 @@ def handle(args: argparse.Namespace) -> int:
     """Generate, validate and write the scenario; print what had to be assumed."""
     if args.output is not None and args.output.exists() and not args.force:
         raise TimepointError(f"{args.output} exists; pass --force to overwrite it")
-    from timepoint.engine.progress import Ticker
+    from timepoint.kernel.progress import Ticker
 
     model = _default_model(args.seed)
     with Ticker("timepoint new: waiting for the model"):
@@ -99,8 +99,8 @@ def write_generated(generated: GeneratedScenario, sentence: str, *, output: Path
 
 
 def _default_model(seed: int) -> LanguageModel:
+    from timepoint.llm.config import BudgetConfig, ModelsConfig
     from timepoint.llm.gateway import build_gateway
-    from timepoint.scenario.schema import BudgetConfig, ModelsConfig
     from timepoint.settings import Settings
 
     return build_gateway(

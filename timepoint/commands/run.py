@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from timepoint.engine.record import UsageSummary
+    from timepoint.world.record import UsageSummary
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -65,8 +65,8 @@ def usage_line(usage: UsageSummary) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from timepoint.engine.progress import BarProgress, NullProgress
     from timepoint.engine.runner import RunFailed, run
+    from timepoint.kernel.progress import BarProgress, NullProgress
     from timepoint.scenario.check import check_scenario_file
     from timepoint.settings import Settings
 

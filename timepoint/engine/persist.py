@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 
 from timepoint.engine.locks import run_lock
-from timepoint.engine.record import RunRecord
 from timepoint.llm.base import CallRecord
 from timepoint.scenario.schema import Scenario
+from timepoint.world.record import RunRecord
 
 STAGING_SUFFIX = ".partial"
 

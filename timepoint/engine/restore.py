@@ -12,10 +12,8 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from timepoint.engine.record import RunRecord
-from timepoint.engine.state import WorldState
 from timepoint.errors import TimepointError
-from timepoint.knowledge.exposure import ExposureLog, make_fact
+from timepoint.kernel.state import WorldState
 from timepoint.scenario.schema import Scenario
 from timepoint.world import (
     Entity,
@@ -25,6 +23,8 @@ from timepoint.world import (
     ResolutionLevel,
     Timepoint,
 )
+from timepoint.world.exposure import ExposureLog, make_fact
+from timepoint.world.record import RunRecord
 
 if TYPE_CHECKING:
     from timepoint.engine.run import Run

@@ -6,9 +6,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from timepoint.engine.record import RunRecord
 from timepoint.knowledge.provenance import Provenance
 from timepoint.world import ExposureEvent, Timeline, Timepoint
+from timepoint.world.record import RunRecord
 
 
 class Run:
@@ -92,7 +92,7 @@ class Run:
     def ask(self, question: str, *, model: Any = None) -> Any:
         """Answer a question about this run, raising detail only where needed (M5, M9).
 
-        The answer (an :class:`~timepoint.engine.record.Answer`) is appended to
+        The answer (an :class:`~timepoint.world.record.Answer`) is appended to
         ``record.answers``; the updated record is written to the run folder and the store.
 
         >>> run.ask("What did Madison know before the dinner, and from whom?")  # doctest: +SKIP

@@ -9,19 +9,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from timepoint.engine.context import RunContext
 from timepoint.engine.persist import recover_interrupted, store_run
-from timepoint.engine.progress import ProgressSink
-from timepoint.engine.record import RunRecord, UsageSummary
 from timepoint.engine.run import Run
 from timepoint.engine.simulation import Simulation
-from timepoint.engine.usage import summarize_calls
 from timepoint.errors import SimulationError, TimepointError
+from timepoint.kernel.context import RunContext
+from timepoint.kernel.progress import ProgressSink
 from timepoint.llm.base import LanguageModel
+from timepoint.llm.config import BudgetConfig
 from timepoint.llm.offline import OfflineModel
+from timepoint.llm.usage import summarize_calls
 from timepoint.report.run_files import narrative_files
-from timepoint.scenario.schema import BudgetConfig, Scenario
+from timepoint.scenario.schema import Scenario
 from timepoint.settings import Settings
+from timepoint.world.record import RunRecord, UsageSummary
 
 if TYPE_CHECKING:
     from timepoint.llm.gateway import ModelGateway
@@ -261,7 +262,7 @@ def conclude(
 
 def finalize(record: RunRecord, gateway: Any) -> RunRecord:
     """Attach usage, model choices and the M18 ledger entry from the gateway."""
-    from timepoint.engine.record import LedgerEntry
+    from timepoint.world.record import LedgerEntry
 
     usage = summarize_calls(gateway.calls())
     choices = gateway.choices()

@@ -11,27 +11,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from timepoint.engine.context import RunContext
-from timepoint.engine.history import History, history_lines
-from timepoint.engine.progress import ProgressEvent
-from timepoint.engine.record import FidelityCell, PathInfo, RunRecord, ValidationResult
 from timepoint.engine.restore import remember_entity_states
-from timepoint.engine.state import WorldState
-from timepoint.fidelity.graph import RelationGraph
 from timepoint.fidelity.strategy import ResolutionSchedule, build_schedule
 from timepoint.fidelity.token_budget import BudgetedGateway, TokenBudget
-from timepoint.knowledge.exposure import make_fact
-from timepoint.knowledge.phrasing import about
+from timepoint.kernel.context import RunContext
+from timepoint.kernel.grounded import record_dropped
+from timepoint.kernel.progress import ProgressEvent
+from timepoint.kernel.state import WorldState
 from timepoint.llm.base import ActionType, Completion, Request
 from timepoint.llm.drafts import EventDraft
-from timepoint.llm.grounding import grounded, record_dropped, settle
+from timepoint.llm.grounding import grounded, settle
 from timepoint.llm.structured import expect_answer
 from timepoint.llm.task_data import task_request
 from timepoint.scenario.schema import Scenario
 from timepoint.synthesis.population import populate
-from timepoint.time.causal import ancestors
 from timepoint.time.circadian import asleep_at
+from timepoint.time.history import History, history_lines
 from timepoint.world import EntityRole, ExposureKind, Fact, ResolutionLevel, Timeline, Timepoint
+from timepoint.world.causal import ancestors
+from timepoint.world.exposure import make_fact
+from timepoint.world.graph import RelationGraph
+from timepoint.world.phrasing import about
+from timepoint.world.record import FidelityCell, PathInfo, RunRecord, ValidationResult
 
 if TYPE_CHECKING:
     from timepoint.time.expansion import SubMomentDraft
@@ -210,7 +211,7 @@ class Simulation:
     ) -> Request:
         """The temporal-reasoning request for the event at ``timestamp`` after ``parent``.
 
-        The story so far is bounded (see :mod:`timepoint.engine.history`): the chain's latest
+        The story so far is bounded (see :mod:`timepoint.time.history`): the chain's latest
         events verbatim, the ones before them as a summary made once and reused.
         """
         window = self.history.window(parent)

@@ -30,8 +30,8 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field
 
-from timepoint.engine.mechanism_settings import MechanismSettings
-from timepoint.engine.state import WorldState
+from timepoint.kernel.mechanism_settings import MechanismSettings
+from timepoint.kernel.state import WorldState
 from timepoint.llm.base import estimate_tokens
 from timepoint.world import Entity, ExposureEvent
 

@@ -27,8 +27,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from timepoint.engine.fanout import fan_out
 from timepoint.errors import BudgetExceeded
+from timepoint.kernel.fanout import fan_out
 from timepoint.llm.base import CallRecord, Completion, Request, request_token_bound
 from timepoint.scenario.schema import BudgetMode, Scenario
 

@@ -1,7 +1,7 @@
 """Answer composition (M5): the context, prompt and offline twin of an answer, and the
 elevations a question needs before it can be answered.
 
-:func:`answer_question` works on a :class:`~timepoint.engine.state.WorldState`; the orchestration
+:func:`answer_question` works on a :class:`~timepoint.kernel.state.WorldState`; the orchestration
 around it (restoring the state from a record, persisting the updated record) is
 :func:`timepoint.knowledge.ask.ask`.
 """
@@ -15,9 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from timepoint.engine.context import RunContext, ask_model
-from timepoint.engine.record import Answer
-from timepoint.engine.state import WorldState
 from timepoint.fidelity.training import (
     Elevation,
     TrainingPolicy,
@@ -27,12 +24,15 @@ from timepoint.fidelity.training import (
     standing_level,
     touch,
 )
+from timepoint.kernel.context import RunContext, ask_model
+from timepoint.kernel.state import WorldState
 from timepoint.knowledge.evidence import attended_moment, evidence_for
 from timepoint.llm.base import ActionType
 from timepoint.llm.grounding import FactId, grounded
 from timepoint.llm.structured import expect_answer
 from timepoint.synthesis.on_demand import materialize
 from timepoint.world import ResolutionLevel
+from timepoint.world.record import Answer
 
 if TYPE_CHECKING:
     from timepoint.knowledge.ask import Question

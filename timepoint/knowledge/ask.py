@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from timepoint.engine.ledger import Ledger
-from timepoint.engine.record import ActionUsage, Answer, LedgerEntry, RunRecord, UsageSummary
 from timepoint.synthesis.on_demand import unknown_references
 from timepoint.world import Entity, Timepoint
+from timepoint.world.ledger import Ledger
+from timepoint.world.record import ActionUsage, Answer, LedgerEntry, RunRecord, UsageSummary
 
 if TYPE_CHECKING:
     from timepoint.engine.run import Run
@@ -208,14 +208,14 @@ def _refresh(run: Run) -> None:
 def _answer(run: Run, question: str, model: LanguageModel | None) -> Answer:
     import copy
 
-    from timepoint.engine.context import RunContext
     from timepoint.engine.restore import RestoreError, restore_state, scenario_of, timeline_order
     from timepoint.engine.runner import scenario_gateway
-    from timepoint.engine.usage import summarize_calls
     from timepoint.fidelity.token_budget import BudgetedGateway, TokenBudget
     from timepoint.fidelity.training import TrainingPolicy
+    from timepoint.kernel.context import RunContext
     from timepoint.knowledge.answering import answer_question
     from timepoint.knowledge.provenance import KnowledgeQueryError
+    from timepoint.llm.usage import summarize_calls
     from timepoint.settings import Settings
 
     record = run.record

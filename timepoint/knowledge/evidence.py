@@ -9,10 +9,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from timepoint.engine.state import WorldState
-from timepoint.llm.offline_compose import topic_of
-from timepoint.time.causal import causal_path
+from timepoint.kernel.state import WorldState
 from timepoint.world import ExposureEvent, ExposureKind, Timepoint
+from timepoint.world.causal import causal_path
+from timepoint.world.phrasing import topic_of
 
 if TYPE_CHECKING:
     from timepoint.knowledge.ask import Question

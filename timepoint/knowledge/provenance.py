@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from timepoint.errors import TimepointError
-from timepoint.knowledge.exposure import ExposureLog
-from timepoint.time.causal import causal_path
 from timepoint.world import ExposureEvent, Timepoint
+from timepoint.world.causal import causal_path
+from timepoint.world.exposure import ExposureLog
 
 
 class KnowledgeQueryError(TimepointError):

@@ -2,7 +2,7 @@
 
 An entity's knowledge grows with every timepoint; a prompt shows a fixed number of its facts.
 While the whole story still fits in prompts verbatim, those are the facts it met most recently.
-Once the chain's early history is only summarized (see :mod:`timepoint.engine.history`), half
+Once the chain's early history is only summarized (see :mod:`timepoint.time.history`), half
 of the slots go to the latest facts (what just happened) and the rest to the older facts closest
 to the moment at hand, measured as the cosine of M6 fact embeddings
 (:func:`~timepoint.fidelity.compression.embed_text`) against the moment's event and key facts.
@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from timepoint.engine.state import WorldState
+from timepoint.kernel.state import WorldState
 from timepoint.world import ExposureEvent, Timepoint
 
 
@@ -50,7 +50,7 @@ def select_known(
     Newest first. Once ``tp``'s early history is summarized: half of the slots by recency, the
     rest by relevance to ``tp``; at most a third (and at least one) of them narrate events.
     """
-    from timepoint.engine.history import is_summarized
+    from timepoint.time.history import is_summarized
 
     ordered = _newest_first(events)
     if len(ordered) <= limit or not is_summarized(state, tp.id):

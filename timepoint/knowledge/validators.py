@@ -32,12 +32,12 @@ from typing import Any
 
 from pydantic import Field
 
-from timepoint.engine.mechanism_settings import MechanismSettings, read_settings
-from timepoint.engine.record import ValidationResult
-from timepoint.engine.state import WorldState
+from timepoint.kernel.mechanism_settings import MechanismSettings, read_settings
+from timepoint.kernel.state import WorldState
 from timepoint.synthesis.relationships import declared_relations, latest_on_path
-from timepoint.time.causal import ancestors
 from timepoint.world import ExposureKind, PhysicalState, ResolutionLevel, Timepoint
+from timepoint.world.causal import ancestors
+from timepoint.world.record import ValidationResult
 
 M4_VALIDATORS = (
     "information_conservation",

@@ -19,7 +19,6 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from timepoint.engine.record import ActionUsage, ModelChoice, UsageSummary
 from timepoint.errors import (
     ConfigurationError,
     ContextLengthExceeded,
@@ -29,6 +28,7 @@ from timepoint.errors import (
 )
 from timepoint.llm.base import ActionType, CallRecord, Completion, LanguageModel, Request
 from timepoint.llm.cache import CachedModel
+from timepoint.llm.config import BudgetConfig, ModelsConfig
 from timepoint.llm.limiter import LimitedModel
 from timepoint.llm.meter import Budget, CallLog, MeteredModel
 from timepoint.llm.openai_compat import OpenAICompatibleModel
@@ -36,8 +36,8 @@ from timepoint.llm.registry import Registry
 from timepoint.llm.retry import RetryingModel
 from timepoint.llm.selection import select, served_chain
 from timepoint.llm.structured import StructuredModel
-from timepoint.scenario.schema import BudgetConfig, ModelsConfig
 from timepoint.settings import Settings
+from timepoint.world.record import ActionUsage, ModelChoice, UsageSummary
 
 #: outcomes of call records that were real provider attempts
 ATTEMPT_OUTCOMES = frozenset({"ok", "invalid", "error"})

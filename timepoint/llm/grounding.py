@@ -23,14 +23,11 @@ import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, WithJsonSchema, create_model
 
 from timepoint.llm.base import Completion, Message, Request
-
-if TYPE_CHECKING:
-    from timepoint.engine.state import WorldState
 
 
 class Ref(StrEnum):
@@ -450,36 +447,3 @@ def settle(
     if issues:
         answer, _, issues = review(answer, drop=True)  # names were mapped above
     return Settled(parsed=answer, tokens=tokens, mapped=mapped, dropped=issues, reasked=reasked)
-
-
-# -- recording -----------------------------------------------------------------------------
-
-
-def record_dropped(
-    state: WorldState,
-    mechanism: str,
-    target: str,
-    settled: Settled,
-    *,
-    timepoint_id: str | None = None,
-) -> None:
-    """Put a settled answer's drops in the run record: a failed validation each, and counts.
-
-    The ledger of ``mechanism`` counts ``names mapped to ids``, ``re-asks for ids`` and
-    ``ids dropped`` (zero counts leave no trace).
-    """
-    from timepoint.engine.record import ValidationResult
-
-    state.ledger.count(mechanism, "names mapped to ids", settled.mapped)
-    state.ledger.count(mechanism, "re-asks for ids", settled.reasked)
-    state.ledger.count(mechanism, "ids dropped", len(settled.dropped))
-    for issue in settled.dropped:
-        state.validation.append(
-            ValidationResult(
-                validator="grounded_ids",
-                target=f"{target}#{issue.path}",
-                ok=False,
-                message=issue.describe(),
-                timepoint_id=timepoint_id,
-            )
-        )

@@ -13,62 +13,24 @@ data keys by task (all optional unless noted):
   ``participants`` [{id, name, voice, tone_bias, strain, known [{id, text}], unknown [{id, text}]}],
   ``turns`` (how many), ``repair`` (true when re-asked after a violation: no leaks then).
 - ``summarization``: ``scenario``, ``events`` [texts], ``names`` [entity names].
-- ``config_generation``: ``sentence`` (required).
 - anything else: ``topic``, answered as plain text; or the schema's own ``offline_answer``.
 """
 
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
 
-from timepoint.knowledge.phrasing import as_spoken_by
 from timepoint.llm.base import ActionType
 from timepoint.llm.bounded import percent
 from timepoint.llm.task_data import TaskData
+from timepoint.world.phrasing import as_spoken_by, point_of, sentence_case, topic_of
 
 Composer = Callable[[dict[str, Any], random.Random, float], dict[str, Any] | str]
 
-_LOWERABLE = {
-    "the",
-    "a",
-    "an",
-    "this",
-    "that",
-    "these",
-    "those",
-    "our",
-    "their",
-    "its",
-    "it",
-    "there",
-    "his",
-    "her",
-    "several",
-    "many",
-    "most",
-    "some",
-    "all",
-    "no",
-    "every",
-    "each",
-    "federal",
-    "two",
-    "three",
-    "four",
-    "five",
-    "one",
-    "both",
-    "any",
-    "another",
-    "other",
-    "we",
-    "they",
-}
 
 _FRAMES = (
     "I will say it plainly: {fact}.",
@@ -97,41 +59,6 @@ _PHASE_VERBS = (
     ("move toward terms", "sketch a bargain", "narrow their differences"),
     ("settle what has been agreed", "take leave with an understanding", "count the cost of it"),
 )
-
-
-def sentence_case(fact: str) -> str:
-    """A fact as the body of a sentence: trailing stop removed, a leading article lowercased."""
-    fact = fact.strip().rstrip(".")
-    first, _, rest = fact.partition(" ")
-    if first.lower() in _LOWERABLE:
-        return f"{first.lower()} {rest}".strip()
-    return fact
-
-
-#: "X pressed Y on the point that …", "X insisted that …", "X is pressing the point that …",
-#: "X challenged Y on whether …": how the offline model attributes a point someone made.
-_ATTRIBUTION = re.compile(
-    r"^[^,;:]{1,80}? (?:pressed [^,;:]{1,80}? on the point that|insisted that"
-    r"|is pressing the point that|challenged [^,;:]{1,80}? on whether) "
-)
-
-
-def point_of(fact: str) -> str:
-    """The point a fact reports, without the attributions stacked in front of it.
-
-    A fact about who pressed whom on a point becomes, when repeated, the point of the next one;
-    quoting only the innermost point keeps fact texts from growing with every retelling.
-    """
-    while match := _ATTRIBUTION.match(fact):
-        fact = fact[match.end() :]
-    return fact
-
-
-def topic_of(fact: str, words: int = 12) -> str:
-    """A short handle for a fact: its first clause, at most ``words`` words."""
-    clause = sentence_case(fact).split(",")[0].split(";")[0]
-    parts = clause.split()
-    return " ".join(parts[:words]) + ("…" if len(parts) > words else "")
 
 
 def _entity(ctx: dict[str, Any], rng: random.Random, _leak: float) -> dict[str, Any]:
@@ -262,12 +189,6 @@ def _summary(ctx: dict[str, Any], rng: random.Random, _leak: float) -> dict[str,
     }
 
 
-def _scenario(ctx: dict[str, Any], rng: random.Random, _leak: float) -> dict[str, Any]:
-    from timepoint.scenario.sentence import draft_scenario_from_sentence
-
-    return draft_scenario_from_sentence(str(ctx["sentence"]), rng)
-
-
 def _text(ctx: dict[str, Any], rng: random.Random, _leak: float) -> str:
     topic = ctx.get("topic") or ctx.get("scenario", {}).get("title") or "the question"
     return f"Considering {topic}: the record supports a cautious answer."
@@ -278,7 +199,6 @@ _COMPOSERS: dict[ActionType, Composer] = {
     ActionType.TEMPORAL_REASONING: _event,
     ActionType.DIALOG_SYNTHESIS: _dialog,
     ActionType.SUMMARIZATION: _summary,
-    ActionType.CONFIG_GENERATION: _scenario,
 }
 
 

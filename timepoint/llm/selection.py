@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
-from timepoint.engine.record import ModelChoice
 from timepoint.errors import ConfigurationError
 from timepoint.llm.base import ActionType
+from timepoint.llm.config import Preference
 from timepoint.llm.registry import Capability, ModelSpec, Registry
-from timepoint.scenario.schema import Preference
+from timepoint.world.record import ModelChoice
 
 C = Capability
 
@@ -102,7 +102,7 @@ class Choice(BaseModel):
     fallbacks: tuple[str, ...] = ()
 
     def to_record(self) -> ModelChoice:
-        """The run-record form (:class:`timepoint.engine.record.ModelChoice`)."""
+        """The run-record form (:class:`timepoint.world.record.ModelChoice`)."""
         return ModelChoice(
             action=self.action.value,
             model=self.model,

@@ -11,11 +11,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from timepoint.engine.record import RunRecord
 from timepoint.errors import ReportError
 from timepoint.report.records import as_record, timeline_label
-from timepoint.time.causal import ancestors
 from timepoint.world import Timepoint
+from timepoint.world.causal import ancestors
+from timepoint.world.record import RunRecord
 
 
 class PathStep(BaseModel):

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from timepoint.engine.record import RunRecord
 from timepoint.report.records import entity_names
 from timepoint.world import ExposureEvent, ExposureKind
+from timepoint.world.record import RunRecord
 
 _ORIGIN_WORDS = {
     ExposureKind.INITIAL: "knew it from the start",

@@ -19,12 +19,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from timepoint.engine.record import RunRecord
 from timepoint.errors import ReportError
 from timepoint.report.highlights import provenance_highlights
 from timepoint.report.markup import code, paragraphs, text
 from timepoint.report.records import entity_names, timeline_label
 from timepoint.report.summary import templated_summary
+from timepoint.world.record import RunRecord
 
 DETAIL_LEVELS = ("minimal", "summary", "comprehensive")
 _HIGHLIGHTS = {"summary": 5, "comprehensive": 15}

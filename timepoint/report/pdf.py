@@ -13,9 +13,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from timepoint.engine.record import RunRecord
 from timepoint.errors import ReportError
 from timepoint.report.narrative import narrative_data
+from timepoint.world.record import RunRecord
 
 #: charts per detail level: (file stem, spec function name, caption)
 CHARTS: dict[str, tuple[tuple[str, str, str], ...]] = {

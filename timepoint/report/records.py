@@ -1,16 +1,16 @@
 """Reading a run record for reports: accepted inputs, entity names and timepoint order.
 
 Every report function takes a :class:`~timepoint.engine.run.Run` or a bare
-:class:`~timepoint.engine.record.RunRecord`; :func:`as_record` turns either into the record.
+:class:`~timepoint.world.record.RunRecord`; :func:`as_record` turns either into the record.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from timepoint.engine.record import RunRecord
 from timepoint.errors import ReportError
 from timepoint.world import Timepoint
+from timepoint.world.record import RunRecord
 
 
 def as_record(run: Any) -> RunRecord:

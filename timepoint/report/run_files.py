@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from timepoint.engine.record import RunRecord
 from timepoint.report.narrative import narrative_json, narrative_markdown
 from timepoint.report.pdf import narrative_pdf
+from timepoint.world.record import RunRecord
 
 
 def narrative_files(

@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from timepoint.engine.record import RunRecord
 from timepoint.errors import TimepointError
 from timepoint.report.highlights import provenance_highlights
 from timepoint.report.records import main_path
+from timepoint.world.record import RunRecord
 
 #: Moments a summary prompt quotes: the opening, the closing and the most important between.
 MAX_MOMENTS = 8

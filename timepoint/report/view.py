@@ -114,8 +114,8 @@ def run_scenario(
 ) -> Any:
     """Run a scenario from a notebook: ``model`` forces one model id for every action,
     ``budget`` caps the run's cost in USD; the offline model is used without an API key."""
-    from timepoint.engine.progress import NullProgress
     from timepoint.engine.runner import run
+    from timepoint.kernel.progress import NullProgress
 
     overrides: dict[str, Any] = {}
     if model:

@@ -15,9 +15,10 @@ from typing import Any
 
 from timepoint.errors import ScenarioError, UnknownModelError
 from timepoint.llm.base import ActionType
+from timepoint.llm.config import ModelsConfig
 from timepoint.llm.registry import Registry
 from timepoint.scenario.loader import display_path, load_scenario
-from timepoint.scenario.schema import ModelsConfig, Scenario
+from timepoint.scenario.schema import Scenario
 from timepoint.settings import Settings
 
 

@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from timepoint.errors import ScenarioError
+from timepoint.llm.config import BudgetConfig, ModelsConfig
 from timepoint.scenario.clock import TimeUnit, advance
 from timepoint.scenario.mechanisms import MECHANISM_IDS, settings_model
 from timepoint.scenario.overrides import apply_overrides
@@ -79,13 +80,6 @@ class BudgetMode(StrEnum):
     HARD = "hard"
     SOFT = "soft"
     MAX_QUALITY = "max_quality"
-
-
-class Preference(StrEnum):
-    QUALITY = "quality"
-    SPEED = "speed"
-    COST = "cost"
-    BALANCED = "balanced"
 
 
 class OutputFormat(StrEnum):
@@ -286,18 +280,6 @@ class FidelityConfig(Frozen):
     planning: PlanningMode = PlanningMode.HYBRID
     token_budget: int | None = Field(None, ge=1, le=10**12)
     budget_mode: BudgetMode = BudgetMode.SOFT
-
-
-class ModelsConfig(Frozen):
-    model: str | None = Field(None, min_length=1, max_length=200)
-    actions: dict[str, str] = Field(default_factory=dict)
-    preference: Preference = Preference.BALANCED
-    max_concurrency: int = Field(16, ge=1, le=256)
-
-
-class BudgetConfig(Frozen):
-    max_usd: float | None = Field(None, ge=0, le=1e9)
-    max_tokens: int | None = Field(None, ge=1, le=10**12)
 
 
 class OutputsConfig(Frozen):

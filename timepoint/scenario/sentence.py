@@ -43,6 +43,11 @@ class ScenarioDraft(BaseModel):
     scenario: dict[str, Any]
     assumptions: list[str] = Field(default_factory=list)
 
+    @classmethod
+    def offline_answer(cls, data: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+        """The offline model's draft, from the ``sentence`` in the prompt's data block."""
+        return draft_scenario_from_sentence(str(data.get("sentence", "")), rng)
+
 
 def draft_scenario_from_sentence(sentence: str, rng: random.Random) -> dict[str, Any]:
     """Build a scenario mapping from one sentence.

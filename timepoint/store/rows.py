@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from timepoint.engine.record import RunRecord
 from timepoint.llm.base import CallRecord
 from timepoint.world import Relationship
+from timepoint.world.record import RunRecord
 
 Row = dict[str, Any]
 

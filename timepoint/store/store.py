@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from timepoint.engine.record import RunRecord
 from timepoint.errors import StoreError
 from timepoint.llm.base import CallRecord
 from timepoint.store.base import StoreConnection, failure
@@ -23,6 +22,7 @@ from timepoint.store.migrations import schema_version, upgrade
 from timepoint.store.queries import RunQueries
 from timepoint.store.rows import call_from_row, child_rows, run_row
 from timepoint.store.schema import LLM_CALLS, RUN_CHILDREN, RUNS
+from timepoint.world.record import RunRecord
 
 
 class Store(RunQueries, BatchTables):

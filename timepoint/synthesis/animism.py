@@ -26,9 +26,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from timepoint.engine.context import RunContext, ask_model
-from timepoint.engine.mechanism_settings import MechanismSettings, read_settings
-from timepoint.engine.state import WorldState
+from timepoint.kernel.context import RunContext, ask_model
+from timepoint.kernel.mechanism_settings import MechanismSettings, read_settings
+from timepoint.kernel.state import WorldState
 from timepoint.llm.base import ActionType
 from timepoint.llm.bounded import percent, percent_default, scaled
 from timepoint.llm.structured import expect_answer

@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from itertools import islice
 
-from timepoint.engine.context import RunContext
-from timepoint.engine.record import ValidationResult
-from timepoint.engine.state import WorldState
+from timepoint.kernel.context import RunContext
+from timepoint.kernel.grounded import record_dropped
+from timepoint.kernel.state import WorldState
 from timepoint.knowledge.conservation import Violation, check_dialog
 from timepoint.knowledge.relevance import select_known
 from timepoint.llm.base import ActionType, Message, Request
 from timepoint.llm.drafts import DialogDraft
-from timepoint.llm.grounding import Settled, grounded, record_dropped, settle
+from timepoint.llm.grounding import Settled, grounded, settle
 from timepoint.llm.structured import expect_answer
 from timepoint.llm.task_data import task_request, with_task_data
 from timepoint.synthesis.animism import SPEAKING_KINDS, narrators
 from timepoint.synthesis.prospection import prospect_view
 from timepoint.synthesis.relationships import relation_views
 from timepoint.world import Dialog, DialogTurn, EntityRole, ExposureKind, ResolutionLevel, Timepoint
+from timepoint.world.record import ValidationResult
 
 MAX_PARTICIPANTS = 4
 #: Strain above which a speaker is told to sound strained.

@@ -17,16 +17,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from timepoint.engine.context import RunContext, ask_model
-from timepoint.engine.record import FidelityCell
-from timepoint.engine.state import WorldState
-from timepoint.knowledge.exposure import make_fact
+from timepoint.kernel.context import RunContext, ask_model
+from timepoint.kernel.state import WorldState
 from timepoint.llm.base import ActionType
 from timepoint.llm.bounded import Signed, percent
-from timepoint.llm.offline_compose import topic_of
 from timepoint.llm.structured import expect_answer
-from timepoint.time.causal import causal_path
 from timepoint.world import Entity, EntityKind, EntityRole, ExposureKind, ResolutionLevel, Timepoint
+from timepoint.world.causal import causal_path
+from timepoint.world.exposure import make_fact
+from timepoint.world.phrasing import topic_of
+from timepoint.world.record import FidelityCell
 
 #: crowd nouns recognised in "guest 3" / "attendee #47"
 CROWD_NOUNS = (

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from timepoint.engine.context import RunContext
-from timepoint.engine.fanout import fan_out
 from timepoint.errors import ScenarioError
 from timepoint.fidelity.planner import plan_resolution
+from timepoint.kernel.context import RunContext
+from timepoint.kernel.fanout import fan_out
 from timepoint.llm.base import ActionType
 from timepoint.llm.drafts import EntityDraft
 from timepoint.llm.structured import expect_answer

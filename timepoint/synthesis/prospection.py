@@ -30,16 +30,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from timepoint.engine.context import RunContext
-from timepoint.engine.fanout import fan_out
-from timepoint.engine.mechanism_settings import MechanismSettings, read_settings
-from timepoint.engine.state import WorldState
-from timepoint.knowledge.exposure import fact_id
+from timepoint.kernel.context import RunContext
+from timepoint.kernel.fanout import fan_out
+from timepoint.kernel.grounded import record_dropped
+from timepoint.kernel.mechanism_settings import MechanismSettings, read_settings
+from timepoint.kernel.state import WorldState
 from timepoint.knowledge.relevance import select_known
 from timepoint.llm.base import ActionType, Request
 from timepoint.llm.bounded import Share, percent, percent_default
-from timepoint.llm.grounding import Settled, SubjectId, grounded, record_dropped, settle
-from timepoint.llm.offline_compose import topic_of
+from timepoint.llm.grounding import Settled, SubjectId, grounded, settle
 from timepoint.llm.structured import expect_answer
 from timepoint.llm.task_data import task_request
 from timepoint.synthesis.relationships import declared_relations
@@ -51,6 +50,8 @@ from timepoint.world import (
     Scene,
     Timepoint,
 )
+from timepoint.world.exposure import fact_id
+from timepoint.world.phrasing import topic_of
 
 ExpectationKind = Literal["raises", "speaks", "present", "tension_rises", "tension_falls"]
 MAX_FACTS = 8

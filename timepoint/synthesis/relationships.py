@@ -37,12 +37,12 @@ from typing import Any, NamedTuple
 
 from pydantic import Field
 
-from timepoint.engine.mechanism_settings import MechanismSettings, read_settings
-from timepoint.engine.record import ValidationResult
-from timepoint.engine.state import WorldState
-from timepoint.knowledge.exposure import fact_id
-from timepoint.time.causal import ancestors
+from timepoint.kernel.mechanism_settings import MechanismSettings, read_settings
+from timepoint.kernel.state import WorldState
 from timepoint.world import EntityRole, ExposureKind, Relationship, ResolutionLevel, Timepoint
+from timepoint.world.causal import ancestors
+from timepoint.world.exposure import fact_id
+from timepoint.world.record import ValidationResult
 
 
 class ToneEffect(NamedTuple):

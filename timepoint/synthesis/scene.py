@@ -32,8 +32,8 @@ from itertools import combinations
 
 from pydantic import Field
 
-from timepoint.engine.mechanism_settings import MechanismSettings, read_settings
-from timepoint.engine.state import WorldState
+from timepoint.kernel.mechanism_settings import MechanismSettings, read_settings
+from timepoint.kernel.state import WorldState
 from timepoint.synthesis.relationships import TONE_EFFECTS, declared_relations, latest_on_path
 from timepoint.world import (
     Atmosphere,

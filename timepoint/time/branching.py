@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from timepoint.engine.restore import rewind, scenario_of, timeline_order
-from timepoint.engine.state import WorldState
 from timepoint.errors import TimepointError
-from timepoint.knowledge.exposure import ExposureLog, make_fact
+from timepoint.kernel.state import WorldState
 from timepoint.world import Entity, ExposureEvent, Timepoint
+from timepoint.world.exposure import ExposureLog, make_fact
 
 if TYPE_CHECKING:
-    from timepoint.engine.progress import ProgressSink
     from timepoint.engine.run import Run
+    from timepoint.kernel.progress import ProgressSink
     from timepoint.llm.base import LanguageModel
 
 #: fields of an entity an intervention may modify (dotted below the nested ones)
@@ -209,9 +209,9 @@ def branch(
         RestoreError: the run's scenario is neither in memory nor in its folder.
         RunFailed: the re-simulation failed; its partial record is stored.
     """
-    from timepoint.engine.context import RunContext
     from timepoint.engine.runner import conclude, finalize, new_run_id, scenario_gateway
     from timepoint.engine.simulation import Simulation
+    from timepoint.kernel.context import RunContext
     from timepoint.settings import Settings
     from timepoint.store import open_store
     from timepoint.time.modes import mode_for

@@ -38,8 +38,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from timepoint.engine.mechanism_settings import MechanismSettings, read_settings
-from timepoint.engine.state import WorldState
+from timepoint.kernel.mechanism_settings import MechanismSettings, read_settings
+from timepoint.kernel.state import WorldState
 from timepoint.scenario.schema import Scenario
 from timepoint.world import Entity, EntityKind, Timepoint
 

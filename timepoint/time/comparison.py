@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from timepoint.engine.record import RunRecord
 from timepoint.engine.restore import timeline_order
 from timepoint.world import Timepoint
+from timepoint.world.record import RunRecord
 
 
 class SlotDifference(BaseModel):

@@ -21,19 +21,19 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from timepoint.engine.context import ask_model
-from timepoint.engine.history import history_lines
+from timepoint.kernel.context import ask_model
 from timepoint.llm.base import ActionType
 from timepoint.llm.bounded import Share, percent
 from timepoint.llm.grounding import EntityId, grounded
-from timepoint.llm.offline_compose import point_of, sentence_case, topic_of
 from timepoint.llm.structured import expect_answer
 from timepoint.scenario.schema import TimepointsConfig
 from timepoint.time.clock import advance
+from timepoint.time.history import history_lines
 from timepoint.world import ResolutionLevel, Timepoint
+from timepoint.world.phrasing import point_of, sentence_case, topic_of
 
 if TYPE_CHECKING:
-    from timepoint.engine.simulation import Simulation
+    from timepoint.time.simulator import Simulator
 
 PHASES_BEFORE = ("arrival", "opening", "debate")
 PHASES_AFTER = ("debate", "decision", "aftermath")
@@ -60,7 +60,7 @@ def half_window(timestamp: datetime, cfg: TimepointsConfig) -> timedelta:
 
 
 def slot_id(index: int, timeline_id: str) -> str:
-    """The id :meth:`Simulation.generate_timepoint` gives the timepoint at ``index``."""
+    """The id :meth:`Simulator.generate_timepoint` gives the timepoint at ``index``."""
     return f"tp_{index:03d}" if timeline_id == "main" else f"{timeline_id}_{index:03d}"
 
 
@@ -115,7 +115,7 @@ class SubMomentDraft(BaseModel):
         }
 
 
-def _recent(sim: Simulation, parent: str | None) -> list[str]:
+def _recent(sim: Simulator, parent: str | None) -> list[str]:
     if parent is None:
         return []
     for dialog in reversed(sim.state.dialogs):
@@ -127,7 +127,7 @@ def _recent(sim: Simulation, parent: str | None) -> list[str]:
 
 
 def generate_sub_moment(
-    sim: Simulation,
+    sim: Simulator,
     *,
     index: int,
     timestamp: datetime,
@@ -207,7 +207,7 @@ def generate_sub_moment(
 
 
 def expand_before(
-    sim: Simulation, index: int, timestamp: datetime, parent: str | None, timeline_id: str = "main"
+    sim: Simulator, index: int, timestamp: datetime, parent: str | None, timeline_id: str = "main"
 ) -> str | None:
     """Generate and process the sub-moments leading up to slot ``index``; returns the new parent."""
     cfg = sim.scenario.timepoints
@@ -231,7 +231,7 @@ def expand_before(
     return parent
 
 
-def expand_after(sim: Simulation, tp: Timepoint, index: int) -> str:
+def expand_after(sim: Simulator, tp: Timepoint, index: int) -> str:
     """Generate and process the sub-moments following ``tp``; returns the last one's id."""
     cfg = sim.scenario.timepoints
     if not sim.scenario.mechanisms.enabled("m8") or index not in expanded_indexes(cfg):

@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from timepoint.engine.record import PathInfo, RunRecord
 from timepoint.time.modes.wording import overlap
 from timepoint.world import Timeline, Timepoint
+from timepoint.world.record import PathInfo, RunRecord
 
 #: A change in step score at least this large marks a pivot.
 SCORE_JUMP = 0.15

@@ -12,9 +12,9 @@ from collections import Counter
 from itertools import combinations
 from typing import Any
 
-from timepoint.engine.record import RunRecord
 from timepoint.report.charts.base import Spec, enc, note, to_altair, unit, values
 from timepoint.report.records import as_record, timepoint_order
+from timepoint.world.record import RunRecord
 
 MAX_PANELS = 8
 COLUMNS = (

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from timepoint.engine.record import RunRecord
 from timepoint.report.charts.base import (
     PIVOT_COLOUR,
     WIDTH,
@@ -23,6 +22,7 @@ from timepoint.report.charts.base import (
     values,
 )
 from timepoint.report.records import as_record, timeline_label
+from timepoint.world.record import RunRecord
 
 
 def _wall_clock(moment: datetime) -> str:

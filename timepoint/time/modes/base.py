@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from timepoint.engine.simulation import Simulation
+    from timepoint.time.simulator import Simulator
 
 
 class TemporalModeStrategy(Protocol):
@@ -13,6 +13,6 @@ class TemporalModeStrategy(Protocol):
 
     name: str
 
-    def simulate(self, sim: Simulation) -> None:
+    def simulate(self, sim: Simulator) -> None:
         """Generate the run's timepoints (and their per-timepoint work) through ``sim``."""
         ...

@@ -23,13 +23,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from timepoint.engine.fanout import fan_out
-from timepoint.knowledge.phrasing import about
+from timepoint.kernel.fanout import fan_out
+from timepoint.kernel.grounded import record_dropped
 from timepoint.llm.base import ActionType, Request
-from timepoint.llm.grounding import grounded, record_dropped, settle
+from timepoint.llm.grounding import grounded, settle
 from timepoint.llm.structured import expect_answer
 from timepoint.llm.task_data import task_request
-from timepoint.time.causal import integrity_problems
 from timepoint.time.modes.branching_consequents import KINDS, ConsequentSet
 from timepoint.time.modes.common import (
     add_path_timepoint,
@@ -40,9 +39,11 @@ from timepoint.time.modes.common import (
 from timepoint.time.modes.wording import clamp, content_words, overlap
 from timepoint.time.paths import ScoredPath, path_infos
 from timepoint.world import EntityRole, Timeline, Timepoint
+from timepoint.world.causal import integrity_problems
+from timepoint.world.phrasing import about
 
 if TYPE_CHECKING:
-    from timepoint.engine.simulation import Simulation
+    from timepoint.time.simulator import Simulator
 
 DECISION_CUES = frozenset(
     ["decide", "decision", "vote", "choose", "choice", "whether", "ultimatum", "deadline", "offer"]
@@ -88,7 +89,7 @@ def has_decision(tp: Timepoint) -> str | None:
 class BranchingMode:
     name = "branching"
 
-    def simulate(self, sim: Simulation) -> None:
+    def simulate(self, sim: Simulator) -> None:
         cfg = sim.scenario.temporal.branching
         steps = sim.timepoint_count
         interval = math.ceil(steps / cfg.branches)
@@ -118,7 +119,7 @@ class BranchingMode:
 
     # -- search ---------------------------------------------------------------------------
     def _continue(
-        self, sim: Simulation, parents: Sequence[str | None], index: int, nodes: dict[str, Node]
+        self, sim: Simulator, parents: Sequence[str | None], index: int, nodes: dict[str, Node]
     ) -> list[Node]:
         """One continuation per parent, asked concurrently."""
         if not parents:
@@ -147,7 +148,7 @@ class BranchingMode:
         return made
 
     def _branch(
-        self, sim: Simulation, parents: list[str], index: int, nodes: dict[str, Node]
+        self, sim: Simulator, parents: list[str], index: int, nodes: dict[str, Node]
     ) -> list[Node]:
         """Good, bad and surprising consequents of each parent, asked concurrently."""
         if not parents:
@@ -185,7 +186,7 @@ class BranchingMode:
             sim.state.ledger.count("M17", "consequents", len(seen))
         return made
 
-    def _request(self, sim: Simulation, parent: Timepoint, index: int, when: datetime) -> Request:
+    def _request(self, sim: Simulator, parent: Timepoint, index: int, when: datetime) -> Request:
         people: list[dict[str, Any]] = [
             {
                 "id": e.id,
@@ -232,7 +233,7 @@ class BranchingMode:
 
     @staticmethod
     def _add(
-        sim: Simulation,
+        sim: Simulator,
         nodes: dict[str, Node],
         tp: Timepoint,
         kind: str,
@@ -260,7 +261,7 @@ class BranchingMode:
         return sum(scores) / len(scores) if scores else 1.0
 
     # -- keeping paths --------------------------------------------------------------------
-    def _keep(self, sim: Simulation, nodes: dict[str, Node], leaves: list[str]) -> None:
+    def _keep(self, sim: Simulator, nodes: dict[str, Node], leaves: list[str]) -> None:
         cfg = sim.scenario.temporal.branching
         ranked = sorted(leaves, key=lambda i: (-self._path_score(nodes, i), i))
         kept = [i for i in ranked if self._path_score(nodes, i) >= cfg.coherence_threshold]

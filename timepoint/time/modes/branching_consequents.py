@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.llm.bounded import Share, percent
 from timepoint.llm.grounding import EntityId
-from timepoint.llm.offline_compose import sentence_case, topic_of
+from timepoint.world.phrasing import sentence_case, topic_of
 
 KINDS = ("good", "bad", "surprising")
 

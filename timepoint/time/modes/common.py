@@ -5,29 +5,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from timepoint.engine.record import ValidationResult
-from timepoint.knowledge.phrasing import about
 from timepoint.time.clock import advance
 from timepoint.world import EntityRole, Timepoint
+from timepoint.world.phrasing import about
+from timepoint.world.record import ValidationResult
 
 if TYPE_CHECKING:
-    from timepoint.engine.simulation import Simulation
+    from timepoint.time.simulator import Simulator
 
 
-def step_time(sim: Simulation, index: int) -> datetime:
+def step_time(sim: Simulator, index: int) -> datetime:
     """The timestamp of forward step ``index`` (scenario start plus ``index`` steps)."""
     cfg = sim.scenario.timepoints
     return advance(cfg.start, index * cfg.step, cfg.unit)
 
 
-def planned_event(sim: Simulation, index: int) -> str | None:
+def planned_event(sim: Simulator, index: int) -> str | None:
     """The event the scenario prescribes for step ``index``, if any."""
     events = sim.scenario.timepoints.events
     return events[index] if index < len(events) else None
 
 
 def scored_check(
-    sim: Simulation,
+    sim: Simulator,
     validator: str,
     score: float,
     threshold: float,
@@ -49,7 +49,7 @@ def scored_check(
     return ok
 
 
-def entity_views(sim: Simulation, limit_facts: int = 3) -> list[dict[str, Any]]:
+def entity_views(sim: Simulator, limit_facts: int = 3) -> list[dict[str, Any]]:
     """Entities as the model's context sees them: primaries first, then by centrality."""
     order = {EntityRole.PRIMARY: 0, EntityRole.SECONDARY: 1, EntityRole.BACKGROUND: 2}
     entities = sorted(
@@ -78,7 +78,7 @@ def entity_views(sim: Simulation, limit_facts: int = 3) -> list[dict[str, Any]]:
     return views
 
 
-def scenario_brief(sim: Simulation) -> dict[str, str]:
+def scenario_brief(sim: Simulator) -> dict[str, str]:
     return {
         "title": sim.scenario.title,
         "description": sim.scenario.description,
@@ -86,7 +86,7 @@ def scenario_brief(sim: Simulation) -> dict[str, str]:
     }
 
 
-def add_path_timepoint(sim: Simulation, tp: Timepoint, tokens: int, timeline: str) -> None:
+def add_path_timepoint(sim: Simulator, tp: Timepoint, tokens: int, timeline: str) -> None:
     """Add ``tp`` of a generated path, charge its ``tokens``, and process it on the main timeline.
 
     The tokens are spent by the entities present that are resolved above the lowest level at ``tp``.

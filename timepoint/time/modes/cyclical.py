@@ -19,12 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from timepoint.engine.context import ask_model
-from timepoint.knowledge.exposure import make_fact
+from timepoint.kernel.context import ask_model
 from timepoint.llm.base import ActionType
 from timepoint.llm.grounding import EntityId, grounded
 from timepoint.llm.structured import expect_answer
-from timepoint.time.causal import integrity_problems
 from timepoint.time.modes.common import (
     entity_views,
     planned_event,
@@ -34,9 +32,11 @@ from timepoint.time.modes.common import (
 )
 from timepoint.time.modes.wording import content_words, overlap
 from timepoint.world import ExposureKind, Timepoint
+from timepoint.world.causal import integrity_problems
+from timepoint.world.exposure import make_fact
 
 if TYPE_CHECKING:
-    from timepoint.engine.simulation import Simulation
+    from timepoint.time.simulator import Simulator
 
 PATTERN_THRESHOLD = 0.5
 #: Words of the variation instructions themselves, never prophesied.
@@ -115,7 +115,7 @@ def vary(motif: str, variation: str, names: list[str], cycle: int) -> str:
 class CyclicalMode:
     name = "cyclical"
 
-    def simulate(self, sim: Simulation) -> None:
+    def simulate(self, sim: Simulator) -> None:
         cfg = sim.scenario.temporal.cyclical
         count, length = sim.timepoint_count, cfg.cycle_length
         curve = [0.4 + 0.5 * (i % length) / max(1, length - 1) for i in range(count)]
@@ -147,7 +147,7 @@ class CyclicalMode:
         sim.record_integrity(integrity_problems(sim.state.timepoints, forward=True))
 
     def _prophesy(
-        self, sim: Simulation, tp: Timepoint, cycle: int, cycle_ids: list[str]
+        self, sim: Simulator, tp: Timepoint, cycle: int, cycle_ids: list[str]
     ) -> dict[str, Any]:
         cfg = sim.scenario.temporal.cyclical
         views = {v["id"]: v for v in entity_views(sim)}
@@ -220,7 +220,7 @@ class CyclicalMode:
 
     @staticmethod
     def _check(
-        sim: Simulation, prophecies: list[dict[str, Any]], cycle: int, cycle_ids: list[str]
+        sim: Simulator, prophecies: list[dict[str, Any]], cycle: int, cycle_ids: list[str]
     ) -> None:
         """Check the prophecies about ``cycle`` against its events, now that it is over."""
         said = content_words(" ".join(sim.state.timepoints[i].event for i in cycle_ids))
@@ -235,7 +235,7 @@ class CyclicalMode:
             sim.state.ledger.count("M17", "prophecies checked")
             sim.state.ledger.count("M17", "prophecies fulfilled", int(fulfilled))
 
-    def _validate(self, sim: Simulation, ids: list[str], prophecies: list[dict[str, Any]]) -> None:
+    def _validate(self, sim: Simulator, ids: list[str], prophecies: list[dict[str, Any]]) -> None:
         cfg = sim.scenario.temporal.cyclical
         length = cfg.cycle_length
         tps = [sim.state.timepoints[i] for i in ids]

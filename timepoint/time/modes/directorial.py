@@ -15,12 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from timepoint.engine.context import ask_model
+from timepoint.kernel.context import ask_model
 from timepoint.llm.base import ActionType
 from timepoint.llm.grounding import EntityId, grounded
-from timepoint.llm.offline_compose import topic_of
 from timepoint.llm.structured import expect_answer
-from timepoint.time.causal import integrity_problems
 from timepoint.time.modes.common import (
     entity_views,
     planned_event,
@@ -30,9 +28,11 @@ from timepoint.time.modes.common import (
 )
 from timepoint.time.modes.wording import clamp, content_words
 from timepoint.world import ResolutionLevel
+from timepoint.world.causal import integrity_problems
+from timepoint.world.phrasing import topic_of
 
 if TYPE_CHECKING:
-    from timepoint.engine.simulation import Simulation
+    from timepoint.time.simulator import Simulator
 
 ACTS = ("setup", "rising", "climax", "falling", "resolution")
 TENSION_CURVE: dict[str, tuple[float, float]] = {
@@ -195,7 +195,7 @@ def measured_tension(importance: float, texts: list[str], tones: list[str]) -> f
 class DirectorialMode:
     name = "directorial"
 
-    def simulate(self, sim: Simulation) -> None:
+    def simulate(self, sim: Simulator) -> None:
         cfg = sim.scenario.temporal.directorial
         acts = assign_acts(sim.timepoint_count)
         targets = tension_targets(acts, cfg.dramatic_tension)
@@ -217,7 +217,7 @@ class DirectorialMode:
         self._validate(sim, plan, acts, targets, ids)
         sim.record_integrity(integrity_problems(sim.state.timepoints, forward=True))
 
-    def _plan(self, sim: Simulation, acts: list[str]) -> NarrativePlan:
+    def _plan(self, sim: Simulator, acts: list[str]) -> NarrativePlan:
         cfg = sim.scenario.temporal.directorial
         people = [e for e in entity_views(sim) if e["role"] != "environment"]
         context = {
@@ -254,7 +254,7 @@ class DirectorialMode:
 
     def _validate(
         self,
-        sim: Simulation,
+        sim: Simulator,
         plan: NarrativePlan,
         acts: list[str],
         targets: list[float],
@@ -323,7 +323,7 @@ class DirectorialMode:
 
     @staticmethod
     def _arc_done(
-        sim: Simulation, arc: CharacterArc, acts: list[str], ids: list[str], dialogs: dict
+        sim: Simulator, arc: CharacterArc, acts: list[str], ids: list[str], dialogs: dict
     ) -> bool:
         """An arc completes when its character is there at the start, at its turn and at the end,
         and is heard (named in an event or speaking) at or after its turning act."""

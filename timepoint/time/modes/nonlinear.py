@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from timepoint.time.causal import causal_path, integrity_problems
 from timepoint.time.modes.common import planned_event, scored_check, step_time
 from timepoint.time.modes.wording import content_words
 from timepoint.world import Dialog, ExposureEvent, Timepoint
+from timepoint.world.causal import causal_path, integrity_problems
 
 if TYPE_CHECKING:
-    from timepoint.engine.simulation import Simulation
+    from timepoint.time.simulator import Simulator
 
 #: Share of a later key fact's new words an earlier event must contain to count as a leak.
 LEAK_SHARE = 0.6
@@ -27,7 +27,7 @@ LEAK_SHARE = 0.6
 class NonlinearMode:
     name = "nonlinear"
 
-    def simulate(self, sim: Simulation) -> None:
+    def simulate(self, sim: Simulator) -> None:
         count = sim.timepoint_count
         sim.plan_schedule(count)
         ids: list[str] = []

@@ -5,22 +5,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from timepoint.time.causal import integrity_problems
 from timepoint.time.clock import advance
 from timepoint.time.expansion import expand_after, expand_before
+from timepoint.world.causal import integrity_problems
 
 if TYPE_CHECKING:
-    from timepoint.engine.simulation import Simulation
+    from timepoint.time.simulator import Simulator
 
 
 class PearlMode:
     name = "pearl"
 
-    def simulate(self, sim: Simulation) -> None:
+    def simulate(self, sim: Simulator) -> None:
         self.simulate_from(sim, start_index=0, parent=None)
 
     def simulate_from(
-        self, sim: Simulation, start_index: int, parent: str | None, timeline_id: str = "main"
+        self, sim: Simulator, start_index: int, parent: str | None, timeline_id: str = "main"
     ) -> None:
         """Generate timepoints ``start_index`` … ``count - 1`` after ``parent`` (branches resume).
 

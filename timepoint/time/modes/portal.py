@@ -23,16 +23,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from timepoint.scenario.schema import PortalConfig, Scenario
-from timepoint.time.causal import integrity_problems
 from timepoint.time.modes.common import add_path_timepoint, scored_check
 from timepoint.time.modes.portal_forward import CandidatePath
 from timepoint.time.modes.portal_search import PortalNode, PortalSearch
 from timepoint.time.modes.wording import mentions
 from timepoint.time.paths import ScoredPath, path_infos
 from timepoint.world import EntityRole, Timeline, Timepoint
+from timepoint.world.causal import integrity_problems
 
 if TYPE_CHECKING:
-    from timepoint.engine.simulation import Simulation
+    from timepoint.time.simulator import Simulator
 
 
 def _on_year(moment: datetime, year: int) -> datetime:
@@ -55,7 +55,7 @@ def portal_times(scenario: Scenario, cfg: PortalConfig) -> list[datetime]:
 class PortalMode:
     name = "portal"
 
-    def simulate(self, sim: Simulation) -> None:
+    def simulate(self, sim: Simulator) -> None:
         cfg = sim.scenario.temporal.portal
         assert cfg is not None
         steps = cfg.backward_steps
@@ -70,7 +70,7 @@ class PortalMode:
 
     def _store(
         self,
-        sim: Simulation,
+        sim: Simulator,
         search: PortalSearch,
         paths: list[CandidatePath],
         times: list[datetime],
@@ -146,7 +146,7 @@ class PortalMode:
 
     @staticmethod
     def _timepoint(
-        sim: Simulation,
+        sim: Simulator,
         node: PortalNode,
         timeline: str,
         parent: str | None,

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from timepoint.kernel.grounded import record_dropped
 from timepoint.llm.base import ActionType, Completion, Request
 from timepoint.llm.drafts import EventDraft
-from timepoint.llm.grounding import record_dropped, settle
+from timepoint.llm.grounding import settle
 from timepoint.llm.structured import expect_answer
 from timepoint.llm.task_data import task_request
 from timepoint.time.modes.common import entity_views, scenario_brief
@@ -43,7 +44,7 @@ from timepoint.time.modes.portal_scoring import (
 )
 
 if TYPE_CHECKING:
-    from timepoint.engine.simulation import Simulation
+    from timepoint.time.simulator import Simulator
 
 
 @dataclass
@@ -64,7 +65,7 @@ class PortalNode:
 class PortalSearch:
     """Runs steps (1)–(6) of PORTAL for one simulation over the step ``times``."""
 
-    def __init__(self, sim: Simulation, times: list[datetime]):
+    def __init__(self, sim: Simulator, times: list[datetime]):
         cfg = sim.scenario.temporal.portal
         assert cfg is not None
         self.sim, self.cfg, self.times = sim, cfg, times

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from timepoint.engine.record import ActionUsage, UsageSummary
 from timepoint.llm.base import CallRecord
+from timepoint.world.record import ActionUsage, UsageSummary
 
 
 def _add(bucket: ActionUsage, call: CallRecord) -> ActionUsage:

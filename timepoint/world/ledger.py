@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from timepoint.engine.record import LedgerEntry
+from timepoint.world.record import LedgerEntry
 
 MECHANISM_NAMES: dict[str, str] = {
     "M1": "heterogeneous fidelity",

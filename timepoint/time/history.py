@@ -22,14 +22,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from timepoint.engine.context import RunContext, ask_model
-from timepoint.engine.mechanism_settings import MechanismSettings, read_settings
-from timepoint.engine.state import WorldState
+from timepoint.kernel.context import RunContext, ask_model
+from timepoint.kernel.mechanism_settings import MechanismSettings, read_settings
+from timepoint.kernel.state import WorldState
 from timepoint.llm.base import ActionType
-from timepoint.llm.offline_compose import point_of, topic_of
 from timepoint.llm.structured import expect_answer
-from timepoint.time.causal import ancestors
 from timepoint.world import EntityRole
+from timepoint.world.causal import ancestors
+from timepoint.world.phrasing import point_of, topic_of
 
 EXTRAS_KEY = "history_summaries"
 #: Sentences the offline summary keeps about the stretches after the opening.

@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
-from timepoint.engine.progress import NullProgress, ProgressSink
-from timepoint.engine.record import ModelChoice
+from timepoint.kernel.grounded import record_dropped
+from timepoint.kernel.progress import NullProgress, ProgressSink
 from timepoint.llm.base import ActionType, CallRecord, Completion, Request, Usage
-from timepoint.llm.grounding import grounding_of, record_dropped, settle
+from timepoint.llm.grounding import grounding_of, settle
 from timepoint.llm.task_data import task_request
+from timepoint.world.record import ModelChoice
 
 if TYPE_CHECKING:
-    from timepoint.engine.state import WorldState
+    from timepoint.kernel.state import WorldState
 
 
 class Gateway(Protocol):

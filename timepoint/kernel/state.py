@@ -5,12 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from timepoint.engine.ledger import Ledger
-from timepoint.engine.record import FidelityCell, ValidationResult
-from timepoint.fidelity.graph import RelationGraph
-from timepoint.knowledge.exposure import ExposureLog
 from timepoint.scenario.schema import Scenario
-from timepoint.time.causal import causal_path
 from timepoint.world import (
     Dialog,
     Entity,
@@ -23,6 +18,11 @@ from timepoint.world import (
     Timeline,
     Timepoint,
 )
+from timepoint.world.causal import causal_path
+from timepoint.world.exposure import ExposureLog
+from timepoint.world.graph import RelationGraph
+from timepoint.world.ledger import Ledger
+from timepoint.world.record import FidelityCell, ValidationResult
 
 
 @dataclass
