@@ -12,7 +12,7 @@ from timepoint.fidelity.token_budget import TokenBudget
 from timepoint.llm.base import Message, Request
 from timepoint.scenario.schema import BudgetMode
 from timepoint.settings import Settings
-from timepoint.time.branching import Intervention
+from timepoint.time.intervention import Intervention
 from timepoint.world import ResolutionLevel
 
 from .conftest import JEFFERSON

@@ -9,8 +9,8 @@ import pytest
 
 import timepoint as tp
 from timepoint.cli import main
-from timepoint.knowledge.ask import find_timepoint, parse_question, question_kind
 from timepoint.knowledge.provenance import KnowledgeQueryError
+from timepoint.knowledge.question import find_timepoint, parse_question, question_kind
 from timepoint.scenario.schema import Scenario
 from timepoint.settings import Settings
 from timepoint.world import ExposureKind, ResolutionLevel

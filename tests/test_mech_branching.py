@@ -8,8 +8,9 @@ from pydantic import ValidationError
 
 import timepoint as tp
 from timepoint.cli import main
+from timepoint.errors import BranchError
 from timepoint.settings import Settings
-from timepoint.time.branching import BranchError, Intervention
+from timepoint.time.intervention import Intervention
 
 from .conftest import JEFFERSON
 

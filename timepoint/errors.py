@@ -14,6 +14,8 @@ Hierarchy::
     │   └── UnknownModelError      a model id that the registry does not know
     ├── BudgetExceeded           a call or job would pass a hard budget (names budget and figures)
     ├── SimulationError          a run failed at a named step
+    ├── RestoreError             a stored run cannot be turned back into a world
+    ├── BranchError              a branch point or intervention does not fit the run
     ├── StoreError               the run store could not read or write
     │   └── RunNotFound          no run with that id
     ├── BatchError               a batch definition or execution problem
@@ -107,6 +109,14 @@ class SimulationError(TimepointError):
     def __init__(self, step: str, message: str):
         self.step = step
         super().__init__(f"step {step!r}: {message}")
+
+
+class RestoreError(TimepointError):
+    """A record cannot be turned back into a world: unknown timeline, or no scenario at hand."""
+
+
+class BranchError(TimepointError):
+    """A branch point or an intervention does not fit the run."""
 
 
 class StoreError(TimepointError):

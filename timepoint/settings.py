@@ -29,6 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from timepoint.errors import ConfigurationError
+from timepoint.redaction import check_key, public_url
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 
@@ -56,14 +57,10 @@ class Settings(BaseModel):
     @classmethod
     def _ascii_key(cls, key: SecretStr | None) -> SecretStr | None:
         if key is not None:
-            from timepoint.llm.openai_compat import check_key
-
             check_key(key.get_secret_value(), "TIMEPOINT_LLM_API_KEY")
         return key
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        from timepoint.llm.http_errors import public_url
-
         for name, value in super().__repr_args__():
             yield name, public_url(value) if name == "base_url" else value
 
@@ -119,8 +116,6 @@ class Settings(BaseModel):
             )
         model = self.model or "selected per action from the registry"
         rpm = f", {self.rpm} requests/minute" if self.rpm else ""
-        from timepoint.llm.http_errors import public_url
-
         return f"LLM: {public_url(self.base_url)} (API key set; model: {model}{rpm})"
 
 

@@ -37,11 +37,11 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def intervention_from(args: argparse.Namespace) -> Any:
-    """The :class:`~timepoint.time.branching.Intervention` the arguments describe."""
+    """The :class:`~timepoint.time.intervention.Intervention` the arguments describe."""
     import yaml
 
     from timepoint.errors import ConfigurationError
-    from timepoint.time.branching import Intervention
+    from timepoint.time.intervention import Intervention
 
     if args.remove:
         return Intervention.remove(args.remove)

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from timepoint.errors import TimepointError
+from timepoint.errors import RestoreError
 from timepoint.kernel.state import WorldState
 from timepoint.scenario.schema import Scenario
 from timepoint.world import (
@@ -21,31 +21,12 @@ from timepoint.world import (
     ExposureKind,
     Fact,
     ResolutionLevel,
-    Timepoint,
 )
 from timepoint.world.exposure import ExposureLog, make_fact
 from timepoint.world.record import RunRecord
 
 if TYPE_CHECKING:
     from timepoint.engine.run import Run
-
-
-class RestoreError(TimepointError):
-    """A record cannot be turned back into a world: unknown timeline, or no scenario at hand."""
-
-
-def timeline_order(record: RunRecord, timeline_id: str = "main") -> list[Timepoint]:
-    """The timepoints of one timeline in order (all timepoints when the timeline is missing)."""
-    by_id = {t.id: t for t in record.timepoints}
-    timeline = next((t for t in record.timelines if t.id == timeline_id), None)
-    if timeline is None:
-        if timeline_id != "main":
-            known = ", ".join(t.id for t in record.timelines) or "none"
-            raise RestoreError(
-                f"run {record.run_id} has no timeline {timeline_id!r}; known: {known}"
-            )
-        return list(record.timepoints)
-    return [by_id[i] for i in timeline.timepoint_ids if i in by_id]
 
 
 def restore_state(

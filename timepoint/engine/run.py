@@ -97,17 +97,17 @@ class Run:
 
         >>> run.ask("What did Madison know before the dinner, and from whom?")  # doctest: +SKIP
         """
-        from timepoint.knowledge.ask import ask
+        from timepoint.engine.ask import ask
 
         return ask(self, question, model=model)
 
     def branch(self, at: str | int, intervention: Any, *, model: Any = None) -> Run:
         """Re-simulate from ``at`` after an intervention (M12); the branch is a new stored run.
 
-        >>> from timepoint.time.branching import Intervention  # doctest: +SKIP
+        >>> from timepoint.time.intervention import Intervention  # doctest: +SKIP
         >>> other = run.branch(at="tp_001", intervention=Intervention.remove("hamilton"))
         """
-        from timepoint.time.branching import branch
+        from timepoint.engine.branch import branch
 
         return branch(self, at, intervention, model=model)
 

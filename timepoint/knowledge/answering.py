@@ -3,7 +3,7 @@ elevations a question needs before it can be answered.
 
 :func:`answer_question` works on a :class:`~timepoint.kernel.state.WorldState`; the orchestration
 around it (restoring the state from a record, persisting the updated record) is
-:func:`timepoint.knowledge.ask.ask`.
+:func:`timepoint.engine.ask.ask`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from timepoint.world import ResolutionLevel
 from timepoint.world.record import Answer
 
 if TYPE_CHECKING:
-    from timepoint.knowledge.ask import Question
+    from timepoint.knowledge.question import Question
 
 #: the resolution each kind of question needs at the target's (entity, timepoint) cell
 NEEDED: dict[str, ResolutionLevel] = {

@@ -15,7 +15,7 @@ from timepoint.world.causal import causal_path
 from timepoint.world.phrasing import topic_of
 
 if TYPE_CHECKING:
-    from timepoint.knowledge.ask import Question
+    from timepoint.knowledge.question import Question
 
 MAX_FACTS = 8
 #: Turns a "said" answer quotes at most: the closest to the question, then the latest.

@@ -161,17 +161,3 @@ def redact_key(text: str, key: str | None) -> str:
         fragments.add(key[-size:])
     pattern = "|".join(re.escape(f) for f in sorted(fragments, key=len, reverse=True))
     return re.sub(pattern, "[redacted]", text)
-
-
-def public_url(url: str) -> str:
-    """``url`` fit to print: user name and password dropped, query values redacted."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError, ValueError):
-        return re.sub(r"//[^/@]*@", "//", url.split("?")[0])
-    shown = parsed.copy_with(username=None, password=None, query=None, fragment=None)
-    text = str(shown)
-    if parsed.query:
-        names = [name for name, _ in parsed.params.multi_items()]
-        text += "?" + "&".join(f"{name}=[redacted]" for name in names)
-    return text.rstrip("/")

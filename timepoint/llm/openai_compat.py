@@ -53,10 +53,10 @@ from timepoint.llm.http_errors import (
     error_status,
     error_text,
     error_text_of,
-    public_url,
     redact_key,
 )
 from timepoint.llm.registry import Registry
+from timepoint.redaction import check_key, public_url
 
 __all__ = ["OpenAICompatibleModel", "StructuredMode"]
 
@@ -568,26 +568,6 @@ class OpenAICompatibleModel:
         if self._base_url != self._public:
             text = text.replace(self._base_url, self._public)
         return redact_key(text, self._key)
-
-
-def check_key(key: str | None, name: str = "the API key") -> None:
-    """Raise when ``key`` cannot travel in an HTTP header.
-
-    Raises:
-        ConfigurationError: ``key`` holds a non-ASCII character (its position is named, the
-            character is not shown).
-    """
-    if not key:
-        return
-    for index, char in enumerate(key):
-        if not char.isascii() or (not char.isprintable()):
-            kind = "a non-ASCII" if not char.isascii() else "a control"
-            raise ConfigurationError(
-                f"{name} holds {kind} character at position {index + 1} of {len(key)}; "
-                "API keys are printable ASCII, and HTTP headers cannot carry anything else. "
-                "Copy the key again (look for smart quotes, a non-breaking space or an ellipsis "
-                "from a truncated display) and set TIMEPOINT_LLM_API_KEY to it"
-            )
 
 
 def _with_schema_instruction(messages: list[Message], schema: type[BaseModel]) -> list[Message]:

@@ -51,7 +51,6 @@ _EXPORTS: dict[str, str] = {
     "timeline_chart": "charts",
     "timeline_data": "charts",
     "timeline_spec": "charts",
-    "show": "view",
     "build_site": "site",
     "site_dir": "site",
     "serve_site": "serve",

@@ -11,7 +11,7 @@ value that goes into Markdown goes through one of these functions:
 - :func:`code` for a value shown as a code span (ids);
 - :func:`link` for a link to a page of the site, its target percent-encoded.
 
-:func:`no_raw_html` is applied by :func:`timepoint.report.view.show` to every Markdown string
+:func:`no_raw_html` is applied by :func:`timepoint.view.show` to every Markdown string
 it displays, as a second line: a ``<`` outside a code span is shown as a character, so no
 Markdown given to ``show`` can make an HTML element.
 """

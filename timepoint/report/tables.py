@@ -1,6 +1,6 @@
 """Markdown tables and headers for report pages: run facts, ledger, files, paths, batches, costs.
 
-Each function returns Markdown that a notebook displays with :func:`timepoint.report.view.show`.
+Each function returns Markdown that a notebook displays with :func:`timepoint.view.show`.
 Every value from a run record, a scenario or a batch goes in through :mod:`~timepoint.report.markup`
 (as text, a code span or a link), so it shows as written and never as HTML.
 """

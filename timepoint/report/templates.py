@@ -13,10 +13,10 @@ from typing import Any
 from timepoint.errors import ReportError
 
 #: bump when a template changes, so cached executed notebooks are rebuilt
-TEMPLATE_VERSION = 3
+TEMPLATE_VERSION = 4
 HIDDEN_INPUT_TAG = "remove-input"
 
-_IMPORTS = "from timepoint.report import charts, markup, tables, view\n"
+_IMPORTS = "from timepoint import view\nfrom timepoint.report import charts, markup, tables\n"
 
 _CELLS: dict[str, list[tuple[str, str]]] = {
     "run": [

@@ -12,9 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from timepoint.engine.restore import timeline_order
 from timepoint.world import Timepoint
-from timepoint.world.record import RunRecord
+from timepoint.world.record import RunRecord, timeline_order
 
 
 class SlotDifference(BaseModel):

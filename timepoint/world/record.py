@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from timepoint.errors import RestoreError
 from timepoint.world import (
     Dialog,
     Entity,
@@ -136,3 +137,17 @@ class RunRecord(Model):
     @property
     def main_timeline(self) -> Timeline | None:
         return next((t for t in self.timelines if t.id == "main"), None)
+
+
+def timeline_order(record: RunRecord, timeline_id: str = "main") -> list[Timepoint]:
+    """The timepoints of one timeline in order (all timepoints when the timeline is missing)."""
+    by_id = {t.id: t for t in record.timepoints}
+    timeline = next((t for t in record.timelines if t.id == timeline_id), None)
+    if timeline is None:
+        if timeline_id != "main":
+            known = ", ".join(t.id for t in record.timelines) or "none"
+            raise RestoreError(
+                f"run {record.run_id} has no timeline {timeline_id!r}; known: {known}"
+            )
+        return list(record.timepoints)
+    return [by_id[i] for i in timeline.timepoint_ids if i in by_id]

@@ -1,0 +1,157 @@
+"""``run.branch``: re-simulate a stored run from a timepoint after an intervention (M12)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from timepoint.engine.restore import rewind, scenario_of
+from timepoint.errors import TimepointError
+from timepoint.time.intervention import (
+    BranchError,
+    Intervention,
+    InterventionKind,
+    apply_intervention,
+)
+from timepoint.world import Timepoint
+from timepoint.world.record import timeline_order
+
+if TYPE_CHECKING:
+    from timepoint.engine.run import Run
+    from timepoint.kernel.progress import ProgressSink
+    from timepoint.llm.base import LanguageModel
+
+
+def branch(
+    run: Run,
+    at: str | int,
+    intervention: Intervention | dict[str, Any],
+    *,
+    model: LanguageModel | None = None,
+    progress: ProgressSink | None = None,
+) -> Run:
+    """Copy ``run`` up to ``at``, apply ``intervention``, re-simulate forward; store the branch.
+
+    Args:
+        run: the run to branch (its scenario comes from memory or its folder).
+        at: the first timepoint the branch re-simulates: an id (``tp_001``) or a 0-based index
+            into the main timeline.
+        intervention: an :class:`Intervention` or its dict form.
+        model: the provider to use (default: the one the settings imply, offline without a key).
+        progress: a progress sink.
+
+    Raises:
+        BranchError: bad branch point or intervention, or a mode that cannot resume.
+        RestoreError: the run's scenario is neither in memory nor in its folder.
+        RunFailed: the re-simulation failed; its partial record is stored.
+    """
+    from timepoint.engine.runner import conclude, finalize, new_run_id, scenario_gateway
+    from timepoint.engine.simulation import Simulation
+    from timepoint.kernel.context import RunContext
+    from timepoint.settings import Settings
+    from timepoint.store import open_store
+    from timepoint.time.modes import mode_for
+
+    if isinstance(intervention, dict):
+        intervention = Intervention.model_validate(intervention)
+    record = run.record
+    scenario = scenario_of(run)
+    order = timeline_order(record)
+    slot = _slot(order, at)
+    group = [t for t in order if slot.id in (t.id, t.parent_timepoint)]
+    first = order.index(group[0])
+    prefix = order[:first]
+    index = sum(1 for t in prefix if t.parent_timepoint is None)
+    strategy = mode_for(scenario.temporal.mode)
+    simulate_from = getattr(strategy, "simulate_from", None)
+    if simulate_from is None:
+        raise BranchError(
+            f"mode {scenario.temporal.mode.value!r} cannot resume from a timepoint; "
+            "branch a run made in a forward mode (pearl)"
+        )
+    settings = run.settings or Settings.from_env()
+    home = Path(settings.home)
+    store = run.store if run.store is not None else open_store(settings.db_url, home=home)
+    gateway = scenario_gateway(settings, scenario, model, seed=scenario.seed)
+    ctx = RunContext(
+        gateway=gateway,
+        seed=scenario.seed,
+        home=home,
+        max_concurrency=scenario.models.max_concurrency,
+        store=store,
+        **({"progress": progress} if progress is not None else {}),
+    )
+    sim = Simulation(scenario, ctx)
+    sim.state, notes = rewind(record, scenario, {t.id for t in prefix}, group[0].causal_parent)
+    effect = apply_intervention(sim.state, intervention)
+    cancel = intervention.kind is InterventionKind.CANCEL_EVENT
+    ledger = sim.state.ledger
+    ledger.count("M12", "timepoints copied", len(prefix))
+    ledger.count("M12", "exposures copied", len(sim.state.exposures))
+    ledger.count("M12", "interventions")
+    ledger.note("M12", f"{intervention.describe()} at {slot.id} of run {record.run_id}: {effect}")
+    for note in notes:
+        ledger.note("M12", note)
+    run_id = new_run_id(scenario, scenario.seed)
+    started = datetime.now(UTC)
+    failure: BaseException | None = None
+    try:
+        sim.enter("fidelity", "branch")
+        sim.plan_graph()
+        before = len(sim.state.timepoints)
+        simulate_from(
+            sim, start_index=index + 1 if cancel else index, parent=group[0].causal_parent
+        )
+        ledger.count("M12", "timepoints re-simulated", len(sim.state.timepoints) - before)
+        sim.enter("finish")
+        sim.finish()
+    except (TimepointError, ValueError, KeyError, AssertionError) as error:
+        failure = error
+    result = sim.record(run_id, started, "failed" if failure else "completed", gateway.provider)
+    result = finalize(result, gateway)
+    timelines = [
+        t.model_copy(
+            update={
+                "parent_timeline": f"{record.run_id}:main",
+                "branch_point": slot.id,
+                "intervention": intervention.describe(),
+                "label": f"branch of {record.run_id} at {slot.id}",
+            }
+        )
+        if t.id == "main"
+        else t
+        for t in result.timelines
+    ]
+    extras = {
+        **result.extras,
+        "branch": {
+            "parent_run": record.run_id,
+            "at": slot.id,
+            "intervention": intervention.model_dump(mode="json"),
+            "copied": [t.id for t in prefix],
+        },
+    }
+    result = result.model_copy(update={"timelines": timelines, "extras": extras})
+    return conclude(
+        result, sim, gateway, failure, scenario=scenario, home=home, store=store, settings=settings
+    )
+
+
+def _slot(order: list[Timepoint], at: str | int) -> Timepoint:
+    main = [t for t in order if t.parent_timepoint is None]
+    if isinstance(at, int) or str(at).isdigit():
+        position = int(at)
+        if not 0 <= position < len(main):
+            raise BranchError(f"branch index {position} is outside 0..{len(main) - 1}")
+        return main[position]
+    found = next((t for t in order if t.id == at), None)
+    if found is None:
+        known = ", ".join(t.id for t in main)
+        raise BranchError(f"no timepoint {at!r} on the main timeline; known: {known}")
+    if found.parent_timepoint is not None:
+        raise BranchError(
+            f"{at!r} is a sub-moment of {found.parent_timepoint}; branch at "
+            f"{found.parent_timepoint} instead"
+        )
+    return found
