@@ -1,29 +1,34 @@
-"""Cost estimates before a batch runs: planned calls per scenario × registry prices.
+"""Cost estimates before a batch runs: a rehearsal of each configuration × registry prices.
 
-The planned calls of a scenario come from its structure:
+Each distinct configuration of a batch (seeds and replicates merged) is **rehearsed**: run with the
+offline model in a throwaway folder, once with each of :data:`REHEARSAL_SEEDS`, so its calls and
+their tokens are measured on the prompts the engine really builds — the prose with its fenced JSON
+block, the rolling history summary (M7: the first events of a chain summarized every ``m7.every``
+timepoints, the last ``m7.recent`` quoted, plus the ``summarization`` calls that write those
+summaries), mode expansions (portal candidates, branches, cycles) and vertical expansion alike.
+Seeds change what the model writes and so how much later prompts carry; the rehearsal seeds are
+fixed, so a configuration has one estimate whichever of its seeds comes first. A rehearsal costs
+what an offline run of the configuration costs (a fraction of a second for the library's scenarios)
+and calls no endpoint.
 
-- ``entity_population``: one call per roster entry the model has to complete (entries that
-  lack a name, description, traits or knowledge and have no profile file; generated entries up
-  to ``entities.count``), background entities excepted;
-- per timepoint (sub-moments of vertical expansion included): one ``temporal_reasoning`` call,
-  one ``dialog_synthesis`` call (M11), one ``prospection`` call per planning entity (M15: roster
-  ``plans: true``, listed in the ``m15`` settings by id or role, or with the planning trait; an
-  entity whose traits the model writes may become one, which the high end allows for) and one
-  ``animistic_behavior`` call per non-human entity when ``entities.animism`` > 0 (M16);
-- the per-timepoint part is scaled by the mode's complexity multiplier (pearl 1.0, directorial
-  1.2, nonlinear 1.3, branching 1.4, cyclical 1.3, portal 1.5);
-- one ``summarization`` call for the executive summary of the run.
+The measured tokens are priced per action with the model the gateway would choose. The range
+allows for a real model answering differently from the offline one, and for other seeds:
 
-Mechanisms that compute without the model (scenes, circadian, relationships, validators) add
-nothing. The count is exact for forward (pearl) runs of the offline model and a planning figure
-for the other modes.
+- ``low``: per action, the smaller rehearsal's prompts at :data:`PROMPT_LOW` and answers at
+  :data:`COMPLETION_LOW`;
+- ``expected`` (the midpoint): the mean of the rehearsals;
+- ``high``: per action, the larger rehearsal's prompts at :data:`PROMPT_HIGH` and answers at
+  :data:`COMPLETION_HIGH` (later prompts quote earlier answers, so longer answers make longer
+  prompts).
 
-Each call is priced with the model the gateway would choose for its action. The range:
+``benchmarks/estimate_accuracy.py`` checks the range against runs of the library's scenarios
+with seeds other than the rehearsal's. The **ceiling** (``usd_ceiling``) is the worst case a
+job's cap is taken from when no cap is given: 50% more calls (retries and re-asks), prompts
+50% longer and every answer as long as ``max_tokens``, at the most expensive model of each
+action's fallback chain.
 
-- ``low``: the planned calls with lean answers (60% of the typical tokens) at the chosen model;
-- ``expected``: the planned calls with typical tokens at the chosen model;
-- ``high``: 50% more calls (retries and re-asks), prompts 50% longer and every answer as long as
-  ``max_tokens``, at the most expensive model of the action's fallback chain.
+A configuration that cannot be rehearsed (it fails offline) falls back to a count from its
+structure (:func:`call_range`) at typical tokens per action (:data:`TYPICAL_TOKENS`).
 
 Runs with the offline model cost nothing, so their estimate is zero dollars (calls and tokens
 are still shown).
@@ -32,7 +37,9 @@ are still shown).
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -66,7 +73,15 @@ TYPICAL_TOKENS: dict[ActionType, tuple[int, int, int]] = {
 }
 DEFAULT_TOKENS = (800, 400, 1024)
 
+#: the range around a rehearsal, as factors on its prompt and completion tokens
+PROMPT_LOW, PROMPT_HIGH = 0.85, 1.2
+COMPLETION_LOW, COMPLETION_HIGH = 0.6, 1.6
+#: the seeds every configuration is rehearsed with (seeds change what the model writes, and so
+#: how many entities plan, which events animate objects, how long the history grows)
+REHEARSAL_SEEDS = (0, 1000)
+#: the range of a structural estimate (no rehearsal), as a share of the typical tokens
 LOW_TOKEN_SHARE = 0.6
+#: the ceiling: more calls (retries, re-asks) and longer prompts than planned
 HIGH_CALL_FACTOR = 1.5
 HIGH_PROMPT_FACTOR = 1.5
 
@@ -76,15 +91,22 @@ class Frozen(BaseModel):
 
 
 class ActionEstimate(Frozen):
-    """Planned calls of one action in one job, and their cost range in USD."""
+    """Planned calls of one action in one job, their tokens and cost range in USD.
+
+    ``tokens`` is the expected number (prompt and completion), ``tokens_low``–``tokens_high``
+    its range; ``usd_ceiling`` is the worst case (see the module docstring).
+    """
 
     action: str
     calls: float
     model: str
     tokens: int
+    tokens_low: int = 0
+    tokens_high: int = 0
     usd_low: float
     usd_expected: float
     usd_high: float
+    usd_ceiling: float = 0.0
 
 
 class ScenarioEstimate(Frozen):
@@ -96,9 +118,13 @@ class ScenarioEstimate(Frozen):
     jobs: int = 1
     calls: float
     tokens: int
+    tokens_low: int = 0
+    tokens_high: int = 0
     usd_low: float
     usd_expected: float
     usd_high: float
+    usd_ceiling: float = 0.0
+    source: str = "rehearsal"
     actions: list[ActionEstimate]
 
 
@@ -108,8 +134,9 @@ class BatchEstimate(Frozen):
     Attributes:
         jobs: jobs in the batch.
         calls: planned LLM calls in all.
-        tokens: typical tokens in all.
-        usd_low / usd_expected / usd_high: the cost range of the batch in USD.
+        tokens: expected tokens in all; ``tokens_low``–``tokens_high`` their range.
+        usd_low / usd_expected / usd_high: the cost range of the batch in USD (``expected`` is
+            the midpoint); ``usd_ceiling`` its worst case.
         provider: the provider the jobs would use; ``offline`` costs nothing.
         configurations: one estimate per distinct configuration (seeds and replicates merged).
     """
@@ -117,24 +144,28 @@ class BatchEstimate(Frozen):
     jobs: int
     calls: float
     tokens: int
+    tokens_low: int = 0
+    tokens_high: int = 0
     usd_low: float
     usd_expected: float
     usd_high: float
+    usd_ceiling: float = 0.0
     provider: str
     configurations: list[ScenarioEstimate]
 
     def describe(self) -> str:
         """A few lines for the command line."""
         lines = [
-            f"{self.jobs} jobs, ~{self.calls:,.0f} LLM calls, ~{self.tokens:,} tokens "
-            f"(provider: {self.provider})",
+            f"{self.jobs} jobs, ~{self.calls:,.0f} LLM calls, {self.tokens_low:,} – "
+            f"{self.tokens_high:,} tokens (typical {self.tokens:,}; provider: {self.provider})",
             f"estimated cost: ${self.usd_low:.4f} – ${self.usd_high:.4f} "
-            f"(typical ${self.usd_expected:.4f})",
+            f"(typical ${self.usd_expected:.4f}; at most ${self.usd_ceiling:.4f})",
         ]
         for config in self.configurations[:8]:
             actions = ", ".join(f"{a.action} {a.calls:g}×{a.model}" for a in config.actions)
+            how = "rehearsed" if config.source == "rehearsal" else f"×{config.multiplier:g}"
             lines.append(
-                f"  {config.scenario_id} ({config.mode} ×{config.multiplier:g}): {config.jobs} "
+                f"  {config.scenario_id} ({config.mode}, {how}): {config.jobs} "
                 f"jobs × {config.calls:g} calls, ${config.usd_low:.4f}–${config.usd_high:.4f} "
                 f"per job [{actions}]"
             )
@@ -144,15 +175,28 @@ class BatchEstimate(Frozen):
 
 
 def planned_calls(scenario: Scenario) -> dict[ActionType, float]:
-    """Planned calls per action of one run of ``scenario`` (see the module docstring)."""
+    """Planned calls per action of one run of ``scenario``, from its structure (see
+    :func:`call_range`)."""
     return {action: expected for action, (expected, _) in call_range(scenario).items()}
 
 
 def call_range(scenario: Scenario) -> dict[ActionType, tuple[float, float]]:
-    """(planned, most) calls per action of one run of ``scenario``.
+    """(planned, most) calls per action of one run of ``scenario``, from its structure.
 
-    The two differ where the model decides: an entity the model populates may turn out to be a
-    planner (M15 by trait), so it counts towards the most but not the planned calls.
+    The fallback of a configuration that cannot be rehearsed:
+
+    - ``entity_population``: one call per roster entry the model has to complete (entries that
+      lack a name, description, traits or knowledge and have no profile file; generated entries
+      up to ``entities.count``), background entities excepted;
+    - per timepoint (sub-moments of vertical expansion included): one ``temporal_reasoning``
+      call, one ``dialog_synthesis`` call (M11), one ``prospection`` call per planning entity
+      (M15) and one ``animistic_behavior`` call per non-human entity when ``entities.animism``
+      > 0 (M16), scaled by the mode's complexity multiplier (:data:`MODE_MULTIPLIERS`);
+    - one ``summarization`` call for the executive summary of the run.
+
+    The count is exact for short forward (pearl) runs of the offline model. The planned and
+    the most calls differ where the model decides: an entity the model populates may turn out
+    to be a planner (M15 by trait), so it counts towards the most but not the planned calls.
     """
     from timepoint.synthesis.population import roster_with_generated
     from timepoint.world import EntityKind, EntityRole
@@ -249,14 +293,126 @@ class Pricer:
         return (prompt * input_price + completion * output_price) / 1_000_000
 
 
-def estimate_scenario(scenario: Scenario, pricer: Pricer) -> ScenarioEstimate:
-    """The estimate of one run of ``scenario``."""
+def rehearse(
+    scenario: Scenario, settings: Settings, seed: int = 0
+) -> dict[str, tuple[int, int, int]] | None:
+    """(calls, prompt tokens, completion tokens) per action of an offline run of ``scenario``
+    with ``seed``.
+
+    The run goes to a temporary folder that is removed afterwards; it uses the settings' forced
+    model and registry, so the gateway chooses models as it would. ``None`` when the run cannot
+    start (a configuration the offline model cannot run); a run that fails part-way counts the
+    calls it made.
+    """
+    from timepoint.engine.runner import RunFailed, run
+    from timepoint.llm.offline import OfflineModel
+    from timepoint.store import open_store
+
+    rehearsed = scenario.model_copy(update={"seed": seed})
+    with tempfile.TemporaryDirectory(prefix="timepoint-estimate-") as home:
+        quiet = Settings(
+            home=Path(home), model=settings.model, registry_path=settings.registry_path
+        )
+        store = open_store(home=Path(home))
+        model = OfflineModel(seed=seed, leak_rate=scenario.mechanisms.leak_rate)
+        try:
+            record = run(rehearsed, model=model, store=store, settings=quiet).record
+        except RunFailed as failure:
+            record = failure.run.record
+        except Exception:
+            return None
+        finally:
+            store.close()
+    return {
+        action: (usage.calls, usage.prompt_tokens, usage.completion_tokens)
+        for action, usage in record.usage.by_action.items()
+        if usage.calls
+    }
+
+
+def _action(value: str) -> ActionType | None:
+    try:
+        return ActionType(value)
+    except ValueError:
+        return None
+
+
+def estimate_scenario(
+    scenario: Scenario, pricer: Pricer, settings: Settings | None = None
+) -> ScenarioEstimate:
+    """The estimate of one run of ``scenario``: rehearsed with ``settings`` (see the module
+    docstring), or from its structure without them or when no rehearsal can run."""
+    runs = [rehearse(scenario, settings, s) for s in REHEARSAL_SEEDS] if settings else []
+    measured = [r for r in runs if r is not None]
+    if not measured:
+        return _structural(scenario, pricer)
+    actions = []
+    for name in sorted({a for r in measured for a in r}):
+        seen = [r.get(name, (0, 0, 0)) for r in measured]
+        calls, prompt, completion = (round(sum(v) / len(seen)) for v in zip(*seen, strict=True))
+        prompt_low, completion_low = min(s[1] for s in seen), min(s[2] for s in seen)
+        prompt_high, completion_high = max(s[1] for s in seen), max(s[2] for s in seen)
+        calls_high = max(s[0] for s in seen)
+        action = _action(name)
+        chain = pricer.chain(scenario, action) if action is not None else []
+        model = chain[0] if chain else "unknown"
+        max_tokens = TYPICAL_TOKENS.get(action, DEFAULT_TOKENS)[2] if action else DEFAULT_TOKENS[2]
+        ceiling = max(
+            (
+                pricer.usd(m, prompt_high * HIGH_PROMPT_FACTOR, calls_high * max_tokens)
+                * HIGH_CALL_FACTOR
+                for m in chain
+            ),
+            default=0.0,
+        )
+        actions.append(
+            ActionEstimate(
+                action=name,
+                calls=calls,
+                model=model,
+                tokens=prompt + completion,
+                tokens_low=round(prompt_low * PROMPT_LOW + completion_low * COMPLETION_LOW),
+                tokens_high=round(prompt_high * PROMPT_HIGH + completion_high * COMPLETION_HIGH),
+                usd_low=pricer.usd(model, prompt_low * PROMPT_LOW, completion_low * COMPLETION_LOW),
+                usd_expected=pricer.usd(model, prompt, completion),
+                usd_high=pricer.usd(
+                    model, prompt_high * PROMPT_HIGH, completion_high * COMPLETION_HIGH
+                ),
+                usd_ceiling=ceiling,
+            )
+        )
+    return _scenario_estimate(scenario, actions, "rehearsal")
+
+
+def _scenario_estimate(
+    scenario: Scenario, actions: list[ActionEstimate], source: str
+) -> ScenarioEstimate:
+    mode = scenario.temporal.mode.value
+    return ScenarioEstimate(
+        scenario_id=scenario.id,
+        mode=mode,
+        multiplier=MODE_MULTIPLIERS.get(mode, 1.0),
+        calls=sum(a.calls for a in actions),
+        tokens=sum(a.tokens for a in actions),
+        tokens_low=sum(a.tokens_low for a in actions),
+        tokens_high=sum(a.tokens_high for a in actions),
+        usd_low=sum(a.usd_low for a in actions),
+        usd_expected=sum(a.usd_expected for a in actions),
+        usd_high=sum(a.usd_high for a in actions),
+        usd_ceiling=sum(a.usd_ceiling for a in actions),
+        source=source,
+        actions=actions,
+    )
+
+
+def _structural(scenario: Scenario, pricer: Pricer) -> ScenarioEstimate:
+    """Calls counted from the structure (:func:`call_range`) at typical tokens per action."""
     actions = []
     for action, (calls, most) in call_range(scenario).items():
         prompt, completion, max_tokens = TYPICAL_TOKENS.get(action, DEFAULT_TOKENS)
         chain = pricer.chain(scenario, action)
         model = chain[0]
-        high = max(pricer.usd(m, prompt * HIGH_PROMPT_FACTOR, max_tokens) for m in chain) * (
+        ceiling = max(pricer.usd(m, prompt * HIGH_PROMPT_FACTOR, max_tokens) for m in chain) * (
             most * HIGH_CALL_FACTOR
         )
         actions.append(
@@ -265,24 +421,18 @@ def estimate_scenario(scenario: Scenario, pricer: Pricer) -> ScenarioEstimate:
                 calls=calls,
                 model=model,
                 tokens=round(calls * (prompt + completion)),
+                tokens_low=round(calls * (prompt + completion) * LOW_TOKEN_SHARE),
+                tokens_high=round(
+                    most * HIGH_CALL_FACTOR * (prompt * HIGH_PROMPT_FACTOR + max_tokens)
+                ),
                 usd_low=calls
                 * pricer.usd(model, prompt * LOW_TOKEN_SHARE, completion * LOW_TOKEN_SHARE),
                 usd_expected=calls * pricer.usd(model, prompt, completion),
-                usd_high=high,
+                usd_high=ceiling,
+                usd_ceiling=ceiling,
             )
         )
-    mode = scenario.temporal.mode.value
-    return ScenarioEstimate(
-        scenario_id=scenario.id,
-        mode=mode,
-        multiplier=MODE_MULTIPLIERS.get(mode, 1.0),
-        calls=sum(a.calls for a in actions),
-        tokens=sum(a.tokens for a in actions),
-        usd_low=sum(a.usd_low for a in actions),
-        usd_expected=sum(a.usd_expected for a in actions),
-        usd_high=sum(a.usd_high for a in actions),
-        actions=actions,
-    )
+    return _scenario_estimate(scenario, actions, "structure")
 
 
 def structure_key(scenario: Scenario) -> str:
@@ -293,8 +443,9 @@ def structure_key(scenario: Scenario) -> str:
 class Estimator:
     """Estimates jobs one at a time, once per distinct configuration."""
 
-    def __init__(self, settings: Settings, provider: str):
+    def __init__(self, settings: Settings, provider: str, *, rehearse: bool = True):
         registry = Registry.load(settings.registry_path)
+        self.settings = settings if rehearse else None
         self.provider = provider
         self.pricer = Pricer(settings, registry, free=provider == "offline")
         self._by_key: dict[str, ScenarioEstimate] = {}
@@ -304,7 +455,7 @@ class Estimator:
         """The estimate of one job of ``scenario`` (computed once per configuration)."""
         key = structure_key(scenario)
         if key not in self._by_key:
-            self._by_key[key] = estimate_scenario(scenario, self.pricer)
+            self._by_key[key] = estimate_scenario(scenario, self.pricer, self.settings)
             self._jobs[key] = 0
         return self._by_key[key]
 
@@ -324,9 +475,12 @@ class Estimator:
             jobs=sum(c.jobs for c in configs),
             calls=sum(c.calls * c.jobs for c in configs),
             tokens=sum(c.tokens * c.jobs for c in configs),
+            tokens_low=sum(c.tokens_low * c.jobs for c in configs),
+            tokens_high=sum(c.tokens_high * c.jobs for c in configs),
             usd_low=sum(c.usd_low * c.jobs for c in configs),
             usd_expected=sum(c.usd_expected * c.jobs for c in configs),
             usd_high=sum(c.usd_high * c.jobs for c in configs),
+            usd_ceiling=sum(c.usd_ceiling * c.jobs for c in configs),
             provider=self.provider,
             configurations=configs,
         )

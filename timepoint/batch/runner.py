@@ -102,7 +102,7 @@ def job_cap(
     scenario: Scenario, job_cap_usd: float | None, estimate_high: float, capped: bool
 ) -> float | None:
     """The most one job may spend: the smaller of the per-job cap and the scenario budget;
-    without either, the estimate's high end when the batch has a cap, else no limit."""
+    without either, the estimate's ceiling when the batch has a cap, else no limit."""
     bounds = [b for b in (job_cap_usd, scenario.budget.max_usd) if b is not None]
     if bounds:
         return min(bounds)
@@ -322,7 +322,7 @@ def run_batch(
         resume: the id of a stopped or crashed batch to finish; completed jobs are skipped.
         batch_id: a name for a new batch (default: a hash of the job ids).
         job_cap_usd: the most one job may spend (over all its attempts); default: the
-            scenario's ``budget.max_usd``, else the estimate's high end.
+            scenario's ``budget.max_usd``, else the estimate's ceiling (its worst case).
         attempts: attempts per job, the first included; retries wait ``backoff_s``, doubling.
         backoff_s: the first wait between attempts, in seconds.
         fail_fast: stop starting jobs after the first failure.
@@ -412,8 +412,8 @@ def run_batch(
                 if spec.job_id in history.completed:
                     continue
                 resolved = resolved_scenario(spec, loader)
-                high = estimator.per_job(resolved).usd_high
-                cap = job_cap(resolved, job_cap_usd, high, budget_cap is not None)
+                ceiling = estimator.per_job(resolved).usd_ceiling
+                cap = job_cap(resolved, job_cap_usd, ceiling, budget_cap is not None)
                 yield Task(spec.job_id, spec, {**spec.describe(), "cap_usd": cap}, cap)
 
         return execute(
