@@ -35,27 +35,6 @@ MAX_GROWTH = 2.0
 MAX_EXPONENT = 1.15
 
 
-class RecordingModel:
-    """A provider that passes requests to ``inner`` and keeps (request, completion) pairs."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.exchanges: list = []
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
-
-    @property
-    def cache_identity(self) -> str:
-        return self.inner.cache_identity
-
-    def complete(self, request):
-        completion = self.inner.complete(request)
-        self.exchanges.append((request, completion))
-        return completion
-
-
 def label(request) -> str:
     """The action, with the answer's shape for summaries (history or executive)."""
     action = request.action.value
@@ -67,6 +46,7 @@ def label(request) -> str:
 def measure(scenario: Path, count: int, home: Path, overrides: dict) -> dict:
     import timepoint as tp
     from timepoint.llm.offline import OfflineModel
+    from timepoint.llm.testing import RecordingModel
     from timepoint.settings import Settings
 
     model = RecordingModel(OfflineModel(seed=0))

@@ -10,6 +10,7 @@ import pytest
 import timepoint as tp
 from timepoint.llm.offline import OfflineModel
 from timepoint.llm.task_data import read_task_data
+from timepoint.llm.testing import RecordingModel
 from timepoint.settings import Settings
 from timepoint.world.phrasing import point_of
 
@@ -19,41 +20,19 @@ BOARD = SCENARIOS / "showcase" / "board_meeting.yaml"
 SHORT, LONG = 12, 30
 
 
-class RecordingModel:
-    """The offline model, keeping every request it answers and the prompt tokens it counted."""
-
-    def __init__(self):
-        self.inner = OfflineModel(seed=0)
-        self.exchanges: list = []
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
-
-    @property
-    def cache_identity(self) -> str:
-        return self.inner.cache_identity
-
-    def complete(self, request):
-        completion = self.inner.complete(request)
-        self.exchanges.append((request, completion))
-        return completion
-
-    def largest(self) -> dict[str, int]:
-        sizes: dict[str, int] = defaultdict(int)
-        for request, completion in self.exchanges:
-            name = request.action.value
-            if request.output_schema is not None and name == "summarization":
-                name += f" ({request.output_schema.__name__})"
-            sizes[name] = max(sizes[name], completion.usage.prompt_tokens)
-        return dict(sizes)
-
-    def requests(self, action: str) -> list:
-        return [r for r, _ in self.exchanges if r.action.value == action]
+def largest(model: RecordingModel) -> dict[str, int]:
+    """The largest prompt (in the model's counted tokens) of each action."""
+    sizes: dict[str, int] = defaultdict(int)
+    for request, completion in model.exchanges:
+        name = request.action.value
+        if request.output_schema is not None and name == "summarization":
+            name += f" ({request.output_schema.__name__})"
+        sizes[name] = max(sizes[name], completion.usage.prompt_tokens)
+    return dict(sizes)
 
 
 def _run(tmp_path_factory, count: int, **overrides) -> tuple[tp.Run, RecordingModel]:
-    model = RecordingModel()
+    model = RecordingModel(OfflineModel(seed=0))
     home = tmp_path_factory.mktemp(f"growth{count}") / "runs"
     run = tp.run(
         BOARD,
@@ -72,7 +51,7 @@ def runs(tmp_path_factory):
 
 
 def test_the_largest_prompt_of_each_action_does_not_grow_with_the_run(runs):
-    short, long = runs[SHORT][1].largest(), runs[LONG][1].largest()
+    short, long = largest(runs[SHORT][1]), largest(runs[LONG][1])
     assert set(short) <= set(long)
     grown = {a: round(long[a] / short[a], 2) for a in short if long[a] > 1.5 * short[a]}
     assert not grown, f"prompts grew with the run: {grown}"

@@ -1,7 +1,8 @@
 """Test doubles for the LLM layer, shipped in the package and passed in through constructors.
 
 :class:`ScriptedModel` replays a list of answers (texts, completions, exceptions or functions
-of the request) and remembers every request it was given.
+of the request) and remembers every request it was given. :class:`RecordingModel` passes
+requests on to another model and keeps each request with its completion.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable
 
 from timepoint.errors import LLMError
-from timepoint.llm.base import Completion, Request, Usage, estimate_tokens
+from timepoint.llm.base import Completion, LanguageModel, Request, Usage, estimate_tokens
 
 #: one scripted step: a text, a ready completion, an exception to raise, or a function
 Step = str | Completion | BaseException | Callable[[Request], str | Completion]
@@ -101,3 +102,36 @@ class ScriptedModel:
 
     def __repr__(self) -> str:
         return f"ScriptedModel({len(self._script)} steps, {self.calls} calls)"
+
+
+class RecordingModel:
+    """A model that passes every request to ``inner`` and keeps (request, completion) pairs.
+
+    Thread-safe. Its provider label and cache identity are the inner model's, so a run treats
+    it exactly as it would treat ``inner``.
+    """
+
+    def __init__(self, inner: LanguageModel):
+        self.inner = inner
+        self.exchanges: list[tuple[Request, Completion]] = []
+        self._lock = threading.Lock()
+
+    @property
+    def provider(self) -> str:
+        return self.inner.provider
+
+    @property
+    def cache_identity(self) -> str:
+        identity = getattr(self.inner, "cache_identity", None)
+        return identity if isinstance(identity, str) else self.inner.provider
+
+    def complete(self, request: Request) -> Completion:
+        completion = self.inner.complete(request)
+        with self._lock:
+            self.exchanges.append((request, completion))
+        return completion
+
+    def requests(self, action: str) -> list[Request]:
+        """The requests of ``action`` (an action value such as ``dialog_synthesis``), in order."""
+        with self._lock:
+            return [r for r, _ in self.exchanges if r.action.value == action]
