@@ -44,7 +44,7 @@ def board(tmp_path_factory):
 
 def test_every_entity_has_three_stored_vectors_and_the_ledger_measures_them(board):
     record = board.record
-    tensors = record.extras["tensors"]
+    tensors = record.evidence.tensors
     assert set(tensors["entities"]) == {e.id for e in record.entities}
     n = len(record.entities)
     for vectors in tensors["entities"].values():
@@ -89,7 +89,7 @@ def test_fewer_components_than_entities_lose_information_measurably(board):
 
 def test_summary_for_prompts_names_facts_the_entity_holds(board):
     record = board.record
-    tensors = record.extras["tensors"]
+    tensors = record.evidence.tensors
     state = restore_state(record, board.scenario)
     facts = {f.id: f.text for f in state.facts.values()}
     salience = fact_salience(state)
@@ -104,7 +104,7 @@ def test_summary_for_prompts_names_facts_the_entity_holds(board):
 
 def test_a_late_entity_is_encoded_with_the_fitted_codebook(board):
     state = restore_state(board.record, board.scenario)
-    tensors = copy.deepcopy(board.record.extras["tensors"])
+    tensors = copy.deepcopy(board.record.evidence.tensors)
     codebook = copy.deepcopy(tensors["codebook"])
     donor = next(iter(state.entities.values()))
     newcomer = Entity(id="guest_3", name="Guest 3", traits=dict(donor.traits))

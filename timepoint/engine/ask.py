@@ -96,19 +96,17 @@ def _answer(run: Run, question: str, model: LanguageModel | None) -> Answer:
     token_budget = TokenBudget.from_scenario(scenario, spent=spent)
     asking = BudgetedGateway(gateway, token_budget) if token_budget is not None else gateway
     ctx = RunContext(gateway=asking, seed=record.seed, home=Path(settings.home), store=run.store)
-    tensors = copy.deepcopy(record.extras.get("tensors")) or None
+    tensors = copy.deepcopy(record.evidence.tensors) or None
     policy = TrainingPolicy.from_settings(scenario.mechanisms.settings.get("m2", {}))
     result = answer_question(ctx, state, parsed, policy=policy, tensors=tensors)
     calls = gateway.calls()
     assert result.answer is not None
-    extras = dict(record.extras)
-    if tensors:
-        extras["tensors"] = tensors
-    if result.elevations:
-        extras["training"] = [
-            *extras.get("training", []),
-            *(e.model_dump(mode="json") for e in result.elevations),
-        ]
+    evidence = record.evidence.model_copy(
+        update={
+            "tensors": tensors or record.evidence.tensors,
+            "training": [*record.evidence.training, *result.elevations],
+        }
+    )
     order = {t.id: n for n, t in enumerate(record.timepoints)}
     updated = record.model_copy(
         update={
@@ -120,7 +118,7 @@ def _answer(run: Run, question: str, model: LanguageModel | None) -> Answer:
             "answers": [*record.answers, result.answer],
             "usage": add_usage(record.usage, summarize_calls(calls)),
             "mechanisms": merge_ledger(record.mechanisms, state.ledger),
-            "extras": extras,
+            "evidence": evidence,
         }
     )
     save_updated(run, updated, calls)

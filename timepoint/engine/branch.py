@@ -15,6 +15,7 @@ from timepoint.time.intervention import (
     apply_intervention,
 )
 from timepoint.world import Timepoint
+from timepoint.world.evidence import BranchOrigin
 from timepoint.world.record import timeline_order
 
 if TYPE_CHECKING:
@@ -123,16 +124,13 @@ def branch(
         else t
         for t in result.timelines
     ]
-    extras = {
-        **result.extras,
-        "branch": {
-            "parent_run": record.run_id,
-            "at": slot.id,
-            "intervention": intervention.model_dump(mode="json"),
-            "copied": [t.id for t in prefix],
-        },
-    }
-    result = result.model_copy(update={"timelines": timelines, "extras": extras})
+    origin = BranchOrigin(
+        parent_run=record.run_id,
+        at=slot.id,
+        intervention=intervention.model_dump(mode="json"),
+        copied=[t.id for t in prefix],
+    )
+    result = result.model_copy(update={"timelines": timelines, "branch": origin})
     return conclude(
         result, sim, gateway, failure, scenario=scenario, home=home, store=store, settings=settings
     )

@@ -27,7 +27,7 @@ def progressive_training(sim: Simulation) -> None:
     policy = TrainingPolicy.from_settings(scenario.mechanisms.settings.get("m2", {}))
     elevations = train(sim.ctx, sim.state, policy)
     if elevations:
-        sim.state.extras["training"] = [e.model_dump(mode="json") for e in elevations]
+        sim.state.evidence.training = list(elevations)
 
 
 def mentioned_entities(sim: Simulation) -> None:
@@ -46,7 +46,7 @@ def tensor_compression(sim: Simulation) -> None:
         return
     components = sim.scenario.mechanisms.settings.get("m6", {}).get("components")
     tensors = compress(sim.state, components)
-    sim.state.extras["tensors"] = tensors
+    sim.state.evidence.tensors = tensors
     size, quality = tensors["size"], tensors["quality"]
     ledger = sim.state.ledger
     ledger.set("M6", "entities compressed", len(tensors["entities"]))

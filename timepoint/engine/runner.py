@@ -22,6 +22,7 @@ from timepoint.llm.usage import summarize_calls
 from timepoint.report.run_files import narrative_files
 from timepoint.scenario.schema import Scenario
 from timepoint.settings import Settings
+from timepoint.world.evidence import PlantedLeak
 from timepoint.world.record import RunRecord, UsageSummary
 
 if TYPE_CHECKING:
@@ -211,13 +212,13 @@ def run(
 def record_planted_leaks(sim: Simulation, model: OfflineModel) -> None:
     """Keep the leaks the offline model planted (``mechanisms.leak_rate``) with the run.
 
-    They land in ``extras["planted_leaks"]`` and the M4 ledger, so anyone can measure from a
+    They land in ``evidence.planted_leaks`` and the M4 ledger, so anyone can measure from a
     scenario file how many the validators caught.
     """
     if not model.planted_leaks:
         return
-    sim.extras["planted_leaks"] = [
-        {"speaker": leak.speaker, "fact_id": leak.fact_id, "event": leak.event}
+    sim.state.evidence.planted_leaks = [
+        PlantedLeak(speaker=leak.speaker, fact_id=leak.fact_id, event=leak.event)
         for leak in model.planted_leaks
     ]
     sim.state.ledger.count("M4", "planted leaks", len(model.planted_leaks))
@@ -288,7 +289,7 @@ def persist(record: RunRecord, scenario: Scenario, calls: list, home: Path, stor
 
     The narrative is written as Markdown and JSON, and as PDF when ``outputs.formats`` asks
     for it; a PDF that cannot be built does not lose the run: the reason is kept in
-    ``extras["narrative_pdf_error"]``.
+    ``narrative_pdf_error``.
     """
     from timepoint.errors import ReportError
 
@@ -296,7 +297,6 @@ def persist(record: RunRecord, scenario: Scenario, calls: list, home: Path, stor
     try:
         files = narrative_files(record, detail, formats)
     except ReportError as error:
-        extras = {**record.extras, "narrative_pdf_error": str(error)}
-        record = record.model_copy(update={"extras": extras})
+        record = record.model_copy(update={"narrative_pdf_error": str(error)})
         files = narrative_files(record, detail, [f for f in formats if f != "pdf"])
     return store_run(home, record, scenario, calls, store, files)

@@ -29,6 +29,7 @@ from timepoint.time.circadian import asleep_at
 from timepoint.time.history import History, history_lines
 from timepoint.world import EntityRole, ExposureKind, Fact, ResolutionLevel, Timeline, Timepoint
 from timepoint.world.causal import ancestors
+from timepoint.world.evidence import MechanismEvidence
 from timepoint.world.exposure import make_fact
 from timepoint.world.graph import RelationGraph
 from timepoint.world.phrasing import about
@@ -53,6 +54,7 @@ class Simulation:
         self.schedule: ResolutionSchedule | None = None
         self.expected_timepoints: int | None = None
         self.paths: list[PathInfo] = []
+        #: free-form notes of the temporal mode (its plan), kept as ``RunRecord.extras``
         self.extras: dict[str, Any] = {}
         self.token_budget = TokenBudget.from_scenario(scenario)
         if self.token_budget is not None:
@@ -129,7 +131,7 @@ class Simulation:
         before generating; otherwise the first timepoint plans ``timepoint_count`` steps.
         """
         self.schedule = build_schedule(self.scenario, steps or self.timepoint_count, importance)
-        self.extras["fidelity_schedule"] = self.schedule.summary(len(self.state.entities))
+        self.state.evidence.fidelity_schedule = self.schedule.summary(len(self.state.entities))
         self.state.ledger.set("M1", "scheduled steps", len(self.schedule.steps))
         return self.schedule
 
@@ -460,14 +462,16 @@ class Simulation:
             mechanisms=state.ledger.entries(),
             validation=list(state.validation) + self._budget_validation(),
             paths=list(self.paths),
-            extras=self._record_extras(),
+            evidence=self._record_evidence(),
+            extras=dict(self.extras),
         )
 
-    def _record_extras(self) -> dict[str, Any]:
-        extras = {**self.state.extras, **self.extras}
+    def _record_evidence(self) -> MechanismEvidence:
+        """A copy of the state's evidence (the record must not change as the state does)."""
+        evidence = self.state.evidence.model_copy(deep=True)
         if self.token_budget is not None:
-            extras["token_budget"] = self.token_budget.report()
-        return extras
+            evidence.token_budget = self.token_budget.report()
+        return evidence
 
     def with_budget_report(self, record: RunRecord) -> RunRecord:
         """``record`` with the token budget's report and verdict brought up to date (after
@@ -475,9 +479,9 @@ class Simulation:
         if self.token_budget is None:
             return record
         kept = [v for v in record.validation if v.validator != "token_budget"]
-        extras = {**record.extras, "token_budget": self.token_budget.report()}
+        evidence = record.evidence.model_copy(update={"token_budget": self.token_budget.report()})
         return record.model_copy(
-            update={"validation": kept + self._budget_validation(), "extras": extras}
+            update={"validation": kept + self._budget_validation(), "evidence": evidence}
         )
 
     def _budget_validation(self) -> list[ValidationResult]:
@@ -486,14 +490,14 @@ class Simulation:
         if budget is None:
             return []
         report = budget.report()
-        message = "; ".join(report["warnings"]) or (
-            f"{report['spent']} of {report['limit']} tokens ({report['mode']})"
+        message = "; ".join(report.warnings) or (
+            f"{report.spent} of {report.limit} tokens ({report.mode})"
         )
         return [
             ValidationResult(
                 validator="token_budget",
                 target="run",
-                ok=not report["over_budget"] and not report["refused"],
+                ok=not report.over_budget and not report.refused,
                 message=message,
             )
         ]

@@ -10,7 +10,7 @@ state, fitted across the run's entities, stored, decompressed and measured.
 
 Each of the three is reduced with PCA (an SVD of the centred matrix of all entities) to a few
 components. The codebook (means and bases) and every entity's coefficients go into
-``RunRecord.extras["tensors"]``; :func:`decompress` inverts them and :func:`tensor_summary`
+``RunRecord.evidence.tensors``; :func:`decompress` inverts them and :func:`tensor_summary`
 turns a decompressed tensor into the short text a prompt shows for a tensor-only entity.
 Quality is measured as recall@k: how many of an entity's top facts are the top facts retrieved
 from its *decompressed* context vector.

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.fidelity.training import (
-    Elevation,
     TrainingPolicy,
     elevate,
     enrich,
@@ -32,6 +31,7 @@ from timepoint.llm.grounding import FactId, grounded
 from timepoint.llm.structured import expect_answer
 from timepoint.synthesis.on_demand import materialize
 from timepoint.world import ResolutionLevel
+from timepoint.world.evidence import Elevation
 from timepoint.world.record import Answer
 
 if TYPE_CHECKING:
