@@ -131,7 +131,7 @@ def test_central_entities_are_elevated_and_enriched_with_learned_exposures(salon
         )
         assert cell.resolution == ResolutionLevel(elevation.to_level)
         assert cell.tokens >= elevation.tokens
-        assert who.id in record.evidence.tensors["entities"], "compressed state kept too"
+        assert who.id in record.evidence.tensors.entities, "compressed state kept too"
     ledger = {e.mechanism: e.counts for e in record.mechanisms}["M2"]
     assert ledger["entities elevated"] == len(elevations) == ledger["by centrality"]
     assert ledger["learned facts"] == sum(len(e.fact_ids) for e in elevations)

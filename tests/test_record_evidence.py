@@ -51,7 +51,8 @@ def test_a_run_keeps_the_evidence_other_parts_read_in_typed_fields(runs):
     first = parent.record.timepoints[0].id
     assert all(isinstance(r, CircadianRow) for r in evidence.circadian[first].values())
     assert set(evidence.entity_states) == {"initial", *(t.id for t in parent.record.timepoints)}
-    assert evidence.fidelity_schedule is not None and evidence.tensors["entities"]
+    assert evidence.fidelity_schedule is not None
+    assert evidence.tensors is not None and evidence.tensors.entities
     assert parent.record.summary_source.startswith("model ")
     assert parent.record.branch is None and parent.record.extras == {}
     assert branch.record.branch is not None
@@ -97,7 +98,8 @@ def test_a_run_stored_in_the_old_shape_loads_branches_and_answers(tmp_path):
     assert branch.record.branch is not None and branch.record.branch.copied == ["tp_000"]
     answer = loaded.ask("What did attendee_47 see at the second timepoint?")
     assert answer.text
-    assert "attendee_47" in loaded.record.evidence.tensors["entities"]
+    assert loaded.record.evidence.tensors is not None
+    assert "attendee_47" in loaded.record.evidence.tensors.entities
     assert tp.load_run(run.run_id, settings=settings).record.evidence == loaded.record.evidence
 
 

@@ -96,14 +96,14 @@ def _answer(run: Run, question: str, model: LanguageModel | None) -> Answer:
     token_budget = TokenBudget.from_scenario(scenario, spent=spent)
     asking = BudgetedGateway(gateway, token_budget) if token_budget is not None else gateway
     ctx = RunContext(gateway=asking, seed=record.seed, home=Path(settings.home), store=run.store)
-    tensors = copy.deepcopy(record.evidence.tensors) or None
+    tensors = copy.deepcopy(record.evidence.tensors)
     policy = TrainingPolicy.from_settings(scenario.mechanisms.settings.get("m2", {}))
     result = answer_question(ctx, state, parsed, policy=policy, tensors=tensors)
     calls = gateway.calls()
     assert result.answer is not None
     evidence = record.evidence.model_copy(
         update={
-            "tensors": tensors or record.evidence.tensors,
+            "tensors": tensors,
             "training": [*record.evidence.training, *result.elevations],
         }
     )

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from timepoint.world.entity import CognitiveState, PhysicalState
 from timepoint.world.resolution import ResolutionLevel
+from timepoint.world.tensors import TensorStore
 
 
 class Row(BaseModel):
@@ -197,7 +198,7 @@ class MechanismEvidence(BaseModel):
         animism: M16 behaviours per timepoint id.
         circadian: M14 readings per timepoint id, then entity id.
         training: M2 elevations, in the order they happened (questions add theirs).
-        tensors: the M6 codebook and per-entity codes (see :mod:`timepoint.fidelity.compression`).
+        tensors: the M6 codebook, per-entity codes, quality and size (``None`` without M6).
         history_summaries: M7 summaries of older history, reused by later prompts and the report.
         entity_states: M12 entity snapshots per timepoint id (``initial``: after population).
         trait_snapshots: M4 traits per timepoint id, then entity id.
@@ -216,7 +217,7 @@ class MechanismEvidence(BaseModel):
     animism: dict[str, list[AnimismRow]] = Field(default_factory=dict)
     circadian: dict[str, dict[str, CircadianRow]] = Field(default_factory=dict)
     training: list[Elevation] = Field(default_factory=list)
-    tensors: dict[str, Any] = Field(default_factory=dict)
+    tensors: TensorStore | None = None
     history_summaries: list[ChainSummary] = Field(default_factory=list)
     entity_states: dict[str, dict[str, EntitySnapshot]] = Field(default_factory=dict)
     trait_snapshots: dict[str, dict[str, TraitSnapshot]] = Field(default_factory=dict)
@@ -228,6 +229,12 @@ class MechanismEvidence(BaseModel):
     fidelity_schedule: FidelitySchedule | None = None
     token_budget: BudgetReport | None = None
     ignored_settings: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("tensors", mode="before")
+    @classmethod
+    def _no_empty_store(cls, value: Any) -> Any:
+        """Older records kept a run without entities as an empty mapping."""
+        return None if value == {} else value
 
     def rewound(self, keep: Collection[str]) -> MechanismEvidence:
         """The per-timepoint evidence of the timepoints in ``keep``, where a branch starts.
