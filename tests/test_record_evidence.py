@@ -77,6 +77,16 @@ def test_extras_keys_nothing_reads_stay_free_form_notes(runs):
     assert record.evidence == runs[0].record.evidence
 
 
+def test_an_old_value_that_does_not_fit_its_field_stays_in_extras(runs):
+    old = old_shape(runs[0].record)
+    odd = {"tp_000": {"madison": {"asleep": True}}}
+    old["extras"].update(circadian=odd, branch="a note, not a branch origin")
+    record = RunRecord.model_validate(old)
+    assert record.extras == {"circadian": odd, "branch": "a note, not a branch origin"}
+    assert record.evidence.circadian == {} and record.branch is None
+    assert record.evidence.entity_states == runs[0].record.evidence.entity_states
+
+
 def test_a_run_stored_in_the_old_shape_loads_branches_and_answers(tmp_path):
     settings = Settings(home=tmp_path / "runs")
     run = tp.run(JEFFERSON, settings=settings)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from timepoint.world.entity import CognitiveState, PhysicalState
 from timepoint.world.resolution import ResolutionLevel
@@ -265,7 +265,8 @@ def upgrade_extras(data: dict[str, Any]) -> dict[str, Any]:
     """A stored record's data with evidence kept under old ``extras`` keys moved to its fields.
 
     Evidence keys go to ``evidence``; ``branch``, ``summary_source`` and
-    ``narrative_pdf_error`` to the record's own fields. Other keys stay in ``extras``.
+    ``narrative_pdf_error`` to the record's own fields. Other keys stay in ``extras``, and so
+    does an old value that does not fit its field, so that the record still loads.
     """
     extras = data.get("extras")
     if not isinstance(extras, dict):
@@ -277,11 +278,32 @@ def upgrade_extras(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(evidence, BaseModel):
         evidence = evidence.model_dump()
     evidence = dict(evidence)
-    upgraded = {**data, "extras": {k: v for k, v in extras.items() if k not in moved}}
-    for key in sorted(moved):
-        if key in EVIDENCE_KEYS:
-            evidence.setdefault(key, extras[key])
-        else:
-            upgraded.setdefault(key, extras[key])
+    kept = dict(extras)
+    upgraded = dict(data)
+    for key in sorted(moved & EVIDENCE_KEYS - set(evidence)):
+        evidence[key] = kept.pop(key)
+    for key in sorted(_misfits(evidence) & moved):
+        kept[key] = evidence.pop(key)
+    for key in sorted(moved & RECORD_KEYS - set(data)):
+        if key != "branch" or _fits_branch(kept[key]):
+            upgraded[key] = kept.pop(key)
     upgraded["evidence"] = evidence
+    upgraded["extras"] = kept
     return upgraded
+
+
+def _misfits(evidence: dict[str, Any]) -> set[str]:
+    """Fields of ``evidence`` whose values do not validate."""
+    try:
+        MechanismEvidence.model_validate(evidence)
+    except ValidationError as error:
+        return {str(e["loc"][0]) for e in error.errors() if e["loc"]}
+    return set()
+
+
+def _fits_branch(value: Any) -> bool:
+    try:
+        BranchOrigin.model_validate(value)
+    except ValidationError:
+        return False
+    return True
