@@ -87,7 +87,7 @@ def print_run(result: dict) -> None:
     print(
         f"\n{result['count']} timepoints ({record.status}): {result['calls']} calls, "
         f"{result['total']:,} tokens ({result['total'] / result['count']:,.0f} per timepoint), "
-        f"{len(record.extras.get('history_summaries', []))} history summaries"
+        f"{len(record.evidence.history_summaries)} history summaries"
     )
     print(f"  {'action':40} {'calls':>6} {'largest':>8} {'mean':>8}")
     for action, sizes in sorted(result["prompts"].items()):
@@ -145,15 +145,16 @@ def main() -> int:
             f"{growth:.2f}"
         )
     record = soft["run"].record
-    budget = record.extras.get("token_budget", {})
-    finished = record.status == "completed"
+    budget = record.evidence.token_budget
+    finished = record.status == "completed" and budget is not None
     ok &= finished
-    downgrades = ", ".join(
-        f"{d['level']} levels before {d['before']}" for d in budget.get("downgrades", [])
-    )
+    if budget is None:
+        print("\nDefault budget: the run kept no budget report")
+        return 1
+    downgrades = ", ".join(f"{d.level} levels before {d.before}" for d in budget.downgrades)
     print(
-        f"\nDefault budget ({budget.get('mode')} {budget.get('limit'):,} tokens, cap "
-        f"{budget.get('cap'):,}) at 30 timepoints: {record.status}, {budget.get('spent'):,} tokens "
+        f"\nDefault budget ({budget.mode} {budget.limit:,} tokens, cap "
+        f"{budget.cap or 0:,}) at 30 timepoints: {record.status}, {budget.spent:,} tokens "
         f"spent, {len(record.timepoints)} timepoints, {len(record.dialogs)} dialogs; downgrades: "
         f"{downgrades or 'none'}"
     )

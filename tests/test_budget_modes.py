@@ -42,10 +42,10 @@ def unbudgeted(tmp_path_factory):
 def test_max_quality_only_reports(settings, unbudgeted):
     record = tp.run(JEFFERSON, settings=settings, overrides=_budget("max_quality", 1000)).record
     assert record.status == "completed"
-    report = record.extras["token_budget"]
-    assert report["over_budget"] and report["spent"] == _tokens(record) > 1000
-    assert report["downgrades"] == [] and report["refused"] == []
-    assert "reported only" in report["warnings"][0]
+    report = record.evidence.token_budget
+    assert report.over_budget and report.spent == _tokens(record) > 1000
+    assert report.downgrades == [] and report.refused == []
+    assert "reported only" in report.warnings[0]
     levels = {(c.entity_id, c.timepoint_id): c.resolution for c in record.fidelity}
     assert levels == {(c.entity_id, c.timepoint_id): c.resolution for c in unbudgeted.fidelity}
     verdict = next(v for v in record.validation if v.validator == "token_budget")
@@ -61,9 +61,9 @@ def test_hard_budget_lowers_fidelity_then_stops_with_a_partial_record(settings, 
     assert "fidelity.token_budget (hard) budget exceeded" in record.error
     assert f"limit {limit} tokens" in record.error
     assert record.timepoints, "what was produced before the stop is kept"
-    report = record.extras["token_budget"]
-    assert report["downgrades"], "fidelity was lowered before the run stopped"
-    assert report["refused"] and report["spent"] <= limit
+    report = record.evidence.token_budget
+    assert report.downgrades, "fidelity was lowered before the run stopped"
+    assert report.refused and report.spent <= limit
     assert _tokens(record) <= limit
     ledger = {m.mechanism: m.counts for m in record.mechanisms}
     assert ledger["M1"]["budget downgrades"] >= 1
@@ -75,7 +75,7 @@ def test_hard_budget_met_by_lowering_fidelity(settings, unbudgeted):
     record = tp.run(JEFFERSON, settings=settings, overrides=_budget("hard", limit)).record
     assert record.status == "completed"
     assert _tokens(record) <= limit < _tokens(unbudgeted)
-    assert record.extras["token_budget"]["downgrades"]
+    assert record.evidence.token_budget.downgrades
     assert _dialog_cells(record) < _dialog_cells(unbudgeted)
 
 
@@ -99,19 +99,19 @@ def test_soft_budget_allows_ten_percent_over_with_a_warning(settings, unbudgeted
     assert held <= 1_100
     budget.settle(held, 600)
     report = budget.report()
-    assert report["over_budget"] and report["spent"] == 10_500 <= report["cap"] == 11_000
-    assert "soft mode" in report["warnings"][0]
+    assert report.over_budget and report.spent == 10_500 <= report.cap == 11_000
+    assert "soft mode" in report.warnings[0]
     with pytest.raises(BudgetExceeded, match=r"fidelity\.token_budget \(soft\)"):
         budget.admit(ask)
     limit = int(_tokens(unbudgeted) / 1.03)
     record = tp.run(JEFFERSON, settings=settings, overrides=_budget("soft", limit)).record
     assert record.status == "completed"
     assert _tokens(record) <= 1.1 * limit
-    report = record.extras["token_budget"]
-    assert report["cap"] == int(limit * 1.1)
-    if report["over_budget"]:
+    report = record.evidence.token_budget
+    assert report.cap == int(limit * 1.1)
+    if report.over_budget:
         verdict = next(v for v in record.validation if v.validator == "token_budget")
-        assert not verdict.ok and verdict.message == report["warnings"][0]
+        assert not verdict.ok and verdict.message == report.warnings[0]
 
 
 def test_soft_budget_stops_past_its_allowance(settings, unbudgeted):
@@ -128,7 +128,7 @@ def test_a_question_spends_under_the_runs_token_budget(settings, unbudgeted):
     roomy = tp.run(JEFFERSON, settings=settings, overrides=_budget("hard", spent * 3))
     answer = roomy.ask("What did attendee_47 see at the second timepoint?")
     assert answer.tokens > 0
-    assert roomy.record.extras["token_budget"]["limit"] == spent * 3
+    assert roomy.record.evidence.token_budget.limit == spent * 3
     tight = tp.run(JEFFERSON, settings=settings, overrides=_budget("hard", int(spent * 0.75)))
     assert tight.record.status == "completed"
     with pytest.raises(BudgetExceeded, match=r"fidelity\.token_budget"):
@@ -150,6 +150,6 @@ def test_a_branch_spends_under_the_runs_token_budget(settings, unbudgeted):
     limit = _tokens(unbudgeted)
     run = tp.run(JEFFERSON, settings=settings, overrides=_budget("hard", limit))
     branch = run.branch(at="tp_001", intervention=Intervention.remove("hamilton")).record
-    report = branch.extras["token_budget"]
-    assert report["limit"] == limit and report["mode"] == "hard"
-    assert 0 < report["spent"] == _tokens(branch) <= limit
+    report = branch.evidence.token_budget
+    assert report.limit == limit and report.mode == "hard"
+    assert 0 < report.spent == _tokens(branch) <= limit

@@ -60,13 +60,11 @@ def test_the_largest_prompt_of_each_action_does_not_grow_with_the_run(runs):
 def test_older_history_is_summarized_once_per_stretch_and_recorded(runs):
     run, model = runs[LONG]
     record = run.record
-    summaries = record.extras["history_summaries"]
+    summaries = record.evidence.history_summaries
     # recent 3 verbatim, summarized every 5: the last event (after tp_028) sees 25 summarized
-    assert [s["covers"] for s in summaries] == [5, 10, 15, 20, 25]
-    assert [s["timepoint_id"] for s in summaries] == [
-        f"tp_{n - 1:03d}" for n in (5, 10, 15, 20, 25)
-    ]
-    assert all(s["text"] and s["tokens"] > 0 for s in summaries)
+    assert [s.covers for s in summaries] == [5, 10, 15, 20, 25]
+    assert [s.timepoint_id for s in summaries] == [f"tp_{n - 1:03d}" for n in (5, 10, 15, 20, 25)]
+    assert all(s.text and s.tokens > 0 for s in summaries)
     made = [
         r
         for r in model.requests("summarization")
@@ -79,23 +77,23 @@ def test_older_history_is_summarized_once_per_stretch_and_recorded(runs):
     # each summary is written from the one before it and the events since, not the whole chain
     for request, earlier in zip(made[1:], summaries, strict=False):
         data = read_task_data(request.messages).data
-        assert data["earlier"] == earlier["text"] and len(data["events"]) == 5
+        assert data["earlier"] == earlier.text and len(data["events"]) == 5
 
 
 def test_the_event_prompt_carries_the_summary_and_only_the_latest_events(runs):
     run, model = runs[LONG]
     last = model.requests("temporal_reasoning")[-1]
     data = read_task_data(last.messages).data
-    latest = run.record.extras["history_summaries"][-1]
+    latest = run.record.evidence.history_summaries[-1]
     assert data["earlier"] == {
         "covers": 25,
         "through": "tp_024",
-        "summary": latest["text"],
+        "summary": latest.text,
     }
     chain = [t.event for t in run.record.timepoints[25 : LONG - 1]]
     assert data["previous"] == chain
     prose = last.messages[-1].content
-    assert "Story so far (moments 1-25, summarized): " + latest["text"].replace("\n", " ") in prose
+    assert "Story so far (moments 1-25, summarized): " + latest.text.replace("\n", " ") in prose
     assert "Latest events: " + " | ".join(chain) in prose
 
 
@@ -118,7 +116,8 @@ def test_fact_texts_do_not_nest_retellings(runs):
 def test_the_default_soft_budget_finishes_thirty_timepoints(tmp_path_factory):
     run, _ = _run(tmp_path_factory, LONG)
     record = run.record
-    report = record.extras["token_budget"]
+    report = record.evidence.token_budget
+    assert report is not None and report.cap is not None
     assert record.status == "completed" and len(record.timepoints) == LONG
-    assert report["mode"] == "soft" and report["spent"] <= report["cap"]
-    assert report["downgrades"], "the budget looked ahead and lowered fidelity to finish"
+    assert report.mode == "soft" and report.spent <= report.cap
+    assert report.downgrades, "the budget looked ahead and lowered fidelity to finish"

@@ -268,7 +268,7 @@ def test_a_hard_token_budget_reserves_every_reask(tmp_path) -> None:
                 record = failure.run.record
             spent = record.usage.prompt_tokens + record.usage.completion_tokens
             assert spent <= limit, (limit, spent)
-            assert record.extras["token_budget"]["spent"] == spent
+            assert record.evidence.token_budget.spent == spent
             assert len(calls_on_disk(settings.home)) >= server.count
 
 

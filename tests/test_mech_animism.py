@@ -75,9 +75,9 @@ def test_fox_and_kami_take_part_in_the_scene_with_goals_and_constraints(settings
     for scene in record.scenes:
         assert "the white fox (animal)" in scene.description
         assert "Inari (kami)" in scene.description
-        rows = {r["entity_id"]: r for r in record.extras["animism"][scene.timepoint_id]}
+        rows = {r.entity_id: r for r in record.evidence.animism[scene.timepoint_id]}
         assert set(rows) == {"fox", "kami"}
-        assert f"the white fox: {rows['fox']['influence']}" in scene.description
+        assert f"the white fox: {rows['fox'].influence}" in scene.description
     entities = {e.id: e for e in record.entities}
     assert entities["fox"].goals and "cannot speak" in entities["fox"].constraints
     assert entities["kami"].goals == ["answer sincere petitions"]  # the scenario's goal is kept
@@ -97,8 +97,8 @@ def test_above_the_threshold_they_act_in_dialog_as_narrated_influence(settings):
         assert {"fox", "kami"} <= set(dialog.participants)
         spoken = [t for t in dialog.turns if t.tone != "narrated"]
         assert spoken and all(kinds[t.speaker] is EntityKind.HUMAN for t in spoken)
-        rows = {r["entity_id"]: r for r in record.extras["animism"][dialog.timepoint_id]}
-        assert {t.text for t in narrated} == {rows["fox"]["influence"], rows["kami"]["influence"]}
+        rows = {r.entity_id: r for r in record.evidence.animism[dialog.timepoint_id]}
+        assert {t.text for t in narrated} == {rows["fox"].influence, rows["kami"].influence}
     told_kami = [e for e in record.exposures if e.entity_id == "kami" and e.kind.value == "told"]
     assert told_kami, "a narrated participant hears what is said"
     assert record.usage.by_action["animistic_behavior"].calls == 4
@@ -110,8 +110,8 @@ def test_below_the_threshold_presence_is_composed_without_calls_or_turns(setting
     record = tp.run(shrine(level=2), settings=settings).record
     assert all(t.tone != "narrated" for d in record.dialogs for t in d.turns)
     assert "animistic_behavior" not in record.usage.by_action
-    rows = record.extras["animism"][record.timepoints[0].id]
-    assert [(r["entity_id"], r["narrated"]) for r in rows] == [("fox", False)]
-    assert rows[0]["influence"] in record.scenes[0].description
+    rows = record.evidence.animism[record.timepoints[0].id]
+    assert [(r.entity_id, r.narrated) for r in rows] == [("fox", False)]
+    assert rows[0].influence in record.scenes[0].description
     raised = tp.run(shrine(m16={"dialog_threshold": 6}), settings=settings).record
     assert all(t.tone != "narrated" for d in raised.dialogs for t in d.turns)

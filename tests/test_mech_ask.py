@@ -208,8 +208,8 @@ def test_a_question_elevates_only_the_cell_it_needs(tmp_path):
         if e.entity_id == "critic" and e.source == "elevation" and e.timepoint_id == "tp_000"
     ]
     assert learned and all(e.kind is ExposureKind.LEARNED for e in learned)
-    elevation = run.record.extras["training"][-1]
-    assert elevation["on_demand"] and elevation["cell_before"] == "graph"
+    elevation = run.record.evidence.training[-1]
+    assert elevation.on_demand and elevation.cell_before is ResolutionLevel.GRAPH
     assert run.record.usage.on_demand_tokens == answer.tokens
     ledger = {e.mechanism: e.counts for e in run.record.mechanisms}
     assert ledger["M5"]["cells elevated"] == 1 and ledger["M5"]["questions answered"] == 1

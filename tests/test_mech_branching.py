@@ -65,8 +65,9 @@ def test_removing_an_entity_copies_the_prefix_and_re_simulates_without_it(parent
     main_line = b.main_timeline
     assert main_line.parent_timeline == f"{parent.run_id}:main"
     assert (main_line.branch_point, main_line.intervention) == ("tp_001", "remove entity hamilton")
-    assert b.extras["branch"]["parent_run"] == parent.run_id
-    assert b.extras["branch"]["copied"] == ["tp_000"]
+    assert b.branch is not None
+    assert b.branch.parent_run == parent.run_id and b.branch.at == "tp_001"
+    assert b.branch.copied == ["tp_000"]
     ledger = {e.mechanism: e.counts for e in b.mechanisms}["M12"]
     assert ledger["timepoints copied"] == 1 and ledger["timepoints re-simulated"] == 2
     stored = tp.load_run(branch.run_id, settings=parent.settings)

@@ -94,10 +94,10 @@ def test_day_worker_sleeps_at_two_while_night_workers_talk(settings):
     cells = {(c.entity_id, c.timepoint_id): c.resolution for c in record.fidelity}
     assert cells[("clerk", first.id)] is ResolutionLevel.TENSOR_ONLY
     assert cells[("nurse_ada", first.id)] >= ResolutionLevel.DIALOG
-    rows = record.extras["circadian"][first.id]
-    assert rows["clerk"]["asleep"] and rows["clerk"]["activity"] == "sleep"
-    assert not rows["nurse_ada"]["asleep"] and rows["nurse_ada"]["body_hour"] == 14
-    assert not rows["nurse_ben"]["asleep"]
+    rows = record.evidence.circadian[first.id]
+    assert rows["clerk"].asleep and rows["clerk"].activity == "sleep"
+    assert not rows["nurse_ada"].asleep and rows["nurse_ada"].body_hour == 14
+    assert not rows["nurse_ben"].asleep
     dialog = next(d for d in record.dialogs if d.timepoint_id == first.id)
     assert set(dialog.participants) == {"nurse_ada", "nurse_ben"}
     assert all(t.speaker != "clerk" for d in record.dialogs for t in d.turns)
@@ -116,15 +116,15 @@ def test_night_penalty_makes_the_same_work_cost_half_as_much_again(settings):
     day = tp.run(
         ward("2025-03-01T14:00:00+00:00", {"night_workers": []}, count=1), settings=settings
     ).record
-    ada_night = night.extras["circadian"][night.timepoints[0].id]["nurse_ada"]
-    ben_day = day.extras["circadian"][day.timepoints[0].id]["nurse_ben"]
+    ada_night = night.evidence.circadian[night.timepoints[0].id]["nurse_ada"]
+    ben_day = day.evidence.circadian[day.timepoints[0].id]["nurse_ben"]
     # the night nurse at 02:00 and a day worker at 14:00 are both at body hour 14: work
-    assert ada_night["activity"] == ben_day["activity"] == "work"
-    assert ada_night["turns"] == ben_day["turns"] > 0
-    assert ada_night["spent"] == pytest.approx(1.5 * ben_day["spent"])
+    assert ada_night.activity == ben_day.activity == "work"
+    assert ada_night.turns == ben_day.turns > 0
+    assert ada_night.spent == pytest.approx(1.5 * ben_day.spent)
     ada = next(e for e in night.entities if e.id == "nurse_ada")
-    assert ada.cognitive.energy == pytest.approx(100 - ada_night["spent"])
-    assert ada.physical.stamina == pytest.approx(1 - ada_night["spent"] / 200)
+    assert ada.cognitive.energy == pytest.approx(100 - ada_night.spent)
+    assert ada.physical.stamina == pytest.approx(1 - ada_night.spent / 200)
 
 
 def test_settings_of_the_wrong_type_are_refused_with_the_scenario_and_unknown_keys_reported(
@@ -138,6 +138,6 @@ def test_settings_of_the_wrong_type_are_refused_with_the_scenario_and_unknown_ke
     record = tp.run(
         ward("2025-03-01T02:00:00+00:00", {"night_workrs": ["clerk"]}), settings=settings
     ).record
-    assert record.extras["ignored_settings"]["m14"] == [
+    assert record.evidence.ignored_settings["m14"] == [
         "night_workrs (did you mean 'night_workers'?)"
     ]

@@ -80,7 +80,7 @@ def test_asking_about_a_crowd_member_creates_it_where_it_could_have_been(tmp_pat
     assert answer.entity_id == "attendee_47" and answer.kind == "witnessed"
     assert answer.elevated == ["attendee_47: created on demand at tp_001 (scene)"]
     assert answer.citations and set(answer.citations) <= {e.fact_id for e in exposures}
-    assert "attendee_47" in record.extras["tensors"]["entities"], "projected with the codebook"
+    assert "attendee_47" in record.evidence.tensors.entities, "projected with the codebook"
     ledger = {e.mechanism: e.counts for e in record.mechanisms}
     assert ledger["M9"] == {"entities created": 1, "witnessed exposures": len(exposures)}
     assert record.usage.on_demand_tokens == answer.tokens

@@ -104,11 +104,11 @@ def test_planners_form_expectations_that_are_scored_against_the_next_moment(sett
             assert e.fulfilled is not None
             scored.append(e)
     assert all(e.fulfilled is None for e in states[ids[-1]].expectations)
-    accuracy = record.extras["expectation_accuracy"]["buyer"]
-    assert accuracy["scored"] == len(scored)
-    assert accuracy["fulfilled"] == sum(bool(e.fulfilled) for e in scored)
+    accuracy = record.evidence.expectation_accuracy["buyer"]
+    assert accuracy.scored == len(scored)
+    assert accuracy.fulfilled == sum(bool(e.fulfilled) for e in scored)
     brier = sum((e.probability - float(e.fulfilled)) ** 2 for e in scored) / len(scored)
-    assert accuracy["brier"] == pytest.approx(brier, abs=1e-4)
+    assert accuracy.brier == pytest.approx(brier, abs=1e-4)
     counts = next(m.counts for m in record.mechanisms if m.mechanism == "M15")
     assert counts["expectations scored"] == len(scored)
 

@@ -63,7 +63,7 @@ def test_every_pair_gets_a_record_per_timepoint_seeded_by_declared_relations(set
     later = [pair(record, "ana", "bo", t.id) for t in record.timepoints]
     assert [r.interactions for r in later] == sorted(r.interactions for r in later)
     assert len({(r.trust, r.affinity) for r in later}) > 1, "dialog moves the relationship"
-    trends = record.extras["relationship_trends"]["main"]
+    trends = record.evidence.relationship_trends["main"]
     assert set(trends) == {"ana~bo", "ana~cy", "bo~cy"}
     assert trends["ana~bo"] == trend(record.relationships, "ana", "bo")
     counts = next(m.counts for m in record.mechanisms if m.mechanism == "M13")
@@ -101,12 +101,12 @@ def test_contradicting_beliefs_are_recorded_and_lower_alignment(settings):
     assert found and not found[0].ok
     assert "The bridge is closed" in found[0].message
     assert "The bridge is not closed" in found[0].message
-    rows = clash.extras["contradictions"]
-    assert ("ana", "bo") in {(r["a"], r["b"]) for r in rows if r["timepoint_id"] == "tp_000"}
+    rows = clash.evidence.contradictions
+    assert ("ana", "bo") in {(r.a, r.b) for r in rows if r.timepoint_id == "tp_000"}
     for row in rows:  # whoever heard both sides sides with the one heard first
-        assert {row["fact_a"], row["fact_b"]} == {found[0].fact_id, rows[0]["fact_b"]}
+        assert {row.fact_a, row.fact_b} == {found[0].fact_id, rows[0].fact_b}
     assert not [v for v in calm.validation if v.validator == "belief_contradiction"]
-    assert calm.extras.get("contradictions", []) == []
+    assert calm.evidence.contradictions == []
     first = clash.timepoints[0].id
     assert pair(clash, "ana", "bo", first).alignment == pytest.approx(
         pair(calm, "ana", "bo", first).alignment - 0.25, abs=0.06
@@ -118,6 +118,6 @@ def test_contradicting_beliefs_are_recorded_and_lower_alignment(settings):
 def test_scenario_can_flag_contradicting_facts(settings):
     flagged = {"contradicts": [["The bridge is closed", "The harvest was poor this year"]]}
     record = tp.run(council("The river is high", flagged, count=1), settings=settings).record
-    rows = record.extras["contradictions"]
-    assert ("ana", "cy") in [(r["a"], r["b"]) for r in rows]
-    assert all({r["fact_a"], r["fact_b"]} == {rows[0]["fact_a"], rows[0]["fact_b"]} for r in rows)
+    rows = record.evidence.contradictions
+    assert ("ana", "cy") in [(r.a, r.b) for r in rows]
+    assert all({r.fact_a, r.fact_b} == {rows[0].fact_a, rows[0].fact_b} for r in rows)

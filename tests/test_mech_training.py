@@ -103,47 +103,44 @@ def test_query_counts_are_derived_from_the_run(salon):
 
 def test_central_entities_are_elevated_and_enriched_with_learned_exposures(salon):
     record = salon.record
-    elevations = record.extras["training"]
-    assert {e["entity_id"] for e in elevations} == {"critic", "footman", "mary"}
+    elevations = record.evidence.training
+    assert {e.entity_id for e in elevations} == {"critic", "footman", "mary"}
     entities = {e.id: e for e in record.entities}
     names = {e.name for e in record.entities} | {record.timepoints[0].location}
     for elevation in elevations:
-        who = entities[elevation["entity_id"]]
-        assert "centrality" in elevation["trigger"]
-        assert (
-            ResolutionLevel(elevation["to_level"])
-            == ResolutionLevel(elevation["from_level"]).raised()
-        )
-        assert who.resolution == ResolutionLevel(elevation["to_level"])
+        who = entities[elevation.entity_id]
+        assert "centrality" in elevation.trigger
+        assert ResolutionLevel(elevation.to_level) == ResolutionLevel(elevation.from_level).raised()
+        assert who.resolution == ResolutionLevel(elevation.to_level)
         assert who.metadata.training_iterations == 1
         learned = {
             e.fact_id: e
             for e in record.exposures
             if e.entity_id == who.id and e.kind is ExposureKind.LEARNED
         }
-        assert set(elevation["fact_ids"]) == set(learned)
+        assert set(elevation.fact_ids) == set(learned)
         for event in learned.values():
-            assert event.source == "elevation" and event.timepoint_id == elevation["timepoint_id"]
+            assert event.source == "elevation" and event.timepoint_id == elevation.timepoint_id
             assert any(name in event.fact_text for name in names), event.fact_text
-        visible = {e.fact_id for e in salon.knowledge_at(who.id, elevation["timepoint_id"])}
+        visible = {e.fact_id for e in salon.knowledge_at(who.id, elevation.timepoint_id)}
         assert set(learned) <= visible
         cell = next(
             c
             for c in record.fidelity
-            if (c.entity_id, c.timepoint_id) == (who.id, elevation["timepoint_id"])
+            if (c.entity_id, c.timepoint_id) == (who.id, elevation.timepoint_id)
         )
-        assert cell.resolution == ResolutionLevel(elevation["to_level"])
-        assert cell.tokens >= elevation["tokens"]
-        assert who.id in record.extras["tensors"]["entities"], "compressed state kept too"
+        assert cell.resolution == ResolutionLevel(elevation.to_level)
+        assert cell.tokens >= elevation.tokens
+        assert who.id in record.evidence.tensors.entities, "compressed state kept too"
     ledger = {e.mechanism: e.counts for e in record.mechanisms}["M2"]
     assert ledger["entities elevated"] == len(elevations) == ledger["by centrality"]
-    assert ledger["learned facts"] == sum(len(e["fact_ids"]) for e in elevations)
-    assert ledger["enrichment tokens"] == sum(e["tokens"] for e in elevations)
+    assert ledger["learned facts"] == sum(len(e.fact_ids) for e in elevations)
+    assert ledger["enrichment tokens"] == sum(e.tokens for e in elevations)
 
 
 def test_disabled_m2_elevates_nothing(tmp_path):
     scenario = salon_scenario().with_overrides({"mechanisms.disabled": ["m2"]})
     record = tp.run(scenario, settings=Settings(home=tmp_path / "runs")).record
-    assert "training" not in record.extras
+    assert record.evidence.training == []
     assert all(e.mechanism != "M2" for e in record.mechanisms)
     assert not [e for e in record.exposures if e.kind is ExposureKind.LEARNED]

@@ -110,8 +110,8 @@ def test_a_feverish_patient_talking_at_length_is_a_violation(settings):
 def test_energy_spent_beyond_the_circadian_budget_is_a_violation(settings):
     tight = tp.run(clinic(fever=0.0, m14={"energy_budget": 5}), settings=settings).record
     found = [v for v in tight.validation if v.validator == "energy_budget" and not v.ok]
-    rows = tight.extras["circadian"]
-    over = [(t, e) for t, by in rows.items() for e, r in by.items() if r["spent"] > r["budget"]]
+    rows = tight.evidence.circadian
+    over = [(t, e) for t, by in rows.items() for e, r in by.items() if r.spent > r.budget]
     assert {(v.timepoint_id, v.entity_id) for v in found} == set(over) != set()
     assert "over a budget of 5.0" in found[0].message
     easy = tp.run(clinic(fever=0.0), settings=settings).record

@@ -70,7 +70,9 @@ def test_directorial_run_records_plan_and_real_scores(settings):
     for beat, tp_id in zip(plan["beats"], record.main_timeline.timepoint_ids, strict=True):
         assert run.timepoints[tp_id].event.startswith(beat.rstrip("."))
     # the schedule follows the tension curve
-    planned = [s["importance"] for s in record.extras["fidelity_schedule"]["steps"]]
+    schedule = record.evidence.fidelity_schedule
+    assert schedule is not None
+    planned = [s.importance for s in schedule.steps]
     assert planned == pytest.approx(plan["target_tension"], abs=1e-3)
     checks = {v.validator: v for v in record.validation if v.validator.startswith("directorial")}
     assert set(checks) == {

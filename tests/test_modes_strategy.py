@@ -79,9 +79,10 @@ def test_planning_modes_weigh_planned_and_generated_importance_differently():
 def test_a_run_follows_its_schedule(settings):
     run = tp.run(JEFFERSON, settings=settings, overrides={"fidelity.planning": "programmatic"})
     record = run.record
-    plan = record.extras["fidelity_schedule"]
-    assert plan["planning"] == "programmatic" and len(plan["steps"]) == 3
-    caps = [ResolutionLevel(s["cap"]) for s in plan["steps"]]
+    plan = record.evidence.fidelity_schedule
+    assert plan is not None
+    assert plan.planning == "programmatic" and len(plan.steps) == 3
+    caps = [s.cap for s in plan.steps]
     for step, tp_id in enumerate(record.main_timeline.timepoint_ids):
         levels = [c.resolution for c in record.fidelity if c.timepoint_id == tp_id]
         assert max(levels) <= caps[step]

@@ -162,18 +162,18 @@ def test_leak_rate_in_the_scenario_plants_recorded_leaks_that_the_validators_cat
 ):
     leaky = {"mechanisms.leak_rate": 0.5}
     record = tp.run(JEFFERSON, overrides=leaky, settings=Settings(home=tmp_path)).record
-    planted = record.extras["planted_leaks"]
+    planted = record.evidence.planted_leaks
     assert len(planted) >= 3
     caught = {
         (v.entity_id, v.fact_id)
         for v in record.validation
         if v.validator == "information_conservation" and not v.ok
     }
-    found = [leak for leak in planted if (leak["speaker"], leak["fact_id"]) in caught]
+    found = [leak for leak in planted if (leak.speaker, leak.fact_id) in caught]
     assert len(found) >= 0.95 * len(planted)
     ledger = {m.mechanism: m.counts for m in record.mechanisms}
     assert ledger["M4"]["planted leaks"] == len(planted)
     clean = tp.run(
         SCENARIOS / "showcase" / "jefferson_dinner.yaml", settings=Settings(home=tmp_path)
     )
-    assert "planted_leaks" not in clean.record.extras
+    assert clean.record.evidence.planted_leaks == []

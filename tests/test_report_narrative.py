@@ -41,7 +41,7 @@ def test_run_folder_holds_markdown_json_and_the_pdf_the_scenario_asks_for(jeffer
     assert data["detail"] == jefferson.scenario.outputs.detail
     assert (folder / "narrative.md").read_text().startswith(f"# {jefferson.record.title}")
     assert (folder / "narrative.pdf").read_bytes()[:5] == b"%PDF-"
-    assert "narrative_pdf_error" not in jefferson.record.extras
+    assert jefferson.record.narrative_pdf_error is None
 
 
 def test_detail_levels_add_sections(jefferson):
@@ -116,7 +116,7 @@ def test_unknown_detail_level_names_the_allowed_ones(jefferson):
 
 def test_executive_summary_is_a_model_call_composed_from_the_record(jefferson):
     record = jefferson.record
-    assert record.extras["summary_source"].startswith("model ")
+    assert record.summary_source.startswith("model ")
     assert record.usage.by_action["summarization"].calls == 1
     first, last = record.timepoints[0], record.timepoints[-1]
     assert first.event.rstrip(".") in record.summary
@@ -137,7 +137,7 @@ class RefusingGateway:
 def test_summary_falls_back_to_the_template_and_says_why(jefferson):
     record = jefferson.record.model_copy(update={"summary": ""})
     summarized = summarize(record, RefusingGateway())
-    assert summarized.extras["summary_source"].startswith("template (BudgetExceeded")
+    assert summarized.summary_source.startswith("template (BudgetExceeded")
     assert summarized.summary and record.timepoints[0].event.rstrip(".") in summarized.summary
 
 

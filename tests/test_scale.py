@@ -38,7 +38,7 @@ def test_a_200_entity_3_timepoint_run_finishes_within_20_seconds(tmp_path: Path)
     assert elapsed < seconds(20), f"took {elapsed:.1f} s"
     # the trends kept per pair are those of the pair's whole history (one timeline here)
     last = record.timepoints[-1].id
-    trends = record.extras["relationship_trends"]["main"]
+    trends = record.evidence.relationship_trends["main"]
     pairs = [(r.a, r.b) for r in record.relationships if r.timepoint_id == last]
     for a, b in pairs[:: max(1, len(pairs) // 100)]:
         assert trends[f"{a}~{b}"] == trend(record.relationships, a, b)

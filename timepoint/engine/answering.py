@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from timepoint.engine.evidence import attended_moment, evidence_for
 from timepoint.fidelity.compression import project, tensor_summary
 from timepoint.fidelity.training import (
-    Elevation,
     TrainingPolicy,
     elevate,
     enrich,
@@ -33,7 +32,9 @@ from timepoint.llm.grounding import FactId, grounded
 from timepoint.llm.structured import expect_answer
 from timepoint.synthesis.on_demand import materialize
 from timepoint.world import ResolutionLevel
+from timepoint.world.evidence import Elevation
 from timepoint.world.record import Answer
+from timepoint.world.tensors import TensorCodebook
 
 if TYPE_CHECKING:
     from timepoint.knowledge.question import Question
@@ -153,13 +154,13 @@ class Answering:
 class _Summaries:
     """Decompressed summaries (M6) of entities that have a tensor, for elevation prompts."""
 
-    def __init__(self, state: WorldState, tensors: dict[str, Any] | None):
+    def __init__(self, state: WorldState, tensors: TensorCodebook | None):
         self.state, self.tensors = state, tensors
         self.facts = {f.id: f.text for f in state.facts.values()}
 
     def __call__(self, entity_id: str) -> str | None:
 
-        if not self.tensors or entity_id not in self.tensors.get("entities", {}):
+        if self.tensors is None or entity_id not in self.tensors.entities:
             return None
         name = self.state.entities[entity_id].name
         return tensor_summary(self.tensors, entity_id, self.facts, name)
@@ -169,7 +170,7 @@ def _create_mentioned(
     ctx: RunContext,
     state: WorldState,
     question: Question,
-    tensors: dict[str, Any] | None,
+    tensors: TensorCodebook | None,
     done: Answering,
 ) -> None:
     """M9: create the crowd members the question names, at the moment it asks about."""
@@ -182,7 +183,7 @@ def _create_mentioned(
         _, spent = materialize(ctx, state, ref, anchor)
         done.add(None, f"{ref}: created on demand at {anchor.id} (scene)", spent)
         question.entity_ids.insert(0, ref)
-        if tensors:
+        if tensors is not None:
             project(tensors, state, ref)
 
 
@@ -225,7 +226,7 @@ def answer_question(
     question: Question,
     *,
     policy: TrainingPolicy | None = None,
-    tensors: dict[str, Any] | None = None,
+    tensors: TensorCodebook | None = None,
 ) -> Answering:
     """Answer ``question`` against ``state``, elevating and creating only what it needs.
 

@@ -94,20 +94,18 @@ def _answer(run: Run, question: str, model: LanguageModel | None, settings: Sett
         seed=record.seed,
         spent=record.usage,
     )
-    tensors = copy.deepcopy(record.extras.get("tensors")) or None
+    tensors = copy.deepcopy(record.evidence.tensors)
     policy = TrainingPolicy.from_settings(scenario.mechanisms.settings.get("m2", {}))
     result = answer_question(session.ctx, state, parsed, policy=policy, tensors=tensors)
     calls = session.stack.accounts.calls()
     if result.answer is None:
         raise KnowledgeQueryError(f"the question {question!r} produced no answer")
-    extras = dict(record.extras)
-    if tensors:
-        extras["tensors"] = tensors
-    if result.elevations:
-        extras["training"] = [
-            *extras.get("training", []),
-            *(e.model_dump(mode="json") for e in result.elevations),
-        ]
+    evidence = record.evidence.model_copy(
+        update={
+            "tensors": tensors,
+            "training": [*record.evidence.training, *result.elevations],
+        }
+    )
     order = {t.id: n for n, t in enumerate(record.timepoints)}
     updated = record.model_copy(
         update={
@@ -119,7 +117,7 @@ def _answer(run: Run, question: str, model: LanguageModel | None, settings: Sett
             "answers": [*record.answers, result.answer],
             "usage": add_usage(record.usage, summarize_calls(calls)),
             "mechanisms": merge_ledger(record.mechanisms, state.ledger),
-            "extras": extras,
+            "evidence": evidence,
         }
     )
     store_update(run.record.run_id, run.folder, run.store, updated, calls)

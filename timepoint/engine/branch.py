@@ -16,6 +16,7 @@ from timepoint.time.intervention import (
 )
 from timepoint.time.modes import mode_for
 from timepoint.world import Timepoint
+from timepoint.world.evidence import BranchOrigin
 from timepoint.world.record import RunRecord, timeline_order
 
 if TYPE_CHECKING:
@@ -105,16 +106,13 @@ def branch_of(
             else t
             for t in result.timelines
         ]
-        extras = {
-            **result.extras,
-            "branch": {
-                "parent_run": record.run_id,
-                "at": slot.id,
-                "intervention": intervention.model_dump(mode="json"),
-                "copied": [t.id for t in prefix],
-            },
-        }
-        return result.model_copy(update={"timelines": timelines, "extras": extras})
+        origin = BranchOrigin(
+            parent_run=record.run_id,
+            at=slot.id,
+            intervention=intervention.model_dump(mode="json"),
+            copied=[t.id for t in prefix],
+        )
+        return result.model_copy(update={"timelines": timelines, "branch": origin})
 
     return session.execute(sim, resimulate, summary=False, amend=labelled)
 

@@ -30,7 +30,7 @@ def progressive_training(sim: Simulation) -> None:
     policy = TrainingPolicy.from_settings(scenario.mechanisms.settings.get("m2", {}))
     elevations = train(sim.ctx, sim.state, policy)
     if elevations:
-        sim.state.extras["training"] = [e.model_dump(mode="json") for e in elevations]
+        sim.state.evidence.training = list(elevations)
 
 
 def mentioned_entities(sim: Simulation) -> None:
@@ -47,17 +47,19 @@ def tensor_compression(sim: Simulation) -> None:
         return
     components = sim.scenario.mechanisms.settings.get("m6", {}).get("components")
     tensors = compress(sim.state, components)
-    sim.state.extras["tensors"] = tensors
-    size, quality = tensors["size"], tensors["quality"]
+    if tensors is None:
+        return
+    sim.state.evidence.tensors = tensors
+    size, quality = tensors.size, tensors.quality
     ledger = sim.state.ledger
-    ledger.set("M6", "entities compressed", len(tensors["entities"]))
-    ledger.set("M6", "bytes before", size["bytes_before"])
-    ledger.set("M6", "bytes after", size["bytes_after"])
-    ledger.set("M6", "codebook bytes", size["codebook_bytes"])
-    ledger.set("M6", "tokens before", size["tokens_before"])
-    ledger.set("M6", "tokens after", size["tokens_after"])
-    ledger.set("M6", f"recall@{quality['k']}", quality["recall_at_k"])
-    ledger.set("M6", f"recall@{quality['k']} uncompressed", quality["recall_at_k_uncompressed"])
+    ledger.set("M6", "entities compressed", len(tensors.entities))
+    ledger.set("M6", "bytes before", size.bytes_before)
+    ledger.set("M6", "bytes after", size.bytes_after)
+    ledger.set("M6", "codebook bytes", size.codebook_bytes)
+    ledger.set("M6", "tokens before", size.tokens_before)
+    ledger.set("M6", "tokens after", size.tokens_after)
+    ledger.set("M6", f"recall@{quality.k}", quality.recall_at_k)
+    ledger.set("M6", f"recall@{quality.k} uncompressed", quality.recall_at_k_uncompressed)
 
 
 def exposure_sources(sim: Simulation) -> None:

@@ -18,12 +18,11 @@ from timepoint.errors import RestoreError
 from timepoint.kernel.state import WorldState
 from timepoint.scenario.schema import Scenario
 from timepoint.world import (
-    Entity,
     ExposureEvent,
     ExposureKind,
     Fact,
-    ResolutionLevel,
 )
+from timepoint.world.evidence import EntitySnapshot
 from timepoint.world.exposure import ExposureLog, make_fact
 from timepoint.world.record import RunRecord
 
@@ -75,23 +74,20 @@ def restore_state(
     return state
 
 
-#: entity fields that change during generation, snapshotted after every timepoint
-SNAPSHOT_FIELDS = frozenset({"resolution", "traits", "physical", "cognitive"})
-#: ``extras`` keys a branch recomputes instead of copying
-RUN_LEVEL_EXTRAS = frozenset({"tensors", "training", "branch", "fidelity_schedule", "token_budget"})
-
-
 def remember_entity_states(state: WorldState, key: str) -> None:
-    """Snapshot the mutable part of every entity under ``extras["entity_states"][key]``.
+    """Snapshot the mutable part of every entity under ``evidence.entity_states[key]``.
 
     The simulation calls this after populating (``initial``) and after each timepoint, so a
     branch can start from the entities as they were at its branch point.
     """
-    state.extras.setdefault("entity_states", {})[key] = {
-        e.id: {
-            **e.model_dump(mode="json", include=set(SNAPSHOT_FIELDS)),
-            "training_iterations": e.metadata.training_iterations,
-        }
+    state.evidence.entity_states[key] = {
+        e.id: EntitySnapshot(
+            resolution=e.resolution,
+            traits=dict(e.traits),
+            physical=e.physical,
+            cognitive=e.cognitive,
+            training_iterations=e.metadata.training_iterations,
+        )
         for e in state.entities.values()
     }
 
@@ -108,15 +104,13 @@ def rewind(
     not be rewound.
     """
     state = restore_state(record, scenario, keep)
-    ids = {t.id for t in record.timepoints}
     notes: list[str] = []
-    for raw in reversed(record.extras.get("training", [])):
-        cell = state.fidelity.get((raw["entity_id"], raw["timepoint_id"]))
-        if cell is not None and "cell_before" in raw:
-            tokens = max(0, cell.tokens - int(raw["tokens"]))
-            before = ResolutionLevel(raw["cell_before"])
+    for elevation in reversed(record.evidence.training):
+        cell = state.fidelity.get((elevation.entity_id, elevation.timepoint_id))
+        if cell is not None:
+            tokens = max(0, cell.tokens - elevation.tokens)
             state.fidelity[(cell.entity_id, cell.timepoint_id)] = cell.model_copy(
-                update={"resolution": before, "tokens": tokens}
+                update={"resolution": elevation.cell_before, "tokens": tokens}
             )
     dropped = {e.id for e in record.entities if e.on_demand}
     events = [
@@ -137,31 +131,28 @@ def rewind(
         s.model_copy(update={"present": [e for e in s.present if e not in dropped]})
         for s in state.scenes
     ]
-    snapshots = record.extras.get("entity_states", {})
-    snapshot = snapshots.get(resume_after or "initial")
+    snapshot = record.evidence.entity_states.get(resume_after or "initial")
     if snapshot is None:
         notes.append("no entity snapshot at the branch point; entities start from the final state")
     else:
         for entity_id, saved in snapshot.items():
             entity = state.entities.get(entity_id)
             if entity is not None:
-                meta = entity.metadata.model_dump()
-                meta["training_iterations"] = saved["training_iterations"]
-                fields = {k: saved[k] for k in SNAPSHOT_FIELDS}
-                state.set_entity(
-                    Entity.model_validate({**entity.model_dump(), **fields, "metadata": meta})
+                meta = entity.metadata.model_copy(
+                    update={"training_iterations": saved.training_iterations}
                 )
-    for key, value in record.extras.items():
-        if key in RUN_LEVEL_EXTRAS:
-            continue
-        if key == "entity_states":
-            state.extras[key] = {k: v for k, v in value.items() if k in keep or k == "initial"}
-        elif isinstance(value, dict) and value and set(value) <= ids:
-            state.extras[key] = {k: v for k, v in value.items() if k in keep}
-        elif isinstance(value, list) and all(
-            isinstance(v, dict) and "timepoint_id" in v for v in value
-        ):
-            state.extras[key] = [v for v in value if v["timepoint_id"] in keep]
+                state.set_entity(
+                    entity.model_copy(
+                        update={
+                            "resolution": saved.resolution,
+                            "traits": dict(saved.traits),
+                            "physical": saved.physical,
+                            "cognitive": saved.cognitive,
+                            "metadata": meta,
+                        }
+                    )
+                )
+    state.evidence = record.evidence.rewound(keep)
     return state, notes
 
 

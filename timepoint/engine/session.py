@@ -247,14 +247,13 @@ class Session:
 
         The narrative is written as Markdown and JSON, and as PDF when ``outputs.formats`` asks
         for it; a PDF that cannot be built does not lose the run: the reason is kept in
-        ``extras["narrative_pdf_error"]``.
+        ``narrative_pdf_error``.
         """
         detail, formats = self.scenario.outputs.detail, self.scenario.outputs.formats
         try:
             files = narrative_files(record, detail, formats)
         except ReportError as error:
-            extras = {**record.extras, "narrative_pdf_error": str(error)}
-            record = record.model_copy(update={"extras": extras})
+            record = record.model_copy(update={"narrative_pdf_error": str(error)})
             files = narrative_files(record, detail, [f for f in formats if f != "pdf"])
         calls = self.stack.accounts.calls()
         return store_run(self.home, record, self.scenario, calls, self.store, files)

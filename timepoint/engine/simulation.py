@@ -23,7 +23,7 @@ from timepoint.kernel.state import WorldState
 from timepoint.llm.base import ActionType, Completion, Request
 from timepoint.llm.drafts import EventDraft
 from timepoint.llm.grounding import grounded, settle
-from timepoint.llm.offline import PlantedLeak
+from timepoint.llm.offline import PlantedLeak as OfflineLeak
 from timepoint.llm.structured import expect_answer
 from timepoint.llm.task_data import task_request
 from timepoint.scenario.schema import Scenario
@@ -33,6 +33,7 @@ from timepoint.time.history import History, history_lines
 from timepoint.time.modes import mode_for
 from timepoint.world import EntityRole, ExposureKind, Fact, ResolutionLevel, Timeline, Timepoint
 from timepoint.world.causal import ancestors
+from timepoint.world.evidence import MechanismEvidence, PlantedLeak
 from timepoint.world.exposure import make_fact
 from timepoint.world.graph import RelationGraph
 from timepoint.world.phrasing import about
@@ -63,6 +64,7 @@ class Simulation:
         self.schedule: ResolutionSchedule | None = None
         self.expected_timepoints: int | None = None
         self.paths: list[PathInfo] = []
+        #: free-form notes of the temporal mode (its plan), kept as ``RunRecord.extras``
         self.extras: dict[str, Any] = {}
         #: ``fidelity.token_budget``, charged by the model stack; read here to lower fidelity
         self.token_budget = token_budget
@@ -137,7 +139,7 @@ class Simulation:
         before generating; otherwise the first timepoint plans ``timepoint_count`` steps.
         """
         self.schedule = build_schedule(self.scenario, steps or self.timepoint_count, importance)
-        self.extras["fidelity_schedule"] = self.schedule.summary(len(self.state.entities))
+        self.state.evidence.fidelity_schedule = self.schedule.summary(len(self.state.entities))
         self.state.ledger.set("M1", "scheduled steps", len(self.schedule.steps))
         return self.schedule
 
@@ -438,14 +440,14 @@ class Simulation:
             self.enter("finish", name)
             finisher(self)
 
-    def record_planted_leaks(self, leaks: Sequence[PlantedLeak]) -> None:
+    def record_planted_leaks(self, leaks: Sequence[OfflineLeak]) -> None:
         """Keep the leaks the offline model planted (``mechanisms.leak_rate``) with the run.
 
-        They land in ``extras["planted_leaks"]`` and the M4 ledger, so anyone can measure from
-        a scenario file how many the validators caught.
+        They land in ``evidence.planted_leaks`` and the M4 ledger, so anyone can measure from a
+        scenario file how many the validators caught.
         """
-        self.extras["planted_leaks"] = [
-            {"speaker": leak.speaker, "fact_id": leak.fact_id, "event": leak.event}
+        self.state.evidence.planted_leaks = [
+            PlantedLeak(speaker=leak.speaker, fact_id=leak.fact_id, event=leak.event)
             for leak in leaks
         ]
         self.state.ledger.count("M4", "planted leaks", len(leaks))
@@ -478,14 +480,16 @@ class Simulation:
             mechanisms=state.ledger.entries(),
             validation=list(state.validation) + self._budget_validation(),
             paths=list(self.paths),
-            extras=self._record_extras(),
+            evidence=self._record_evidence(),
+            extras=dict(self.extras),
         )
 
-    def _record_extras(self) -> dict[str, Any]:
-        extras = {**self.state.extras, **self.extras}
+    def _record_evidence(self) -> MechanismEvidence:
+        """A copy of the state's evidence (the record must not change as the state does)."""
+        evidence = self.state.evidence.model_copy(deep=True)
         if self.token_budget is not None:
-            extras["token_budget"] = self.token_budget.report()
-        return extras
+            evidence.token_budget = self.token_budget.report()
+        return evidence
 
     def with_budget_report(self, record: RunRecord) -> RunRecord:
         """``record`` with the token budget's report and verdict brought up to date (after
@@ -493,9 +497,9 @@ class Simulation:
         if self.token_budget is None:
             return record
         kept = [v for v in record.validation if v.validator != "token_budget"]
-        extras = {**record.extras, "token_budget": self.token_budget.report()}
+        evidence = record.evidence.model_copy(update={"token_budget": self.token_budget.report()})
         return record.model_copy(
-            update={"validation": kept + self._budget_validation(), "extras": extras}
+            update={"validation": kept + self._budget_validation(), "evidence": evidence}
         )
 
     def _budget_validation(self) -> list[ValidationResult]:
@@ -504,14 +508,14 @@ class Simulation:
         if budget is None:
             return []
         report = budget.report()
-        message = "; ".join(report["warnings"]) or (
-            f"{report['spent']} of {report['limit']} tokens ({report['mode']})"
+        message = "; ".join(report.warnings) or (
+            f"{report.spent} of {report.limit} tokens ({report.mode})"
         )
         return [
             ValidationResult(
                 validator="token_budget",
                 target="run",
-                ok=not report["over_budget"] and not report["refused"],
+                ok=not report.over_budget and not report.refused,
                 message=message,
             )
         ]

@@ -10,7 +10,7 @@ state, fitted across the run's entities, stored, decompressed and measured.
 
 Each of the three is reduced with PCA (an SVD of the centred matrix of all entities) to a few
 components. The codebook (means and bases) and every entity's coefficients go into
-``RunRecord.extras["tensors"]``; :func:`decompress` inverts them and :func:`tensor_summary`
+``RunRecord.evidence.tensors``; :func:`decompress` inverts them and :func:`tensor_summary`
 turns a decompressed tensor into the short text a prompt shows for a tensor-only entity.
 Quality is measured as recall@k: how many of an entity's top facts are the top facts retrieved
 from its *decompressed* context vector.
@@ -19,7 +19,6 @@ from its *decompressed* context vector.
 from __future__ import annotations
 
 import functools
-import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
@@ -32,6 +31,15 @@ from timepoint.kernel.mechanism_settings import MechanismSettings
 from timepoint.kernel.state import WorldState
 from timepoint.llm.base import estimate_tokens
 from timepoint.world import Entity, ExposureEvent
+from timepoint.world.tensors import (
+    VECTORS,
+    CodebookPart,
+    TensorCodebook,
+    TensorFeatures,
+    TensorQuality,
+    TensorSize,
+    TensorStore,
+)
 
 #: PCA components kept per vector (capped by the number of entities minus one)
 COMPONENTS: dict[str, int] = {"context": 8, "biology": 3, "behaviour": 4}
@@ -106,18 +114,18 @@ def _rounded(array: np.ndarray) -> list[Any]:
     return np.round(array, 5).tolist()
 
 
-def compress(state: WorldState, components: Mapping[str, int] | None = None) -> dict[str, Any]:
+def compress(state: WorldState, components: Mapping[str, int] | None = None) -> TensorStore | None:
     """Fit the codebook across the run's entities and encode each; returns the tensor store.
 
-    The store is JSON-ready: ``codebook``, ``features``, ``entities`` (three coefficient
+    The store holds the ``codebook``, its ``features``, ``entities`` (three coefficient
     vectors each), ``quality`` (recall@k from decompressed and from uncompressed context
     vectors, biology/behaviour reconstruction error) and ``size`` (bytes and tokens before and
-    after, codebook bytes).
+    after, codebook bytes). None when the run has no entities.
     """
     wanted = {**COMPONENTS, **(components or {})}
     ids = sorted(state.entities)
     if not ids:
-        return {}
+        return None
     traits = sorted({t for e in state.entities.values() for t in e.traits})
     salience = fact_salience(state)
     fact_vectors = {fid: embed_text(f.text) for fid, f in state.facts.items()}
@@ -136,22 +144,24 @@ def compress(state: WorldState, components: Mapping[str, int] | None = None) -> 
     for name, matrix in matrices.items():
         mean, basis = _fit(matrix, wanted[name])
         codes = (matrix - mean) @ basis.T
-        codebook[name] = {"mean": _rounded(mean), "basis": _rounded(basis)}
+        codebook[name] = CodebookPart(mean=_rounded(mean), basis=_rounded(basis))
         coded[name] = codes
         decoded[name] = mean + codes @ basis
-    store: dict[str, Any] = {
-        "method": f"hashing-trick fact embeddings ({CONTEXT_DIM} dims) and PCA per vector, "
+    book = TensorCodebook(
+        method=f"hashing-trick fact embeddings ({CONTEXT_DIM} dims) and PCA per vector, "
         "fitted across the run's entities",
-        "features": {"context_dim": CONTEXT_DIM, "biology": list(BIOLOGY), "traits": traits},
-        "codebook": codebook,
-        "entities": {
+        features=TensorFeatures(context_dim=CONTEXT_DIM, biology=list(BIOLOGY), traits=traits),
+        codebook=codebook,
+        entities={
             entity_id: {name: _rounded(coded[name][row]) for name in matrices}
             for row, entity_id in enumerate(ids)
         },
-    }
-    store["quality"] = _quality(ids, salience, fact_vectors, matrices, decoded)
-    store["size"] = _sizes(state, ids, store)
-    return store
+    )
+    return TensorStore(
+        **dict(book),
+        quality=_quality(ids, salience, fact_vectors, matrices, decoded),
+        size=_sizes(state, ids, book),
+    )
 
 
 def _recall(
@@ -173,7 +183,7 @@ def _quality(
     fact_vectors: dict[str, np.ndarray],
     matrices: dict[str, np.ndarray],
     decoded: dict[str, np.ndarray],
-) -> dict[str, float]:
+) -> TensorQuality:
     fact_ids = sorted(fact_vectors)
     fact_matrix = np.array([fact_vectors[f] for f in fact_ids]) if fact_ids else np.zeros((0, 1))
     compressed, full = [], []
@@ -189,13 +199,13 @@ def _quality(
     def rmse(name: str) -> float:
         return float(np.sqrt(np.mean((matrices[name] - decoded[name]) ** 2)))
 
-    return {
-        "k": RECALL_K,
-        "recall_at_k": round(float(np.mean(compressed)), 4) if compressed else 0.0,
-        "recall_at_k_uncompressed": round(float(np.mean(full)), 4) if full else 0.0,
-        "biology_rmse": round(rmse("biology"), 5),
-        "behaviour_rmse": round(rmse("behaviour"), 5),
-    }
+    return TensorQuality(
+        k=RECALL_K,
+        recall_at_k=round(float(np.mean(compressed)), 4) if compressed else 0.0,
+        recall_at_k_uncompressed=round(float(np.mean(full)), 4) if full else 0.0,
+        biology_rmse=round(rmse("biology"), 5),
+        behaviour_rmse=round(rmse("behaviour"), 5),
+    )
 
 
 def full_state_text(
@@ -214,7 +224,7 @@ def full_state_text(
     return entity.model_dump_json(exclude={"metadata"}) + "\n" + "\n".join(facts)
 
 
-def _sizes(state: WorldState, ids: list[str], store: dict[str, Any]) -> dict[str, int]:
+def _sizes(state: WorldState, ids: list[str], book: TensorCodebook) -> TensorSize:
     by_entity: dict[str, list[ExposureEvent]] = {e: [] for e in ids}
     for event in state.exposures.events:  # one pass, not one per entity
         if event.entity_id in by_entity:
@@ -222,34 +232,33 @@ def _sizes(state: WorldState, ids: list[str], store: dict[str, Any]) -> dict[str
     texts = [full_state_text(state, e, by_entity[e]) for e in ids]
     before_bytes = sum(len(text.encode()) for text in texts)
     before_tokens = sum(estimate_tokens(text) for text in texts)
-    floats = sum(len(v) for vectors in store["entities"].values() for v in vectors.values())
-    book = sum(
-        len(part["mean"]) + sum(len(row) for row in part["basis"])
-        for part in store["codebook"].values()
+    floats = sum(len(v) for vectors in book.entities.values() for v in vectors.values())
+    book_floats = sum(
+        len(part.mean) + sum(len(row) for row in part.basis) for part in book.codebook.values()
     )
     facts = {f: state.facts[f].text for f in state.facts}
     names = {e: state.entities[e].name for e in ids}
-    after_tokens = sum(estimate_tokens(tensor_summary(store, e, facts, names[e])) for e in ids)
-    return {
-        "bytes_before": before_bytes,
-        "bytes_after": 4 * floats,
-        "codebook_bytes": 4 * book,
-        "tokens_before": before_tokens,
-        "tokens_after": after_tokens,
-    }
+    after_tokens = sum(estimate_tokens(tensor_summary(book, e, facts, names[e])) for e in ids)
+    return TensorSize(
+        bytes_before=before_bytes,
+        bytes_after=4 * floats,
+        codebook_bytes=4 * book_floats,
+        tokens_before=before_tokens,
+        tokens_after=after_tokens,
+    )
 
 
-def decompress(store: Mapping[str, Any], entity_id: str) -> dict[str, Any]:
+def decompress(store: TensorCodebook, entity_id: str) -> dict[str, Any]:
     """The entity's approximate state: a context vector, named biology and behaviour values."""
-    codes = store["entities"][entity_id]
+    codes = store.entities[entity_id]
     out: dict[str, Any] = {}
-    for name in ("context", "biology", "behaviour"):
-        part = store["codebook"][name]
-        basis = np.array(part["basis"]).reshape(len(part["basis"]), len(part["mean"]))
-        out[name] = np.array(part["mean"]) + np.array(codes[name]) @ basis
+    for name in VECTORS:
+        part = store.codebook[name]
+        basis = np.array(part.basis).reshape(len(part.basis), len(part.mean))
+        out[name] = np.array(part.mean) + np.array(codes[name]) @ basis
     biology = dict(zip(BIOLOGY, out["biology"].tolist(), strict=True))
     biology["age"] *= 100
-    traits = store["features"]["traits"]
+    traits = store.features.traits
     behaviour = out["behaviour"].tolist()
     cognitive = dict(zip(COGNITIVE, behaviour[len(traits) :], strict=True))
     cognitive["energy"] *= 100
@@ -262,7 +271,7 @@ def decompress(store: Mapping[str, Any], entity_id: str) -> dict[str, Any]:
 
 
 def likely_facts(
-    store: Mapping[str, Any], entity_id: str, facts: Mapping[str, str], top: int = 3
+    store: TensorCodebook, entity_id: str, facts: Mapping[str, str], top: int = 3
 ) -> list[str]:
     """Fact ids best matching the entity's decompressed context vector, best first."""
     vector = decompress(store, entity_id)["context"]
@@ -271,7 +280,7 @@ def likely_facts(
 
 
 def tensor_summary(
-    store: Mapping[str, Any], entity_id: str, facts: Mapping[str, str], name: str
+    store: TensorCodebook, entity_id: str, facts: Mapping[str, str], name: str
 ) -> str:
     """What a prompt shows for an entity that has only its compressed state."""
     state = decompress(store, entity_id)
@@ -288,7 +297,7 @@ def tensor_summary(
     )
 
 
-def project(store: dict[str, Any], state: WorldState, entity_id: str) -> dict[str, list[float]]:
+def project(store: TensorCodebook, state: WorldState, entity_id: str) -> dict[str, list[float]]:
     """Encode an entity created after the fit (e.g. on demand) with the run's codebook."""
     weights = fact_salience(state)[entity_id]
     context = np.zeros(CONTEXT_DIM)
@@ -299,17 +308,17 @@ def project(store: dict[str, Any], state: WorldState, entity_id: str) -> dict[st
     rows = {
         "context": context / norm if norm else context,
         "biology": np.array(_biology(entity)),
-        "behaviour": np.array(_behaviour(entity, store["features"]["traits"])),
+        "behaviour": np.array(_behaviour(entity, store.features.traits)),
     }
     vectors = {}
     for name, row in rows.items():
-        part = store["codebook"][name]
-        basis = np.array(part["basis"]).reshape(len(part["basis"]), len(part["mean"]))
-        vectors[name] = _rounded((row - np.array(part["mean"])) @ basis.T)
-    store["entities"][entity_id] = vectors
+        part = store.codebook[name]
+        basis = np.array(part.basis).reshape(len(part.basis), len(part.mean))
+        vectors[name] = _rounded((row - np.array(part.mean)) @ basis.T)
+    store.entities[entity_id] = vectors
     return vectors
 
 
-def size_of(store: Mapping[str, Any]) -> int:
+def size_of(store: TensorCodebook) -> int:
     """Bytes of the stored tensor section as JSON (what run.json pays for it)."""
-    return len(json.dumps(store, separators=(",", ":")).encode())
+    return len(store.model_dump_json().encode())

@@ -31,11 +31,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from timepoint.fidelity.planner import plan_resolution
 from timepoint.scenario.schema import FidelityTemplate, PlanningMode, Scenario, TemporalMode
 from timepoint.world import EntityRole, ResolutionLevel
+from timepoint.world.evidence import FidelitySchedule, ScheduledStep
 from timepoint.world.resolution import TOKEN_BUDGET
 
 #: Relative cost of each temporal mode (reference values).
@@ -138,24 +138,21 @@ class ResolutionSchedule:
         per_step = sum(TOKEN_BUDGET[s.cap] for s in self.steps) * max(1, entities)
         return int(per_step * self.multiplier)
 
-    def summary(self, entities: int) -> dict[str, Any]:
+    def summary(self, entities: int) -> FidelitySchedule:
         """What the record keeps of the plan."""
-        return {
-            "template": self.template.value,
-            "planning": self.planning.value,
-            "mode": self.mode.value,
-            "mode_multiplier": self.multiplier,
-            "token_ceiling": self.token_ceiling(entities),
-            "steps": [
-                {
-                    "index": s.index,
-                    "importance": round(s.importance, 3),
-                    "cap": s.cap.value,
-                    "key": s.key,
-                }
+        return FidelitySchedule(
+            template=self.template.value,
+            planning=self.planning.value,
+            mode=self.mode.value,
+            mode_multiplier=self.multiplier,
+            token_ceiling=self.token_ceiling(entities),
+            steps=[
+                ScheduledStep(
+                    index=s.index, importance=round(s.importance, 3), cap=s.cap, key=s.key
+                )
                 for s in self.steps
             ],
-        }
+        )
 
 
 def ramp(steps: int, low: float = 0.3, high: float = 0.9) -> list[float]:

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any
 
 from timepoint.errors import BudgetExceeded
 from timepoint.llm.base import Request, request_token_bound
 from timepoint.llm.meter import BudgetOverspent
 from timepoint.scenario.schema import BudgetMode, Scenario
+from timepoint.world.evidence import BudgetDowngrade, BudgetReport
 
 #: How far over its budget a soft run may go.
 SOFT_ALLOWANCE = 1.10
@@ -60,7 +60,7 @@ class TokenBudget:
         self._inflight = 0
         self.calls = 0
         self.warnings: list[str] = []
-        self.downgrades: list[dict[str, Any]] = []
+        self.downgrades: list[BudgetDowngrade] = []
         self.refused: list[str] = []
         self._last_checkpoint: int | None = None
         self._peak = 0
@@ -188,21 +188,21 @@ class TokenBudget:
 
     def note_downgrade(self, level: int, timepoint: str) -> None:
         """Remember that fidelity was lowered to ``level`` before ``timepoint`` was planned."""
-        self.downgrades.append({"level": level, "before": timepoint, "spent": self.spent})
+        self.downgrades.append(BudgetDowngrade(level=level, before=timepoint, spent=self.spent))
 
-    def report(self) -> dict[str, Any]:
+    def report(self) -> BudgetReport:
         """What the run record keeps: limit, mode, spend, warnings, downgrades, refused calls."""
         spent = self.spent
-        return {
-            "limit": self.limit,
-            "mode": self.mode.value,
-            "cap": self.cap,
-            "spent": spent,
-            "used_share": round(spent / self.limit, 4),
-            "over_budget": spent > self.limit,
-            "calls": self.calls,
-            "warnings": list(self.warnings),
-            "downgrades": list(self.downgrades),
-            "refused": list(self.refused),
-            "overspent": self.overspent,
-        }
+        return BudgetReport(
+            limit=self.limit,
+            mode=self.mode.value,
+            cap=self.cap,
+            spent=spent,
+            used_share=round(spent / self.limit, 4),
+            over_budget=spent > self.limit,
+            calls=self.calls,
+            warnings=list(self.warnings),
+            downgrades=list(self.downgrades),
+            refused=list(self.refused),
+            overspent=self.overspent,
+        )

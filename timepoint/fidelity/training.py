@@ -30,6 +30,7 @@ from timepoint.kernel.state import WorldState
 from timepoint.llm.base import ActionType
 from timepoint.llm.structured import expect_answer
 from timepoint.world import Entity, ExposureKind, ResolutionLevel, Timepoint
+from timepoint.world.evidence import Elevation
 from timepoint.world.exposure import make_fact
 from timepoint.world.phrasing import point_of, sentence_case, topic_of
 from timepoint.world.record import FidelityCell
@@ -108,22 +109,6 @@ def unit_centrality(centrality: dict[str, float]) -> dict[str, float]:
     """
     norm = sum(v * v for v in centrality.values()) ** 0.5
     return {k: (v / norm if norm else 0.0) for k, v in centrality.items()}
-
-
-class Elevation(BaseModel):
-    """One elevation, as kept in ``RunRecord.extras["training"]``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    entity_id: str
-    timepoint_id: str
-    from_level: ResolutionLevel
-    to_level: ResolutionLevel
-    cell_before: ResolutionLevel
-    trigger: str
-    fact_ids: list[str]
-    tokens: int
-    on_demand: bool = False
 
 
 class EnrichmentDraft(BaseModel):

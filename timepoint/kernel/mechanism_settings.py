@@ -4,14 +4,14 @@ Each mechanism declares its constants as a :class:`MechanismSettings` model with
 defaults. Values of the wrong type stop the run with a :class:`~timepoint.errors.ScenarioError`
 that names the key; keys a mechanism does not know (typos, or keys carried over from templates of
 the earlier format) are not fatal but are reported in the run record under
-``extras["ignored_settings"]`` with the closest known key.
+``evidence.ignored_settings`` with the closest known key.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import MutableMapping
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -32,7 +32,7 @@ def read_settings(
     scenario: Scenario,
     key: str,
     model: type[SettingsT],
-    extras: MutableMapping[str, Any] | None = None,
+    ignored: MutableMapping[str, list[str]] | None = None,
 ) -> SettingsT:
     """The settings of mechanism ``key`` (e.g. ``"m14"``) as ``model``.
 
@@ -40,7 +40,8 @@ def read_settings(
         scenario: the resolved scenario.
         key: the mechanism key under ``mechanisms.settings``.
         model: the mechanism's settings class.
-        extras: where to report unknown keys (the run state's extras); ``None`` skips reporting.
+        ignored: where to report unknown keys (``state.evidence.ignored_settings``);
+            ``None`` skips reporting.
 
     Raises:
         ScenarioError: a known key holds a value of the wrong type or out of range.
@@ -55,11 +56,10 @@ def read_settings(
             for e in error.errors()
         ]
         raise ScenarioError(problems) from error
-    if extras is not None:
+    if ignored is not None:
         unknown = sorted(set(raw) - set(model.model_fields))
         if unknown:
-            report = extras.setdefault("ignored_settings", {})
-            report[key] = [_hint(name, model) for name in unknown]
+            ignored[key] = [_hint(name, model) for name in unknown]
     return settings
 
 

@@ -19,6 +19,7 @@ from timepoint.world import (
     Timepoint,
 )
 from timepoint.world.causal import causal_path
+from timepoint.world.evidence import MechanismEvidence
 from timepoint.world.exposure import ExposureLog
 from timepoint.world.graph import RelationGraph
 from timepoint.world.ledger import Ledger
@@ -42,8 +43,8 @@ class WorldState:
     ledger: Ledger = field(default_factory=Ledger)
     graph: RelationGraph | None = None
     centrality: dict[str, float] = field(default_factory=dict)
-    #: JSON-ready evidence mechanisms keep beside the records (``RunRecord.extras``).
-    extras: dict[str, Any] = field(default_factory=dict)
+    #: evidence mechanisms keep beside the records for each other (``RunRecord.evidence``)
+    evidence: MechanismEvidence = field(default_factory=MechanismEvidence)
     #: lookups mechanisms derive from the records above and keep between timepoints, so a
     #: timepoint does not rescan the whole run (never recorded)
     indexes: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)

@@ -21,14 +21,13 @@ with repair). The four here run after a timepoint's mechanisms and keep their vi
 
 Each validator adds one ``ok`` row per timepoint when it checked something and found nothing,
 and one failed row per violation; the M4 ledger counts validators, checks and violations.
-Trait snapshots are kept in ``extras["trait_snapshots"]``.
+Trait snapshots are kept in ``evidence.trait_snapshots``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 from pydantic import Field
 
@@ -37,6 +36,7 @@ from timepoint.kernel.relationship_records import declared_relations, latest_on_
 from timepoint.kernel.state import WorldState
 from timepoint.world import ExposureKind, PhysicalState, ResolutionLevel, Timepoint
 from timepoint.world.causal import ancestors
+from timepoint.world.evidence import TraitCause, TraitSnapshot
 from timepoint.world.record import ValidationResult
 
 M4_VALIDATORS = (
@@ -69,8 +69,8 @@ Check = Callable[[WorldState, Timepoint, ValidatorSettings], tuple[list[Validati
 
 def record_trait_cause(state: WorldState, entity_id: str, timepoint_id: str, cause: str) -> None:
     """Declare why ``entity_id``'s traits change at ``timepoint_id`` (read by inertia checks)."""
-    state.extras.setdefault("trait_causes", []).append(
-        {"entity_id": entity_id, "timepoint_id": timepoint_id, "cause": cause}
+    state.evidence.trait_causes.append(
+        TraitCause(entity_id=entity_id, timepoint_id=timepoint_id, cause=cause)
     )
 
 
@@ -102,21 +102,21 @@ def trait_shift(before: dict[str, float], after: dict[str, float]) -> float:
 def energy_budget(
     state: WorldState, tp: Timepoint, settings: ValidatorSettings
 ) -> tuple[list[ValidationResult], int]:
-    rows = state.extras.get("circadian", {}).get(tp.id, {})
+    rows = state.evidence.circadian.get(tp.id, {})
     failures, checks = [], 0
     for entity_id, row in sorted(rows.items()):
-        if row["asleep"] or row["cost_factor"] == 0:
+        if row.asleep or row.cost_factor == 0:
             continue
         checks += 1
-        if row["spent"] > row["budget"] + 1e-9:
+        if row.spent > row.budget + 1e-9:
             failures.append(
                 _fail(
                     "energy_budget",
                     tp,
                     entity_id,
-                    f"{entity_id} spent {row['spent']:.1f} energy at {row['hour']:02d}h "
-                    f"({row['turns']} turns, cost ×{row['cost_factor']:.2f}, "
-                    f"{row['hours_awake']:.0f}h awake) over a budget of {row['budget']:.1f}",
+                    f"{entity_id} spent {row.spent:.1f} energy at {row.hour:02d}h "
+                    f"({row.turns} turns, cost ×{row.cost_factor:.2f}, "
+                    f"{row.hours_awake:.0f}h awake) over a budget of {row.budget:.1f}",
                 )
             )
     return failures, checks
@@ -125,18 +125,17 @@ def energy_budget(
 def behavioural_inertia(
     state: WorldState, tp: Timepoint, settings: ValidatorSettings
 ) -> tuple[list[ValidationResult], int]:
-    snapshots: dict[str, dict[str, Any]] = state.extras.setdefault("trait_snapshots", {})
+    snapshots = state.evidence.trait_snapshots
     path = ancestors(state.timepoints, tp.id)
     failures, checks = [], 0
-    current = {}
+    current: dict[str, TraitSnapshot] = {}
     for entity_id in tp.entities_present:
         entity = state.entities.get(entity_id)
         if entity is None:
             continue
-        current[entity_id] = {
-            "traits": dict(entity.traits),
-            "training": entity.metadata.training_iterations,
-        }
+        current[entity_id] = TraitSnapshot(
+            traits=dict(entity.traits), training=entity.metadata.training_iterations
+        )
         since = []
         previous = None
         for step in path:
@@ -147,16 +146,16 @@ def behavioural_inertia(
         if previous is None:
             continue
         checks += 1
-        shift = trait_shift(previous["traits"], entity.traits)
+        shift = trait_shift(previous.traits, entity.traits)
         if shift <= settings.inertia_threshold:
             continue
         window = {tp.id, *since[:-1]}
         causes = [
-            c["cause"]
-            for c in state.extras.get("trait_causes", [])
-            if c["entity_id"] == entity_id and c["timepoint_id"] in window
+            c.cause
+            for c in state.evidence.trait_causes
+            if c.entity_id == entity_id and c.timepoint_id in window
         ]
-        if entity.metadata.training_iterations > previous["training"]:
+        if entity.metadata.training_iterations > previous.training:
             causes.append("progressive training")
         timeline = state.timelines.get(tp.timeline_id)
         if timeline is not None and timeline.intervention and entity_id in timeline.intervention:
@@ -179,7 +178,7 @@ def biological_constraints(
     state: WorldState, tp: Timepoint, settings: ValidatorSettings
 ) -> tuple[list[ValidationResult], int]:
     failures, checks = [], 0
-    circadian = state.extras.get("circadian", {}).get(tp.id, {})
+    circadian = state.evidence.circadian.get(tp.id, {})
     dialog = next((d for d in state.dialogs if d.timepoint_id == tp.id), None)
     spoken: dict[str, int] = {}
     for turn in dialog.turns if dialog else []:
@@ -191,7 +190,7 @@ def biological_constraints(
             continue
         checks += 1
         limit, why = turn_limit(entity.physical, settings)
-        if circadian.get(speaker, {}).get("asleep"):
+        if speaker in circadian and circadian[speaker].asleep:
             limit, why = 0, "asleep"
         if limit is not None and turns > limit:
             failures.append(
@@ -270,7 +269,9 @@ VALIDATORS: tuple[tuple[str, Check], ...] = (
 
 def run_validators(state: WorldState, tp: Timepoint) -> list[ValidationResult]:
     """Run the four validators on ``tp``; store and return their rows."""
-    settings = read_settings(state.scenario, "m4", ValidatorSettings, state.extras)
+    settings = read_settings(
+        state.scenario, "m4", ValidatorSettings, state.evidence.ignored_settings
+    )
     rows: list[ValidationResult] = []
     for name, check in VALIDATORS:
         failures, checks = check(state, tp, settings)

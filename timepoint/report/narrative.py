@@ -93,9 +93,7 @@ def narrative_data(record: RunRecord, detail: str = "summary") -> dict[str, Any]
         "error": record.error,
         "failed_step": record.failed_step,
         "summary": record.summary or templated_summary(record),
-        "summary_source": record.extras.get("summary_source", "template")
-        if record.summary
-        else "template",
+        "summary_source": record.summary_source if record.summary else "template",
         "timeline": _timeline(record, "main" if record.main_timeline else None),
     }
     if detail == "minimal":

@@ -59,11 +59,11 @@ def _moments(path: list[Any]) -> list[dict[str, Any]]:
 def story_so_far(record: RunRecord, path: list[Any] | None = None) -> dict[str, Any] | None:
     """The latest history summary (M7) of the main path: ``through``, ``covers`` and ``text``."""
     ids = {t.id for t in (path if path is not None else main_path(record))}
-    kept = [e for e in record.extras.get("history_summaries", []) if e.get("timepoint_id") in ids]
+    kept = [e for e in record.evidence.history_summaries if e.timepoint_id in ids]
     if not kept:
         return None
-    latest = max(kept, key=lambda e: e.get("covers", 0))
-    return {"through": latest["timepoint_id"], "covers": latest["covers"], "text": latest["text"]}
+    latest = max(kept, key=lambda e: e.covers)
+    return {"through": latest.timepoint_id, "covers": latest.covers, "text": latest.text}
 
 
 def summary_context(record: RunRecord) -> dict[str, Any]:
@@ -182,7 +182,7 @@ def summarize(record: RunRecord, gateway: Any, seed: int | None = None) -> RunRe
 
     The call is a ``summarization`` action, metered like every other call of the run. If the
     model layer refuses or fails (e.g. the budget is spent), the templated summary is used and
-    ``extras["summary_source"]`` says why, so nothing is filled in silently.
+    ``summary_source`` says why, so nothing is filled in silently.
     """
 
     context = summary_context(record)
@@ -217,12 +217,15 @@ def summarize(record: RunRecord, gateway: Any, seed: int | None = None) -> RunRe
     try:
         completion = gateway.complete(request)
     except TimepointError as error:
-        extras = {**record.extras, "summary_source": f"template ({type(error).__name__}: {error})"}
-        return record.model_copy(update={"summary": templated_summary(record), "extras": extras})
+        source = f"template ({type(error).__name__}: {error})"
+        return record.model_copy(
+            update={"summary": templated_summary(record), "summary_source": source}
+        )
     parsed = completion.parsed
     text = parsed.summary if isinstance(parsed, ExecutiveSummary) else completion.text.strip()
-    extras = {**record.extras, "summary_source": f"model {completion.model}"}
-    return record.model_copy(update={"summary": text, "extras": extras})
+    return record.model_copy(
+        update={"summary": text, "summary_source": f"model {completion.model}"}
+    )
 
 
 def _count(n: int, noun: str) -> str:

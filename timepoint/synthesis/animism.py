@@ -15,7 +15,7 @@ is awake and at ``scene`` resolution or above:
   from the kind's profile without a call.
 
 Only humans and AI agents speak (:data:`SPEAKING_KINDS`); dialog synthesis never gives a spoken
-turn to another kind. Evidence per timepoint: ``extras["animism"][tp_id]``.
+turn to another kind. Evidence per timepoint: ``evidence.animism[tp_id]``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from timepoint.llm.base import ActionType
 from timepoint.llm.bounded import percent, percent_default, scaled
 from timepoint.llm.structured import expect_answer
 from timepoint.world import DialogTurn, Entity, EntityKind, ExposureKind, ResolutionLevel, Timepoint
+from timepoint.world.evidence import AnimismRow
 
 #: Kinds that can hold a spoken dialog turn.
 SPEAKING_KINDS = frozenset({EntityKind.HUMAN, EntityKind.AI})
@@ -145,15 +146,15 @@ class AnimisticBehaviorDraft(BaseModel):
 
 
 def settings_of(state: WorldState) -> AnimismSettings:
-    return read_settings(state.scenario, "m16", AnimismSettings, state.extras)
+    return read_settings(state.scenario, "m16", AnimismSettings, state.evidence.ignored_settings)
 
 
-def animate(ctx: RunContext, state: WorldState, tp: Timepoint) -> list[dict[str, Any]]:
-    """Behaviours of the present non-human entities at ``tp``; kept in ``extras["animism"]``."""
+def animate(ctx: RunContext, state: WorldState, tp: Timepoint) -> list[AnimismRow]:
+    """Behaviours of the present non-human entities at ``tp``; kept in ``evidence.animism``."""
     settings = settings_of(state)
     level = state.scenario.entities.animism
     place = tp.location or state.scenario.timepoints.location or "this place"
-    rows: list[dict[str, Any]] = []
+    rows: list[AnimismRow] = []
     present = [
         {"id": e, "name": state.entities[e].name}
         for e in tp.entities_present
@@ -178,22 +179,22 @@ def animate(ctx: RunContext, state: WorldState, tp: Timepoint) -> list[dict[str,
         else:
             behaviour = _templated(state, tp, entity, place, index)
         rows.append(
-            {
-                "entity_id": entity.id,
-                "name": entity.name,
-                "kind": entity.kind.value,
-                "narrated": narrated,
+            AnimismRow(
+                entity_id=entity.id,
+                name=entity.name,
+                kind=entity.kind.value,
+                narrated=narrated,
                 **behaviour,
-            }
+            )
         )
         state.ledger.count("M16", "scene appearances")
-    state.extras.setdefault("animism", {})[tp.id] = rows
+    state.evidence.animism[tp.id] = rows
     return rows
 
 
 def narrate(state: WorldState, tp: Timepoint) -> int:
     """Insert the narrated influences of ``tp`` into its dialog; returns the turns added."""
-    rows = [r for r in state.extras.get("animism", {}).get(tp.id, []) if r["narrated"]]
+    rows = [r for r in state.evidence.animism.get(tp.id, []) if r.narrated]
     index = next((i for i, d in enumerate(state.dialogs) if d.timepoint_id == tp.id), None)
     if not rows or index is None:
         return 0
@@ -205,20 +206,20 @@ def narrate(state: WorldState, tp: Timepoint) -> int:
         turns.insert(
             min(len(turns), 1 + 2 * offset),
             DialogTurn(
-                speaker=row["entity_id"],
-                text=row["influence"],
+                speaker=row.entity_id,
+                text=row.influence,
                 tone="narrated",
-                physical_influence=row["action"],
+                physical_influence=row.action,
             ),
         )
-        if row["entity_id"] not in participants:
-            participants.append(row["entity_id"])
+        if row.entity_id not in participants:
+            participants.append(row.entity_id)
         for turn in dialog.turns:
             if turn.flagged:
                 continue
             for ref in turn.knowledge_refs:
                 told += state.exposures.expose(
-                    row["entity_id"],
+                    row.entity_id,
                     state.facts[ref],
                     ExposureKind.TOLD,
                     turn.speaker,
@@ -233,7 +234,7 @@ def narrate(state: WorldState, tp: Timepoint) -> int:
 
 def narrators(state: WorldState, tp: Timepoint) -> list[str]:
     """Entities whose influence will be narrated into ``tp``'s dialog."""
-    return [r["entity_id"] for r in state.extras.get("animism", {}).get(tp.id, []) if r["narrated"]]
+    return [r.entity_id for r in state.evidence.animism.get(tp.id, []) if r.narrated]
 
 
 def _capital(text: str) -> str:

@@ -18,9 +18,9 @@ whose anxiety reaches ``anxious_threshold`` speaks in an anxious tone). When the
 the causal chain has been processed, each is scored: ``raises`` (the fact was used in its dialog
 or is one of its key facts), ``speaks`` (the entity spoke there), ``present`` (the entity was there
 and awake), ``tension_rises``/``tension_falls`` (its scene's tension against the mood the parent's
-dialog left). ``fulfilled`` is set on the stored copies; per entity ``extras[
-"expectation_accuracy"]`` holds the number scored and fulfilled, the hit rate (probability ≥ .5
-matched the outcome) and the Brier score (mean (p − outcome)²).
+dialog left). ``fulfilled`` is set on the stored copies; per entity
+``evidence.expectation_accuracy`` holds the number scored and fulfilled, the hit rate
+(probability ≥ .5 matched the outcome) and the Brier score (mean (p − outcome)²).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from timepoint.world import (
     Scene,
     Timepoint,
 )
+from timepoint.world.evidence import ExpectationAccuracy
 from timepoint.world.exposure import fact_id
 from timepoint.world.phrasing import topic_of
 
@@ -155,7 +156,10 @@ class ProspectionDraft(BaseModel):
 
 def settings_of(state: WorldState, report: bool = True) -> ProspectionSettings:
     return read_settings(
-        state.scenario, "m15", ProspectionSettings, state.extras if report else None
+        state.scenario,
+        "m15",
+        ProspectionSettings,
+        state.evidence.ignored_settings if report else None,
     )
 
 
@@ -325,13 +329,13 @@ def _accuracy(state: WorldState) -> None:
             row["fulfilled"] += int(e.fulfilled)
             row["hits"] += int((e.probability >= 0.5) == e.fulfilled)
             row["brier"] += (e.probability - outcome) ** 2
-    state.extras["expectation_accuracy"] = {
-        entity: {
-            "scored": int(row["scored"]),
-            "fulfilled": int(row["fulfilled"]),
-            "hit_rate": round(row["hits"] / row["scored"], 4),
-            "brier": round(row["brier"] / row["scored"], 4),
-        }
+    state.evidence.expectation_accuracy = {
+        entity: ExpectationAccuracy(
+            scored=int(row["scored"]),
+            fulfilled=int(row["fulfilled"]),
+            hit_rate=round(row["hits"] / row["scored"], 4),
+            brier=round(row["brier"] / row["scored"], 4),
+        )
         for entity, row in sorted(table.items())
     }
 

@@ -21,10 +21,10 @@ with opposite polarity (equal once negations — not, never, no, n't … — and
 with an odd number of negations on one side), or when the scenario lists them as a pair in
 ``m13.contradicts``. An entity believes the side it was exposed to first (hearing the other side
 later does not convert it). Two entities believing opposite sides are recorded once per pair and
-pair of facts as a failed ``belief_contradiction`` validation and in ``extras["contradictions"]``.
+pair of facts as a failed ``belief_contradiction`` validation and in ``evidence.contradictions``.
 
 Trends (:func:`trend`) over the records of a pair along a causal path are kept per timeline in
-``extras["relationship_trends"]``.
+``evidence.relationship_trends``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import combinations, pairwise
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from pydantic import Field
 
@@ -45,6 +45,7 @@ from timepoint.kernel.relationship_records import (
 )
 from timepoint.kernel.state import WorldState
 from timepoint.world import EntityRole, ExposureKind, Relationship, ResolutionLevel, Timepoint
+from timepoint.world.evidence import Contradiction
 from timepoint.world.exposure import fact_id
 from timepoint.world.record import ValidationResult
 
@@ -118,7 +119,9 @@ class RelationshipSettings(MechanismSettings):
 
 
 def settings_of(state: WorldState) -> RelationshipSettings:
-    return read_settings(state.scenario, "m13", RelationshipSettings, state.extras)
+    return read_settings(
+        state.scenario, "m13", RelationshipSettings, state.evidence.ignored_settings
+    )
 
 
 def initial_relationship(
@@ -218,7 +221,7 @@ def detect_contradictions(
     tp: Timepoint,
     entity_ids: Iterable[str],
     knowledge: Mapping[str, Iterable[str]] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Contradiction]:
     """New disagreements among ``entity_ids`` at ``tp`` (see the module notes); recorded once.
 
     ``knowledge`` holds each entity's :meth:`~WorldState.knowledge_at` ``tp`` when the caller
@@ -246,16 +249,16 @@ def detect_contradictions(
             if fid in sides:
                 proposition, side = sides[fid]
                 beliefs.setdefault(proposition, {}).setdefault(entity_id, (side, fid))
-    seen = state.extras.setdefault("contradictions", [])
-    known = {(c["a"], c["b"], c["fact_a"], c["fact_b"]) for c in seen}
-    found = []
+    seen = state.evidence.contradictions
+    known = {(c.a, c.b, c.fact_a, c.fact_b) for c in seen}
+    found: list[Contradiction] = []
     for held in beliefs.values():
         for a, b in _disagreeing(held):
             fact_a, fact_b = held[a][1], held[b][1]
             if (a, b, fact_a, fact_b) in known:
                 continue
             known.add((a, b, fact_a, fact_b))
-            row = {"a": a, "b": b, "fact_a": fact_a, "fact_b": fact_b, "timepoint_id": tp.id}
+            row = Contradiction(a=a, b=b, fact_a=fact_a, fact_b=fact_b, timepoint_id=tp.id)
             seen.append(row)
             found.append(row)
             state.validation.append(
@@ -314,7 +317,7 @@ def update_relationships(state: WorldState, tp: Timepoint) -> list[Relationship]
         by_speaker.setdefault(turn.speaker, []).append(index)
     clashes: dict[tuple[str, str], int] = {}
     for c in found:
-        key = (min(c["a"], c["b"]), max(c["a"], c["b"]))
+        key = (min(c.a, c.b), max(c.a, c.b))
         clashes[key] = clashes.get(key, 0) + 1
     declared, mentors = declared_relations(state), mentor_power(state)
     records = []
@@ -394,7 +397,7 @@ def _record_trends(
     """Each record's trend over its pair's records on the causal path (the last
     ``trend_window`` changes, so the last ``trend_window`` + 1 records are enough)."""
     on_path = latest_on_path(state, tp.id)
-    trends = state.extras.setdefault("relationship_trends", {}).setdefault(tp.timeline_id, {})
+    trends = state.evidence.relationship_trends.setdefault(tp.timeline_id, {})
     for record in records:
         trends[f"{record.a}~{record.b}"] = trend(
             on_path.history((record.a, record.b), settings.trend_window + 1),

@@ -73,7 +73,7 @@ class SceneSettings(MechanismSettings):
 
 
 def settings_of(state: WorldState) -> SceneSettings:
-    return read_settings(state.scenario, "m10", SceneSettings, state.extras)
+    return read_settings(state.scenario, "m10", SceneSettings, state.evidence.ignored_settings)
 
 
 def cohesion(tension: float, formality: float) -> float:
@@ -114,7 +114,7 @@ def build_scene(state: WorldState, tp: Timepoint) -> Scene:
     ]
     beings = [state.entities[e] for e in present if state.entities[e].kind in _BEINGS]
     hour = tp.timestamp.hour
-    influences = state.extras.get("animism", {}).get(tp.id, [])
+    influences = state.evidence.animism.get(tp.id, [])
 
     latest = latest_on_path(state, tp.id, include_self=False)
     declared = declared_relations(state)
@@ -122,7 +122,7 @@ def build_scene(state: WorldState, tp: Timepoint) -> Scene:
     for pair in combinations(sorted(present), 2):
         calm *= 1.0 - 0.5 * _negativity(pair, latest, declared, settings)
     tension = settings.base_tension + (1 - settings.base_tension) * (1 - calm)
-    tension = _unit(tension + sum(r.get("tension_effect", 0.0) for r in influences))
+    tension = _unit(tension + sum(r.tension_effect for r in influences))
     valence = _mean([e.cognitive.valence for e in beings], 0.0)
     arousal = _mean([e.cognitive.arousal for e in beings], 0.3)
     energy = _mean([e.cognitive.energy / 100 for e in beings], 0.5) * (0.5 + 0.5 * arousal)
@@ -161,11 +161,11 @@ def describe(state: WorldState, tp: Timepoint, scene: Scene) -> str:
     """One paragraph naming who is there, who sleeps, what non-humans do, and the mood."""
     env, mood = scene.environment, scene.atmosphere
     names = [f"{state.entities[e].name} ({_label(state.entities[e])})" for e in scene.present]
-    circadian = state.extras.get("circadian", {}).get(tp.id, {})
+    circadian = state.evidence.circadian.get(tp.id, {})
     asleep = [
         state.entities[e].name
         for e in tp.entities_present
-        if circadian.get(e, {}).get("asleep") and e in state.entities
+        if e in circadian and circadian[e].asleep and e in state.entities
     ]
     parts = [
         f"{env.location or 'An unnamed place'} at {tp.timestamp:%H:%M}: "
@@ -177,8 +177,8 @@ def describe(state: WorldState, tp: Timepoint, scene: Scene) -> str:
         parts.append(f"A crowd of {scene.crowd.size}, {scene.crowd.movement}.")
     if asleep:
         parts.append("Asleep: " + ", ".join(asleep) + ".")
-    for row in state.extras.get("animism", {}).get(tp.id, []):
-        parts.append(f"{row['name']}: {row['influence']}")
+    for row in state.evidence.animism.get(tp.id, []):
+        parts.append(f"{row.name}: {row.influence}")
     parts.append(
         f"The mood is {_mood_word(mood)} (tension {mood.tension:.2f}, "
         f"cohesion {mood.cohesion:.2f})."

@@ -27,7 +27,7 @@ Rules (all constants live in :class:`CircadianSettings`, tunable via ``mechanism
   circadian trough, ``circadian_low_hours``), never more than the energy left; the energy-budget
   validator (M4) compares it with what was spent.
 
-Per (timepoint, entity) the evidence is kept in ``extras["circadian"][tp_id][entity_id]``.
+Per (timepoint, entity) the evidence is kept in ``evidence.circadian[tp_id][entity_id]``.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from timepoint.kernel.mechanism_settings import MechanismSettings, read_settings
 from timepoint.kernel.state import WorldState
 from timepoint.scenario.schema import Scenario
 from timepoint.world import Entity, EntityKind, Timepoint
+from timepoint.world.evidence import CircadianRow
 
 #: Kinds that never sleep and spend no bodily energy.
 SLEEPLESS_KINDS = frozenset(
@@ -126,8 +127,10 @@ class Availability:
     reason: str
 
 
-def settings_of(scenario: Scenario, extras: dict[str, Any] | None = None) -> CircadianSettings:
-    return read_settings(scenario, "m14", CircadianSettings, extras)
+def settings_of(
+    scenario: Scenario, ignored: dict[str, list[str]] | None = None
+) -> CircadianSettings:
+    return read_settings(scenario, "m14", CircadianSettings, ignored)
 
 
 def activity_table(hour: int, settings: CircadianSettings) -> dict[str, float]:
@@ -229,10 +232,10 @@ def asleep_at(scenario: Scenario, entities: Iterable[Entity], tp: Timepoint) -> 
     }
 
 
-def apply_circadian(state: WorldState, tp: Timepoint) -> dict[str, dict[str, Any]]:
+def apply_circadian(state: WorldState, tp: Timepoint) -> dict[str, CircadianRow]:
     """Charge presence, restore sleepers and record each present entity's reading at ``tp``."""
-    settings = settings_of(state.scenario, state.extras)
-    rows: dict[str, dict[str, Any]] = {}
+    settings = settings_of(state.scenario, state.evidence.ignored_settings)
+    rows: dict[str, CircadianRow] = {}
     gap = _hours_since_parent(state, tp)
     for entity_id in tp.entities_present:
         entity = state.entities.get(entity_id)
@@ -255,22 +258,22 @@ def apply_circadian(state: WorldState, tp: Timepoint) -> dict[str, dict[str, Any
             state.ledger.count("M14", "energy spent", round(spent, 3))
             if reading.reason.startswith("kept awake"):
                 state.ledger.count("M14", "kept awake by discomfort")
-        rows[entity_id] = {
+        rows[entity_id] = CircadianRow(
             **asdict(reading),
-            "energy_before": round(energy, 3),
-            "budget": round(min(budget, energy), 3),
-            "spent": round(spent, 3),
-            "turns": 0,
-            "energy_after": round(state.entities[entity_id].cognitive.energy, 3),
-        }
-    state.extras.setdefault("circadian", {})[tp.id] = rows
+            energy_before=round(energy, 3),
+            budget=round(min(budget, energy), 3),
+            spent=round(spent, 3),
+            turns=0,
+            energy_after=round(state.entities[entity_id].cognitive.energy, 3),
+        )
+    state.evidence.circadian[tp.id] = rows
     return rows
 
 
 def settle_exertion(state: WorldState, tp: Timepoint) -> float:
     """Charge each speaker of ``tp``'s dialog for its turns; returns the energy spent."""
     settings = settings_of(state.scenario)
-    rows = state.extras.get("circadian", {}).get(tp.id, {})
+    rows = state.evidence.circadian.get(tp.id, {})
     turns: dict[str, int] = {}
     for dialog in state.dialogs:
         if dialog.timepoint_id == tp.id:
@@ -283,12 +286,16 @@ def settle_exertion(state: WorldState, tp: Timepoint) -> float:
         entity = state.entities.get(entity_id)
         if row is None or entity is None or entity.kind in SLEEPLESS_KINDS:
             continue
-        night = settings.night_energy_penalty if row["night"] else 1.0
-        cost = count * settings.turn_cost * night * row["fatigue_factor"]
+        night = settings.night_energy_penalty if row.night else 1.0
+        cost = count * settings.turn_cost * night * row.fatigue_factor
         _set_energy(state, entity, entity.cognitive.energy - cost)
-        row["turns"] = count
-        row["spent"] = round(row["spent"] + cost, 3)
-        row["energy_after"] = round(state.entities[entity_id].cognitive.energy, 3)
+        rows[entity_id] = row.model_copy(
+            update={
+                "turns": count,
+                "spent": round(row.spent + cost, 3),
+                "energy_after": round(state.entities[entity_id].cognitive.energy, 3),
+            }
+        )
         total += cost
     if total:
         state.ledger.count("M14", "energy spent", round(total, 3))

@@ -8,7 +8,7 @@ and the rest (R to R + N − 1 events) are quoted, so neither part grows with th
 The summary is a model call (``summarization``, metered and budgeted like every call) made once
 per N timepoints of a chain and reused: the summary through a timepoint is written from the
 summary through the checkpoint before it plus the N events in between, so each summarization
-prompt is bounded as well. Summaries are kept in ``RunRecord.extras["history_summaries"]``, each
+prompt is bounded as well. Summaries are kept in ``RunRecord.evidence.history_summaries``, each
 under the id of the timepoint it runs through (``timepoint_id``) with the number of events it
 ``covers``; a branch (M12) keeps those of the timepoints it copies and reuses them.
 """
@@ -30,9 +30,9 @@ from timepoint.llm.base import ActionType
 from timepoint.llm.structured import expect_answer
 from timepoint.world import EntityRole
 from timepoint.world.causal import ancestors
+from timepoint.world.evidence import ChainSummary
 from timepoint.world.phrasing import point_of, topic_of
 
-EXTRAS_KEY = "history_summaries"
 #: Sentences the offline summary keeps about the stretches after the opening.
 _STRETCHES = 3
 
@@ -106,12 +106,12 @@ class History:
     def settings(self) -> HistorySettings:
         if self._settings is None:
             self._settings = read_settings(
-                self.state.scenario, "m7", HistorySettings, self.state.extras
+                self.state.scenario, "m7", HistorySettings, self.state.evidence.ignored_settings
             )
         return self._settings
 
-    def _kept(self) -> dict[str, dict[str, Any]]:
-        return {e["timepoint_id"]: e for e in self.state.extras.get(EXTRAS_KEY, [])}
+    def _kept(self) -> dict[str, ChainSummary]:
+        return {e.timepoint_id: e for e in self.state.evidence.history_summaries}
 
     def chain(self, tp_id: str | None) -> list[str]:
         """Ids of ``tp_id``'s causal chain, root first, ending at ``tp_id``."""
@@ -138,20 +138,20 @@ class History:
         with self._lock:
             kept = self._kept().get(through)
             if kept is not None:
-                return str(kept["text"])
+                return kept.text
             every = self.settings.every
             start = covered - every
             earlier = self._summary(chain, start) if start > 0 else ""
             text, tokens, model = self._ask(earlier, chain[start:covered], covered)
-            entry = {
-                "timepoint_id": through,
-                "covers": covered,
-                "after": chain[start - 1] if start > 0 else None,
-                "text": text,
-                "tokens": tokens,
-                "model": model,
-            }
-            self.state.extras[EXTRAS_KEY] = [*self.state.extras.get(EXTRAS_KEY, []), entry]
+            entry = ChainSummary(
+                timepoint_id=through,
+                covers=covered,
+                after=chain[start - 1] if start > 0 else None,
+                text=text,
+                tokens=tokens,
+                model=model,
+            )
+            self.state.evidence.history_summaries.append(entry)
             self.state.ledger.count("M7", "history summaries")
             self.state.ledger.count("M7", "history summary tokens", tokens)
             return text

@@ -32,6 +32,7 @@ class Simulator(Protocol):
     schedule: ResolutionSchedule | None
     expected_timepoints: int | None
     paths: list[PathInfo]
+    #: free-form notes of the mode (its plan), kept as ``RunRecord.extras``
     extras: dict[str, Any]
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from timepoint.errors import RestoreError
 from timepoint.world import (
@@ -19,6 +19,7 @@ from timepoint.world import (
     Timeline,
     Timepoint,
 )
+from timepoint.world.evidence import BranchOrigin, MechanismEvidence, upgrade_extras
 
 
 class Model(BaseModel):
@@ -98,7 +99,14 @@ class Answer(Model):
 
 
 class RunRecord(Model):
-    """The full record of one run. ``status`` is ``running``, ``completed`` or ``failed``."""
+    """The full record of one run. ``status`` is ``running``, ``completed`` or ``failed``.
+
+    ``evidence`` holds what mechanisms kept for each other, branches, questions and reports;
+    ``branch`` says where a branch came from; ``summary_source`` how ``summary`` was written
+    (``model <name>`` or ``template (<why>)``); ``narrative_pdf_error`` why a requested PDF is
+    missing. ``extras`` holds free-form notes nothing else reads (the temporal mode's plan).
+    Records written when these lived under ``extras`` keys load into the fields.
+    """
 
     schema_version: int = 1
     run_id: str
@@ -130,9 +138,19 @@ class RunRecord(Model):
     model_selection: list[ModelChoice] = Field(default_factory=list)
     paths: list[PathInfo] = Field(default_factory=list)
     answers: list[Answer] = Field(default_factory=list)
+    evidence: MechanismEvidence = Field(default_factory=MechanismEvidence)
+    branch: BranchOrigin | None = None
+    summary_source: str = "template"
+    narrative_pdf_error: str | None = None
     extras: dict[str, Any] = Field(default_factory=dict)
     narrative: str = ""
     summary: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_evidence(cls, data: Any) -> Any:
+        """Move evidence that older records kept under ``extras`` keys to its fields."""
+        return upgrade_extras(data) if isinstance(data, dict) else data
 
     @property
     def main_timeline(self) -> Timeline | None:
