@@ -77,8 +77,8 @@ def _event(record: RunRecord, rule: EventOutcome, question: Question) -> Extract
             if _search(rule.pattern, text):
                 found = Evidence(timepoint_id=moment.id, text=text)
                 return Extraction(run_id=record.run_id, kind="event", outcome=True, evidence=found)
-    last = moments(record, rule.by, question.id)[-1:] or [None]
-    where = last[0].id if last[0] is not None else None
+    window = moments(record, rule.by, question.id)
+    where = window[-1].id if window else None
     return Extraction(
         run_id=record.run_id,
         kind="event",
