@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "compare two runs or two paths of one run"),
     "batch": ("batch", "run a batch of specs locally or on Dask"),
     "sweep": ("sweep", "execute a notebook over a parameter grid"),
+    "forecast": ("forecast", "forecast a question set from ensembles of runs"),
+    "resolve": ("resolve", "record a question set's outcomes and score its forecasts"),
     "site": ("site", "build or serve the report site"),
     "export": ("export", "export store tables (JSONL, Parquet)"),
     "db": ("db", "upgrade the run store's schema or show its version"),
