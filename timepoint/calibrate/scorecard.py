@@ -83,14 +83,25 @@ def _maybe(compute: Any, *args: Any) -> float | None:
         return None
 
 
+def _pairs(rows: list[QuestionRow]) -> tuple[list[float], list[float]]:
+    """Forecasts and outcomes of rows that have both."""
+    return (
+        [float(r.probability or 0.0) for r in rows],
+        [float(r.resolution or 0.0) for r in rows],
+    )
+
+
+def _smoothed(row: QuestionRow) -> float:
+    return float(row.smoothed if row.smoothed is not None else row.probability or 0.0)
+
+
 def score_rows(rows: list[QuestionRow]) -> Scores:
     """The scores of the rows that have both a forecast and a resolution."""
     done = [r for r in rows if r.probability is not None and r.resolution is not None]
     if not done:
         return Scores(questions=0)
-    p = [r.probability for r in done]
-    y = [r.resolution for r in done]
-    parts = murphy(p, y)  # type: ignore[arg-type]
+    p, y = _pairs(done)
+    parts = murphy(p, y)
     markets = [r.market_probability for r in done]
     market_skill = None
     if all(m is not None for m in markets):
@@ -100,18 +111,16 @@ def score_rows(rows: list[QuestionRow]) -> Scores:
         fair = _maybe(fair_brier, [r.yes_runs for r in done], [r.runs for r in done], y)
     return Scores(
         questions=len(done),
-        brier=brier(p, y),  # type: ignore[arg-type]
+        brier=brier(p, y),
         fair_brier=fair,
         brier_skill_climatology=_maybe(brier_skill, p, y, "climatology"),
         brier_skill_half=_maybe(brier_skill, p, y, 0.5),
         brier_skill_market=market_skill,
-        log_score=log_score(
-            [r.smoothed if r.smoothed is not None else r.probability for r in done], y
-        ),  # type: ignore[misc]
+        log_score=log_score([_smoothed(r) for r in done], y),
         reliability=parts.reliability,
         resolution=parts.resolution,
         uncertainty=parts.uncertainty,
-        ece=ece(p, y),  # type: ignore[arg-type]
+        ece=ece(p, y),
     )
 
 
@@ -168,10 +177,9 @@ def scorecard(store: Any, question_set: str, *, bins: int = 10, bootstrap: int =
                 )
             )
     done = [r for r in rows if r.probability is not None and r.resolution is not None]
-    p = [r.probability for r in done]
-    y = [r.resolution for r in done]
-    uniform = reliability(p, y, bins, "uniform", bootstrap=bootstrap) if done else []  # type: ignore[arg-type]
-    quantile = reliability(p, y, min(bins, 5), "quantile", bootstrap=bootstrap) if done else []  # type: ignore[arg-type]
+    p, y = _pairs(done)
+    uniform = reliability(p, y, bins, "uniform", bootstrap=bootstrap) if done else []
+    quantile = reliability(p, y, min(bins, 5), "quantile", bootstrap=bootstrap) if done else []
     return Scorecard(
         question_set=question_set,
         rows=rows,
