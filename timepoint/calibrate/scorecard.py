@@ -102,10 +102,11 @@ def score_rows(rows: list[QuestionRow]) -> Scores:
         return Scores(questions=0)
     p, y = _pairs(done)
     parts = murphy(p, y)
-    markets = [r.market_probability for r in done]
+    priced = [r for r in done if r.market_probability is not None]
     market_skill = None
-    if all(m is not None for m in markets):
-        market_skill = _maybe(brier_skill, p, y, markets)
+    if priced:
+        mp, my = _pairs(priced)
+        market_skill = _maybe(brier_skill, mp, my, [r.market_probability for r in priced])
     fair = None
     if all(r.runs >= 2 for r in done):
         fair = _maybe(fair_brier, [r.yes_runs for r in done], [r.runs for r in done], y)
