@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("sweep", "execute a notebook over a parameter grid"),
     "forecast": ("forecast", "forecast a question set from ensembles of runs"),
     "resolve": ("resolve", "record a question set's outcomes and score its forecasts"),
+    "import-questions": ("import_questions", "write a question set from Polymarket or Metaculus"),
     "site": ("site", "build or serve the report site"),
     "export": ("export", "export store tables (JSONL, Parquet)"),
     "db": ("db", "upgrade the run store's schema or show its version"),

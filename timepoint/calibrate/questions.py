@@ -129,6 +129,8 @@ class Question(_Frozen):
     resolves: date | None = None
     resolution: bool | float | None = None
     market_probability: float | None = Field(None, ge=0, le=1)
+    #: ``[unix seconds, probability]`` points of the market's price, oldest first
+    market_history: list[tuple[int, float]] = Field(default_factory=list)
     source: str = "yaml"
     source_ref: str | None = None
     #: the set the question was loaded from (filled in by :func:`load_questions`)
