@@ -147,8 +147,9 @@ class MetaculusClient:
             if not isinstance(results, list):
                 raise ConnectorError(f"{SOURCE}: /api/posts/ answered without a 'results' list")
             yield from (parse_post(r) for r in results)
-            if not page.get("next") or len(results) < size:
-                return
+            if not page.get("next") or not results:
+                return  # the server may send smaller pages than asked: follow 'next'
+
             offset += len(results)
 
     def post(self, post_id: int) -> Post:
