@@ -120,7 +120,7 @@ def test_forecasts_come_from_one_batch_and_are_stored_with_their_runs(tmp_path, 
     assert first.lower <= first.probability <= first.upper and first.level == 0.8
     assert "from" in first.describe()
     store = open_store(settings.db_url, home=settings.home)
-    (history,) = forecast_history(store, "syn-7")
+    (history,) = forecast_history("syn-7", store=store)
     assert history.run_ids == first.run_ids and history.extractions == first.extractions
     assert [e.outcome for e in history.extractions].count(True) == first.yes_runs
     rows = {r["question_id"]: r for r in store.questions("wells")}

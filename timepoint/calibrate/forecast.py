@@ -11,6 +11,7 @@ so a question's forecasts over time can be read back with :func:`forecast_histor
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -23,7 +24,7 @@ from timepoint.calibrate.ensemble import jeffreys, share, wilson
 from timepoint.calibrate.extractors import Extraction
 from timepoint.calibrate.judge import extract
 from timepoint.calibrate.questions import Question
-from timepoint.engine.run import load_run
+from timepoint.engine.run import Run, load_run
 from timepoint.errors import CalibrationError
 from timepoint.llm.base import LanguageModel
 from timepoint.settings import Settings
@@ -146,8 +147,14 @@ def save_forecast(store: Any, forecast: Forecast) -> None:
     )
 
 
-def forecast_history(store: Any, question_id: str) -> list[Forecast]:
-    """Every stored forecast of a question, oldest first."""
+def forecast_history(
+    question_id: str, *, store: Any = None, settings: Settings | None = None
+) -> list[Forecast]:
+    """Every stored forecast of a question, oldest first (``store``: default the one the
+    settings name)."""
+    if store is None:
+        settings = settings or Settings.from_env()
+        store = open_store(settings.db_url, home=Path(settings.home))
     history = []
     for row in store.forecasts(question_id):
         outcomes = row.get("outcomes_json") or []
@@ -245,15 +252,19 @@ def forecast_many(
     made = datetime.now(UTC)
     specs: dict[str, JobSpec] = {}
     jobs_of: dict[str, list[str]] = {}
+    grids: dict[str, list[str]] = {}  # questions with one scenario and overrides share runs
     for question in questions:
-        grid = expand_grid(
-            question.scenario,
-            {"seed": range(first_seed, first_seed + n)},
-            overrides=question.overrides,
-        )
-        for spec in grid:
-            specs.setdefault(spec.job_id, spec)
-            jobs_of.setdefault(question.id, []).append(spec.job_id)
+        shared = json.dumps([question.scenario, question.overrides], sort_keys=True, default=str)
+        if shared not in grids:
+            grid = expand_grid(
+                question.scenario,
+                {"seed": range(first_seed, first_seed + n)},
+                overrides=question.overrides,
+            )
+            for spec in grid:
+                specs.setdefault(spec.job_id, spec)
+            grids[shared] = [spec.job_id for spec in grid]
+        jobs_of[question.id] = grids[shared]
     label = questions[0].id if len(questions) == 1 else questions[0].question_set or "questions"
     salt = hashlib.sha256(" ".join(jobs_of).encode() + made.isoformat().encode()).hexdigest()[:6]
     name = resume or batch_id or f"forecast-{label}-{made:%Y%m%dT%H%M%S}-{salt}"
@@ -275,16 +286,18 @@ def forecast_many(
         for r in store.jobs(summary.batch_id)
         if r["status"] == "completed" and r["run_id"]
     }
+    loaded: dict[str, Run] = {}
+
+    def run_of(job: str) -> Run:
+        if job not in loaded:
+            loaded[job] = load_run(runs[job], store=store, settings=settings)
+        return loaded[job]
+
     results = []
     for question in questions:
         save_question(store, question)
         extractions = [
-            extract(
-                load_run(runs[job], store=store, settings=settings),
-                question,
-                model=judge_model,
-                settings=settings,
-            )
+            extract(run_of(job), question, model=judge_model, settings=settings)
             for job in jobs_of[question.id]
             if job in runs
         ]

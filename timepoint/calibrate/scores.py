@@ -16,6 +16,8 @@ mean negative log-likelihood) and ECE; higher is better for the Brier skill scor
 - :func:`ece`: expected calibration error over bins (see :mod:`timepoint.calibrate.reliability`).
 - :func:`recalibration`: intercept and slope of a logistic fit of ``y`` on ``logit(p)``; a
   calibrated forecaster has intercept 0 and slope 1.
+- :func:`ensemble_slope`: the linear reliability slope of ensemble shares ``k/m``, raw and
+  corrected for the ensembles' own sampling noise (which flattens the raw slope).
 """
 
 from __future__ import annotations
@@ -204,3 +206,33 @@ def recalibration(
         if np.max(np.abs(step)) < 1e-10:
             break
     return float(beta[0]), float(beta[1])
+
+
+def ensemble_slope(
+    yes: Sequence[int] | NDArray[np.int64],
+    members: int,
+    y: Sequence[float] | Floats,
+) -> tuple[float, float]:
+    """``(raw, corrected)`` slopes of the linear regression of outcomes on ensemble shares.
+
+    A share ``k/m`` is the ensemble's probability plus binomial noise of variance
+    ``p(1 − p)/m``, which flattens the raw slope by ``var(p)/var(k/m)`` (regression dilution).
+    The corrected slope divides ``cov(k/m, y)`` by ``var(k/m)`` minus the noise variance,
+    estimated without bias as ``mean(k/m · (1 − k/m)) / (m − 1)``. A calibrated ensemble has
+    a corrected slope of 1.
+
+    Raises:
+        CalibrationError: fewer than 2 members, or shares without spread beyond the noise.
+    """
+    if members < 2:
+        raise CalibrationError("the corrected slope needs ensembles of at least 2 runs")
+    shares, outcomes = as_arrays(np.asarray(yes, dtype=float) / members, y)
+    spread = float(np.var(shares))
+    noise = float(np.mean(shares * (1 - shares))) / (members - 1)
+    if spread <= 0 or spread <= noise:
+        raise CalibrationError(
+            "the ensemble shares vary no more than their sampling noise; use more questions "
+            "with probabilities spread over (0, 1)"
+        )
+    covariance = float(np.mean((shares - shares.mean()) * (outcomes - outcomes.mean())))
+    return covariance / spread, covariance / (spread - noise)
