@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from timepoint.calibrate.connectors.metaculus import (
     METACULUS_TERMS,
@@ -16,7 +17,9 @@ from timepoint.calibrate.connectors.metaculus import (
 )
 from timepoint.calibrate.connectors.polymarket import PolymarketClient, market_question
 from timepoint.calibrate.questions import load_questions
+from timepoint.calibrate.resolve import from_sources
 from timepoint.errors import ConnectorError
+from timepoint.store import open_store
 
 from .conftest import JEFFERSON
 from .recorded_server import Answer, RecordedServer, recording
@@ -211,3 +214,38 @@ def test_the_cli_writes_a_question_set_from_each_source(server, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stderr.startswith(METACULUS_TERMS)
     assert [q.resolution for q in load_questions(out).questions] == [None, True, False]
+
+
+def test_resolutions_are_read_again_from_the_sources(server, tmp_path):
+    market = dict(recording("polymarket_markets")[0])
+    server.routes["/markets/516706"] = [Answer(market)]
+    server.routes["/api/posts/28002/"] = [Answer(recording("metaculus_posts_1")["results"][1])]
+    base = {"question": "Will it?", "scenario": str(JEFFERSON), "outcome": {"kind": "judge"}}
+    items = [
+        {**base, "id": "p", "source": "polymarket", "source_ref": "516706"},
+        {**base, "id": "m", "source": "metaculus", "source_ref": "28002"},
+        {**base, "id": "own", "resolution": False},
+    ]
+    path = tmp_path / "imported.yaml"
+    path.write_text(yaml.safe_dump({"questions": items}))
+    loaded = load_questions(path)
+    with polymarket(server) as markets, MetaculusClient("t", server.url, **NO_WAIT) as posts:
+        fresh = from_sources(loaded, polymarket=markets, metaculus=posts)
+    by_id = {q.id: q for q in fresh.questions}
+    assert (by_id["p"].resolution, by_id["p"].market_probability) == (None, 0.62)
+    assert (by_id["m"].resolution, by_id["m"].market_probability) == (True, 0.58)
+    assert by_id["own"] == loaded.get("own")
+
+    market.update(closed=True, outcomePrices='["0", "1"]')
+    server.routes["/markets/516706"] = [Answer(market)]
+    args = ["--polymarket-url", server.url, "--metaculus-url", server.url, "--token", "t"]
+    done = _cli("resolve", str(path), "--from-source", *args, home=tmp_path / "runs")
+    assert done.returncode == 0, done.stderr
+    assert "p: no; no forecast yet" in done.stdout and "m: yes" in done.stdout
+    assert METACULUS_TERMS in done.stderr
+    store = open_store(None, home=tmp_path / "runs")
+    assert {q["question_id"]: q["resolution"] for q in store.questions()} == {
+        "p": 0.0,
+        "m": 1.0,
+        "own": 0.0,
+    }

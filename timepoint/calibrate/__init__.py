@@ -6,9 +6,11 @@ Modules: :mod:`~timepoint.calibrate.questions` (question-set files),
 (share, Wilson interval, Jeffreys estimate), :mod:`~timepoint.calibrate.forecast`
 (``tp.forecast``), :mod:`~timepoint.calibrate.resolve` (recording outcomes),
 :mod:`~timepoint.calibrate.scores` and :mod:`~timepoint.calibrate.reliability` (scores),
-:mod:`~timepoint.calibrate.scorecard` (scores of a question set from the store),
-:mod:`~timepoint.calibrate.page` (the site page), :mod:`~timepoint.calibrate.connectors`
-(Polymarket, Metaculus).
+:mod:`~timepoint.calibrate.scorecard` (a question set's scores from the store),
+:mod:`~timepoint.calibrate.report`, :mod:`~timepoint.calibrate.notebook` and
+:mod:`~timepoint.calibrate.site` (the calibration report and its site page),
+:mod:`~timepoint.calibrate.connectors` (Polymarket, Metaculus) and
+:mod:`~timepoint.calibrate.synthetic` (questions with known probabilities).
 """
 
 from timepoint.calibrate.forecast import Forecast, forecast, forecast_history, forecast_many

@@ -1,5 +1,6 @@
-"""Recording outcomes: the resolutions of a question set (from its file, or imported from a
-connector) are written to the store's ``questions`` rows, where scores read them."""
+"""Recording outcomes: the resolutions of a question set (from its file, or read again from the
+market or site a question was imported from) are written to the store's ``questions`` rows,
+where scores read them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from timepoint.calibrate.connectors.metaculus import MetaculusClient
+from timepoint.calibrate.connectors.polymarket import PolymarketClient
 from timepoint.calibrate.forecast import save_question
 from timepoint.calibrate.questions import Question, QuestionSet
 from timepoint.errors import CalibrationError
@@ -56,3 +59,33 @@ def _resolved(question: Question) -> Resolved:
     value = question.resolution
     number = float(value) if value is not None and not isinstance(value, bool) else None
     return Resolved(question.id, question.resolved_yes(), number)
+
+
+def from_sources(
+    questions: QuestionSet,
+    *,
+    polymarket: PolymarketClient | None = None,
+    metaculus: MetaculusClient | None = None,
+) -> QuestionSet:
+    """``questions`` with the resolution and reference probability of each imported question
+    read again from its source (``source: polymarket`` or ``metaculus`` and its
+    ``source_ref``); questions of other sources, or of a source without a client, are kept.
+
+    Raises:
+        ConnectorError: a source answered badly (see the connectors).
+    """
+    updated = []
+    for question in questions.questions:
+        ref = question.source_ref
+        if question.source == "polymarket" and polymarket is not None and ref:
+            market = polymarket.market(ref)
+            change = {"resolution": market.resolution, "market_probability": market.probability}
+            question = question.model_copy(update=change)
+        elif question.source == "metaculus" and metaculus is not None and ref:
+            post = metaculus.post(int(ref))
+            change = {"resolution": post.resolution}
+            if post.community_probability is not None:
+                change["market_probability"] = post.community_probability
+            question = question.model_copy(update=change)
+        updated.append(question)
+    return questions.model_copy(update={"questions": updated})

@@ -1,15 +1,28 @@
 """``timepoint resolve QUESTIONS.yaml``: record the set's resolutions in the store and print
-the scores of its latest forecasts (Brier, fair Brier, skill, log score, Murphy, ECE)."""
+the scores of its latest forecasts (Brier, fair Brier, skill, log score, Murphy, ECE).
+
+``--from-source`` first reads the resolution (and market probability) of imported questions
+again from Polymarket, and from Metaculus when a token is given (its terms are printed).
+"""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def register(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``timepoint resolve``."""
     parser.add_argument("file", help="question set (YAML) whose resolutions are recorded")
     parser.add_argument("--json", action="store_true", help="print the scorecard as JSON")
+    parser.add_argument(
+        "--from-source",
+        action="store_true",
+        help="read resolutions of imported questions again from Polymarket / Metaculus",
+    )
+    parser.add_argument("--token", default=None, help="Metaculus token (default from env)")
+    parser.add_argument("--polymarket-url", default=None, help="Gamma API base URL")
+    parser.add_argument("--metaculus-url", default=None, help="Metaculus base URL")
     parser.set_defaults(handler=handle)
 
 
@@ -28,6 +41,8 @@ def handle(args: argparse.Namespace) -> int:
     from timepoint.store import open_store
 
     questions = load_questions(args.file)
+    if args.from_source:
+        questions = _from_sources(questions, args)
     settings = Settings.from_env()
     store = open_store(settings.db_url, home=Path(settings.home))
     resolved = resolve(questions, store)
@@ -54,3 +69,28 @@ def handle(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _from_sources(questions: Any, args: argparse.Namespace) -> Any:
+    import os
+    import sys
+
+    from timepoint.calibrate.connectors import metaculus, polymarket
+    from timepoint.calibrate.resolve import from_sources
+
+    sources = {q.source for q in questions.questions}
+    token = args.token or os.environ.get("TIMEPOINT_METACULUS_TOKEN", "")
+    markets = polymarket.PolymarketClient(args.polymarket_url or polymarket.GAMMA_URL)
+    posts = None
+    if "metaculus" in sources:
+        print(metaculus.METACULUS_TERMS, file=sys.stderr)
+        if token:
+            posts = metaculus.MetaculusClient(token, args.metaculus_url or metaculus.BASE_URL)
+        else:
+            print("no Metaculus token: its questions keep the file's resolutions", file=sys.stderr)
+    try:
+        return from_sources(questions, polymarket=markets, metaculus=posts)
+    finally:
+        markets.close()
+        if posts is not None:
+            posts.close()
