@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install Timepoint with its development tools into ./.venv, lint, type-check, and run the whole test suite
-# (slow tests included; plain `pytest` runs the fast default selection).
+# (slow tests included; plain `pytest` runs the fast default selection) measuring coverage of timepoint/
+# (at least 90%, subprocesses included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -9,4 +10,5 @@ python3 -m venv .venv
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/python -m mypy
-.venv/bin/python -m pytest -m "slow or not slow" "$@"
+.venv/bin/python -m pytest -m "slow or not slow" --cov --cov-report=term:skip-covered \
+  --cov-fail-under=90 "$@"

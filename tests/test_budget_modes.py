@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 import timepoint as tp
-from timepoint.engine.runner import RunFailed, remaining_budget
+from timepoint.engine.runner import RunFailed
+from timepoint.engine.session import remaining_budget
 from timepoint.errors import BudgetExceeded
 from timepoint.fidelity.token_budget import TokenBudget
 from timepoint.llm.base import Message, Request

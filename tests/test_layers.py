@@ -16,15 +16,15 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"llm"}),
     frozenset({"scenario", "store"}),
     frozenset({"kernel"}),
-    frozenset({"fidelity", "knowledge", "synthesis", "time"}),
+    frozenset({"fidelity"}),
+    frozenset({"knowledge"}),
+    frozenset({"synthesis"}),
+    frozenset({"time"}),
     frozenset({"report"}),
     frozenset({"engine"}),
     frozenset({"batch", "calibrate", "commands", "cli", "view", "__init__"}),
 )
 RANK = {package: n for n, layer in enumerate(LAYERS) for package in layer}
-#: packages of the mechanism layer that still import each other around a loop; the list may
-#: only shrink (M5 answering and M4 validators reach across, see the README's layering notes)
-KNOWN_LOOPS = frozenset({"fidelity", "knowledge", "synthesis", "time"})
 PACKAGE = ROOT / "timepoint"
 
 
@@ -82,4 +82,44 @@ def test_no_two_packages_import_each_other_around_a_loop():
         return False
 
     loops = {p for p in list(graph) if reaches(p, p, {p})}
-    assert loops <= KNOWN_LOOPS, sorted(loops - KNOWN_LOOPS)
+    assert loops == set(), sorted(loops)
+
+
+#: optional heavy dependencies a function may import when it needs them (extras of the package)
+LAZY_ALLOWED = frozenset(
+    {
+        "altair",
+        "distributed",
+        "IPython",
+        "jinja2",
+        "joblib",
+        "nbconvert",
+        "nbformat",
+        "pandas",
+        "papermill",
+        "pyarrow",
+        "tqdm",
+        "typst",
+        "vl_convert",
+    }
+)
+
+
+def test_functions_import_only_optional_heavy_dependencies():
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.ImportFrom):
+                    names = [node.module or "."]
+                elif isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                else:
+                    continue
+                for name in names:
+                    if name.split(".")[0] not in LAZY_ALLOWED:
+                        found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}")
+    assert found == []

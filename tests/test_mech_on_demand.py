@@ -11,8 +11,9 @@ from timepoint.llm.drafts import EventDraft
 from timepoint.llm.offline import OfflineModel
 from timepoint.llm.task_data import read_task_data
 from timepoint.settings import Settings
-from timepoint.synthesis.on_demand import CrowdMemberDraft, unknown_references
+from timepoint.synthesis.on_demand import CrowdMemberDraft
 from timepoint.world import EntityRole, ExposureKind, ResolutionLevel
+from timepoint.world.references import unknown_references
 
 from .conftest import JEFFERSON
 

@@ -6,7 +6,7 @@ import random
 
 import timepoint as tp
 from timepoint.time.modes.cyclical import Prophecy, vary
-from timepoint.time.modes.wording import content_words
+from timepoint.time.wording import content_words
 from timepoint.world import ExposureKind
 
 from .conftest import SCENARIOS

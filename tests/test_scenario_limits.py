@@ -13,6 +13,8 @@ from timepoint.errors import ScenarioError
 from timepoint.scenario import limits
 from timepoint.scenario.loader import load_scenario
 
+from .timing import seconds
+
 HEAD = "id: tiny\ntitle: Tiny\ndescription: A tiny scenario.\n"
 
 
@@ -41,7 +43,7 @@ def test_an_alias_bomb_as_the_title_is_refused_at_once(tmp_path, capsys):
         "id: tiny\ndescription: d\n" + bomb.replace("a0: ", "x: ", 1) + "\ntitle: *a8\n"
     )
     code, lines, elapsed = validate(path, capsys)
-    assert code == 2 and elapsed < 2
+    assert code == 2 and elapsed < seconds(2)
     assert len(lines) == 1
     assert lines[0].startswith(f"{path}:")
     assert "more than 50,000 values once aliases are expanded" in lines[0]
@@ -53,7 +55,7 @@ def test_an_alias_bomb_under_mechanism_settings_is_refused(tmp_path, capsys):
     path = tmp_path / "bomb.yaml"
     path.write_text(HEAD + "mechanisms:\n  settings:\n    m14:\n" + indented + "\n")
     code, lines, elapsed = validate(path, capsys)
-    assert code == 2 and elapsed < 2
+    assert code == 2 and elapsed < seconds(2)
     assert "once aliases are expanded" in lines[0]
 
 
@@ -88,7 +90,7 @@ def test_deep_nesting_is_refused_without_recursion_error(tmp_path, capsys, neste
     path = tmp_path / "deep.yaml"
     path.write_text(HEAD + nested + "\n")
     code, lines, elapsed = validate(path, capsys)
-    assert code == 2 and elapsed < 2
+    assert code == 2 and elapsed < seconds(2)
     assert len(lines) == 1
     assert "nested deeper than 32, the limit for a scenario; flatten the structure" in lines[0]
 
@@ -111,7 +113,7 @@ def test_a_base_extended_many_times_over_is_refused(tmp_path, capsys):
         (tmp_path / f"d{n}.yaml").write_text(f"extends: [{', '.join([f'd{n + 1}.yaml'] * 8)}]\n")
     (tmp_path / "d8.yaml").write_text(HEAD)
     code, lines, elapsed = validate(tmp_path / "d0.yaml", capsys)
-    assert code == 2 and elapsed < 2
+    assert code == 2 and elapsed < seconds(2)
     assert "resolving it reads more than 64 files" in lines[0]
 
 
@@ -181,6 +183,6 @@ def test_a_flood_of_problems_is_cut_short(tmp_path, capsys):
     path = tmp_path / "flood.yaml"
     path.write_text(HEAD + "".join(f"unknown_{n}: 1\n" for n in range(500)))
     code, lines, elapsed = validate(path, capsys)
-    assert code == 2 and elapsed < 5
+    assert code == 2 and elapsed < seconds(5)
     assert len(lines) == 51
     assert lines[-1] == f"{path}: … and 450 more problems; fix these first"

@@ -14,10 +14,9 @@ from timepoint.errors import TimepointError
 if TYPE_CHECKING:
     from timepoint.batch import estimate_batch, expand_grid, run_batch
     from timepoint.calibrate import forecast, load_questions
-    from timepoint.engine.run import Run, load_run
+    from timepoint.engine.run import Run, compare, load_run
     from timepoint.engine.runner import RunFailed, run
     from timepoint.scenario.schema import Scenario
-    from timepoint.time.comparison import compare
 
 _LAZY: dict[str, str] = {
     "Run": "timepoint.engine.run",
@@ -25,7 +24,7 @@ _LAZY: dict[str, str] = {
     "RunFailed": "timepoint.engine.runner",
     "run": "timepoint.engine.runner",
     "Scenario": "timepoint.scenario.schema",
-    "compare": "timepoint.time.comparison",
+    "compare": "timepoint.engine.run",
     "estimate_batch": "timepoint.batch",
     "forecast": "timepoint.calibrate",
     "load_questions": "timepoint.calibrate",

@@ -9,12 +9,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from timepoint.engine.run import load_run
+from timepoint.engine.runner import run
+from timepoint.engine.session import environment
+from timepoint.errors import RunNotFound
+from timepoint.kernel.progress import NullProgress
+from timepoint.report.charts import chart_svg
+from timepoint.report.markup import no_raw_html
+from timepoint.store import open_store
+
 
 def settings_for(home: str | Path | None = "", db_url: str | None = "") -> Any:
     """Settings from the environment, with ``home`` / ``db_url`` overriding when given."""
-    from timepoint.settings import Settings
 
-    settings = Settings.from_env()
+    settings = environment()
     changes: dict[str, Any] = {}
     if home:
         changes["home"] = Path(home)
@@ -25,7 +33,6 @@ def settings_for(home: str | Path | None = "", db_url: str | None = "") -> Any:
 
 def open_store_for(home: str | Path | None = "", db_url: str | None = "") -> Any:
     """The run store of :func:`settings_for` ``(home, db_url)``."""
-    from timepoint.store import open_store
 
     settings = settings_for(home, db_url)
     return open_store(settings.db_url, home=Path(settings.home))
@@ -37,8 +44,6 @@ def open_run(run_id: str = "", home: str | Path | None = "", db_url: str | None 
     Raises:
         RunNotFound: no stored run matches (or the store is empty).
     """
-    from timepoint.engine.run import load_run
-    from timepoint.errors import RunNotFound
 
     settings = settings_for(home, db_url)
     store = open_store_for(home, db_url)
@@ -57,7 +62,6 @@ def open_runs(
     run_ids: list[str] | None = None, home: str | Path | None = "", db_url: str | None = ""
 ) -> list[Any]:
     """Stored runs by id, oldest first; every stored run when ``run_ids`` is empty."""
-    from timepoint.engine.run import load_run
 
     settings = settings_for(home, db_url)
     store = open_store_for(home, db_url)
@@ -78,11 +82,7 @@ def show(item: Any, caption: str = "") -> None:
     """
     from IPython.display import Markdown, display
 
-    from timepoint.report.markup import no_raw_html
-
     if _is_chart(item) or _is_spec(item):
-        from timepoint.report.charts import chart_svg
-
         bundle = {"image/svg+xml": chart_svg(item), "text/plain": caption or _title(item)}
         display(bundle, raw=True)
     elif isinstance(item, str):
@@ -114,8 +114,6 @@ def run_scenario(
 ) -> Any:
     """Run a scenario from a notebook: ``model`` forces one model id for every action,
     ``budget`` caps the run's cost in USD; the offline model is used without an API key."""
-    from timepoint.engine.runner import run
-    from timepoint.kernel.progress import NullProgress
 
     overrides: dict[str, Any] = {}
     if model:

@@ -14,10 +14,29 @@ Modules: :mod:`~timepoint.batch.spec` (specs, grids, job ids), :mod:`~timepoint.
 files), :mod:`~timepoint.batch.sweep` (notebook sweeps with papermill).
 """
 
-from timepoint.batch.estimate import BatchEstimate, estimate_batch
-from timepoint.batch.runner import run_batch
-from timepoint.batch.spec import Grid, JobSpec, expand_grid, make_spec
-from timepoint.batch.summary import BatchSummary
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from timepoint.batch.estimate import BatchEstimate, estimate_batch
+    from timepoint.batch.runner import run_batch
+    from timepoint.batch.spec import Grid, JobSpec, expand_grid, make_spec
+    from timepoint.batch.summary import BatchSummary
+
+#: names imported on first use, so a worker process that unpickles one batch module (its
+#: initializer, its job function) does not import the whole package
+_LAZY: dict[str, str] = {
+    "BatchEstimate": "timepoint.batch.estimate",
+    "estimate_batch": "timepoint.batch.estimate",
+    "run_batch": "timepoint.batch.runner",
+    "Grid": "timepoint.batch.spec",
+    "JobSpec": "timepoint.batch.spec",
+    "expand_grid": "timepoint.batch.spec",
+    "make_spec": "timepoint.batch.spec",
+    "BatchSummary": "timepoint.batch.summary",
+}
 
 __all__ = [
     "BatchEstimate",
@@ -29,3 +48,12 @@ __all__ = [
     "make_spec",
     "run_batch",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'timepoint.batch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

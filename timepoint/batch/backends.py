@@ -26,9 +26,11 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Collection
+from concurrent.futures import FIRST_COMPLETED, wait
 from typing import Any, Protocol
 
 from timepoint.batch.lifeline import bind_to_parent
+from timepoint.batch.pool import ThreadedProcessPool
 from timepoint.errors import BatchError
 
 BACKENDS = ("local", "dask")
@@ -55,7 +57,6 @@ class ThreadedLocalBackend:
     name = "local"
 
     def __init__(self, workers: int, threads: int):
-        from timepoint.batch.pool import ThreadedProcessPool
 
         self.workers, self.threads = workers, threads
         self._pool = ThreadedProcessPool(
@@ -67,7 +68,6 @@ class ThreadedLocalBackend:
         return self._pool.submit(fn, *args)
 
     def wait(self, futures: Collection[Any], timeout: float) -> set[Any]:
-        from concurrent.futures import FIRST_COMPLETED, wait
 
         done, _ = wait(list(futures), timeout=timeout, return_when=FIRST_COMPLETED)
         return set(done)
@@ -110,7 +110,6 @@ class LocalBackend:
             return self._pool.submit(fn, *args)
 
     def wait(self, futures: Collection[Any], timeout: float) -> set[Any]:
-        from concurrent.futures import FIRST_COMPLETED, wait
 
         done, _ = wait(list(futures), timeout=timeout, return_when=FIRST_COMPLETED)
         return set(done)

@@ -45,10 +45,20 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from timepoint.batch.spec import ScenarioLoader, iter_specs, resolved_scenario
+from timepoint.engine.runner import RunFailed, run
+from timepoint.engine.session import environment
+from timepoint.kernel.mechanism_settings import read_settings
 from timepoint.llm.base import ActionType, LanguageModel
+from timepoint.llm.gateway import ModelGateway
+from timepoint.llm.offline import OfflineModel
 from timepoint.llm.registry import Registry
+from timepoint.llm.testing import ScriptedModel
 from timepoint.scenario.schema import Scenario
 from timepoint.settings import Settings
+from timepoint.store import open_store
+from timepoint.synthesis.population import roster_with_generated
+from timepoint.synthesis.prospection import ProspectionSettings
+from timepoint.world import EntityKind, EntityRole
 
 #: mode complexity multipliers applied to the per-timepoint calls
 MODE_MULTIPLIERS = {
@@ -198,8 +208,6 @@ def call_range(scenario: Scenario) -> dict[ActionType, tuple[float, float]]:
     the most calls differ where the model decides: an entity the model populates may turn out
     to be a planner (M15 by trait), so it counts towards the most but not the planned calls.
     """
-    from timepoint.synthesis.population import roster_with_generated
-    from timepoint.world import EntityKind, EntityRole
 
     roster = roster_with_generated(scenario)
     mechanisms = scenario.mechanisms
@@ -242,8 +250,6 @@ def call_range(scenario: Scenario) -> dict[ActionType, tuple[float, float]]:
 def _planners(scenario: Scenario, roster: list, populated: set[str]) -> tuple[int, int]:
     """(certain, possible) planners: flagged, listed or with the trait; plus, for the possible
     count, entities whose traits the model will write."""
-    from timepoint.kernel.mechanism_settings import read_settings
-    from timepoint.synthesis.prospection import ProspectionSettings
 
     config = read_settings(scenario, "m15", ProspectionSettings)
     certain = possible = 0
@@ -274,9 +280,6 @@ class Pricer:
     def chain(self, scenario: Scenario, action: ActionType) -> list[str]:
         key = json.dumps(scenario.models.model_dump(mode="json"), sort_keys=True)
         if key not in self._chains:
-            from timepoint.llm.gateway import ModelGateway
-            from timepoint.llm.testing import ScriptedModel
-
             gateway = ModelGateway(
                 ScriptedModel(),
                 registry=self.registry,
@@ -304,9 +307,6 @@ def rehearse(
     start (a configuration the offline model cannot run); a run that fails part-way counts the
     calls it made.
     """
-    from timepoint.engine.runner import RunFailed, run
-    from timepoint.llm.offline import OfflineModel
-    from timepoint.store import open_store
 
     rehearsed = scenario.model_copy(update={"seed": seed})
     with tempfile.TemporaryDirectory(prefix="timepoint-estimate-") as home:
@@ -511,7 +511,7 @@ def estimate_batch(
         >>> specs = tp.expand_grid(path, {"seed": range(20)})  # doctest: +SKIP
         >>> print(tp.estimate_batch(specs).describe())  # doctest: +SKIP
     """
-    settings = settings or Settings.from_env()
+    settings = environment(settings)
     estimator = Estimator(settings, provider_label(settings, model))
     loader = ScenarioLoader()
     for spec in iter_specs(configs, loader):

@@ -18,8 +18,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from timepoint.batch.lease import FlaggedBudget, JobLease, LeasedBudget, overspend_flag
 from timepoint.batch.ratelimit import RateLimitedModel, RateLimitSpec
 from timepoint.batch.spec import JobSpec
+from timepoint.engine.runner import RunFailed, run
 from timepoint.errors import (
     AuthenticationError,
     BudgetExceeded,
@@ -32,8 +34,12 @@ from timepoint.errors import (
     UnknownModelError,
 )
 from timepoint.llm.base import LanguageModel
+from timepoint.llm.offline import OfflineModel
+from timepoint.llm.openai_compat import OpenAICompatibleModel
+from timepoint.llm.registry import Registry
 from timepoint.llm.retry import is_retryable
 from timepoint.settings import Settings
+from timepoint.store import open_store
 
 #: errors that a second attempt would only repeat
 PERMANENT = (
@@ -83,7 +89,6 @@ class JobContext:
 
     def open_store(self) -> Any:
         """The batch's run store, opened in this process."""
-        from timepoint.store import open_store
 
         if self.store_url is not None:
             return open_store(self.store_url)
@@ -133,11 +138,7 @@ def is_permanent(error: BaseException) -> bool:
 def default_provider(settings: Settings, seed: int) -> LanguageModel:
     """The provider :func:`timepoint.run` would build from ``settings``."""
     if settings.offline:
-        from timepoint.llm.offline import OfflineModel
-
         return OfflineModel(seed=seed)
-    from timepoint.llm.openai_compat import OpenAICompatibleModel
-    from timepoint.llm.registry import Registry
 
     return OpenAICompatibleModel(
         settings.base_url,
@@ -160,7 +161,6 @@ def _provider(ctx: JobContext, spec: JobSpec) -> LanguageModel | None:
 
 def _attempt(spec: JobSpec, ctx: JobContext, store: Any, budget: Any) -> tuple[str, dict]:
     """Run the simulation once; returns (status, fields) of the attempt."""
-    from timepoint.engine.runner import RunFailed, run
 
     try:
         result = run(
@@ -214,7 +214,6 @@ def _run_attempts(spec: JobSpec, ctx: JobContext, store: Any, budget: Any) -> Jo
 
 
 def _run_leased(spec: JobSpec, ctx: JobContext, store: Any, cap_usd: float | None) -> JobResult:
-    from timepoint.batch.lease import JobLease, LeasedBudget, overspend_flag
 
     assert ctx.lease_owner is not None
     lease = JobLease(store, ctx.batch_id, spec.job_id, ctx.lease_owner, ctx.lease_s)
@@ -244,7 +243,6 @@ def run_job(spec: JobSpec, ctx: JobContext, cap_usd: float | None) -> JobResult:
         cap_usd: the most the job may spend over all its attempts (the driver reserved it);
             ``None`` for no limit.
     """
-    from timepoint.batch.lease import FlaggedBudget, overspend_flag
 
     store = ctx.open_store()
     try:

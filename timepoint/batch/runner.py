@@ -24,11 +24,13 @@ from timepoint.batch.progress import BarProgress, NoProgress
 from timepoint.batch.ratelimit import RateLimitSpec
 from timepoint.batch.spec import Grid, ScenarioLoader, iter_specs, resolved_scenario
 from timepoint.batch.summary import BatchSummary
+from timepoint.engine.session import environment
 from timepoint.errors import BatchError
 from timepoint.llm.base import LanguageModel
 from timepoint.llm.meter import Budget
 from timepoint.scenario.schema import Scenario
 from timepoint.settings import Settings
+from timepoint.store import open_store
 
 #: statuses of job rows that an earlier invocation left unfinished
 UNFINISHED = ("running",)
@@ -327,7 +329,8 @@ def run_batch(
         backoff_s: the first wait between attempts, in seconds.
         fail_fast: stop starting jobs after the first failure.
         model: a picklable factory of the provider each job uses (default: from settings).
-        settings: environment settings (store, home, key); default ``Settings.from_env()``.
+        settings: environment settings (store, home, key); default: the ``TIMEPOINT_*``
+            environment variables.
         store: the run store; default the one the settings name. Workers reopen it by its URL
             (a file or PostgreSQL, not an in-memory store).
         rpm: requests per minute for all workers together (default ``TIMEPOINT_LLM_RPM``).
@@ -355,9 +358,8 @@ def run_batch(
     for name, value in (("budget_cap", budget_cap), ("job_cap_usd", job_cap_usd)):
         if value is not None and value < 0:
             raise BatchError(f"{name}={value}: give a non-negative amount in USD, or None")
-    from timepoint.store import open_store
 
-    settings = settings or Settings.from_env()
+    settings = environment(settings)
     store = store if store is not None else open_store(settings.db_url, home=settings.home)
     store_url = shareable_url(store)
     configs = _sequence(configs)

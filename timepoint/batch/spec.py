@@ -22,6 +22,7 @@ from typing import Any, overload
 from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.errors import BatchError, ScenarioError
+from timepoint.scenario.loader import load_scenario
 from timepoint.scenario.schema import Scenario
 
 #: grid axes with a meaning of their own; every other axis is a dotted scenario path
@@ -81,8 +82,6 @@ class ScenarioLoader:
             return scenario, scenario
         path = str(Path(scenario).expanduser().resolve())
         if path not in self._loaded:
-            from timepoint.scenario.loader import load_scenario
-
             self._loaded[path] = load_scenario(Path(path))
         return path, self._loaded[path]
 

@@ -25,11 +25,22 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from timepoint.batch.driver import Task
 from timepoint.batch.job import MESSAGE_CHARS, JobContext, JobResult
+from timepoint.batch.runner import (
+    Execution,
+    execute,
+    load_history,
+    plan_specs,
+    shareable_url,
+)
 from timepoint.batch.spec import canonical
 from timepoint.batch.summary import BatchSummary
-from timepoint.errors import BatchError
+from timepoint.engine.session import environment
+from timepoint.errors import BatchError, RunNotFound
+from timepoint.llm.meter import Budget
 from timepoint.settings import Settings
+from timepoint.store import open_store
 
 RUN_ID = re.compile(r"\b\d{8}-\d{6}-[0-9a-f]{6}\b")
 
@@ -99,8 +110,6 @@ def notebook_specs(
 def find_run_id(output: Path, store: Any) -> str | None:
     """The last run id printed in the executed notebook that the store knows."""
     import nbformat
-
-    from timepoint.errors import RunNotFound
 
     notebook = nbformat.read(str(output), as_version=4)
     found = None
@@ -223,18 +232,8 @@ def run_sweep(
     Returns:
         A :class:`BatchSummary`; output notebooks are under ``<home>/sweeps/<batch_id>/``.
     """
-    from timepoint.batch.driver import Task
-    from timepoint.batch.runner import (
-        Execution,
-        execute,
-        load_history,
-        plan_specs,
-        shareable_url,
-    )
-    from timepoint.llm.meter import Budget
-    from timepoint.store import open_store
 
-    settings = settings or Settings.from_env()
+    settings = environment(settings)
     store = store if store is not None else open_store(settings.db_url, home=settings.home)
     store_url = shareable_url(store)
     specs = notebook_specs(notebook, grid, parameters, kernel_name=kernel_name, timeout_s=timeout_s)

@@ -18,11 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.calibrate.extractors import Evidence, Extraction, extract_rule
 from timepoint.calibrate.questions import JudgeOutcome, Question
-from timepoint.engine.ask import add_usage, save_updated
+from timepoint.engine.ask import add_usage
 from timepoint.engine.locks import run_lock
+from timepoint.engine.persist import store_update
 from timepoint.engine.restore import scenario_of
 from timepoint.engine.run import Run
-from timepoint.engine.runner import scenario_gateway
+from timepoint.engine.session import environment, open_session
 from timepoint.llm.base import ActionType, LanguageModel
 from timepoint.llm.task_data import task_request
 from timepoint.llm.usage import summarize_calls
@@ -116,13 +117,19 @@ def judge(
         model: the provider (default: what the settings select; the offline model offline).
         settings: environment settings (default: the run's, else from the environment).
     """
-    settings = settings or run.settings or Settings.from_env()
+    settings = environment(settings or run.settings)
     rule = question.outcome
     prompt_text = rule.prompt if isinstance(rule, JudgeOutcome) and rule.prompt else None
     with run_lock(Path(settings.home), run.record.run_id):
         record = run.store.load_run(run.record.run_id) if run.store is not None else run.record
-        scenario = scenario_of(run)
-        gateway = scenario_gateway(settings, scenario, model, seed=record.seed, spent=record.usage)
+        session = open_session(
+            scenario_of(run),
+            settings=settings,
+            store=run.store,
+            model=model,
+            seed=record.seed,
+            spent=record.usage,
+        )
         context = judge_context(record, prompt_text or question.question)
         request = task_request(
             ActionType.OUTCOME_JUDGEMENT,
@@ -134,12 +141,11 @@ def judge(
             max_tokens=300,
             on_demand=True,
         )
-        completion = gateway.complete(request)
-        calls = gateway.calls()
-        updated = record.model_copy(
-            update={"usage": add_usage(record.usage, summarize_calls(calls))}
-        )
-        save_updated(run, updated, calls)
+        completion = session.stack.gateway.complete(request)
+        calls = session.stack.accounts.calls()
+        usage = add_usage(record.usage, summarize_calls(calls))
+        updated = record.model_copy(update={"usage": usage})
+        store_update(record.run_id, run.folder, run.store, updated, calls)
         run.record = updated
     parsed = completion.parsed
     judgement = (

@@ -9,6 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 
+from timepoint.engine.run import load_run
+from timepoint.kernel.progress import Ticker
+from timepoint.settings import Settings
+
 
 def register(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``timepoint ask``."""
@@ -20,9 +24,6 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Load the run, answer, print the answer with its citations and cost."""
-    from timepoint.engine.run import load_run
-    from timepoint.kernel.progress import Ticker
-    from timepoint.settings import Settings
 
     run = load_run(args.run_id, settings=Settings.from_env())
     with Ticker("timepoint ask: answering"):

@@ -10,6 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from timepoint.batch import estimate_batch, run_batch
+from timepoint.batch.definition import load_batch_file
+from timepoint.settings import Settings
+
 EPILOG = """batch file (YAML; every key but 'scenario' optional):
   scenario: ../scenarios/showcase/jefferson_dinner.yaml   # relative to the batch file
   id: jefferson-seeds                # default: a hash of the job ids
@@ -63,9 +67,6 @@ def confirm(question: str) -> bool:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from timepoint.batch import estimate_batch, run_batch
-    from timepoint.batch.definition import load_batch_file
-    from timepoint.settings import Settings
 
     batch, grid = load_batch_file(args.file)
     settings = Settings.from_env()

@@ -10,6 +10,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import yaml
+
+from timepoint.engine.run import load_run
+from timepoint.engine.runner import RunFailed
+from timepoint.errors import ConfigurationError
+from timepoint.settings import Settings
+from timepoint.time.comparison import compare
+from timepoint.time.intervention import Intervention
+
 
 def register(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``timepoint branch``."""
@@ -38,10 +47,6 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def intervention_from(args: argparse.Namespace) -> Any:
     """The :class:`~timepoint.time.intervention.Intervention` the arguments describe."""
-    import yaml
-
-    from timepoint.errors import ConfigurationError
-    from timepoint.time.intervention import Intervention
 
     if args.remove:
         return Intervention.remove(args.remove)
@@ -74,10 +79,6 @@ def intervention_from(args: argparse.Namespace) -> Any:
 
 def handle(args: argparse.Namespace) -> int:
     """Branch, store, and print the new run id with a comparison to the parent."""
-    from timepoint.engine.run import load_run
-    from timepoint.engine.runner import RunFailed
-    from timepoint.settings import Settings
-    from timepoint.time.comparison import compare
 
     settings = Settings.from_env()
     intervention = intervention_from(args)

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+
+from timepoint.settings import Settings
+from timepoint.store import open_store
+from timepoint.time.comparison import compare
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -20,11 +25,6 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Print the first divergence, differing moments, knowledge, relationships, explanation."""
-    from pathlib import Path
-
-    from timepoint.settings import Settings
-    from timepoint.store import open_store
-    from timepoint.time.comparison import compare
 
     settings = Settings.from_env()
     store = open_store(settings.db_url, home=Path(settings.home))

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import argparse
 
+from timepoint.settings import Settings
+from timepoint.store.location import store_state, upgrade_store
+from timepoint.store.migrations import HEAD
+from timepoint.store.schema import SCHEMA_VERSION
+
 ACTIONS = {
     "upgrade": "upgrade the store to the newest schema",
     "current": "show the store's schema version and Alembic revision",
@@ -34,10 +39,6 @@ def _describe(version: int, revision: str | None) -> str:
 
 def handle(args: argparse.Namespace) -> int:
     """Upgrade the store, or print where its schema stands."""
-    from timepoint.settings import Settings
-    from timepoint.store.location import store_state, upgrade_store
-    from timepoint.store.migrations import HEAD
-    from timepoint.store.schema import SCHEMA_VERSION
 
     settings = Settings.from_env()
     url = args.url if args.url else settings.db_url

@@ -9,6 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from timepoint.settings import Settings
+from timepoint.store import export_table, open_store
+from timepoint.store.base import table_named
+
 
 def register(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``timepoint export``."""
@@ -34,9 +38,6 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Export the table; prints how many rows went where."""
-    from timepoint.settings import Settings
-    from timepoint.store import export_table, open_store
-    from timepoint.store.base import table_named
 
     table_named(args.table)
     settings = Settings.from_env()

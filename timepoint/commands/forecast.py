@@ -10,6 +10,9 @@ import argparse
 import json
 import sys
 
+from timepoint.calibrate import forecast_many, load_questions
+from timepoint.settings import Settings
+
 
 def register(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``timepoint forecast``."""
@@ -32,9 +35,6 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Forecast the set's questions and print one line (or JSON object) per forecast."""
-    from timepoint.calibrate import forecast_many, load_questions
-    from timepoint.settings import Settings
-
     questions = load_questions(args.file)
     chosen = [questions.get(q) for q in args.question] if args.question else questions.questions
     settings = Settings.from_env()

@@ -13,6 +13,11 @@ import os
 import sys
 from pathlib import Path
 
+import yaml
+
+from timepoint.calibrate.connectors import metaculus, polymarket
+from timepoint.calibrate.questions import Question, load_questions
+
 
 def register(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``timepoint import-questions``."""
@@ -31,11 +36,6 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Read the questions and write them as a question-set file."""
-    import yaml
-
-    from timepoint.calibrate.connectors import metaculus, polymarket
-    from timepoint.calibrate.questions import Question, load_questions
-
     out: Path = args.out
     scenario = os.path.relpath(Path(args.scenario).resolve(), out.resolve().parent)
     questions: list[Question] = []

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from timepoint.errors import TimepointError
+from timepoint.scenario.legacy import import_template_file
+from timepoint.scenario.writer import write_atomic
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -21,8 +23,6 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Convert, validate and write the scenario; list every key that was not mapped."""
-    from timepoint.scenario.legacy import import_template_file
-    from timepoint.scenario.writer import write_atomic
 
     if args.output is not None and args.output.exists() and not args.force:
         raise TimepointError(f"{args.output} exists; pass --force to overwrite it")

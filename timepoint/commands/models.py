@@ -11,6 +11,9 @@ import json
 from typing import TYPE_CHECKING
 
 from timepoint.llm.config import ModelsConfig, Preference
+from timepoint.llm.gateway import ModelGateway
+from timepoint.llm.offline import OfflineModel
+from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.llm.registry import Registry
 from timepoint.settings import Settings
 
@@ -98,9 +101,6 @@ def plan(
 ) -> tuple[list[ModelChoice], list[ServedModel] | None]:
     """The model per action a run with ``settings`` would use, and what a self-hosted
     endpoint serves (``None`` offline, on OpenRouter, or when its list is unavailable)."""
-    from timepoint.llm.gateway import ModelGateway
-    from timepoint.llm.offline import OfflineModel
-    from timepoint.llm.openai_compat import OpenAICompatibleModel
 
     endpoint = None
     if not settings.offline:

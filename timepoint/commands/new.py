@@ -8,6 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from timepoint.errors import TimepointError
+from timepoint.kernel.progress import Ticker
+from timepoint.llm.config import BudgetConfig, ModelsConfig
+from timepoint.llm.gateway import build_gateway
+from timepoint.scenario.generate import generate_scenario
+from timepoint.scenario.writer import to_yaml, write_atomic
+from timepoint.settings import Settings
 
 if TYPE_CHECKING:
     from timepoint.llm.base import LanguageModel
@@ -32,7 +38,6 @@ def handle(args: argparse.Namespace) -> int:
     """Generate, validate and write the scenario; print what had to be assumed."""
     if args.output is not None and args.output.exists() and not args.force:
         raise TimepointError(f"{args.output} exists; pass --force to overwrite it")
-    from timepoint.kernel.progress import Ticker
 
     model = _default_model(args.seed)
     with Ticker("timepoint new: waiting for the model"):
@@ -70,14 +75,12 @@ def generate(
     sentence: str, model: LanguageModel, *, seed: int, max_attempts: int
 ) -> GeneratedScenario:
     """The validated scenario ``model`` writes for ``sentence``."""
-    from timepoint.scenario.generate import generate_scenario
 
     return generate_scenario(sentence, model, max_attempts=max_attempts, seed=seed)
 
 
 def write_generated(generated: GeneratedScenario, sentence: str, *, output: Path | None) -> None:
     """Write ``generated`` as YAML (stdout when ``output`` is ``None``) and list assumptions."""
-    from timepoint.scenario.writer import to_yaml, write_atomic
 
     header = [f'written by `timepoint new` from: "{sentence.strip()}"']
     if generated.assumptions:
@@ -99,9 +102,6 @@ def write_generated(generated: GeneratedScenario, sentence: str, *, output: Path
 
 
 def _default_model(seed: int) -> LanguageModel:
-    from timepoint.llm.config import BudgetConfig, ModelsConfig
-    from timepoint.llm.gateway import build_gateway
-    from timepoint.settings import Settings
 
     return build_gateway(
         Settings.from_env(), models=ModelsConfig(), budget=BudgetConfig(), seed=seed, cache_dir=None

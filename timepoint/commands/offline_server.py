@@ -7,30 +7,30 @@ import sys
 
 from pydantic import BaseModel
 
+from timepoint.engine.answering import AnswerDraft
+from timepoint.fidelity.training import EnrichmentDraft
+from timepoint.llm.drafts import DialogDraft, EntityDraft, EventDraft, SummaryDraft
 from timepoint.llm.offline import OfflineModel
 from timepoint.llm.offline_server import OfflineEndpoint, OfflineServer
+from timepoint.report.summary import ExecutiveSummary
+from timepoint.scenario.sentence import ScenarioDraft
+from timepoint.synthesis.animism import AnimisticBehaviorDraft
+from timepoint.synthesis.on_demand import CrowdMemberDraft
+from timepoint.synthesis.prospection import ProspectionDraft
+from timepoint.time.expansion import SubMomentDraft
+from timepoint.time.modes.branching_consequents import ConsequentSet
+from timepoint.time.modes.cyclical import Prophecy
+from timepoint.time.modes.directorial import NarrativePlan
+from timepoint.time.modes.portal_drafts import (
+    CandidateSet,
+    CoherenceJudgement,
+    ForwardJudgement,
+    StateJudgement,
+)
 
 
 def answer_schemas() -> dict[str, type[BaseModel]]:
     """Every answer shape a run asks for, by class name (what a prompt's block names)."""
-    from timepoint.fidelity.training import EnrichmentDraft
-    from timepoint.knowledge.answering import AnswerDraft
-    from timepoint.llm.drafts import DialogDraft, EntityDraft, EventDraft, SummaryDraft
-    from timepoint.report.summary import ExecutiveSummary
-    from timepoint.scenario.sentence import ScenarioDraft
-    from timepoint.synthesis.animism import AnimisticBehaviorDraft
-    from timepoint.synthesis.on_demand import CrowdMemberDraft
-    from timepoint.synthesis.prospection import ProspectionDraft
-    from timepoint.time.expansion import SubMomentDraft
-    from timepoint.time.modes.branching_consequents import ConsequentSet
-    from timepoint.time.modes.cyclical import Prophecy
-    from timepoint.time.modes.directorial import NarrativePlan
-    from timepoint.time.modes.portal_drafts import (
-        CandidateSet,
-        CoherenceJudgement,
-        ForwardJudgement,
-        StateJudgement,
-    )
 
     classes: list[type[BaseModel]] = [
         AnimisticBehaviorDraft,

@@ -8,7 +8,16 @@ again from Polymarket, and from Metaculus when a token is given (its terms are p
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import os
+import sys
+from pathlib import Path
+
+from timepoint.calibrate import QuestionSet, load_questions
+from timepoint.calibrate.connectors import metaculus, polymarket
+from timepoint.calibrate.resolve import from_sources, resolve
+from timepoint.calibrate.scorecard import scorecard
+from timepoint.settings import Settings
+from timepoint.store import open_store
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -32,14 +41,6 @@ def _number(value: float | None) -> str:
 
 def handle(args: argparse.Namespace) -> int:
     """Record the outcomes, then print each question's forecast against it and the scores."""
-    from pathlib import Path
-
-    from timepoint.calibrate import load_questions
-    from timepoint.calibrate.resolve import resolve
-    from timepoint.calibrate.scorecard import scorecard
-    from timepoint.settings import Settings
-    from timepoint.store import open_store
-
     questions = load_questions(args.file)
     if args.from_source:
         questions = _from_sources(questions, args)
@@ -71,13 +72,7 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _from_sources(questions: Any, args: argparse.Namespace) -> Any:
-    import os
-    import sys
-
-    from timepoint.calibrate.connectors import metaculus, polymarket
-    from timepoint.calibrate.resolve import from_sources
-
+def _from_sources(questions: QuestionSet, args: argparse.Namespace) -> QuestionSet:
     sources = {q.source for q in questions.questions}
     token = args.token or os.environ.get("TIMEPOINT_METACULUS_TOKEN", "")
     markets = polymarket.PolymarketClient(args.polymarket_url or polymarket.GAMMA_URL)

@@ -6,6 +6,15 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from timepoint.engine.runner import RunFailed, run
+from timepoint.errors import ScenarioError
+from timepoint.kernel.progress import BarProgress, NullProgress
+from timepoint.report.site import build_site
+from timepoint.scenario.check import check_scenario_file
+from timepoint.scenario.loader import parse_yaml_value
+from timepoint.scenario.overrides import FORM
+from timepoint.settings import Settings
+
 if TYPE_CHECKING:
     from timepoint.world.record import UsageSummary
 
@@ -31,9 +40,6 @@ def parse_overrides(pairs: list[str]) -> dict[str, object]:
     Raises:
         ScenarioError: one line per pair that is not ``PATH=VALUE`` or whose value is not YAML.
     """
-    from timepoint.errors import ScenarioError
-    from timepoint.scenario.loader import parse_yaml_value
-    from timepoint.scenario.overrides import FORM
 
     overrides: dict[str, object] = {}
     problems: list[str] = []
@@ -65,10 +71,6 @@ def usage_line(usage: UsageSummary) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from timepoint.engine.runner import RunFailed, run
-    from timepoint.kernel.progress import BarProgress, NullProgress
-    from timepoint.scenario.check import check_scenario_file
-    from timepoint.settings import Settings
 
     settings = Settings.from_env()
     overrides = parse_overrides(args.set)
@@ -101,8 +103,6 @@ def handle(args: argparse.Namespace) -> int:
     )
     print(f"folder: {result.folder}")
     if args.report:
-        from timepoint.report.site import build_site
-
         site = build_site(settings=settings, run_ids=[record.run_id])
         print(f"report: {site / 'index.html'}  (serve with: timepoint site serve)")
     return 0

@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from timepoint.settings import Settings
+from timepoint.store import open_store, store_target
+
 if TYPE_CHECKING:
     from timepoint.store import RunSummary
 
@@ -41,8 +44,6 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """List the runs matching the filters, newest first."""
-    from timepoint.settings import Settings
-    from timepoint.store import open_store, store_target
 
     settings = Settings.from_env()
     target = store_target(settings.db_url, home=settings.home)

@@ -11,6 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from timepoint.calibrate.site import calibration_pages
+from timepoint.report.serve import serve_site
+from timepoint.report.site import build_site, site_dir
+from timepoint.settings import Settings
+
 
 def register(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="site_command", metavar="ACTION", required=True)
@@ -41,10 +46,6 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def handle_build(args: argparse.Namespace) -> int:
-    from timepoint.calibrate.site import calibration_pages
-    from timepoint.report.site import build_site
-    from timepoint.settings import Settings
-
     settings = Settings.from_env()
     site = build_site(
         settings=settings,
@@ -61,9 +62,6 @@ def handle_build(args: argparse.Namespace) -> int:
 
 
 def handle_serve(args: argparse.Namespace) -> int:
-    from timepoint.report.serve import serve_site
-    from timepoint.report.site import site_dir
-    from timepoint.settings import Settings
 
     directory = args.dir or site_dir(Settings.from_env())
     server = serve_site(directory, port=args.port)

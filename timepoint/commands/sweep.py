@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import argparse
 
+import yaml
+
+from timepoint.batch.definition import parse_axis
+from timepoint.batch.sweep import run_sweep
+from timepoint.errors import BatchError
+
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("notebook", help="notebook with a cell tagged 'parameters'")
@@ -39,11 +45,6 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    import yaml
-
-    from timepoint.batch.definition import parse_axis
-    from timepoint.batch.sweep import run_sweep
-    from timepoint.errors import BatchError
 
     axes = dict(parse_axis(text) for text in args.grid)
     parameters = {}

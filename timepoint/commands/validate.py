@@ -6,6 +6,9 @@ import argparse
 from pathlib import Path
 
 from timepoint.errors import ScenarioError
+from timepoint.scenario.check import check_scenario_file
+from timepoint.scenario.loader import display_path
+from timepoint.settings import Settings
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -21,9 +24,6 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Validate each file; exit 0 when all are valid, 2 when any is not."""
-    from timepoint.scenario.check import check_scenario_file
-    from timepoint.scenario.loader import display_path
-    from timepoint.settings import Settings
 
     paths = expand_paths(args.files)
     if not paths:

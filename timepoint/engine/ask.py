@@ -1,26 +1,35 @@
 """``run.ask``: answer a question about a stored run and store what it added (M5, M9).
 
 The question is parsed by :mod:`timepoint.knowledge.question` and answered by
-:mod:`timepoint.knowledge.answering`; this verb builds the run's context, spends under what is
+:mod:`timepoint.engine.answering`; this verb builds the run's context, spends under what is
 left of its budgets, and writes the updated record back under the run's writer lock.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
+import copy
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from timepoint.engine.answering import answer_question
+from timepoint.engine.locks import run_lock
+from timepoint.engine.persist import store_update
+from timepoint.engine.restore import restore_state, scenario_of
+from timepoint.engine.session import environment, open_session
+from timepoint.errors import RestoreError
+from timepoint.fidelity.training import TrainingPolicy
+from timepoint.knowledge.provenance import KnowledgeQueryError
 from timepoint.knowledge.question import parse_question
+from timepoint.llm.base import LanguageModel
+from timepoint.llm.usage import summarize_calls
+from timepoint.scenario.schema import Scenario
+from timepoint.settings import Settings
 from timepoint.world.ledger import Ledger
-from timepoint.world.record import ActionUsage, Answer, LedgerEntry, RunRecord, UsageSummary
+from timepoint.world.record import ActionUsage, Answer, LedgerEntry, UsageSummary, timeline_order
 
 if TYPE_CHECKING:
     from timepoint.engine.run import Run
-    from timepoint.llm.base import CallRecord, LanguageModel
 
 
 def ask(run: Run, question: str, *, model: LanguageModel | None = None) -> Answer:
@@ -37,13 +46,10 @@ def ask(run: Run, question: str, *, model: LanguageModel | None = None) -> Answe
     Raises:
         KnowledgeQueryError: the question names no entity the kind of question needs.
     """
-    from timepoint.engine.locks import run_lock
-    from timepoint.settings import Settings
-
-    settings = run.settings or Settings.from_env()
+    settings = environment(run.settings)
     with run_lock(Path(settings.home), run.record.run_id):
         _refresh(run)
-        return _answer(run, question, model)
+        return _answer(run, question, model, settings)
 
 
 def _refresh(run: Run) -> None:
@@ -58,30 +64,20 @@ def _refresh(run: Run) -> None:
         run.__dict__.pop("_provenance", None)
 
 
-def _answer(run: Run, question: str, model: LanguageModel | None) -> Answer:
-    import copy
-
-    from timepoint.engine.restore import restore_state, scenario_of
-    from timepoint.engine.runner import scenario_gateway
-    from timepoint.errors import RestoreError
-    from timepoint.fidelity.token_budget import BudgetedGateway, TokenBudget
-    from timepoint.fidelity.training import TrainingPolicy
-    from timepoint.kernel.context import RunContext
-    from timepoint.knowledge.answering import answer_question
-    from timepoint.knowledge.provenance import KnowledgeQueryError
-    from timepoint.llm.usage import summarize_calls
-    from timepoint.settings import Settings
-    from timepoint.world.record import timeline_order
-
+def _scenario(run: Run) -> Scenario:
+    """The run's scenario; a bare one from the record when it is neither in memory nor stored."""
     record = run.record
     try:
-        scenario = scenario_of(run)
+        return scenario_of(run)
     except RestoreError:
-        from timepoint.scenario.schema import Scenario
-
-        scenario = Scenario(
+        return Scenario(
             id=record.scenario_id, title=record.title, description=record.description or "-"
         )
+
+
+def _answer(run: Run, question: str, model: LanguageModel | None, settings: Settings) -> Answer:
+    record = run.record
+    scenario = _scenario(run)
     state = restore_state(record, scenario)
     parsed = parse_question(question, state.entities, timeline_order(record))
     if not parsed.entity_ids and not parsed.new_entities and parsed.kind != "who_knew":
@@ -90,17 +86,20 @@ def _answer(run: Run, question: str, model: LanguageModel | None) -> Answer:
             f"the question {question!r} names no entity of run {record.run_id}; name one of "
             f"{known} (or a crowd member such as attendee_47)"
         )
-    settings = run.settings or Settings.from_env()
-    gateway = scenario_gateway(settings, scenario, model, seed=record.seed, spent=record.usage)
-    spent = record.usage.prompt_tokens + record.usage.completion_tokens
-    token_budget = TokenBudget.from_scenario(scenario, spent=spent)
-    asking = BudgetedGateway(gateway, token_budget) if token_budget is not None else gateway
-    ctx = RunContext(gateway=asking, seed=record.seed, home=Path(settings.home), store=run.store)
+    session = open_session(
+        scenario,
+        settings=settings,
+        store=run.store,
+        model=model,
+        seed=record.seed,
+        spent=record.usage,
+    )
     tensors = copy.deepcopy(record.extras.get("tensors")) or None
     policy = TrainingPolicy.from_settings(scenario.mechanisms.settings.get("m2", {}))
-    result = answer_question(ctx, state, parsed, policy=policy, tensors=tensors)
-    calls = gateway.calls()
-    assert result.answer is not None
+    result = answer_question(session.ctx, state, parsed, policy=policy, tensors=tensors)
+    calls = session.stack.accounts.calls()
+    if result.answer is None:
+        raise KnowledgeQueryError(f"the question {question!r} produced no answer")
     extras = dict(record.extras)
     if tensors:
         extras["tensors"] = tensors
@@ -123,7 +122,7 @@ def _answer(run: Run, question: str, model: LanguageModel | None) -> Answer:
             "extras": extras,
         }
     )
-    save_updated(run, updated, calls)
+    store_update(run.record.run_id, run.folder, run.store, updated, calls)
     run.record = updated
     run.__dict__.pop("_provenance", None)
     return result.answer
@@ -189,36 +188,3 @@ def merge_ledger(entries: Sequence[LedgerEntry], delta: Ledger) -> list[LedgerEn
     result = [rebuilt.get(e.mechanism, e) for e in entries]
     result += [e for m, e in rebuilt.items() if m not in {x.mechanism for x in entries}]
     return sorted(result, key=lambda e: int(e.mechanism[1:]))
-
-
-def save_updated(run: Run, record: RunRecord, new_calls: Sequence[CallRecord]) -> None:
-    """Rewrite ``run.json`` and ``llm_calls.jsonl`` atomically and save the record to the store."""
-    from timepoint.llm.base import CallRecord
-
-    old: list[CallRecord] = []
-    folder = Path(run.folder) if run.folder is not None else None
-    if run.store is not None:
-        old = run.store.calls(record.run_id)
-    elif folder is not None and (folder / "llm_calls.jsonl").is_file():
-        lines = (folder / "llm_calls.jsonl").read_text().splitlines()
-        old = [CallRecord.model_validate(json.loads(line)) for line in lines if line.strip()]
-    start = max((c.seq for c in old), default=0) + 1
-    calls = [*old, *(c.model_copy(update={"seq": start + n}) for n, c in enumerate(new_calls))]
-    if folder is not None and folder.is_dir():
-        _replace(folder / "run.json", record.model_dump_json(indent=1))
-        _replace(folder / "llm_calls.jsonl", "".join(c.model_dump_json() + "\n" for c in calls))
-    if run.store is not None:
-        run.store.save_run(record, calls)
-
-
-def _replace(path: Path, text: str) -> None:
-    descriptor, staging = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".partial"
-    )
-    try:
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(text)
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise

@@ -2,35 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from timepoint.engine.restore import rewind, scenario_of
-from timepoint.errors import TimepointError
+from timepoint.engine.session import Outcome, open_session
+from timepoint.kernel.progress import ProgressSink
+from timepoint.llm.base import LanguageModel
 from timepoint.time.intervention import (
     BranchError,
     Intervention,
     InterventionKind,
     apply_intervention,
 )
+from timepoint.time.modes import mode_for
 from timepoint.world import Timepoint
-from timepoint.world.record import timeline_order
+from timepoint.world.record import RunRecord, timeline_order
 
 if TYPE_CHECKING:
     from timepoint.engine.run import Run
-    from timepoint.kernel.progress import ProgressSink
-    from timepoint.llm.base import LanguageModel
 
 
-def branch(
+def branch_of(
     run: Run,
     at: str | int,
     intervention: Intervention | dict[str, Any],
     *,
     model: LanguageModel | None = None,
     progress: ProgressSink | None = None,
-) -> Run:
+) -> Outcome:
     """Copy ``run`` up to ``at``, apply ``intervention``, re-simulate forward; store the branch.
 
     Args:
@@ -44,15 +43,11 @@ def branch(
     Raises:
         BranchError: bad branch point or intervention, or a mode that cannot resume.
         RestoreError: the run's scenario is neither in memory nor in its folder.
-        RunFailed: the re-simulation failed; its partial record is stored.
-    """
-    from timepoint.engine.runner import conclude, finalize, new_run_id, scenario_gateway
-    from timepoint.engine.simulation import Simulation
-    from timepoint.kernel.context import RunContext
-    from timepoint.settings import Settings
-    from timepoint.store import open_store
-    from timepoint.time.modes import mode_for
 
+    Returns:
+        the stored branch (with the error when the re-simulation failed: its partial record
+        is stored).
+    """
     if isinstance(intervention, dict):
         intervention = Intervention.model_validate(intervention)
     record = run.record
@@ -70,19 +65,10 @@ def branch(
             f"mode {scenario.temporal.mode.value!r} cannot resume from a timepoint; "
             "branch a run made in a forward mode (pearl)"
         )
-    settings = run.settings or Settings.from_env()
-    home = Path(settings.home)
-    store = run.store if run.store is not None else open_store(settings.db_url, home=home)
-    gateway = scenario_gateway(settings, scenario, model, seed=scenario.seed)
-    ctx = RunContext(
-        gateway=gateway,
-        seed=scenario.seed,
-        home=home,
-        max_concurrency=scenario.models.max_concurrency,
-        store=store,
-        **({"progress": progress} if progress is not None else {}),
+    session = open_session(
+        scenario, settings=run.settings, store=run.store, model=model, progress=progress
     )
-    sim = Simulation(scenario, ctx)
+    sim = session.simulation()
     sim.state, notes = rewind(record, scenario, {t.id for t in prefix}, group[0].causal_parent)
     effect = apply_intervention(sim.state, intervention)
     cancel = intervention.kind is InterventionKind.CANCEL_EVENT
@@ -93,10 +79,8 @@ def branch(
     ledger.note("M12", f"{intervention.describe()} at {slot.id} of run {record.run_id}: {effect}")
     for note in notes:
         ledger.note("M12", note)
-    run_id = new_run_id(scenario, scenario.seed)
-    started = datetime.now(UTC)
-    failure: BaseException | None = None
-    try:
+
+    def resimulate() -> None:
         sim.enter("fidelity", "branch")
         sim.plan_graph()
         before = len(sim.state.timepoints)
@@ -106,36 +90,33 @@ def branch(
         ledger.count("M12", "timepoints re-simulated", len(sim.state.timepoints) - before)
         sim.enter("finish")
         sim.finish()
-    except (TimepointError, ValueError, KeyError, AssertionError) as error:
-        failure = error
-    result = sim.record(run_id, started, "failed" if failure else "completed", gateway.provider)
-    result = finalize(result, gateway)
-    timelines = [
-        t.model_copy(
-            update={
-                "parent_timeline": f"{record.run_id}:main",
-                "branch_point": slot.id,
-                "intervention": intervention.describe(),
-                "label": f"branch of {record.run_id} at {slot.id}",
-            }
-        )
-        if t.id == "main"
-        else t
-        for t in result.timelines
-    ]
-    extras = {
-        **result.extras,
-        "branch": {
-            "parent_run": record.run_id,
-            "at": slot.id,
-            "intervention": intervention.model_dump(mode="json"),
-            "copied": [t.id for t in prefix],
-        },
-    }
-    result = result.model_copy(update={"timelines": timelines, "extras": extras})
-    return conclude(
-        result, sim, gateway, failure, scenario=scenario, home=home, store=store, settings=settings
-    )
+
+    def labelled(result: RunRecord) -> RunRecord:
+        timelines = [
+            t.model_copy(
+                update={
+                    "parent_timeline": f"{record.run_id}:main",
+                    "branch_point": slot.id,
+                    "intervention": intervention.describe(),
+                    "label": f"branch of {record.run_id} at {slot.id}",
+                }
+            )
+            if t.id == "main"
+            else t
+            for t in result.timelines
+        ]
+        extras = {
+            **result.extras,
+            "branch": {
+                "parent_run": record.run_id,
+                "at": slot.id,
+                "intervention": intervention.model_dump(mode="json"),
+                "copied": [t.id for t in prefix],
+            },
+        }
+        return result.model_copy(update={"timelines": timelines, "extras": extras})
+
+    return session.execute(sim, resimulate, summary=False, amend=labelled)
 
 
 def _slot(order: list[Timepoint], at: str | int) -> Timepoint:

@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from timepoint.fidelity.compression import compress
+from timepoint.fidelity.training import TrainingPolicy, train
+from timepoint.synthesis.on_demand import materialize_mentions
+
 if TYPE_CHECKING:
     from timepoint.engine.simulation import Simulation
 
@@ -19,7 +23,6 @@ Finisher = Callable[["Simulation"], None]
 
 def progressive_training(sim: Simulation) -> None:
     """M2: query counts from the run, then elevation and enrichment past the thresholds."""
-    from timepoint.fidelity.training import TrainingPolicy, train
 
     scenario = sim.scenario
     if not scenario.mechanisms.enabled("m2"):
@@ -32,7 +35,6 @@ def progressive_training(sim: Simulation) -> None:
 
 def mentioned_entities(sim: Simulation) -> None:
     """M9: numbered crowd members that events or dialog mention but the run lacks."""
-    from timepoint.synthesis.on_demand import materialize_mentions
 
     if sim.scenario.mechanisms.enabled("m9"):
         materialize_mentions(sim.ctx, sim.state)
@@ -40,7 +42,6 @@ def mentioned_entities(sim: Simulation) -> None:
 
 def tensor_compression(sim: Simulation) -> None:
     """M6: fit the tensor codebook across the run's entities and record its size and quality."""
-    from timepoint.fidelity.compression import compress
 
     if not sim.scenario.mechanisms.enabled("m6") or not sim.state.entities:
         return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,43 @@ def write_run_folder(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return final
+
+
+def store_update(
+    run_id: str,
+    folder: Path | None,
+    store: Any,
+    record: RunRecord,
+    new_calls: Sequence[CallRecord],
+) -> None:
+    """Rewrite a stored run's ``run.json`` and ``llm_calls.jsonl`` atomically (new calls are
+    numbered after the stored ones) and save the record to the store.
+
+    The caller holds the run's writer lock (:func:`~timepoint.engine.locks.run_lock`).
+    """
+    old: list[CallRecord] = []
+    folder = Path(folder) if folder is not None else None
+    if store is not None:
+        old = store.calls(run_id)
+    elif folder is not None:
+        old = _calls(folder / "llm_calls.jsonl")
+    start = max((c.seq for c in old), default=0) + 1
+    calls = [*old, *(c.model_copy(update={"seq": start + n}) for n, c in enumerate(new_calls))]
+    if folder is not None and folder.is_dir():
+        _replace(folder / "run.json", record.model_dump_json(indent=1))
+        _replace(folder / "llm_calls.jsonl", "".join(c.model_dump_json() + "\n" for c in calls))
+    if store is not None:
+        store.save_run(record, calls)
+
+
+def _replace(path: Path, text: str) -> None:
+    descriptor, staging = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=STAGING_SUFFIX
+    )
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+        os.replace(staging, path)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise

@@ -12,6 +12,8 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import yaml
+
 from timepoint.errors import RestoreError
 from timepoint.kernel.state import WorldState
 from timepoint.scenario.schema import Scenario
@@ -176,8 +178,6 @@ def scenario_of(run: Run) -> Scenario:
     if run.scenario is not None:
         return run.scenario
     if run.folder is not None and (Path(run.folder) / "scenario.yaml").is_file():
-        import yaml
-
         data = yaml.safe_load((Path(run.folder) / "scenario.yaml").read_text())
         return Scenario.model_validate(data)
     raise RestoreError(

@@ -6,9 +6,22 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from timepoint.knowledge.provenance import Provenance
+from timepoint.engine.ask import ask as ask_about
+from timepoint.engine.branch import branch_of
+from timepoint.engine.session import Outcome, default_store, environment
+from timepoint.errors import SimulationError
+from timepoint.kernel.progress import ProgressSink
+from timepoint.knowledge.provenance import KnowledgeQueryError, Provenance
+from timepoint.llm.base import LanguageModel
+from timepoint.report.narrative import narrative_markdown
+from timepoint.settings import Settings
+from timepoint.store import Store
+from timepoint.time.comparison import Comparison
+from timepoint.time.comparison import compare as compare_histories
+from timepoint.time.intervention import Intervention
+from timepoint.time.paths import RunPath, paths_of
 from timepoint.world import ExposureEvent, Timeline, Timepoint
-from timepoint.world.record import RunRecord
+from timepoint.world.record import Answer, RunRecord
 
 
 class Run:
@@ -19,9 +32,9 @@ class Run:
         record: RunRecord,
         *,
         folder: Path | None = None,
-        store: Any = None,
+        store: Store | None = None,
         scenario: Any = None,
-        settings: Any = None,
+        settings: Settings | None = None,
     ):
         self.record = record
         self.folder = folder
@@ -37,8 +50,6 @@ class Run:
         )
 
     def _repr_markdown_(self) -> str:
-        from timepoint.report.narrative import narrative_markdown
-
         return narrative_markdown(self.record, "minimal")
 
     @property
@@ -63,8 +74,6 @@ class Run:
 
     def entity_id(self, name_or_id: str) -> str:
         """An entity id from an id or a (case-insensitive) part of its name."""
-        from timepoint.knowledge.provenance import KnowledgeQueryError
-
         ids = {e.id for e in self.record.entities}
         if name_or_id in ids:
             return name_or_id
@@ -89,7 +98,7 @@ class Run:
         """Entity ids that held ``fact`` (id or text fragment) at timepoint ``at``."""
         return self._provenance.who_knew(fact, at)
 
-    def ask(self, question: str, *, model: Any = None) -> Any:
+    def ask(self, question: str, *, model: LanguageModel | None = None) -> Answer:
         """Answer a question about this run, raising detail only where needed (M5, M9).
 
         The answer (an :class:`~timepoint.world.record.Answer`) is appended to
@@ -97,21 +106,24 @@ class Run:
 
         >>> run.ask("What did Madison know before the dinner, and from whom?")  # doctest: +SKIP
         """
-        from timepoint.engine.ask import ask
+        return ask_about(self, question, model=model)
 
-        return ask(self, question, model=model)
-
-    def branch(self, at: str | int, intervention: Any, *, model: Any = None) -> Run:
+    def branch(
+        self,
+        at: str | int,
+        intervention: Intervention | dict[str, Any],
+        *,
+        model: LanguageModel | None = None,
+        progress: ProgressSink | None = None,
+    ) -> Run:
         """Re-simulate from ``at`` after an intervention (M12); the branch is a new stored run.
 
         >>> from timepoint.time.intervention import Intervention  # doctest: +SKIP
         >>> other = run.branch(at="tp_001", intervention=Intervention.remove("hamilton"))
         """
-        from timepoint.engine.branch import branch
+        return finished(branch_of(self, at, intervention, model=model, progress=progress))
 
-        return branch(self, at, intervention, model=model)
-
-    def paths(self) -> list[Any]:
+    def paths(self) -> list[RunPath]:
         """The run's paths, best first, each with its score, pivot points and timepoints.
 
         BRANCHING and PORTAL runs keep several scored paths (``main`` is the best); other runs
@@ -119,18 +131,60 @@ class Run:
 
         >>> [(p.timeline_id, p.score, p.pivots) for p in run.paths()]  # doctest: +SKIP
         """
-        from timepoint.time.paths import paths_of
-
         return paths_of(self.record)
 
 
-def load_run(run_id: str, store: Any = None, settings: Any = None) -> Run:
-    """Read a stored run back (a unique prefix of the id is enough)."""
-    from timepoint.settings import Settings
-    from timepoint.store import open_store
+class RunFailed(SimulationError):
+    """A run stopped at a step; ``run`` holds the stored partial record (status ``failed``)."""
 
-    settings = settings or Settings.from_env()
-    store = store if store is not None else open_store(settings.db_url, home=Path(settings.home))
+    def __init__(self, run: Run, cause: BaseException):
+        self.run = run
+        self.cause = cause
+        record = run.record
+        super().__init__(
+            record.failed_step or "unknown",
+            f"run {record.run_id} failed: {type(cause).__name__}: {cause} "
+            f"(partial record kept in {run.folder})",
+        )
+
+
+def finished(outcome: Outcome) -> Run:
+    """The :class:`Run` of a stored ``outcome``.
+
+    Raises:
+        RunFailed: the run failed; its stored partial record is attached.
+    """
+    run = Run(
+        outcome.record,
+        folder=outcome.folder,
+        store=outcome.store,
+        scenario=outcome.scenario,
+        settings=outcome.settings,
+    )
+    if outcome.failure is not None:
+        raise RunFailed(run, outcome.failure) from outcome.failure
+    return run
+
+
+def load_run(run_id: str, store: Store | None = None, settings: Settings | None = None) -> Run:
+    """Read a stored run back (a unique prefix of the id is enough)."""
+    settings = environment(settings)
+    store = store if store is not None else default_store(settings)
     record = store.load_run(run_id)
     folder = Path(settings.home) / record.run_id
     return Run(record, folder=folder if folder.exists() else None, store=store, settings=settings)
+
+
+def compare(
+    a: Run | RunRecord | str,
+    b: Run | RunRecord | str,
+    *,
+    store: Store | None = None,
+    settings: Settings | None = None,
+) -> Comparison:
+    """Compare two histories (``tp.compare``): each side a Run, a RunRecord or
+    ``"RUN_ID[:TIMELINE]"``; run ids are loaded from ``store`` (default: the store the settings
+    name). See :func:`timepoint.time.comparison.compare`."""
+    if store is None and any(isinstance(side, str) for side in (a, b)):
+        store = default_store(environment(settings))
+    return compare_histories(a, b, store=store)

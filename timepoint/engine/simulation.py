@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from timepoint.engine.finishers import FINISH_STEPS
 from timepoint.engine.restore import remember_entity_states
+from timepoint.engine.steps import TIMEPOINT_STEPS
 from timepoint.fidelity.strategy import ResolutionSchedule, build_schedule
-from timepoint.fidelity.token_budget import BudgetedGateway, TokenBudget
+from timepoint.fidelity.token_budget import TokenBudget
 from timepoint.kernel.context import RunContext
 from timepoint.kernel.grounded import record_dropped
 from timepoint.kernel.progress import ProgressEvent
@@ -21,12 +23,14 @@ from timepoint.kernel.state import WorldState
 from timepoint.llm.base import ActionType, Completion, Request
 from timepoint.llm.drafts import EventDraft
 from timepoint.llm.grounding import grounded, settle
+from timepoint.llm.offline import PlantedLeak
 from timepoint.llm.structured import expect_answer
 from timepoint.llm.task_data import task_request
 from timepoint.scenario.schema import Scenario
 from timepoint.synthesis.population import populate
 from timepoint.time.circadian import asleep_at
 from timepoint.time.history import History, history_lines
+from timepoint.time.modes import mode_for
 from timepoint.world import EntityRole, ExposureKind, Fact, ResolutionLevel, Timeline, Timepoint
 from timepoint.world.causal import ancestors
 from timepoint.world.exposure import make_fact
@@ -41,7 +45,13 @@ if TYPE_CHECKING:
 class Simulation:
     """One execution of a scenario. ``step`` names the pipeline step in progress."""
 
-    def __init__(self, scenario: Scenario, ctx: RunContext, base_dir: Path | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        ctx: RunContext,
+        base_dir: Path | None = None,
+        token_budget: TokenBudget | None = None,
+    ):
         self.scenario = scenario
         self.ctx = ctx
         self.base_dir = base_dir or Path.cwd()
@@ -54,9 +64,8 @@ class Simulation:
         self.expected_timepoints: int | None = None
         self.paths: list[PathInfo] = []
         self.extras: dict[str, Any] = {}
-        self.token_budget = TokenBudget.from_scenario(scenario)
-        if self.token_budget is not None:
-            ctx.gateway = BudgetedGateway(ctx.gateway, self.token_budget, ctx.max_concurrency)
+        #: ``fidelity.token_budget``, charged by the model stack; read here to lower fidelity
+        self.token_budget = token_budget
         self._history: History | None = None
 
     @property
@@ -75,7 +84,6 @@ class Simulation:
         self.ctx.progress.emit(ProgressEvent(step, detail, done, total))
 
     def run(self) -> None:
-        from timepoint.time.modes import mode_for
 
         self.enter("entities")
         self.populate()
@@ -380,7 +388,6 @@ class Simulation:
 
     def process_timepoint(self, tp: Timepoint) -> None:
         """Per-timepoint mechanisms, in order."""
-        from timepoint.engine.steps import TIMEPOINT_STEPS
 
         for name, step in TIMEPOINT_STEPS:
             self.enter(name, tp.id)
@@ -426,11 +433,22 @@ class Simulation:
     # -- finishing ------------------------------------------------------------------------
     def finish(self) -> None:
         """Run-level mechanisms after the timepoints (see :mod:`timepoint.engine.finishers`)."""
-        from timepoint.engine.finishers import FINISH_STEPS
 
         for name, finisher in FINISH_STEPS:
             self.enter("finish", name)
             finisher(self)
+
+    def record_planted_leaks(self, leaks: Sequence[PlantedLeak]) -> None:
+        """Keep the leaks the offline model planted (``mechanisms.leak_rate``) with the run.
+
+        They land in ``extras["planted_leaks"]`` and the M4 ledger, so anyone can measure from
+        a scenario file how many the validators caught.
+        """
+        self.extras["planted_leaks"] = [
+            {"speaker": leak.speaker, "fact_id": leak.fact_id, "event": leak.event}
+            for leak in leaks
+        ]
+        self.state.ledger.count("M4", "planted leaks", len(leaks))
 
     def record(self, run_id: str, started: datetime, status: str, provider: str) -> RunRecord:
         state = self.state

@@ -19,10 +19,7 @@ from its *decompressed* context vector.
 from __future__ import annotations
 
 import functools
-import itertools
 import json
-import re
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
@@ -30,12 +27,12 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field
 
+from timepoint.kernel.embedding import CONTEXT_DIM, embed_text
 from timepoint.kernel.mechanism_settings import MechanismSettings
 from timepoint.kernel.state import WorldState
 from timepoint.llm.base import estimate_tokens
 from timepoint.world import Entity, ExposureEvent
 
-CONTEXT_DIM = 256
 #: PCA components kept per vector (capped by the number of entities minus one)
 COMPONENTS: dict[str, int] = {"context": 8, "biology": 3, "behaviour": 4}
 RECALL_K = 5
@@ -49,23 +46,6 @@ COGNITIVE = (
     "patience",
     "social_engagement",
 )
-_WORD = re.compile(r"[a-z][a-z']+")
-_STOP_TEXT = (
-    "the a an and or of to in on at for with by from that this is was are were be been "
-    "it its as his her their our we they he she not but what who"
-)
-_STOP = frozenset(_STOP_TEXT.split())
-
-
-def embed_text(text: str, dim: int = CONTEXT_DIM) -> np.ndarray:
-    """A unit vector for ``text``: signed hashing of its content words and word pairs."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in _STOP]
-    vector = np.zeros(dim)
-    for feature in [*words, *(f"{a} {b}" for a, b in itertools.pairwise(words))]:
-        code = zlib.crc32(feature.encode())
-        vector[code % dim] += 1.0 if (code >> 16) & 1 else -1.0
-    norm = np.linalg.norm(vector)
-    return vector / norm if norm else vector
 
 
 @functools.lru_cache(maxsize=8192)

@@ -14,8 +14,8 @@
 - ``max_quality``: reports only; fidelity is never lowered and the run never stops for it.
 
 The budget counts every token of every attempt of the run's calls (re-asks included, cache hits
-free): :class:`BudgetedGateway` installs it as a guard on the run's meter budget, so each attempt
-is admitted and settled on its own. An endpoint that reports more tokens than an attempt
+free): the session's model stack installs it as a guard on the run's meter budget, so each
+attempt is admitted and settled on its own. An endpoint that reports more tokens than an attempt
 reserved overspends the budget: a ``hard`` or ``soft`` budget then refuses every further call
 and the run fails saying by how much.
 """
@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
 from typing import Any
 
 from timepoint.errors import BudgetExceeded
-from timepoint.kernel.fanout import fan_out
-from timepoint.llm.base import CallRecord, Completion, Request, request_token_bound
+from timepoint.llm.base import Request, request_token_bound
+from timepoint.llm.meter import BudgetOverspent
 from timepoint.scenario.schema import BudgetMode, Scenario
 
 #: How far over its budget a soft run may go.
@@ -105,8 +104,6 @@ class TokenBudget:
         with self._lock:
             cap = self.cap
             if cap is not None and self.overspent is not None:
-                from timepoint.llm.meter import BudgetOverspent
-
                 raise BudgetOverspent(self.name, self.overspent, self._spent, cap, "tokens")
             if cap is not None and self._spent + self._inflight + reserve > cap:
                 self.refused.append(
@@ -209,68 +206,3 @@ class TokenBudget:
             "refused": list(self.refused),
             "overspent": self.overspent,
         }
-
-
-class BudgetedGateway:
-    """A gateway that charges every attempt of every call to a :class:`TokenBudget`.
-
-    When the inner gateway has a meter budget (:class:`~timepoint.llm.meter.Budget`), the token
-    budget becomes one of its guards, so each provider attempt (re-asks, retries, raises and
-    re-sends included) is admitted at its own worst case before it is made. Otherwise (a bare
-    model) each call is admitted here as a whole.
-
-    Everything else (``provider``, ``calls``, ``choices``, ``budget`` …) is the inner gateway's.
-    """
-
-    def __init__(self, inner: Any, budget: TokenBudget, max_workers: int = 8):
-        from timepoint.llm.meter import Budget
-
-        self.inner = inner
-        self.token_budget = budget
-        self.max_workers = max_workers
-        meter_budget = getattr(inner, "budget", None)
-        self._per_attempt = isinstance(meter_budget, Budget)
-        if isinstance(meter_budget, Budget):
-            meter_budget.guards[:] = [
-                g for g in meter_budget.guards if not isinstance(g, TokenBudget)
-            ]
-            meter_budget.guards.append(budget)
-
-    @property
-    def provider(self) -> str:
-        return self.inner.provider
-
-    def complete(self, request: Request) -> Completion:
-        if self._per_attempt:
-            return self.inner.complete(request)
-        reserve = self.token_budget.admit(request)
-        try:
-            completion = self.inner.complete(request)
-        except BaseException:
-            self.token_budget.release(reserve)
-            raise
-        tokens = 0 if completion.cache_hit else completion.usage.total_tokens
-        overspent = self.token_budget.settle(reserve, tokens)
-        if overspent:
-            from timepoint.llm.meter import BudgetOverspent
-
-            cap = self.token_budget.cap or 0
-            raise BudgetOverspent(
-                self.token_budget.name, overspent, self.token_budget.spent, cap, "tokens"
-            )
-        return completion
-
-    def complete_many(
-        self, requests: Sequence[Request], max_workers: int | None = None
-    ) -> list[Completion]:
-        """Independent requests, concurrently, each charged to the budget."""
-        return fan_out(self.complete, list(requests), max_workers or self.max_workers)
-
-    def calls(self) -> list[CallRecord]:
-        return self.inner.calls()
-
-    def choices(self) -> list[Any]:
-        return self.inner.choices()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)

@@ -25,13 +25,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.kernel.context import RunContext, ask_model
 from timepoint.kernel.mechanism_settings import MechanismSettings
+from timepoint.kernel.relevance import select_known
 from timepoint.kernel.state import WorldState
-from timepoint.knowledge.relevance import select_known
 from timepoint.llm.base import ActionType
 from timepoint.llm.structured import expect_answer
 from timepoint.world import Entity, ExposureKind, ResolutionLevel, Timepoint
 from timepoint.world.exposure import make_fact
 from timepoint.world.phrasing import point_of, sentence_case, topic_of
+from timepoint.world.record import FidelityCell
 
 #: Queries after which an entity at each level is elevated (reference defaults).
 QUERY_THRESHOLDS: dict[ResolutionLevel, int] = {
@@ -294,7 +295,6 @@ def enrich(
 
 def raise_cell(state: WorldState, entity_id: str, tp_id: str, level: ResolutionLevel) -> bool:
     """Lift the (entity, timepoint) cell to at least ``level``; True when it changed."""
-    from timepoint.world.record import FidelityCell
 
     cell = state.fidelity.get((entity_id, tp_id)) or FidelityCell(
         entity_id=entity_id, timepoint_id=tp_id, resolution=ResolutionLevel.TENSOR_ONLY

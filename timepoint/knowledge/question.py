@@ -21,8 +21,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from timepoint.synthesis.on_demand import unknown_references
 from timepoint.world import Entity, Timepoint
+from timepoint.world.references import unknown_references
 
 _KIND_PATTERNS: tuple[tuple[str, str], ...] = (
     ("who_knew", r"^\s*who\s+(knew|knows|had heard|was aware|learned)"),

@@ -33,8 +33,8 @@ from typing import Any
 from pydantic import Field
 
 from timepoint.kernel.mechanism_settings import MechanismSettings, read_settings
+from timepoint.kernel.relationship_records import declared_relations, latest_on_path
 from timepoint.kernel.state import WorldState
-from timepoint.synthesis.relationships import declared_relations, latest_on_path
 from timepoint.world import ExposureKind, PhysicalState, ResolutionLevel, Timepoint
 from timepoint.world.causal import ancestors
 from timepoint.world.record import ValidationResult

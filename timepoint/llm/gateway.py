@@ -30,7 +30,8 @@ from timepoint.llm.base import ActionType, CallRecord, Completion, LanguageModel
 from timepoint.llm.cache import CachedModel
 from timepoint.llm.config import BudgetConfig, ModelsConfig
 from timepoint.llm.limiter import LimitedModel
-from timepoint.llm.meter import Budget, CallLog, MeteredModel
+from timepoint.llm.meter import Budget, CallLog, MeteredModel, TokenGuard
+from timepoint.llm.offline import OfflineModel
 from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.llm.registry import Registry
 from timepoint.llm.retry import RetryingModel
@@ -336,6 +337,7 @@ def build_gateway(
     cache_namespace: str = "default",
     sleep: Callable[[float], None] = time.sleep,
     on_record: Callable[[CallRecord], None] | None = None,
+    guards: Sequence[TokenGuard] = (),
 ) -> ModelGateway:
     """Assemble the standard stack and wrap it in a :class:`ModelGateway`.
 
@@ -356,13 +358,12 @@ def build_gateway(
         cache_namespace: cache namespace; change it to invalidate deliberately.
         sleep: the retry layer's wait (inject a recorder in tests).
         on_record: also called with every call record (e.g. a JSONL writer).
+        guards: token limits every attempt is admitted by (``fidelity.token_budget``).
     """
     registry = registry if registry is not None else Registry.load(settings.registry_path)
     owned: OpenAICompatibleModel | None = None
     if provider is None:
         if settings.offline:
-            from timepoint.llm.offline import OfflineModel
-
             provider = OfflineModel(seed=seed)
         else:
             provider = owned = OpenAICompatibleModel(
@@ -379,7 +380,11 @@ def build_gateway(
     local = endpoint is not None and endpoint.local
     log = CallLog(on_record)
     run_budget = Budget(
-        "run", max_usd=budget.max_usd, max_tokens=budget.max_tokens, parent=parent_budget
+        "run",
+        max_usd=budget.max_usd,
+        max_tokens=budget.max_tokens,
+        parent=parent_budget,
+        guards=guards,
     )
     if local:
         # a self-hosted server may answer one request at a time: start serial, grow only while

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -103,6 +103,7 @@ class Budget:
         max_usd: hard USD limit (``None``: unlimited).
         max_tokens: hard token limit (``None``: unlimited).
         parent: a budget that every reservation is also charged to.
+        guards: token limits every attempt charged to this budget must also pass.
     """
 
     def __init__(
@@ -111,6 +112,7 @@ class Budget:
         max_usd: float | None = None,
         max_tokens: int | None = None,
         parent: Budget | None = None,
+        guards: Sequence[TokenGuard] = (),
     ):
         self.name = name
         self.max_usd = max_usd
@@ -125,7 +127,7 @@ class Budget:
         self.overshoot_usd = 0.0
         self.overshoot_tokens = 0
         #: token limits checked for every attempt charged to this budget
-        self.guards: list[TokenGuard] = []
+        self.guards: tuple[TokenGuard, ...] = tuple(guards)
 
     @property
     def overspent(self) -> str | None:

@@ -18,6 +18,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from timepoint.errors import ReportError
 from timepoint.report.csp import page_policy
 from timepoint.report.packaged import asset
@@ -59,7 +61,6 @@ def _templates() -> Any:
 def _trusted(html: str) -> Any:
     """HTML made by this package (a packaged asset, a rendered template, nbconvert's body of
     a report notebook), to be put into a template as it is."""
-    from markupsafe import Markup
 
     return Markup(html)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from timepoint.errors import ReportError
+from timepoint.report import charts
 from timepoint.report.narrative import narrative_data
 from timepoint.world.record import RunRecord
 
@@ -94,7 +95,6 @@ def pdf_view(data: dict[str, Any], charts: list[dict[str, str]]) -> dict[str, An
 
 
 def _chart_files(record: RunRecord, detail: str, folder: Path) -> list[dict[str, str]]:
-    from timepoint.report import charts
 
     files = []
     for stem, function, caption in CHARTS[detail]:

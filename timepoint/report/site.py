@@ -26,10 +26,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from timepoint.errors import ReportError
+from timepoint.report import quarto
 from timepoint.report.csp import secure_quarto_site
 from timepoint.report.execute import ReportJob, digest_of, execute_reports
 from timepoint.report.pages import LinkList, NavLink, index_body, notebook_body, page
+from timepoint.report.pdf import narrative_pdf
+from timepoint.report.quarto import quarto_binary
+from timepoint.settings import Settings
+from timepoint.store import open_store
 
 RENDERERS = ("auto", "quarto", "nbconvert")
 RUN_FILES = ("narrative.md", "narrative.json", "narrative.pdf", "run.json", "scenario.yaml")
@@ -51,11 +58,8 @@ class ExtraPage:
     digest: str = ""
 
 
-def site_dir(settings: Any = None) -> Path:
+def site_dir(settings: Settings) -> Path:
     """Where the site is built: ``_site`` in the parent folder of ``TIMEPOINT_HOME``."""
-    from timepoint.settings import Settings
-
-    settings = settings or Settings.from_env()
     return Path(settings.home).resolve().parent / "_site"
 
 
@@ -80,7 +84,6 @@ class SiteBuilder:
         refresh: bool,
         extra: Sequence[ExtraPage] = (),
     ):
-        from timepoint.store import open_store
 
         self.settings = settings
         self.home = Path(settings.home).resolve()
@@ -220,8 +223,6 @@ class SiteBuilder:
         if staging.exists():
             shutil.rmtree(staging)
         if renderer == "quarto" or (renderer == "auto" and _has_quarto()):
-            from timepoint.report import quarto
-
             project = self.stage / "quarto"
             quarto.stage_project(project, self.out.parent, index, notebooks)
             quarto.render(project, staging)
@@ -261,14 +262,11 @@ class SiteBuilder:
 
     def _charted_pdf(self, run_id: str, target: Path) -> None:
         """The run folder's PDF is text only (kept light at run time); the site's has charts."""
-        from timepoint.report.pdf import narrative_pdf
 
         record = self.store.load_run(run_id)
         scenario = self.home / run_id / "scenario.yaml"
         detail = "summary"
         if scenario.is_file():
-            import yaml
-
             detail = (yaml.safe_load(scenario.read_text()).get("outputs") or {}).get(
                 "detail", detail
             )
@@ -289,13 +287,12 @@ def _cached_body(notebook: Path) -> str:
 
 
 def _has_quarto() -> bool:
-    from timepoint.report.quarto import quarto_binary
 
     return quarto_binary() is not None
 
 
 def build_site(
-    settings: Any = None,
+    settings: Settings,
     run_ids: Sequence[str] | None = None,
     *,
     out: Path | None = None,
@@ -308,8 +305,7 @@ def build_site(
     """Build the report site and return its folder (see the module docstring for locations).
 
     Args:
-        settings: where the runs are (``TIMEPOINT_HOME``, ``TIMEPOINT_DB_URL``); default
-            ``Settings.from_env()``.
+        settings: where the runs are (``TIMEPOINT_HOME``, ``TIMEPOINT_DB_URL``).
         run_ids: runs to (re)build pages for (ids or unique prefixes); default every stored
             run. Pages built earlier for other runs are kept; the index lists every stored run.
         out: the site folder; default :func:`site_dir`.
@@ -326,11 +322,9 @@ def build_site(
         ReportError: an unknown renderer, a report notebook that failed, or Quarto failing.
         RunNotFound: a run id that is not in the store.
     """
-    from timepoint.settings import Settings
-
     if renderer not in RENDERERS:
         raise ReportError(f"renderer {renderer!r} is not one of {', '.join(RENDERERS)}")
-    builder = SiteBuilder(settings or Settings.from_env(), out, workers, refresh, extra)
+    builder = SiteBuilder(settings, out, workers, refresh, extra)
     try:
         return builder.build(run_ids, compare, renderer)
     finally:

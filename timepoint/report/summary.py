@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.errors import TimepointError
+from timepoint.llm.base import ActionType
+from timepoint.llm.task_data import task_request
 from timepoint.report.highlights import provenance_highlights
 from timepoint.report.records import main_path
 from timepoint.world.record import RunRecord
@@ -182,8 +184,6 @@ def summarize(record: RunRecord, gateway: Any, seed: int | None = None) -> RunRe
     model layer refuses or fails (e.g. the budget is spent), the templated summary is used and
     ``extras["summary_source"]`` says why, so nothing is filled in silently.
     """
-    from timepoint.llm.base import ActionType
-    from timepoint.llm.task_data import task_request
 
     context = summary_context(record)
     prompt = "\n".join(

@@ -12,9 +12,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from timepoint.knowledge.provenance import Provenance
 from timepoint.report.compare import PathComparison
+from timepoint.report.highlights import provenance_highlights
 from timepoint.report.markup import code, link, paragraphs, text
-from timepoint.report.records import as_record
+from timepoint.report.records import as_record, entity_names, main_path
+from timepoint.report.summary import templated_summary
+from timepoint.world import ExposureKind
 
 NARRATIVE_FILES = ("narrative.md", "narrative.json", "narrative.pdf", "run.json")
 
@@ -44,7 +48,6 @@ def header_markdown(run: Any) -> str:
 
 def summary_markdown(run: Any) -> str:
     """The run's executive summary (the model's, else the templated one) as Markdown text."""
-    from timepoint.report.summary import templated_summary
 
     r = as_record(run)
     return paragraphs(r.summary or templated_summary(r))
@@ -163,10 +166,6 @@ def provenance_markdown(run: Any, fact: str | None = None, entity: str | None = 
     """How a fact travelled: the exposure chain from its origin to ``entity``, then who held
     it at each timepoint of the main timeline. Defaults: the fact told most widely and the
     last entity it reached. ``run`` must be a :class:`~timepoint.engine.run.Run`."""
-    from timepoint.knowledge.provenance import Provenance
-    from timepoint.report.highlights import provenance_highlights
-    from timepoint.report.records import entity_names, main_path
-    from timepoint.world import ExposureKind
 
     record = as_record(run)
     names = entity_names(record)

@@ -19,7 +19,7 @@ SETTINGS_MODELS: dict[str, str] = {
     "m2": "timepoint.fidelity.training:TrainingSettings",
     "m4": "timepoint.knowledge.validators:ValidatorSettings",
     "m6": "timepoint.fidelity.compression:CompressionSettings",
-    "m7": "timepoint.time.history:HistorySettings",
+    "m7": "timepoint.kernel.history_window:HistorySettings",
     "m10": "timepoint.synthesis.scene:SceneSettings",
     "m13": "timepoint.synthesis.relationships:RelationshipSettings",
     "m14": "timepoint.time.circadian:CircadianSettings",

@@ -9,10 +9,10 @@ Importing this package is cheap: pandas, pyarrow and psycopg are imported only w
 
 from timepoint.store.anonymize import Pseudonyms
 from timepoint.store.exports import export_jsonl, export_parquet, export_table
-from timepoint.store.location import open_store, store_target
+from timepoint.store.location import store_target
 from timepoint.store.queries import RunSummary
 from timepoint.store.schema import SCHEMA_VERSION, TABLES
-from timepoint.store.store import Store
+from timepoint.store.store import Store, open_store
 
 __all__ = [
     "SCHEMA_VERSION",

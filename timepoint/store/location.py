@@ -1,4 +1,4 @@
-"""Where a store lives: ``open_store`` turns a URL, a path or nothing into an open :class:`Store`.
+"""Where a store lives: a URL, a path or nothing becomes a database connection.
 
 - nothing: SQLite at ``<home>/timepoint.db`` (``home`` defaults to ``runs``);
 - a :class:`~pathlib.Path` or a plain string: an SQLite file (a directory means
@@ -22,7 +22,6 @@ from timepoint.errors import StoreError
 from timepoint.store.base import failure
 from timepoint.store.engine import postgres_engine, redact, sqlite_engine
 from timepoint.store.migrations import State, state, upgrade
-from timepoint.store.store import Store
 
 DB_FILE = "timepoint.db"
 DEFAULT_HOME = Path("runs")
@@ -94,26 +93,6 @@ def connect(
         engine.dispose()
         raise StoreError(problem.format(failure(error))) from None
     return engine, location, again
-
-
-def open_store(
-    url: str | Path | None = None, *, home: Path | None = None, create: bool = True
-) -> Store:
-    """Open (and if needed create and upgrade) a run store.
-
-    Args:
-        url: ``None`` for ``<home>/timepoint.db``, an SQLite path or ``sqlite:///`` URL, or a
-            ``postgresql://`` URL.
-        home: the folder of the default SQLite store (the caller resolves ``TIMEPOINT_HOME``);
-            ``runs`` when not given.
-        create: when False, a missing SQLite file is an error instead of being created.
-
-    Raises:
-        StoreError: an unknown URL scheme, a missing file with ``create=False``, a database
-            that cannot be opened, or a store written by a newer schema.
-    """
-    engine, location, again = connect(url, home=home, create=create)
-    return Store(engine, location=location, url=again)
 
 
 def upgrade_store(

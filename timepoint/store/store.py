@@ -9,6 +9,7 @@ and a reader never sees half a run.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
@@ -18,6 +19,7 @@ from timepoint.errors import StoreError
 from timepoint.llm.base import CallRecord
 from timepoint.store.base import StoreConnection, failure
 from timepoint.store.batches import BatchTables
+from timepoint.store.location import connect
 from timepoint.store.migrations import schema_version, upgrade
 from timepoint.store.queries import RunQueries
 from timepoint.store.rows import call_from_row, child_rows, run_row
@@ -34,7 +36,6 @@ class Store(RunQueries, BatchTables):
     """
 
     def __reduce__(self) -> tuple[Any, tuple[str]]:
-        from timepoint.store.location import open_store
 
         return open_store, (self.url,)
 
@@ -124,3 +125,23 @@ class Store(RunQueries, BatchTables):
         with self._guard(f"deleting run {full!r}") as db, db.write():
             self._delete_run(db, full)
         return full
+
+
+def open_store(
+    url: str | Path | None = None, *, home: Path | None = None, create: bool = True
+) -> Store:
+    """Open (and if needed create and upgrade) a run store.
+
+    Args:
+        url: ``None`` for ``<home>/timepoint.db``, an SQLite path or ``sqlite:///`` URL, or a
+            ``postgresql://`` URL.
+        home: the folder of the default SQLite store (the caller resolves ``TIMEPOINT_HOME``);
+            ``runs`` when not given.
+        create: when False, a missing SQLite file is an error instead of being created.
+
+    Raises:
+        StoreError: an unknown URL scheme, a missing file with ``create=False``, a database
+            that cannot be opened, or a store written by a newer schema.
+    """
+    engine, location, again = connect(url, home=home, create=create)
+    return Store(engine, location=location, url=again)

@@ -10,9 +10,9 @@ from itertools import islice
 
 from timepoint.kernel.context import RunContext
 from timepoint.kernel.grounded import record_dropped
+from timepoint.kernel.relevance import select_known
 from timepoint.kernel.state import WorldState
 from timepoint.knowledge.conservation import Violation, check_dialog
-from timepoint.knowledge.relevance import select_known
 from timepoint.llm.base import ActionType, Message, Request
 from timepoint.llm.drafts import DialogDraft
 from timepoint.llm.grounding import Settled, grounded, settle
@@ -59,7 +59,7 @@ def _participant_context(state: WorldState, tp: Timepoint, entity_id: str) -> di
     """What the prompt says of one speaker; bounded however long the run has been.
 
     ``known``: the speaker's facts, the latest first and the rest by relevance to the moment
-    (see :mod:`timepoint.knowledge.relevance`), as many as its resolution affords. ``unknown``:
+    (see :mod:`timepoint.kernel.relevance`), as many as its resolution affords. ``unknown``:
     the first facts of the run it does not hold (M4), at most :data:`MAX_FACTS_IN_PROMPT`.
     """
     entity = state.entities[entity_id]

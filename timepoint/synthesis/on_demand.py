@@ -11,8 +11,6 @@ knows is exactly what it could have seen.
 from __future__ import annotations
 
 import random
-import re
-from collections.abc import Collection
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,32 +25,8 @@ from timepoint.world.causal import causal_path
 from timepoint.world.exposure import make_fact
 from timepoint.world.phrasing import topic_of
 from timepoint.world.record import FidelityCell
+from timepoint.world.references import unknown_references
 
-#: crowd nouns recognised in "guest 3" / "attendee #47"
-CROWD_NOUNS = (
-    "attendee",
-    "guest",
-    "delegate",
-    "servant",
-    "spectator",
-    "onlooker",
-    "bystander",
-    "member",
-    "visitor",
-    "passenger",
-    "soldier",
-    "worker",
-    "citizen",
-    "villager",
-    "patron",
-    "juror",
-    "witness",
-    "voter",
-    "employee",
-)
-_ID_REF = re.compile(r"\b([a-z][a-z]+)_(\d+)\b")
-_SPOKEN_REF = re.compile(rf"\b({'|'.join(CROWD_NOUNS)})\s+#?(\d+)\b", re.IGNORECASE)
-_NOT_ENTITIES = frozenset({"tp", "f", "dlg", "path", "branch", "cycle", "act", "step"})
 _VANTAGES = (
     "near the door",
     "at the back of the room",
@@ -61,17 +35,6 @@ _VANTAGES = (
     "among the crowd at the side",
     "within earshot of the principals",
 )
-
-
-def unknown_references(text: str, known: Collection[str]) -> list[str]:
-    """Entity ids mentioned in ``text`` as numbered crowd members that are not in ``known``."""
-    found = [f"{m.group(1)}_{m.group(2)}" for m in _ID_REF.finditer(text.lower())]
-    found += [f"{m.group(1).lower()}_{m.group(2)}" for m in _SPOKEN_REF.finditer(text)]
-    return [
-        ref
-        for ref in dict.fromkeys(found)
-        if ref not in known and ref.split("_")[0] not in _NOT_ENTITIES
-    ]
 
 
 class CrowdMemberDraft(BaseModel):

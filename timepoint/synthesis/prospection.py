@@ -34,8 +34,8 @@ from timepoint.kernel.context import RunContext
 from timepoint.kernel.fanout import fan_out
 from timepoint.kernel.grounded import record_dropped
 from timepoint.kernel.mechanism_settings import MechanismSettings, read_settings
+from timepoint.kernel.relevance import select_known
 from timepoint.kernel.state import WorldState
-from timepoint.knowledge.relevance import select_known
 from timepoint.llm.base import ActionType, Request
 from timepoint.llm.bounded import Share, percent, percent_default
 from timepoint.llm.grounding import Settled, SubjectId, grounded, settle

@@ -7,11 +7,12 @@ history but not the other, relationships that end differently, and an explanatio
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from timepoint.errors import RunNotFound
+from timepoint.knowledge.provenance import Provenance
 from timepoint.world import Timepoint
 from timepoint.world.record import RunRecord, timeline_order
 
@@ -75,7 +76,7 @@ class Comparison(BaseModel):
         return "```\n" + str(self) + "\n```"
 
 
-def compare(a: Any, b: Any, *, store: Any = None, settings: Any = None) -> Comparison:
+def compare(a: Any, b: Any, *, store: Any = None) -> Comparison:
     """Compare two histories. Each side is a Run, a RunRecord or ``"RUN_ID[:TIMELINE]"``.
 
     Slots are aligned by position on the timeline (a branch keeps its parent's timepoint ids).
@@ -83,10 +84,12 @@ def compare(a: Any, b: Any, *, store: Any = None, settings: Any = None) -> Compa
     Args:
         a: the reference history ("A").
         b: the other history ("B"), e.g. a branch of ``a``.
-        store: the store to load run ids from (default: the one the settings name).
-        settings: settings used to open the default store.
+        store: the store run ids are loaded from (``tp.compare`` opens the default one).
+
+    Raises:
+        RunNotFound: a side is a run id and no store was given.
     """
-    (rec_a, line_a), (rec_b, line_b) = (_side(x, store, settings) for x in (a, b))
+    (rec_a, line_a), (rec_b, line_b) = (_side(x, store) for x in (a, b))
     order_a, order_b = timeline_order(rec_a, line_a), timeline_order(rec_b, line_b)
     dialogs_a = {d.timepoint_id: [t.text for t in d.turns] for d in rec_a.dialogs}
     dialogs_b = {d.timepoint_id: [t.text for t in d.turns] for d in rec_b.dialogs}
@@ -134,18 +137,16 @@ def compare(a: Any, b: Any, *, store: Any = None, settings: Any = None) -> Compa
     return result.model_copy(update={"explanation": explanation})
 
 
-def _side(value: Any, store: Any, settings: Any) -> tuple[RunRecord, str]:
+def _side(value: Any, store: Any) -> tuple[RunRecord, str]:
     if isinstance(value, RunRecord):
         return value, "main"
     if hasattr(value, "record") and isinstance(value.record, RunRecord):
         return value.record, "main"
     run_id, _, timeline = str(value).partition(":")
     if store is None:
-        from timepoint.settings import Settings
-        from timepoint.store import open_store
-
-        settings = settings or Settings.from_env()
-        store = open_store(settings.db_url, home=Path(settings.home))
+        raise RunNotFound(
+            f"cannot load run {run_id!r} without a store: pass store=..., or a Run or RunRecord"
+        )
     return store.load_run(run_id), timeline or "main"
 
 
@@ -160,7 +161,6 @@ def _knowledge(
     order_b: list[Timepoint],
     shared: set[str],
 ) -> list[KnowledgeDifference]:
-    from timepoint.knowledge.provenance import Provenance
 
     if not order_a or not order_b:
         return []

@@ -23,7 +23,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.kernel.context import RunContext, ask_model
-from timepoint.kernel.mechanism_settings import MechanismSettings, read_settings
+from timepoint.kernel.history_window import HistorySettings, summarized_count
+from timepoint.kernel.mechanism_settings import read_settings
 from timepoint.kernel.state import WorldState
 from timepoint.llm.base import ActionType
 from timepoint.llm.structured import expect_answer
@@ -34,14 +35,6 @@ from timepoint.world.phrasing import point_of, topic_of
 EXTRAS_KEY = "history_summaries"
 #: Sentences the offline summary keeps about the stretches after the opening.
 _STRETCHES = 3
-
-
-class HistorySettings(MechanismSettings):
-    """M7 constants for prompts: how many events stay verbatim and how often to summarize."""
-
-    recent: int = Field(3, ge=1, le=50)
-    every: int = Field(5, ge=1, le=100)
-    words: int = Field(120, ge=20, le=600)
 
 
 class HistorySummary(BaseModel):
@@ -211,17 +204,6 @@ class History:
         )
         draft = expect_answer(completion.parsed, HistorySummary)
         return _clip(draft.summary, 2 * cfg.words), completion.usage.total_tokens, completion.model
-
-
-def summarized_count(settings: HistorySettings, length: int) -> int:
-    """How many of a chain's first ``length`` events prompts show as a summary."""
-    return max(0, (length - settings.recent) // settings.every * settings.every)
-
-
-def is_summarized(state: WorldState, tp_id: str) -> bool:
-    """True when prompts at ``tp_id`` show part of its chain's history as a summary only."""
-    settings = read_settings(state.scenario, "m7", HistorySettings)
-    return summarized_count(settings, len(ancestors(state.timepoints, tp_id)) + 1) > 0
 
 
 def _clip(text: str, words: int) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from timepoint.time.modes.wording import overlap
+from timepoint.time.wording import overlap
 from timepoint.world import Timeline, Timepoint
 from timepoint.world.record import PathInfo, RunRecord
 

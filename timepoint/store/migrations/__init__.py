@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 
 from timepoint.errors import StoreError
 from timepoint.store.engine import WRITE
@@ -62,7 +65,6 @@ class State:
 
 def config(connection: sa.Connection) -> Config:
     """An Alembic configuration that runs the store's migrations on ``connection``."""
-    from alembic.config import Config
 
     settings = Config()
     settings.set_main_option("script_location", SCRIPT_LOCATION)
@@ -72,7 +74,6 @@ def config(connection: sa.Connection) -> Config:
 
 def state(connection: sa.Connection) -> State:
     """The revision and recorded version of the database behind ``connection``."""
-    from alembic.runtime.migration import MigrationContext
 
     revision = MigrationContext.configure(connection).get_current_revision()
     recorded = 0
@@ -121,7 +122,6 @@ def upgrade(engine: sa.Engine) -> tuple[State, State]:
 
 
 def _migrate(connection: sa.Connection, found: State) -> None:
-    from alembic import command
 
     settings = config(connection)
     if found.revision is None and found.recorded:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from timepoint.scenario.schema import TemporalMode
 from timepoint.time.modes.base import TemporalModeStrategy
+from timepoint.time.modes.branching import BranchingMode
+from timepoint.time.modes.cyclical import CyclicalMode
+from timepoint.time.modes.directorial import DirectorialMode
+from timepoint.time.modes.nonlinear import NonlinearMode
+from timepoint.time.modes.pearl import PearlMode
+from timepoint.time.modes.portal import PortalMode
 
 
 def mode_for(mode: TemporalMode) -> TemporalModeStrategy:
     """The strategy object that simulates ``mode``."""
-    from timepoint.time.modes.branching import BranchingMode
-    from timepoint.time.modes.cyclical import CyclicalMode
-    from timepoint.time.modes.directorial import DirectorialMode
-    from timepoint.time.modes.nonlinear import NonlinearMode
-    from timepoint.time.modes.pearl import PearlMode
-    from timepoint.time.modes.portal import PortalMode
 
     strategies: dict[TemporalMode, type] = {
         TemporalMode.PEARL: PearlMode,

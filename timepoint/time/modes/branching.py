@@ -36,8 +36,8 @@ from timepoint.time.modes.common import (
     scenario_brief,
     step_time,
 )
-from timepoint.time.modes.wording import clamp, content_words, overlap
 from timepoint.time.paths import ScoredPath, path_infos
+from timepoint.time.wording import clamp, content_words, overlap
 from timepoint.world import EntityRole, Timeline, Timepoint
 from timepoint.world.causal import integrity_problems
 from timepoint.world.phrasing import about

@@ -30,7 +30,7 @@ from timepoint.time.modes.common import (
     scored_check,
     step_time,
 )
-from timepoint.time.modes.wording import content_words, overlap
+from timepoint.time.wording import content_words, overlap
 from timepoint.world import ExposureKind, Timepoint
 from timepoint.world.causal import integrity_problems
 from timepoint.world.exposure import make_fact

@@ -26,7 +26,7 @@ from timepoint.time.modes.common import (
     scored_check,
     step_time,
 )
-from timepoint.time.modes.wording import clamp, content_words
+from timepoint.time.wording import clamp, content_words
 from timepoint.world import ResolutionLevel
 from timepoint.world.causal import integrity_problems
 from timepoint.world.phrasing import topic_of

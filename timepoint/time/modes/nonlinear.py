@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from timepoint.time.modes.common import planned_event, scored_check, step_time
-from timepoint.time.modes.wording import content_words
+from timepoint.time.wording import content_words
 from timepoint.world import Dialog, ExposureEvent, Timepoint
 from timepoint.world.causal import causal_path, integrity_problems
 

@@ -26,8 +26,8 @@ from timepoint.scenario.schema import PortalConfig, Scenario
 from timepoint.time.modes.common import add_path_timepoint, scored_check
 from timepoint.time.modes.portal_forward import CandidatePath
 from timepoint.time.modes.portal_search import PortalNode, PortalSearch
-from timepoint.time.modes.wording import mentions
 from timepoint.time.paths import ScoredPath, path_infos
+from timepoint.time.wording import mentions
 from timepoint.world import EntityRole, Timeline, Timepoint
 from timepoint.world.causal import integrity_problems
 

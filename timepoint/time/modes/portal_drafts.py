@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.llm.bounded import Share, percent
 from timepoint.llm.grounding import EntityId
-from timepoint.time.modes.wording import clamp, content_words, coverage
+from timepoint.time.wording import clamp, content_words, coverage
 from timepoint.world.phrasing import sentence_case, topic_of
 
 _CUES = """warn warning approve approval review report budget schedule deadline cut delay test

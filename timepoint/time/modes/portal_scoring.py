@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 
 from timepoint.scenario.schema import PortalWeights
 from timepoint.time.modes.portal_drafts import StateCandidate
-from timepoint.time.modes.wording import clamp, content_words, coverage, overlap, years_in
+from timepoint.time.wording import clamp, content_words, coverage, overlap, years_in
 
 COMPONENTS = ("plausibility", "precedent", "necessity", "capability")
 ROLE_CAPABILITY = {"primary": 1.0, "secondary": 0.8, "background": 0.5, "environment": 0.3}

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from timepoint.engine.evidence import attended_moment, evidence_for
+from timepoint.fidelity.compression import project, tensor_summary
 from timepoint.fidelity.training import (
     Elevation,
     TrainingPolicy,
@@ -26,7 +28,6 @@ from timepoint.fidelity.training import (
 )
 from timepoint.kernel.context import RunContext, ask_model
 from timepoint.kernel.state import WorldState
-from timepoint.knowledge.evidence import attended_moment, evidence_for
 from timepoint.llm.base import ActionType
 from timepoint.llm.grounding import FactId, grounded
 from timepoint.llm.structured import expect_answer
@@ -157,7 +158,6 @@ class _Summaries:
         self.facts = {f.id: f.text for f in state.facts.values()}
 
     def __call__(self, entity_id: str) -> str | None:
-        from timepoint.fidelity.compression import tensor_summary
 
         if not self.tensors or entity_id not in self.tensors.get("entities", {}):
             return None
@@ -173,7 +173,6 @@ def _create_mentioned(
     done: Answering,
 ) -> None:
     """M9: create the crowd members the question names, at the moment it asks about."""
-    from timepoint.fidelity.compression import project
 
     for ref in question.new_entities:
         anchor = state.timepoints.get(question.timepoint_id or "")

@@ -5,7 +5,7 @@ While the whole story still fits in prompts verbatim, those are the facts it met
 Once the chain's early history is only summarized (see :mod:`timepoint.time.history`), half
 of the slots go to the latest facts (what just happened) and the rest to the older facts closest
 to the moment at hand, measured as the cosine of M6 fact embeddings
-(:func:`~timepoint.fidelity.compression.embed_text`) against the moment's event and key facts.
+(:func:`~timepoint.kernel.embedding.embed_text`) against the moment's event and key facts.
 Events then take at most a third of the slots: the moment itself is already in the prompt, and
 what was said carries more than the narration of earlier moments.
 """
@@ -17,14 +17,14 @@ from functools import lru_cache
 
 import numpy as np
 
+from timepoint.kernel.embedding import embed_text
+from timepoint.kernel.history_window import is_summarized
 from timepoint.kernel.state import WorldState
 from timepoint.world import ExposureEvent, Timepoint
 
 
 @lru_cache(maxsize=8192)
 def _embedding(text: str) -> np.ndarray:
-    from timepoint.fidelity.compression import embed_text
-
     return embed_text(text)
 
 
@@ -50,8 +50,6 @@ def select_known(
     Newest first. Once ``tp``'s early history is summarized: half of the slots by recency, the
     rest by relevance to ``tp``; at most a third (and at least one) of them narrate events.
     """
-    from timepoint.time.history import is_summarized
-
     ordered = _newest_first(events)
     if len(ordered) <= limit or not is_summarized(state, tp.id):
         return ordered[:limit]
