@@ -14,8 +14,10 @@ from timepoint.calibrate.extractors import extract_rule
 from timepoint.calibrate.forecast import forecast_history, forecast_many
 from timepoint.calibrate.judge import extract
 from timepoint.calibrate.questions import load_questions
+from timepoint.commands.offline_server import offline_server
 from timepoint.errors import CalibrationError
 from timepoint.llm.offline import OfflineModel
+from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.store import open_store
 
 from .test_batch_specs import TINY
@@ -90,6 +92,21 @@ def test_a_model_judged_outcome_is_a_recorded_call_with_evidence(tmp_path, well_
     assert stored.usage.by_action["outcome_judgement"].calls == 1
     lines = (settings.home / well_run.run_id / "llm_calls.jsonl").read_text().splitlines()
     assert json.loads(lines[-1])["action"] == "outcome_judgement"
+
+
+def test_a_judge_over_http_answers_as_the_embedded_one(tmp_path, well_run, settings):
+    (question,) = questions(
+        tmp_path, {"id": "j", "question": "Do Ada, Bo and Cy gather?", "outcome": {"kind": "judge"}}
+    ).questions
+    embedded = extract(tp.load_run(well_run.run_id, settings=settings), question)
+    with (
+        offline_server() as endpoint,
+        OpenAICompatibleModel(endpoint.url, "k", default_model="offline-composer") as client,
+    ):
+        served = extract(tp.load_run(well_run.run_id, settings=settings), question, model=client)
+    assert (served.outcome, served.evidence) == (embedded.outcome, embedded.evidence)
+    stored = tp.load_run(well_run.run_id, settings=settings).record
+    assert stored.usage.by_action["outcome_judgement"].calls == 2
 
 
 def test_planted_outcomes_reach_the_record_only_through_the_prompt(tmp_path, settings):

@@ -36,11 +36,13 @@ _WORD = re.compile(r"[a-z]{5,}")
 
 
 class OutcomeJudgement(BaseModel):
-    """The judge's answer: yes or no, where in the run it saw that, and why."""
+    """The judge's answer: yes or no, the number the question asks about (if it asks for
+    one), where in the run it saw that, and why."""
 
     model_config = ConfigDict(extra="forbid")
 
     answer: Literal["yes", "no"]
+    value: float | None = Field(None, description="The number asked about, if any.")
     moment: str | None = Field(None, description="Id of the moment or turn that decided it.")
     reason: str = Field("", max_length=1000)
 
@@ -84,8 +86,9 @@ def _prompt(context: dict[str, Any]) -> str:
         "What was said (latest turns):",
         *(f"- {t['id']} {t['speaker']}: {t['text']}" for t in context["turns"]),
         f"Question: {context['question']}",
-        "Answer from this simulation only: yes or no, the id of the moment or turn that "
-        'decided it, and one sentence why, as JSON {"answer": "yes", "moment": "tp_001", '
+        "Answer from this simulation only: yes or no, the number the question asks about "
+        "(null if it asks for none), the id of the moment or turn that decided it, and one "
+        'sentence why, as JSON {"answer": "yes", "value": null, "moment": "tp_001", '
         '"reason": "..."}.',
     ]
     return "\n".join(lines)
@@ -157,6 +160,7 @@ def judge(
         run_id=record.run_id,
         kind="judge",
         outcome=judgement.answer == "yes",
+        value=judgement.value,
         evidence=_evidence(record, judgement),
     )
 
