@@ -151,3 +151,16 @@ def test_a_forecast_needs_runs(tmp_path, settings):
     (question,) = questions(tmp_path, {"id": "q", "outcome": outcome}).questions
     with pytest.raises(CalibrationError, match="at least 1 run"):
         tp.forecast(question, n=0, settings=settings)
+
+
+def test_questions_without_completed_runs_are_named_and_the_others_stored(tmp_path, settings):
+    (tmp_path / "dear.yaml").write_text(yaml.safe_dump({**TINY, "budget": {"max_usd": 5.0}}))
+    loaded = questions(
+        tmp_path,
+        {"id": "cheap", "outcome": {"kind": "event", "pattern": "gather"}},
+        {"id": "dear", "scenario": "dear.yaml", "outcome": {"kind": "event", "pattern": "x"}},
+    )
+    with pytest.raises(CalibrationError, match=r"completed for dear \(0 failed, 2 skipped"):
+        forecast_many(loaded.questions, n=2, budget_cap=1.0, settings=settings)
+    store = open_store(settings.db_url, home=settings.home)
+    assert [f["question_id"] for f in store.forecasts()] == ["cheap"]

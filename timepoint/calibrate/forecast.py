@@ -241,7 +241,8 @@ def forecast_many(
         One forecast per question, in order.
 
     Raises:
-        CalibrationError: ``n < 1``, no questions, or a question none of whose runs completed.
+        CalibrationError: ``n < 1``, no questions, or questions none of whose runs completed
+            (raised after the other questions' forecasts are stored).
     """
     if n < 1:
         raise CalibrationError(f"n={n}: an ensemble needs at least 1 run")
@@ -294,6 +295,7 @@ def forecast_many(
         return loaded[job]
 
     results = []
+    missing = []
     for question in questions:
         save_question(store, question)
         extractions = [
@@ -302,12 +304,8 @@ def forecast_many(
             if job in runs
         ]
         if not extractions:
-            why = summary.stop_reason or summary.skip_reason or "see the batch's jobs"
-            raise CalibrationError(
-                f"question {question.id!r}: no run of batch {summary.batch_id} completed "
-                f"({summary.failed} failed, {summary.skipped} skipped: {why}); fix the "
-                f"failures or raise the budget and resume it (resume={summary.batch_id!r})"
-            )
+            missing.append(question.id)
+            continue
         result = Forecast.from_extractions(
             question,
             extractions,
@@ -318,4 +316,12 @@ def forecast_many(
         )
         save_forecast(store, result)
         results.append(result)
+    if missing:
+        why = summary.stop_reason or summary.skip_reason or "see the batch's jobs"
+        raise CalibrationError(
+            f"no run of batch {summary.batch_id} completed for {', '.join(missing)} "
+            f"({summary.failed} failed, {summary.skipped} skipped: {why}); the other "
+            f"{len(results)} forecasts are stored. Fix the failures or raise the budget and "
+            f"resume the batch (resume={summary.batch_id!r})"
+        )
     return results
