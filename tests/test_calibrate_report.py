@@ -1,15 +1,18 @@
 """The calibration report: its notebook (committed, parameterized, executed by papermill) and
-its page on the site, linked from the index and to the runs behind each forecast."""
+its page on the site (a slow test: it executes every page's notebook), linked from the index
+and to the runs behind each forecast."""
 
 from __future__ import annotations
 
 import nbformat
 import papermill
+import pytest
 import yaml
 
 import timepoint as tp
-from timepoint.calibrate import report
+from timepoint.calibrate import forecast_many, load_questions, report
 from timepoint.calibrate.notebook import calibration_notebook
+from timepoint.calibrate.resolve import resolve
 from timepoint.calibrate.site import calibration_pages
 from timepoint.report.site import build_site
 from timepoint.store import open_store
@@ -49,7 +52,7 @@ def test_the_committed_notebook_is_the_packaged_one():
     ]
 
 
-def test_the_notebook_forecasts_and_scores_and_the_site_gets_a_page(tmp_path, settings):
+def test_the_notebook_forecasts_and_scores_a_question_set(tmp_path, settings):
     path = _question_set(tmp_path)
     output = tmp_path / "calibration.out.ipynb"
     papermill.execute_notebook(
@@ -76,7 +79,13 @@ def test_the_notebook_forecasts_and_scores_and_the_site_gets_a_page(tmp_path, se
     assert report.reliability_spec(card)["layer"]
     assert {r["market"] for r in report.market_spec(card)["data"]["values"]} == {0.8, 0.1}
 
+
+@pytest.mark.slow
+def test_the_site_gets_a_calibration_page_linked_to_the_runs(tmp_path, settings):
+    questions = load_questions(_question_set(tmp_path))
     store = open_store(settings.db_url, home=settings.home)
+    forecast_many(questions.questions, n=2, settings=settings, store=store)
+    resolve(questions, store)
     (first, *_) = store.forecasts("gather")[0]["run_ids_json"]
     pages = calibration_pages(settings, store)
     assert [(p.slug, p.section) for p in pages] == [("wells", "Calibration")]
