@@ -35,7 +35,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="batch file (YAML)")
     parser.add_argument("--workers", type=int, default=None, help="parallel workers")
     parser.add_argument(
-        "--threads", type=int, default=None, help="jobs each worker runs at once (default 1)"
+        "--threads",
+        type=int,
+        default=None,
+        help="jobs each worker runs at once (default: the scenario's models.max_concurrency)",
     )
     parser.add_argument("--budget", type=float, default=None, metavar="USD", help="batch cap")
     parser.add_argument("--job-cap", type=float, default=None, metavar="USD", help="per-job cap")
@@ -78,7 +81,8 @@ def handle(args: argparse.Namespace) -> int:
     estimate = estimate_batch(grid, settings=settings)
     print(estimate.describe())
     cap = f"${budget:.2f}" if budget is not None else "no cap"
-    print(f"budget cap: {cap}; backend: {backend}, {workers} workers × {threads} job threads")
+    per_worker = f"{threads} job threads" if threads else "in-run concurrency job threads"
+    print(f"budget cap: {cap}; backend: {backend}, {workers} workers × {per_worker}")
     if args.dry_run:
         return 0
     if not args.yes and not confirm(f"Run {len(grid)} jobs?"):
