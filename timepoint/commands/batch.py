@@ -21,6 +21,7 @@ EPILOG = """batch file (YAML; every key but 'scenario' optional):
   budget_usd: 5.0                    # batch cap (--budget)
   job_cap_usd: 0.5                   # per-job cap (default: the scenario's budget)
   workers: 4                         # --workers
+  threads_per_worker: 16             # jobs a worker runs at once (default: max_concurrency)
   backend: local                     # local | dask (--backend)
   scheduler: tcp://host:8786         # existing Dask scheduler (--scheduler)
   attempts: 3                        # per job, exponential backoff
