@@ -68,6 +68,12 @@ class FidelityTemplate(StrEnum):
     BALANCED = "balanced"
     HIGH_QUALITY = "high_quality"
     MAXIMUM = "maximum"
+    DRAMATIC = "dramatic"
+    PORTAL_PIVOTS = "portal_pivots"
+
+
+#: names of the earlier Timepoint's fidelity templates that are ours under another name
+TEMPLATE_ALIASES = {"minimalist": "minimal", "max_quality": "maximum"}
 
 
 class PlanningMode(StrEnum):
@@ -280,6 +286,11 @@ class FidelityConfig(Frozen):
     planning: PlanningMode = PlanningMode.HYBRID
     token_budget: int | None = Field(None, ge=1, le=10**12)
     budget_mode: BudgetMode = BudgetMode.SOFT
+
+    @field_validator("template", mode="before")
+    @classmethod
+    def _earlier_names(cls, template: Any) -> Any:
+        return TEMPLATE_ALIASES.get(template, template) if isinstance(template, str) else template
 
 
 class OutputsConfig(Frozen):
