@@ -84,7 +84,8 @@ class PortalMode:
         pivots = set().union(*found) if found else set()
         sim.schedule = sim.schedule.with_pivots(pivots)
         sim.state.evidence.fidelity_schedule = sim.schedule.summary(len(sim.state.entities))
-        sim.state.ledger.set("M1", "pivot steps", len(pivots))
+        parts = [step.part for step in sim.schedule.steps]
+        sim.state.ledger.set("M1", "pivot steps", parts.count("pivot"))
 
     def _store(
         self,
