@@ -122,7 +122,12 @@ def test_mechanism_metadata_goes_to_settings_and_roster_states():
     assert detective.mechanisms.settings["m15"]["target_entity"] == "moriarty"
     kami = import_template_file(FIXTURES / "kami_shrine.json").scenario
     kinds = {e.id: e.kind.value for e in kami.entities.roster}
-    assert kinds == {"shrine_building": "building", "inari_okami": "kami", "white_fox": "animal"}
+    assert kinds == {
+        "shrine_building": "building",
+        "inari_okami": "kami",
+        "white_fox": "animal",
+        "pilgrim": "human",  # "A pilgrim visits Fushimi Inari Shrine" fills the fourth place
+    }
     vc = import_template_file(FIXTURES / "vc_pitch_branching.json").scenario
     assert vc.temporal.mode.value == "branching"
     assert vc.temporal.branching.path_count == 5

@@ -13,9 +13,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from timepoint.scenario.legacy_cast import CastMember, cast_from_description, cast_from_metadata
 from timepoint.scenario.legacy_keys import KeyLedger
 from timepoint.scenario.schema import TemporalMode, TimeUnit
-from timepoint.scenario.vocabulary import kind_from_identifier
+from timepoint.scenario.vocabulary import ROLE_WORDS, kind_from_identifier
 from timepoint.world.entity import EntityKind
 
 _MODES = {"forward": "pearl", **{mode.value: mode.value for mode in TemporalMode}}
@@ -52,6 +53,10 @@ class TemplateConverter(KeyLedger):
         super().__init__(data)
         self.fallback_id = fallback_id
         self.notes: list[str] = []
+        #: simulation-changing keys carried over as they are (one line each)
+        self.mapped: list[str] = []
+        #: simulation-changing keys carried over approximately, with how
+        self.approximated: list[str] = []
         self.roster: dict[str, dict[str, Any]] = {}
         self.settings: dict[str, dict[str, Any]] = {}
 
@@ -222,6 +227,8 @@ class TemplateConverter(KeyLedger):
         stress = self.take(f"{meta}.stress_markers")
         if stress:
             self.settings.setdefault("m8", {})["stress_markers"] = stress
+            for entity_id in stress:
+                self._entry(entity_id)
         circadian = self.take(f"{meta}.circadian_config")
         if circadian:
             self.settings["m14"] = dict(circadian)
@@ -237,6 +244,45 @@ class TemplateConverter(KeyLedger):
             self.settings["m12"] = {
                 k: v for k, v in (("critical_question", question), ("branches", branches)) if v
             }
+        self._metadata_casts()
+
+    def _metadata_casts(self) -> None:
+        """Every other metadata value that lists characters becomes roster entries."""
+        metadata = self.data.get("metadata")
+        if not isinstance(metadata, Mapping):
+            return
+        for key, value in metadata.items():
+            path = f"metadata.{key}"
+            if path in self.used:
+                continue
+            members = cast_from_metadata(str(key), value)
+            if members:
+                self.take(path)
+                self._cast(members)
+                self.mapped.append(f"{path}: {len(members)} characters -> entities.roster")
+
+    def _cast(self, members: list[CastMember]) -> None:
+        for member in members:
+            entry = self._entry(member.id)
+            entry["name"] = member.name
+            if member.role and not entry.get("description"):
+                entry["description"] = member.role
+            known = entry.setdefault("knowledge", [])
+            known += [k for k in member.knowledge if k not in known]
+
+    def _description_cast(self, count: int) -> None:
+        """Fill the roster up to ``count`` with the people the description names."""
+        description = self.data.get("scenario_description")
+        if len(self.roster) >= count or not isinstance(description, str):
+            return
+        members = cast_from_description(description, set(self.roster), count - len(self.roster))
+        if members:
+            self._cast(members)
+            self.approximated.append(
+                "entities: "
+                + ", ".join(m.name for m in members)
+                + " read from scenario_description (the template names no more characters)"
+            )
 
     def _entities(self) -> dict[str, Any]:
         section: dict[str, Any] = {}
@@ -246,6 +292,8 @@ class TemplateConverter(KeyLedger):
                 kinds.append(kind)
             else:
                 self.skip("entities.types", f"kind {kind!r} is not one of the entity kinds")
+        wanted = self.take("entities.count") or len(self.roster) or 3
+        self._description_cast(wanted)
         roster = list(self.roster.values())
         for entry in roster:
             if entry["kind"] not in kinds:
@@ -253,9 +301,15 @@ class TemplateConverter(KeyLedger):
         humans = [e for e in roster if e["kind"] == "human"]
         for position, entry in enumerate(humans):
             entry["role"] = "primary" if position < 4 else "secondary"
-        count = self.take("entities.count") or len(roster) or 3
+        count = wanted
         if len(roster) > count:
             self.notes.append(f"entities.count {count} raised to the roster size {len(roster)}")
+            count = len(roster)
+        elif roster and len(roster) < count:
+            self.approximated.append(
+                f"entities.count {count} lowered to the {len(roster)} characters the template "
+                "names (more would run as unnamed placeholders)"
+            )
             count = len(roster)
         section |= {"count": count, "kinds": kinds or ["human"], "roster": roster}
         resolution = self.take("entities.initial_resolution")
@@ -277,6 +331,11 @@ class TemplateConverter(KeyLedger):
                 "kind": kind.value,
                 "role": role,
             }
+            *given, last = identifier.split("_")
+            if given and last in ROLE_WORDS:
+                # ``sarah_ceo``: Sarah, the CEO
+                self.roster[identifier]["name"] = _name_of("_".join(given))
+                self.roster[identifier]["description"] = last.upper() if len(last) <= 3 else last
         return self.roster[identifier]
 
     def _roster_entry(self, entity_id: str, spec: Mapping[str, Any], path: str) -> None:
