@@ -131,7 +131,12 @@ def test_mechanism_metadata_goes_to_settings_and_roster_states():
     vc = import_template_file(FIXTURES / "vc_pitch_branching.json").scenario
     assert vc.temporal.mode.value == "branching"
     assert vc.temporal.branching.path_count == 5
-    assert len(vc.mechanisms.settings["m12"]["branches"]) == 4
+    assert vc.timepoints.events == [
+        "The critical question is asked: What is your traction / MRR?"
+    ]
+    sarah = next(e for e in vc.entities.roster if e.id == "sarah_ceo")
+    assert (sarah.name, sarah.description) == ("Sarah", "CEO")
+    assert sarah.cognitive.arousal == 0.8 and sarah.cognitive.confidence == 0.85
 
 
 def test_unknown_keys_and_values_are_reported_not_dropped():
@@ -175,7 +180,9 @@ def test_import_template_cli_writes_yaml_and_lists_unmapped(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"wrote {out}  (board_meeting_example, pearl, 5 entities, ")
     assert "not mapped: patch.tags (preset catalogue data; this schema has no tags" in lines[2]
-    assert all(line.startswith(("not mapped: ", "note: ")) for line in lines[1:])
+    table = lines.index(next(line for line in lines if line.startswith("status ")))
+    assert all(line.startswith(("not mapped: ", "note: ")) for line in lines[1:table])
+    assert lines[table + 1].startswith("mapped ") and lines[-1].endswith(" unsupported")
     text = out.read_text(encoding="utf-8")
     assert text.startswith("# imported from ")
     assert "# not mapped: variations.count = 1" in text

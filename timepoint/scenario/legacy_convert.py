@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from timepoint.scenario.legacy_cast import CastMember, cast_from_description, cast_from_metadata
+from timepoint.scenario.legacy_effects import metadata_effects, portal_extras
 from timepoint.scenario.legacy_keys import KeyLedger
-from timepoint.scenario.schema import TemporalMode, TimeUnit
+from timepoint.scenario.schema import TEMPLATE_ALIASES, TemporalMode, TimeUnit
 from timepoint.scenario.vocabulary import ROLE_WORDS, kind_from_identifier
 from timepoint.world.entity import EntityKind
 
 _MODES = {"forward": "pearl", **{mode.value: mode.value for mode in TemporalMode}}
 _NAMED_TRAIT_VALUE = 0.8
+_BUDGET_MODES = {"max": "max_quality"}
+#: earlier budget modes that only steered allocation (never stopped a run)
+_BUDGET_GUIDANCE = {"adaptive", "orchestrator", "user"}
 _PORTAL_KEYS = {
     "backward_steps": "backward_steps",
     "candidate_antecedents_per_step": "candidates_per_step",
@@ -53,10 +57,6 @@ class TemplateConverter(KeyLedger):
         super().__init__(data)
         self.fallback_id = fallback_id
         self.notes: list[str] = []
-        #: simulation-changing keys carried over as they are (one line each)
-        self.mapped: list[str] = []
-        #: simulation-changing keys carried over approximately, with how
-        self.approximated: list[str] = []
         self.roster: dict[str, dict[str, Any]] = {}
         self.settings: dict[str, dict[str, Any]] = {}
 
@@ -78,6 +78,8 @@ class TemplateConverter(KeyLedger):
         if max_cost is not None:
             scenario["budget"] = {"max_usd": max_cost}
         self._metadata(scenario["timepoints"])
+        metadata_effects(self, scenario)
+        portal_extras(self, mode)
         scenario["entities"] = self._entities()
         if self.settings:
             scenario["mechanisms"] = {"settings": self.settings}
@@ -170,15 +172,26 @@ class TemplateConverter(KeyLedger):
         return section
 
     def _fidelity(self) -> dict[str, Any]:
-        section = {}
-        for old, new in (
-            ("fidelity_template", "template"),
-            ("fidelity_planning_mode", "planning"),
-            ("token_budget_mode", "budget_mode"),
-        ):
-            value = self.take(f"temporal.{old}")
-            if value is not None:
-                section[new] = value
+        section: dict[str, Any] = {}
+        template = self.take("temporal.fidelity_template")
+        if template is not None:
+            section["template"] = TEMPLATE_ALIASES.get(template, template)
+            if template in TEMPLATE_ALIASES:
+                self.notes.append(
+                    f"fidelity template {template!r} is {TEMPLATE_ALIASES[template]!r} here"
+                )
+        planning = self.take("temporal.fidelity_planning_mode")
+        if planning is not None:
+            section["planning"] = planning
+        mode = self.take("temporal.token_budget_mode")
+        if mode is not None:
+            section["budget_mode"] = _BUDGET_MODES.get(mode, mode)
+            if mode in _BUDGET_GUIDANCE:
+                section["budget_mode"] = "soft"
+                self.approximate(
+                    "temporal.token_budget_mode",
+                    f"{mode!r} budgets are soft here: guidance that lowers fidelity and warns",
+                )
         budget = self.take("temporal.token_budget")
         if budget is not None:
             section["token_budget"] = int(budget)
@@ -219,16 +232,11 @@ class TemplateConverter(KeyLedger):
                 self._entry(prospection["modeling_entity"])["plans"] = True
             if prospection.get("target_entity"):
                 self._entry(prospection["target_entity"])
-        embodied = self.take(f"{meta}.embodied_constraints")
-        if embodied:
-            self.settings["m8"] = {"embodied_constraints": embodied}
-            for entity_id, state in embodied.items():
-                self._embodied(entity_id, state)
-        stress = self.take(f"{meta}.stress_markers")
-        if stress:
-            self.settings.setdefault("m8", {})["stress_markers"] = stress
-            for entity_id in stress:
-                self._entry(entity_id)
+        for key, convert in (("embodied_constraints", _embodied), ("stress_markers", _stress)):
+            states = (self.data.get(meta) or {}).get(key)
+            if isinstance(states, Mapping):
+                for entity_id, state in states.items():
+                    self._body(entity_id, state, f"{meta}.{key}.{entity_id}", convert)
         circadian = self.take(f"{meta}.circadian_config")
         if circadian:
             self.settings["m14"] = dict(circadian)
@@ -238,12 +246,6 @@ class TemplateConverter(KeyLedger):
             self.settings["m16"] = {"entities": animistic}
             for entity_id in animistic:
                 self._entry(entity_id)
-        branches = self.take(f"{meta}.branches")
-        question = self.take(f"{meta}.critical_question")
-        if branches or question:
-            self.settings["m12"] = {
-                k: v for k, v in (("critical_question", question), ("branches", branches)) if v
-            }
         self._metadata_casts()
 
     def _metadata_casts(self) -> None:
@@ -259,7 +261,6 @@ class TemplateConverter(KeyLedger):
             if members:
                 self.take(path)
                 self._cast(members)
-                self.mapped.append(f"{path}: {len(members)} characters -> entities.roster")
 
     def _cast(self, members: list[CastMember]) -> None:
         for member in members:
@@ -278,10 +279,9 @@ class TemplateConverter(KeyLedger):
         members = cast_from_description(description, set(self.roster), count - len(self.roster))
         if members:
             self._cast(members)
-            self.approximated.append(
-                "entities: "
-                + ", ".join(m.name for m in members)
-                + " read from scenario_description (the template names no more characters)"
+            self.approximate(
+                "entities.count",
+                "characters read from scenario_description: " + ", ".join(m.name for m in members),
             )
 
     def _entities(self) -> dict[str, Any]:
@@ -306,9 +306,10 @@ class TemplateConverter(KeyLedger):
             self.notes.append(f"entities.count {count} raised to the roster size {len(roster)}")
             count = len(roster)
         elif roster and len(roster) < count:
-            self.approximated.append(
-                f"entities.count {count} lowered to the {len(roster)} characters the template "
-                "names (more would run as unnamed placeholders)"
+            self.approximate(
+                "entities.count",
+                f"{count} lowered to the {len(roster)} characters the template names (more would "
+                "run as unnamed placeholders)",
             )
             count = len(roster)
         section |= {"count": count, "kinds": kinds or ["human"], "roster": roster}
@@ -358,21 +359,24 @@ class TemplateConverter(KeyLedger):
             else:
                 self.skip(f"{path}.{key}", "no counterpart in a roster entry")
 
-    def _embodied(self, entity_id: str, state: Mapping[str, Any]) -> None:
-        physical: dict[str, float] = {}
-        if "pain_level" in state:
-            physical["pain"] = _unit(state["pain_level"])
-        if "fever" in state:
-            fever = float(state["fever"])
-            if fever > 1:
-                self.notes.append(f"{entity_id}: fever {fever} °C read as {_celsius(fever)}")
-                fever = _celsius(fever)
-            physical["fever"] = _unit(fever)
-        if "fatigue" in state:
-            physical["stamina"] = _unit(1 - float(state["fatigue"]))
-        if "age" in state:
-            physical["age"] = float(state["age"])
-        self._entry(entity_id)["physical"] = physical
+    def _body(self, entity_id: str, state: Any, path: str, convert: BodyRule) -> None:
+        """Physical and cognitive state of one entity from a body or stress mapping; each key
+        is mapped, approximated (saying how) or unsupported."""
+        entry = self._entry(entity_id)
+        if not isinstance(state, Mapping):
+            self.skip(path, "not a mapping of state values")
+            return
+        for key, value in state.items():
+            found = convert(str(key), value)
+            if found is None:
+                self.skip(f"{path}.{key}", "no counterpart in a physical or cognitive state")
+                continue
+            section, field_name, number, how = found
+            entry.setdefault(section, {})[field_name] = number
+            if how:
+                self.approximate(f"{path}.{key}", how)
+            else:
+                self.take(f"{path}.{key}")
 
     def _clock(self, times: list[str], timepoints: dict[str, Any]) -> None:
         hours = [int(t.split(":")[0]) for t in times if re.fullmatch(r"\d{1,2}:\d\d", str(t))]
@@ -383,6 +387,40 @@ class TemplateConverter(KeyLedger):
         if len(steps) == 1:
             timepoints["step"], timepoints["unit"] = steps.pop(), "hour"
         self.notes.append(f"start at {hours[0]:02d}:00 (circadian timepoints {', '.join(times)})")
+
+
+#: a body or stress key and value -> (section, field, value, how it was approximated) or None
+BodyRule = Callable[[str, Any], "tuple[str, str, float, str] | None"]
+
+
+def _embodied(key: str, value: Any) -> tuple[str, str, float, str] | None:
+    if key == "pain_level":
+        return "physical", "pain", _unit(value), ""
+    if key == "fever":
+        fever = float(value)
+        if fever > 1:
+            return "physical", "fever", _celsius(fever), f"{fever} °C as fever {_celsius(fever)}"
+        return "physical", "fever", _unit(fever), ""
+    if key == "fatigue":
+        return "physical", "stamina", _unit(1 - float(value)), "stamina = 1 - fatigue"
+    if key == "age":
+        return "physical", "age", float(value), ""
+    if key == "consciousness":
+        energy = round(100 * _unit(value), 1)
+        return "cognitive", "energy", energy, f"cognitive energy {energy} of 100"
+    return None
+
+
+def _stress(key: str, value: Any) -> tuple[str, str, float, str] | None:
+    if key == "heart_rate" and isinstance(value, int | float):
+        arousal = _unit((float(value) - 60) / 80)
+        return "cognitive", "arousal", arousal, f"{value} bpm as arousal {arousal}"
+    if key in {"cortisol_level", "perspiration"} and isinstance(value, str):
+        arousal = 0.8 if value.lower() in {"elevated", "high", "visible", "heavy"} else 0.4
+        return "cognitive", "arousal", arousal, f"{value!r} as arousal {arousal}"
+    if key in {"decision_quality_modifier", "voice_steadiness"}:
+        return "cognitive", "confidence", _unit(value), f"confidence {_unit(value)}"
+    return None
 
 
 def _slug(text: str) -> str:
