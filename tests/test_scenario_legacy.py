@@ -208,16 +208,3 @@ def test_values_of_the_wrong_type_are_a_scenario_error():
         "template (converted): entities.initial_resolution: 'ultra' is not one of "
         "tensor_only, scene, graph, dialog, trained"
     ]
-
-
-@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.stem)
-def test_every_imported_template_runs_offline(path, settings):
-    import timepoint as tp
-
-    scenario = import_template_file(path).scenario
-    small = {"timepoints.count": 2}
-    if scenario.temporal.portal is not None:
-        small = {"temporal.portal.backward_steps": 2, "temporal.portal.path_count": 2}
-    run = tp.run(scenario.with_overrides(small), settings=settings)
-    assert run.record.status == "completed"
-    assert run.record.timepoints and run.record.dialogs
