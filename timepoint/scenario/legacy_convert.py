@@ -16,7 +16,7 @@ from typing import Any
 from timepoint.scenario.legacy_cast import CastMember, cast_from_description, cast_from_metadata
 from timepoint.scenario.legacy_effects import metadata_effects, portal_extras
 from timepoint.scenario.legacy_keys import KeyLedger
-from timepoint.scenario.schema import TEMPLATE_ALIASES, TemporalMode, TimeUnit
+from timepoint.scenario.schema import NO_EXPANSION, TEMPLATE_ALIASES, TemporalMode, TimeUnit
 from timepoint.scenario.vocabulary import ROLE_WORDS, kind_from_identifier
 from timepoint.world.entity import EntityKind
 
@@ -70,7 +70,7 @@ class TemplateConverter(KeyLedger):
             "description": _tidy(self.take("scenario_description") or title),
         }
         mode = self._mode()
-        scenario["timepoints"] = self._timepoints()
+        scenario["timepoints"] = self._timepoints(mode)
         scenario["temporal"] = self._temporal(mode)
         scenario["fidelity"] = self._fidelity()
         scenario["outputs"] = self._outputs()
@@ -93,13 +93,19 @@ class TemplateConverter(KeyLedger):
             return "pearl"
         return mode
 
-    def _timepoints(self) -> dict[str, Any]:
+    def _timepoints(self, mode: str) -> dict[str, Any]:
         section: dict[str, Any] = {}
+        refused = {m.value: why for m, why in NO_EXPANSION.items()}.get(mode)
+        for old in ("before_count", "after_count"):
+            if refused and self.present(f"timepoints.{old}") and self.take(f"timepoints.{old}"):
+                self.skip(f"timepoints.{old}", f"no vertical expansion in {mode} mode: {refused}")
         for old, new, limit in (
             ("count", "count", 200),
             ("before_count", "before", 10),
             ("after_count", "after", 10),
         ):
+            if f"timepoints.{old}" in self.skipped:
+                continue
             value = self.take(f"timepoints.{old}")
             if value is not None:
                 section[new] = min(int(value), limit)
