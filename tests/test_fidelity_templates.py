@@ -115,9 +115,7 @@ def test_dramatic_spends_detail_on_the_climax_only(settings):
         overrides = {"fidelity.template": template, "fidelity.planning": "programmatic"}
         record = tp.run(JEFFERSON, settings=settings, overrides=overrides).record
         last = record.main_timeline.timepoint_ids[-1]
-        return Counter(
-            (c.timepoint_id == last, c.resolution >= R.DIALOG) for c in record.fidelity
-        )
+        return Counter((c.timepoint_id == last, c.resolution >= R.DIALOG) for c in record.fidelity)
 
     dramatic, balanced = cells("dramatic"), cells("balanced")
     assert dramatic[(False, True)] < balanced[(False, True)]

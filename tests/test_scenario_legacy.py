@@ -131,9 +131,7 @@ def test_mechanism_metadata_goes_to_settings_and_roster_states():
     vc = import_template_file(FIXTURES / "vc_pitch_branching.json").scenario
     assert vc.temporal.mode.value == "branching"
     assert vc.temporal.branching.path_count == 5
-    assert vc.timepoints.events == [
-        "The critical question is asked: What is your traction / MRR?"
-    ]
+    assert vc.timepoints.events == ["The critical question is asked: What is your traction / MRR?"]
     sarah = next(e for e in vc.entities.roster if e.id == "sarah_ceo")
     assert (sarah.name, sarah.description) == ("Sarah", "CEO")
     assert sarah.cognitive.arousal == 0.8 and sarah.cognitive.confidence == 0.85

@@ -21,6 +21,7 @@ from timepoint.errors import RestoreError
 from timepoint.fidelity.training import TrainingPolicy
 from timepoint.knowledge.provenance import KnowledgeQueryError
 from timepoint.knowledge.question import parse_question
+from timepoint.knowledge.training_data import training_jsonl
 from timepoint.llm.base import LanguageModel
 from timepoint.llm.usage import summarize_calls
 from timepoint.scenario.schema import Scenario
@@ -120,7 +121,10 @@ def _answer(run: Run, question: str, model: LanguageModel | None, settings: Sett
             "evidence": evidence,
         }
     )
-    store_update(run.record.run_id, run.folder, run.store, updated, calls)
+    files = (
+        {"training.jsonl": training_jsonl(updated)} if run.scenario.outputs.training_export else {}
+    )
+    store_update(run.record.run_id, run.folder, run.store, updated, calls, files)
     run.record = updated
     run.__dict__.pop("_provenance", None)
     return result.answer
