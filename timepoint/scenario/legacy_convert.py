@@ -10,12 +10,23 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from timepoint.scenario.legacy_cast import CastMember, cast_from_description, cast_from_metadata
 from timepoint.scenario.legacy_effects import metadata_effects, portal_extras
 from timepoint.scenario.legacy_keys import KeyLedger
+from timepoint.scenario.legacy_values import (
+    BodyRule,
+    display_name,
+    embodied_value,
+    fact_text,
+    is_trait,
+    slug_id,
+    stress_value,
+    tidy,
+    voice_text,
+)
 from timepoint.scenario.schema import NO_EXPANSION, TEMPLATE_ALIASES, TemporalMode, TimeUnit
 from timepoint.scenario.vocabulary import ROLE_WORDS, kind_from_identifier
 from timepoint.world.entity import EntityKind
@@ -62,12 +73,12 @@ class TemplateConverter(KeyLedger):
 
     def convert(self) -> dict[str, Any]:
         """The scenario mapping (not yet validated); call :meth:`unmapped` afterwards."""
-        identifier = _slug(self.take("world_id") or "") or _slug(self.fallback_id) or "imported"
+        identifier = slug_id(self.take("world_id") or "") or slug_id(self.fallback_id) or "imported"
         title = self.take("patch.name") or identifier.replace("_", " ").title()
         scenario: dict[str, Any] = {
             "id": identifier,
             "title": title,
-            "description": _tidy(self.take("scenario_description") or title),
+            "description": tidy(self.take("scenario_description") or title),
         }
         mode = self._mode()
         scenario["timepoints"] = self._timepoints(mode)
@@ -226,10 +237,10 @@ class TemplateConverter(KeyLedger):
         for entity_id, traits in (self.take(f"{meta}.cognitive_traits") or {}).items():
             entry = self._entry(entity_id)
             entry.setdefault("traits", {}).update(
-                {_slug(k): float(v) for k, v in traits.items() if _is_trait(v)}
+                {slug_id(k): float(v) for k, v in traits.items() if is_trait(v)}
             )
             for key, value in traits.items():
-                if not _is_trait(value):
+                if not is_trait(value):
                     self.skip(f"{meta}.cognitive_traits.{entity_id}.{key}", "not in [-1, 1]")
         prospection = self.take(f"{meta}.prospection_config")
         if prospection:
@@ -238,7 +249,10 @@ class TemplateConverter(KeyLedger):
                 self._entry(prospection["modeling_entity"])["plans"] = True
             if prospection.get("target_entity"):
                 self._entry(prospection["target_entity"])
-        for key, convert in (("embodied_constraints", _embodied), ("stress_markers", _stress)):
+        for key, convert in (
+            ("embodied_constraints", embodied_value),
+            ("stress_markers", stress_value),
+        ):
             states = (self.data.get(meta) or {}).get(key)
             if isinstance(states, Mapping):
                 for entity_id, state in states.items():
@@ -328,20 +342,20 @@ class TemplateConverter(KeyLedger):
         return section
 
     def _entry(self, entity_id: str) -> dict[str, Any]:
-        identifier = _slug(entity_id)
+        identifier = slug_id(entity_id)
         if identifier not in self.roster:
             kind = kind_from_identifier(identifier) or EntityKind.HUMAN
             role = "environment" if kind is EntityKind.BUILDING else "secondary"
             self.roster[identifier] = {
                 "id": identifier,
-                "name": _name_of(identifier),
+                "name": display_name(identifier),
                 "kind": kind.value,
                 "role": role,
             }
             *given, last = identifier.split("_")
             if given and last in ROLE_WORDS:
                 # ``sarah_ceo``: Sarah, the CEO
-                self.roster[identifier]["name"] = _name_of("_".join(given))
+                self.roster[identifier]["name"] = display_name("_".join(given))
                 self.roster[identifier]["description"] = last.upper() if len(last) <= 3 else last
         return self.roster[identifier]
 
@@ -353,15 +367,15 @@ class TemplateConverter(KeyLedger):
             elif key == "role":
                 entry["description"] = value
             elif key == "initial_knowledge":
-                entry["knowledge"] = [_fact(item) for item in value]
+                entry["knowledge"] = [fact_text(item) for item in value]
             elif key == "personality_traits" and isinstance(value, list):
-                entry["traits"] = {_slug(t): _NAMED_TRAIT_VALUE for t in value}
+                entry["traits"] = {slug_id(t): _NAMED_TRAIT_VALUE for t in value}
                 self.notes.append(
                     f"{entity_id}: personality traits given by name; each set to "
                     f"{_NAMED_TRAIT_VALUE}"
                 )
             elif key in {"voice_guide", "speech_examples"}:
-                entry["voice"] = _voice(spec.get("voice_guide"), spec.get("speech_examples"))
+                entry["voice"] = voice_text(spec.get("voice_guide"), spec.get("speech_examples"))
             else:
                 self.skip(f"{path}.{key}", "no counterpart in a roster entry")
 
@@ -393,81 +407,3 @@ class TemplateConverter(KeyLedger):
         if len(steps) == 1:
             timepoints["step"], timepoints["unit"] = steps.pop(), "hour"
         self.notes.append(f"start at {hours[0]:02d}:00 (circadian timepoints {', '.join(times)})")
-
-
-#: a body or stress key and value -> (section, field, value, how it was approximated) or None
-BodyRule = Callable[[str, Any], "tuple[str, str, float, str] | None"]
-
-
-def _embodied(key: str, value: Any) -> tuple[str, str, float, str] | None:
-    if key == "pain_level":
-        return "physical", "pain", _unit(value), ""
-    if key == "fever":
-        fever = float(value)
-        if fever > 1:
-            return "physical", "fever", _celsius(fever), f"{fever} °C as fever {_celsius(fever)}"
-        return "physical", "fever", _unit(fever), ""
-    if key == "fatigue":
-        return "physical", "stamina", _unit(1 - float(value)), "stamina = 1 - fatigue"
-    if key == "age":
-        return "physical", "age", float(value), ""
-    if key == "consciousness":
-        energy = round(100 * _unit(value), 1)
-        return "cognitive", "energy", energy, f"cognitive energy {energy} of 100"
-    return None
-
-
-def _stress(key: str, value: Any) -> tuple[str, str, float, str] | None:
-    if key == "heart_rate" and isinstance(value, int | float):
-        arousal = _unit((float(value) - 60) / 80)
-        return "cognitive", "arousal", arousal, f"{value} bpm as arousal {arousal}"
-    if key in {"cortisol_level", "perspiration"} and isinstance(value, str):
-        arousal = 0.8 if value.lower() in {"elevated", "high", "visible", "heavy"} else 0.4
-        return "cognitive", "arousal", arousal, f"{value!r} as arousal {arousal}"
-    if key in {"decision_quality_modifier", "voice_steadiness"}:
-        return "cognitive", "confidence", _unit(value), f"confidence {_unit(value)}"
-    return None
-
-
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
-    return slug if not slug or slug[0].isalpha() else "t_" + slug
-
-
-def _name_of(identifier: str) -> str:
-    words = [w.capitalize() for w in identifier.split("_")]
-    return " ".join("Dr." if w == "Dr" else w for w in words)
-
-
-def _tidy(text: str) -> str:
-    """Trailing spaces removed from every line (they would force quoted YAML)."""
-    return "\n".join(line.rstrip() for line in str(text).strip().splitlines())
-
-
-def _fact(item: Any) -> str:
-    text = str(item).replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
-def _voice(guide: Any, examples: Any) -> str:
-    parts = []
-    if isinstance(guide, Mapping):
-        for key, value in guide.items():
-            shown = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
-            parts.append(f"{key.replace('_', ' ')}: {shown}")
-    if examples:
-        parts.append("examples: " + " | ".join(str(e) for e in examples))
-    return "\n".join(parts)
-
-
-def _is_trait(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and -1 <= value <= 1
-
-
-def _unit(value: Any) -> float:
-    return round(min(1.0, max(0.0, float(value))), 3)
-
-
-def _celsius(degrees: float) -> float:
-    """Body temperature in °C -> fever in [0, 1] (37 °C is none, 41 °C is the maximum)."""
-    return _unit((degrees - 37.0) / 4.0)
