@@ -121,13 +121,19 @@ def _answer(run: Run, question: str, model: LanguageModel | None, settings: Sett
             "evidence": evidence,
         }
     )
-    files = (
-        {"training.jsonl": training_jsonl(updated)} if run.scenario.outputs.training_export else {}
-    )
+    files = {"training.jsonl": training_jsonl(updated)} if _exports_training(run) else {}
     store_update(run.record.run_id, run.folder, run.store, updated, calls, files)
     run.record = updated
     run.__dict__.pop("_provenance", None)
     return result.answer
+
+
+def _exports_training(run: Run) -> bool:
+    """Whether the run keeps ``training.jsonl`` (its scenario asks for it, or a run loaded
+    without its scenario already has the file)."""
+    if run.scenario is not None:
+        return run.scenario.outputs.training_export
+    return run.folder is not None and (Path(run.folder) / "training.jsonl").is_file()
 
 
 def add_usage(total: UsageSummary, more: UsageSummary) -> UsageSummary:
