@@ -32,6 +32,7 @@ from timepoint.errors import ReportError
 from timepoint.fidelity.token_budget import TokenBudget
 from timepoint.kernel.context import Gateway, RunContext
 from timepoint.kernel.progress import ProgressSink
+from timepoint.knowledge.training_data import training_jsonl
 from timepoint.llm.base import CallRecord, Completion, LanguageModel, Request
 from timepoint.llm.config import BudgetConfig
 from timepoint.llm.gateway import ModelGateway, build_gateway
@@ -249,7 +250,8 @@ class Session:
 
         The narrative is written as Markdown and JSON, and as PDF when ``outputs.formats`` asks
         for it; a PDF that cannot be built does not lose the run: the reason is kept in
-        ``narrative_pdf_error``.
+        ``narrative_pdf_error``. ``training.jsonl`` is written when ``outputs.training_export``
+        is set.
         """
         detail, formats = self.scenario.outputs.detail, self.scenario.outputs.formats
         try:
@@ -257,6 +259,8 @@ class Session:
         except ReportError as error:
             record = record.model_copy(update={"narrative_pdf_error": str(error)})
             files = narrative_files(record, detail, [f for f in formats if f != "pdf"])
+        if self.scenario.outputs.training_export:
+            files["training.jsonl"] = training_jsonl(record)
         calls = self.stack.accounts.calls()
         return store_run(self.home, record, self.scenario, calls, self.store, files)
 
