@@ -8,10 +8,17 @@ Where things go (``home`` is ``TIMEPOINT_HOME``, default ``./runs``):
   when what it shows changed) and a copy as ``<home>/<run_id>/report.ipynb``;
 - site configuration: ``_quarto.yml`` beside ``_site/`` when present, else a packaged default.
 
-Pages: ``index.html`` (run browser with search, filters and sorting), ``runs/<run_id>.html``
-(narrative, charts, mechanism ledger, costs, links to the narrative files and the executed
-notebook), ``paths/<id>.html`` (path comparisons), ``batches/<batch_id>.html`` and
-``costs.html``. With ``quarto`` on PATH the pages are rendered by Quarto, otherwise by
+Pages: ``index.html`` (run browser with search, filters and sorting kept in the URL),
+``runs/<run_id>.html`` (the timeline first, then narrative, charts, costs, links to the
+narrative files, the executed notebook and the call viewer ``runs/<run_id>/calls.html``),
+``paths/<id>.html`` (path comparisons), ``batches/<batch_id>.html`` and ``costs.html``; every
+page has the site search (``assets/search-index.js``) and live charts (``assets/``, bundled).
+
+A rebuild is incremental: a report notebook is executed again only when its inputs (the run's
+record and files, the notebook template) changed, and the site's PDF of a run is kept under
+``<home>/.site/pdf/`` until the run changes. ``progress`` gets a line per stage.
+
+With ``quarto`` on PATH the pages are rendered by Quarto, otherwise by
 nbconvert; both render the same executed notebooks, and neither calls a model.
 """
 
@@ -19,7 +26,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,12 +35,15 @@ from typing import Any
 import yaml
 
 from timepoint.errors import ReportError
-from timepoint.report import quarto
+from timepoint.report import call_viewer, quarto
 from timepoint.report.csp import secure_quarto_site
-from timepoint.report.execute import ReportJob, digest_of, execute_reports
-from timepoint.report.pages import LinkList, NavLink, index_body, notebook_body, page
+from timepoint.report.execute import ReportJob, digest_of
+from timepoint.report.pages import LinkList, NavLink, index_body, notebook_body, page, templates
 from timepoint.report.pdf import narrative_pdf
 from timepoint.report.quarto import quarto_binary
+from timepoint.report.search_index import SearchEntry, index_script, run_entry
+from timepoint.report.site_assets import publish_assets
+from timepoint.report.workers import execute_reports
 from timepoint.settings import Settings
 from timepoint.store import open_store
 
@@ -59,7 +70,14 @@ def _pages(stage: Path, folder: str, store_ids: set[str] | None = None) -> list[
 class SiteBuilder:
     """One build of the site; :func:`build_site` is the way to use it."""
 
-    def __init__(self, settings: Any, out: Path | None, workers: int | None, refresh: bool):
+    def __init__(
+        self,
+        settings: Any,
+        out: Path | None,
+        workers: int | None,
+        refresh: bool,
+        progress: Callable[[str], None] | None = None,
+    ):
 
         self.settings = settings
         self.home = Path(settings.home).resolve()
@@ -69,13 +87,24 @@ class SiteBuilder:
         self.stage = self.home / ".site"
         self.workers = workers
         self.refresh = refresh
+        self.progress = progress or (lambda line: None)
+        self.started = time.monotonic()
+        self.records: dict[str, Any] = {}
+
+    def say(self, line: str) -> None:
+        self.progress(f"[{time.monotonic() - self.started:6.1f} s] {line}")
+
+    def record(self, run_id: str) -> Any:
+        if run_id not in self.records:
+            self.records[run_id] = self.store.load_run(run_id)
+        return self.records[run_id]
 
     def _params(self, **extra: Any) -> dict[str, Any]:
         return {**extra, "home": str(self.home), "db_url": self.db_url}
 
     def run_jobs(self, run_id: str) -> list[ReportJob]:
         """The run page of ``run_id`` and, when it has several timelines, its paths page."""
-        record = self.store.load_run(run_id)
+        record = self.record(run_id)
         state = record.model_dump_json()
         folder = self.home / run_id
         files = [name for name in RUN_FILES if (folder / name).is_file()]
@@ -83,7 +112,9 @@ class SiteBuilder:
             ReportJob(
                 "run",
                 self.stage / "runs" / f"{run_id}.ipynb",
-                self._params(run_id=run_id, notebook=f"{run_id}.ipynb"),
+                self._params(
+                    run_id=run_id, notebook=f"{run_id}.ipynb", calls=f"{run_id}/calls.html"
+                ),
                 digest_of(state, files),
             )
         ]
@@ -147,10 +178,11 @@ class SiteBuilder:
         summaries = self.store.list_runs()
         known = {s.run_id for s in summaries}
         selected = [self.store.resolve_run_id(r) for r in run_ids] if run_ids else sorted(known)
+        self.say(f"{len(known)} stored runs, pages for {len(selected)}")
         jobs = self.jobs(selected, compare)
         if self.refresh:
             jobs = [replace(job, digest="") for job in jobs]
-        execute_reports(jobs, workers=self.workers)
+        execute_reports(jobs, workers=self.workers, progress=self.say)
         self.keep_in_run_folders(selected)
         runs = _pages(self.stage, "runs", known)
         paths = _pages(self.stage, "paths", known)
@@ -175,6 +207,7 @@ class SiteBuilder:
         staging = self.out.parent / f".{self.out.name}.partial"
         if staging.exists():
             shutil.rmtree(staging)
+        self.say(f"rendering {len(notebooks) + 1} pages")
         if renderer == "quarto" or (renderer == "auto" and _has_quarto()):
             project = self.stage / "quarto"
             quarto.stage_project(project, self.out.parent, index, notebooks)
@@ -183,6 +216,17 @@ class SiteBuilder:
         else:
             self.render_nbconvert(staging, index, notebooks)
         self.publish_files(staging, [p.stem for p in runs])
+        self.publish_call_viewers(staging, [p.stem for p in runs])
+        publish_assets(staging)
+        entries = [self.search_entry(s, pages) for s in summaries]
+        entries += [
+            SearchEntry(f"Batch {b.label}", "batch", b.href, b.label.lower()) for b in batch_links
+        ]
+        entries += [
+            SearchEntry(c.label, "path comparison", c.href, c.label.lower()) for c in comparisons
+        ]
+        (staging / "assets" / "search-index.js").write_text(index_script(entries))
+        self.say(f"site written: {self.out}")
         if self.out.exists():
             shutil.rmtree(self.out)
         os.replace(staging, self.out)
@@ -197,7 +241,25 @@ class SiteBuilder:
             html_path = staging / Path(target).with_suffix(".html")
             html_path.parent.mkdir(parents=True, exist_ok=True)
             depth = len(Path(target).parts) - 1
-            html_path.write_text(page(title, _cached_body(source), NAV, depth))
+            html_path.write_text(page(title, _cached_body(source), NAV, depth, toc=True))
+
+    def search_entry(self, summary: Any, pages: dict[str, str]) -> SearchEntry:
+        run_id = summary.run_id
+        href = pages.get(run_id, "index.html#q=" + run_id)
+        names: list[str] = []
+        if run_id in pages:
+            names = [e.name for e in self.record(run_id).entities]
+        return run_entry(run_id, summary.title, summary.scenario_id, summary.mode, names, href)
+
+    def publish_call_viewers(self, staging: Path, run_ids: list[str]) -> None:
+        """``runs/<run_id>/calls.html``: every LLM call of each run with a page."""
+        for run_id in run_ids:
+            body = call_viewer.call_viewer_body(templates(), run_id, self.store.calls(run_id))
+            title = f"LLM calls · {run_id}"
+            html = page(title, body, NAV, 2, heading=title, scripts=(call_viewer.SCRIPT,))
+            target = staging / "runs" / run_id / "calls.html"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(html)
 
     def publish_files(self, staging: Path, run_ids: list[str]) -> None:
         for run_id in run_ids:
@@ -214,16 +276,27 @@ class SiteBuilder:
                 self._charted_pdf(run_id, target / "narrative.pdf")
 
     def _charted_pdf(self, run_id: str, target: Path) -> None:
-        """The run folder's PDF is text only (kept light at run time); the site's has charts."""
+        """The run folder's PDF is text only (kept light at run time); the site's has charts.
+        It is kept under ``<home>/.site/pdf/`` and made again only when the run changed."""
 
-        record = self.store.load_run(run_id)
+        record = self.record(run_id)
+        cached = self.stage / "pdf" / f"{run_id}.{digest_of(record.model_dump_json())}.pdf"
+        if cached.is_file():
+            shutil.copyfile(cached, target)
+            return
         scenario = self.home / run_id / "scenario.yaml"
         detail = "summary"
         if scenario.is_file():
             detail = (yaml.safe_load(scenario.read_text()).get("outputs") or {}).get(
                 "detail", detail
             )
-        target.write_bytes(narrative_pdf(record, detail, charts=True))
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        for stale in cached.parent.glob(f"{run_id}.*.pdf"):
+            stale.unlink()
+        partial = cached.with_suffix(".partial")
+        partial.write_bytes(narrative_pdf(record, detail, charts=True))
+        os.replace(partial, cached)
+        shutil.copyfile(cached, target)
 
     def close(self) -> None:
         self.store.close()
@@ -253,6 +326,7 @@ def build_site(
     renderer: str = "auto",
     workers: int | None = None,
     refresh: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Build the report site and return its folder (see the module docstring for locations).
 
@@ -267,6 +341,7 @@ def build_site(
         workers: notebooks executed in parallel (default up to 4).
         refresh: execute every report notebook again, even when its inputs did not change
             (after upgrading Timepoint, say).
+        progress: called with a line of text per stage and per executed notebook.
 
     Raises:
         ReportError: an unknown renderer, a report notebook that failed, or Quarto failing.
@@ -274,7 +349,7 @@ def build_site(
     """
     if renderer not in RENDERERS:
         raise ReportError(f"renderer {renderer!r} is not one of {', '.join(RENDERERS)}")
-    builder = SiteBuilder(settings, out, workers, refresh)
+    builder = SiteBuilder(settings, out, workers, refresh, progress)
     try:
         return builder.build(run_ids, compare, renderer)
     finally:

@@ -64,12 +64,15 @@ def ledger_markdown(run: Any) -> str:
     return "\n".join(rows)
 
 
-def files_markdown(run: Any, notebook: str = "") -> str:
-    """Links to the run's narrative files and executed notebook that sit beside the page."""
+def files_markdown(run: Any, notebook: str = "", calls: str = "") -> str:
+    """Links to the run's narrative files, executed notebook and call viewer (``calls``, a
+    path relative to the page) that sit beside the page."""
     r = as_record(run)
     links = [link(name, f"{r.run_id}/{name}") for name in NARRATIVE_FILES if _published(run, name)]
     if notebook:
         links.append(link("executed notebook", notebook))
+    if calls:
+        links.append(link(f"LLM calls ({r.usage.calls})", calls))
     return "Files: " + " · ".join(links) if links else ""
 
 

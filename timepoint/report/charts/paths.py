@@ -81,7 +81,7 @@ def path_comparison_spec(
         transform=[{"filter": "datum.first_divergence"}],
     )
     text = unit(
-        {"type": "text", "fontSize": 10, "limit": 330}, position | {"text": enc("event", "nominal")}
+        {"type": "text", "fontSize": 12, "limit": 330}, position | {"text": enc("event", "nominal")}
     )
     return {
         "title": f"Paths compared: {where}",
