@@ -44,7 +44,17 @@ def test_site_for_a_forward_run_has_its_pages_and_rebuilds_from_cache(settings, 
     for timepoint in run.record.timepoints:
         assert timepoint.id in page
     assert page.count("data:image/svg+xml;base64,") >= 5
-    assert "Mechanism ledger" in page and "M11" in page
+    assert page.count('class="tp-chart" data-spec=') >= 5, "every chart is drawn live"
+    assert page.index('class="tp-chart"') < page.index("Executive summary"), "pictures first"
+    assert page.count('id="Mechanisms"') == 1 and "Mechanism ledger" not in page
+    assert "M11" in page and 'class="tp-toc"' in page and 'href="#Mechanisms"' in page
+    assert f'href="{run.run_id}/calls.html"' in page
+    calls = _page_text(site / "runs" / run.run_id / "calls.html")
+    assert calls.count("<tr data-action=") == run.record.usage.calls
+    for script in ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js", "charts.js"):
+        assert f'src="../assets/{script}"' in page and (site / "assets" / script).is_file()
+    search = _page_text(site / "assets" / "search-index.js")
+    assert all(e.name.lower() in search for e in run.record.entities)
     assert f'href="{run.run_id}.ipynb"' in page and f'href="{run.run_id}/narrative.pdf"' in page
     for published in ("narrative.md", "narrative.json", "narrative.pdf", "run.json"):
         assert (site / "runs" / run.run_id / published).is_file()
@@ -59,8 +69,13 @@ def test_site_for_a_forward_run_has_its_pages_and_rebuilds_from_cache(settings, 
 
     cached = settings.home / ".site" / "runs" / f"{run.run_id}.ipynb"
     before = cached.stat().st_mtime_ns
-    build_site(settings=settings, renderer="nbconvert")
+    pdfs = list((settings.home / ".site" / "pdf").glob(f"{run.run_id}.*.pdf"))
+    pdf_made = pdfs[0].stat().st_mtime_ns
+    lines: list[str] = []
+    build_site(settings=settings, renderer="nbconvert", progress=lines.append)
     assert cached.stat().st_mtime_ns == before, "an unchanged run is not executed again"
+    assert pdfs[0].stat().st_mtime_ns == pdf_made, "nor is its PDF made again"
+    assert any("3 of 3 report notebooks current, 0 to execute" in line for line in lines)
 
     server = serve_site(site, port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -8,7 +8,8 @@ that draws the charts) by ``'self'``; nothing else may run on an nbconvert page 
 inline script, no event handler attribute, no ``javascript:`` link, no script from another
 host). Vega runs without ``eval`` (its expression interpreter), so no ``'unsafe-eval'``.
 Quarto pages also load Quarto's script files from the site (``'self'``) and Quarto's own
-inline scripts, which are allowed by hash as found outside the page's ``<main>`` content; inside it only the run browser's is.
+inline scripts, which are allowed by hash as found outside the page's ``<main>`` content;
+inside it only the run browser's is.
 Charts are drawn as inline SVG, with a ``data:`` SVG image as their fallback; styles are
 inline.
 """

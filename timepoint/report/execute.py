@@ -40,9 +40,12 @@ def digest_of(*parts: Any) -> str:
 
 
 def is_current(job: ReportJob) -> bool:
-    """True when ``job.output`` exists and was executed from the same inputs and template."""
+    """True when ``job.output`` exists and was executed from the same inputs and template
+    (for a ``pdf`` job, whose file is named by its digest: when the file exists)."""
     if not job.digest or not job.output.is_file():
         return False
+    if job.kind == "pdf":
+        return True
     try:
         meta = json.loads(job.output.read_text()).get("metadata", {}).get("timepoint", {})
     except (OSError, ValueError):

@@ -32,14 +32,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from timepoint.errors import ReportError
-from timepoint.report import call_viewer, quarto
+from timepoint.report import call_viewer, quarto, site_pdf
 from timepoint.report.csp import secure_quarto_site
 from timepoint.report.execute import ReportJob, digest_of
 from timepoint.report.pages import LinkList, NavLink, index_body, notebook_body, page, templates
-from timepoint.report.pdf import narrative_pdf
 from timepoint.report.quarto import quarto_binary
 from timepoint.report.search_index import SearchEntry, index_script, run_entry
 from timepoint.report.site_assets import publish_assets
@@ -118,6 +115,8 @@ class SiteBuilder:
                 digest_of(state, files),
             )
         ]
+        if (folder / "narrative.pdf").is_file():
+            jobs.append(site_pdf.pdf_job(self.stage, record, folder, self.home, self.db_url))
         if len(record.timelines) > 1:
             jobs.append(
                 ReportJob(
@@ -276,27 +275,13 @@ class SiteBuilder:
                 self._charted_pdf(run_id, target / "narrative.pdf")
 
     def _charted_pdf(self, run_id: str, target: Path) -> None:
-        """The run folder's PDF is text only (kept light at run time); the site's has charts.
-        It is kept under ``<home>/.site/pdf/`` and made again only when the run changed."""
-
-        record = self.record(run_id)
-        cached = self.stage / "pdf" / f"{run_id}.{digest_of(record.model_dump_json())}.pdf"
-        if cached.is_file():
-            shutil.copyfile(cached, target)
-            return
-        scenario = self.home / run_id / "scenario.yaml"
-        detail = "summary"
-        if scenario.is_file():
-            detail = (yaml.safe_load(scenario.read_text()).get("outputs") or {}).get(
-                "detail", detail
-            )
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        for stale in cached.parent.glob(f"{run_id}.*.pdf"):
-            stale.unlink()
-        partial = cached.with_suffix(".partial")
-        partial.write_bytes(narrative_pdf(record, detail, charts=True))
-        os.replace(partial, cached)
-        shutil.copyfile(cached, target)
+        """The site's PDF (with charts) from the cache; made here when a worker did not."""
+        job = site_pdf.pdf_job(
+            self.stage, self.record(run_id), self.home / run_id, self.home, self.db_url
+        )
+        if not job.output.is_file():
+            site_pdf.make_pdf(job)
+        shutil.copyfile(job.output, target)
 
     def close(self) -> None:
         self.store.close()

@@ -36,7 +36,8 @@ _CELLS: dict[str, list[tuple[str, str]]] = {
             "code",
             "if len(run.record.timelines) > 1:\n"
             '    view.show("## Paths")\n'
-            "    show_chart(charts.path_comparison_spec(run))",
+            "    for spec in charts.path_comparison_specs(run):\n"
+            "        show_chart(spec)",
         ),
         ("markdown", "## Charts"),
         (
@@ -61,9 +62,15 @@ _CELLS: dict[str, list[tuple[str, str]]] = {
             "if other_run_id else None\n"
             "comparison = compare_paths(run, other, left=left or None, right=right or None)\n"
             'view.show("# Paths compared: " + markup.text(run.record.title))\n'
+            "show_chart(charts.path_comparison_spec(comparison))\n"
             "view.show(tables.comparison_markdown(comparison))",
         ),
-        ("code", "show_chart(charts.path_comparison_spec(comparison))"),
+        (
+            "code",
+            "if other is None and not (left or right):\n"
+            "    for spec in charts.path_comparison_specs(run)[1:]:\n"
+            "        show_chart(spec)",
+        ),
         ("markdown", "## Timelines"),
         (
             "code",
@@ -79,9 +86,10 @@ _CELLS: dict[str, list[tuple[str, str]]] = {
             _IMPORTS + "\nstore = view.open_store_for(home, db_url)\n"
             "batch = store.batch(batch_id)\n"
             "jobs = store.jobs(batch_id)\n"
-            "view.show(tables.batch_markdown(batch, jobs))",
+            "view.show(tables.batch_markdown(batch, jobs))\n"
+            'show_chart(charts.batch_spec(jobs, title=f"Batch {batch_id}"))\n'
+            "view.show(tables.batch_jobs_markdown(jobs))",
         ),
-        ("code", 'show_chart(charts.batch_spec(jobs, title=f"Batch {batch_id}"))'),
     ],
     "costs": [
         ("parameters", 'run_ids = []\nhome = ""\ndb_url = ""'),
@@ -89,9 +97,10 @@ _CELLS: dict[str, list[tuple[str, str]]] = {
             "code",
             _IMPORTS + "\nruns = view.open_runs(run_ids, home=home, db_url=db_url)\n"
             'view.show("# Cost analytics")\n'
+            "show_chart(charts.run_costs_spec(runs))\n"
+            "show_chart(charts.cost_spec(runs))\n"
             "view.show(tables.costs_markdown(runs))",
         ),
-        ("code", "show_chart(charts.run_costs_spec(runs))\nshow_chart(charts.cost_spec(runs))"),
     ],
 }
 

@@ -3,7 +3,8 @@
 Starting an interpreter, papermill and a Jupyter kernel, then importing Timepoint and altair,
 costs several seconds; a report notebook itself runs in one or two. So each worker is one
 process (``python -m timepoint.report.workers``) with one kernel that executes notebook after
-notebook: the parent writes a job per line (:func:`~timepoint.report.execute.job_json`) to the
+notebook (and makes the site's PDFs, :mod:`timepoint.report.site_pdf`, without the kernel):
+the parent writes a job per line (:func:`~timepoint.report.execute.job_json`) to the
 worker's stdin and reads one result line back. Report notebooks assign every name they use
 (their ``parameters`` cell first), so one notebook's names do not leak into the next's output.
 """
@@ -21,7 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from timepoint.errors import ReportError
+from timepoint.errors import ReportError, TimepointError
+from timepoint.report import site_pdf
 from timepoint.report.execute import (
     KERNEL,
     ReportJob,
@@ -33,6 +35,9 @@ from timepoint.report.execute import (
 
 #: the prefix of a worker's result lines (anything else on its stdout is ignored)
 RESULT = "timepoint-result "
+#: notebooks one more worker must have to pay for its start (a kernel starts in the time a
+#: warm kernel executes about this many report notebooks)
+JOBS_PER_WORKER = 6
 
 
 class KernelWorker:
@@ -69,6 +74,8 @@ class KernelWorker:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 def _label(job: ReportJob) -> str:
@@ -83,8 +90,9 @@ def execute_reports(
 ) -> list[Path]:
     """Execute every job whose output is not current; returns every job's output path.
 
-    Up to ``workers`` worker processes (default: up to 4, bounded by the CPU count and the
-    number of notebooks), each with one kernel. ``progress`` gets a line saying how many are
+    Up to ``workers`` worker processes (default: up to 4, bounded by the CPU count), each
+    with one kernel; one worker per :data:`JOBS_PER_WORKER` notebooks, since starting a
+    kernel costs more than a few notebooks do. ``progress`` gets a line saying how many are
     current and one per executed notebook (``[3/12] runs/<run_id> 1.4 s``).
 
     Raises:
@@ -126,7 +134,8 @@ def execute_reports(
         finally:
             worker.close()
 
-    count = min(workers or min(4, os.cpu_count() or 1), len(pending))
+    allowed = workers or min(4, os.cpu_count() or 1)
+    count = min(allowed, max(1, -(-len(pending) // JOBS_PER_WORKER)))
     threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, count))]
     for thread in threads:
         thread.start()
@@ -145,6 +154,15 @@ def serve_jobs(lines: IO[str], out: IO[str]) -> None:
             if not line.strip():
                 continue
             job = job_from_json(line)
+            if job.kind == site_pdf.KIND:
+                try:
+                    site_pdf.make_pdf(job)
+                    answer: dict[str, str] = {}
+                except TimepointError as error:
+                    answer = {"error": f"PDF of {job.output.stem}: {error}"}
+                out.write(RESULT + json.dumps(answer) + "\n")
+                out.flush()
+                continue
             if km is None:
                 from jupyter_client import KernelManager
 
@@ -152,7 +170,7 @@ def serve_jobs(lines: IO[str], out: IO[str]) -> None:
                 km.start_kernel()
             try:
                 execute_report(job, km=km)
-                answer: dict[str, str] = {}
+                answer = {}
             except ReportError as error:
                 answer = {"error": str(error)}
             out.write(RESULT + json.dumps(answer) + "\n")
