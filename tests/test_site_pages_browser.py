@@ -202,6 +202,7 @@ def test_the_call_viewer_lists_and_filters_a_runs_calls(site, browser):
     assert browser.evaluate(f"{rows}.length") == calls
     actions = browser.evaluate(f"{rows}.map(r => r.dataset.action)")
     chosen = actions[0]
+    browser.open(run_page)
     browser.open(f"{link}#action={chosen}")
     assert browser.evaluate(f"{rows}.map(r => r.dataset.action)") == [
         a for a in actions if a == chosen

@@ -53,6 +53,7 @@ def handle_build(args: argparse.Namespace) -> int:
         renderer=args.renderer,
         workers=args.workers,
         refresh=args.refresh,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
     )
     print(f"site: {site / 'index.html'}  (serve with: timepoint site serve)")
     return 0

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from timepoint.knowledge.provenance import Provenance
-from timepoint.report.compare import PathComparison
+from timepoint.report.compare import PathComparison, difference
 from timepoint.report.highlights import provenance_highlights
 from timepoint.report.markup import code, link, paragraphs, text
 from timepoint.report.records import as_record, entity_names, main_path
@@ -99,10 +99,15 @@ def comparison_markdown(comparison: PathComparison) -> str:
     for step in comparison.steps:
         left = f"{code(step.left.id)} {text(step.left.event)}" if step.left else "—"
         right = f"{code(step.right.id)} {text(step.right.event)}" if step.right else "—"
+        what = "" if step.same else difference(step.left, step.right)
         mark = (
             ""
             if step.same
-            else ("**diverges**" if step.step == comparison.first_divergence else "differs")
+            else (
+                f"**diverges**: {text(what)}"
+                if step.step == comparison.first_divergence
+                else f"differs: {text(what)}"
+            )
         )
         rows.append(f"| {text(step.step)} | {left} | {right} | {mark} |")
     return "\n".join(rows)

@@ -35,7 +35,7 @@ _CELLS: dict[str, list[tuple[str, str]]] = {
         (
             "code",
             "if len(run.record.timelines) > 1:\n"
-            '    view.show("## Paths")\n'
+            '    view.show("## Path comparisons")\n'
             "    for spec in charts.path_comparison_specs(run):\n"
             "        show_chart(spec)",
         ),

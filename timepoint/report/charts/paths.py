@@ -12,9 +12,8 @@ import textwrap
 from typing import Any
 
 from timepoint.report.charts.base import PIVOT_COLOUR, Spec, enc, short, to_altair, unit, values
-from timepoint.report.compare import PathComparison, compare_paths
+from timepoint.report.compare import PathComparison, compare_paths, difference
 from timepoint.report.records import as_record
-from timepoint.world import Timepoint
 
 #: characters per line and lines per step of an event in the chart
 LINE_WIDTH = 44
@@ -27,22 +26,6 @@ def event_lines(event: str) -> list[str]:
     if len(lines) > MAX_LINES:
         lines = [*lines[: MAX_LINES - 1], short(" ".join(lines[MAX_LINES - 1 :]), LINE_WIDTH)]
     return lines
-
-
-def difference(ours: Timepoint | None, theirs: Timepoint | None) -> str:
-    """What differs between two aligned steps, in words (empty when nothing does)."""
-    if ours is None or theirs is None:
-        return "only on one path"
-    found = []
-    if " ".join(ours.event.lower().split()) != " ".join(theirs.event.lower().split()):
-        found.append("event")
-    if ours.timestamp != theirs.timestamp:
-        found.append("time")
-    if sorted(ours.entities_present) != sorted(theirs.entities_present):
-        found.append("who is present")
-    if not found and ours.id != theirs.id:
-        found.append("a different timepoint on this path")
-    return ", ".join(found)
 
 
 def path_comparison_data(comparison: PathComparison) -> list[Spec]:
@@ -121,7 +104,7 @@ def path_comparison_spec(
     )
     rows = path_comparison_data(comparison)
     text = unit(
-        {"type": "text", "fontSize": 12, "lineHeight": 15, "limit": 360},
+        {"type": "text", "fontSize": 12, "lineHeight": 16, "limit": 360},
         position | {"text": enc("lines", "nominal")},
     )
     tallest = max((len(r["lines"]) for r in rows), default=1)
@@ -130,7 +113,7 @@ def path_comparison_spec(
         "data": values(rows),
         "layer": [cells, marker, text],
         "width": 2 * 370,
-        "height": max(60, (15 * tallest + 14) * (len(comparison.steps) or 1)),
+        "height": max(60, (16 * tallest + 24) * (len(comparison.steps) or 1)),
     }
 
 
