@@ -123,6 +123,7 @@ def test_quarto_project_is_staged_from_the_executed_notebooks(tmp_path):
     assert "```{=html}\n<table id='tp-runs'></table>\n```" in (project / "index.qmd").read_text()
     staged = nbformat.read(project / "runs" / "abc.ipynb", as_version=4)
     assert staged.cells[0].cell_type == "raw"
+    assert staged.cells[-1].source.count('src="../assets/') == 4, "the chart scripts, no CDN"
     assert yaml.safe_load(staged.cells[0].source.strip("-\n")) == {
         "title": "The 1790 Compromise Dinner · abc"
     }
