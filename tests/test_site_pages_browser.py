@@ -211,3 +211,16 @@ def test_the_call_viewer_lists_and_filters_a_runs_calls(site, browser):
         f"{actions.count(chosen)} of {calls} calls"
     )
     assert browser.errors() == []
+
+
+def test_dark_mode_follows_the_system_setting(site, browser, shots):
+    browser.call(
+        "Emulation.setEmulatedMedia",
+        features=[{"name": "prefers-color-scheme", "value": "dark"}],
+    )
+    browser.open(f"{site['base']}/{_page_types(site)['run']}")
+    _settle(browser)
+    background = browser.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(13, 17, 23)"
+    assert browser.evaluate(FIRST_CHART)["live"] == 1 and browser.errors() == []
+    browser.screenshot(shots / "run_dark.png")
