@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -29,6 +30,40 @@ EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
 
 def _page_text(path: Path) -> str:
     return path.read_text()
+
+
+class _Tables(HTMLParser):
+    """Tables of a page: rows of cells, a link cell given as its ``href``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "a" and self._cell is not None:
+            self._cell.append(dict(attrs).get("href") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append(self._cell[0] if self._cell else "")
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None and not self._cell:
+            self._cell.append(data.strip())
+
+
+def tables_of(html: str) -> list[list[list[str]]]:
+    parser = _Tables()
+    parser.feed(html)
+    return parser.tables
 
 
 def test_site_for_a_forward_run_has_its_pages_and_rebuilds_from_cache(settings, tmp_path):
@@ -168,6 +203,9 @@ def test_site_for_branching_portal_batches_and_comparisons(settings):
     index = (site / "index.html").read_text()
     assert index.count("<tr data-run=") == 6  # 4 runs + 2 batch runs
     assert f"batches/{summary.batch_id}.html" in index
+    assert f"{summary.batch_id} · 2 jobs · seed" in index, "the batch says what it sweeps"
+    for job in tables_of(batch_page)[-1][1:]:
+        assert job[1] in ("5", "6") and job[4].endswith(".html") and job[5].endswith(".ipynb")
 
 
 @pytest.mark.slow

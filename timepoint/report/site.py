@@ -40,6 +40,7 @@ from timepoint.report.pages import LinkList, NavLink, index_body, notebook_body,
 from timepoint.report.quarto import quarto_binary
 from timepoint.report.search_index import SearchEntry, index_script, run_entry
 from timepoint.report.site_assets import publish_assets
+from timepoint.report.tables import swept_parameters
 from timepoint.report.workers import execute_reports
 from timepoint.settings import Settings
 from timepoint.store import open_store
@@ -191,7 +192,7 @@ class SiteBuilder:
         comparisons = [
             NavLink(p.stem.replace("_vs_", " vs "), f"paths/{p.stem}.html") for p in paths
         ]
-        batch_links = [NavLink(p.stem, f"batches/{p.stem}.html") for p in batches]
+        batch_links = [NavLink(self.batch_label(p.stem), f"batches/{p.stem}.html") for p in batches]
         index = index_body(
             summaries,
             pages,
@@ -218,9 +219,7 @@ class SiteBuilder:
         self.publish_call_viewers(staging, [p.stem for p in runs])
         publish_assets(staging)
         entries = [self.search_entry(s, pages) for s in summaries]
-        entries += [
-            SearchEntry(f"Batch {b.label}", "batch", b.href, b.label.lower()) for b in batch_links
-        ]
+        entries += [SearchEntry(b.label, "batch", b.href, b.label.lower()) for b in batch_links]
         entries += [
             SearchEntry(c.label, "path comparison", c.href, c.label.lower()) for c in comparisons
         ]
@@ -241,6 +240,12 @@ class SiteBuilder:
             html_path.parent.mkdir(parents=True, exist_ok=True)
             depth = len(Path(target).parts) - 1
             html_path.write_text(page(title, _cached_body(source), NAV, depth, toc=True))
+
+    def batch_label(self, batch_id: str) -> str:
+        """``batch-… · 12 jobs · seed × a.b`` (what the batch sweeps)."""
+        jobs = self.store.jobs(batch_id)
+        swept = " × ".join(["seed", *swept_parameters(jobs)])
+        return f"{batch_id} · {len(jobs)} job{'s' if len(jobs) != 1 else ''} · {swept}"
 
     def search_entry(self, summary: Any, pages: dict[str, str]) -> SearchEntry:
         run_id = summary.run_id
