@@ -91,6 +91,7 @@ LAZY_ALLOWED = frozenset(
         "altair",
         "distributed",
         "IPython",
+        "jupyter_client",
         "jinja2",
         "joblib",
         "nbconvert",

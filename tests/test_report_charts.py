@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import timepoint as tp
@@ -147,6 +149,26 @@ def test_path_comparison_within_a_branching_run_uses_the_two_best_paths(runs):
     assert comparison.first_divergence is not None and comparison.first_divergence > 0
 
 
+def test_path_comparison_wraps_events_says_what_differs_and_covers_every_path(runs):
+    record = runs["branching"].record
+    comparison = compare_paths(record)
+    rows = charts.path_comparison_data(comparison)
+    for row, step in zip(rows[::2], comparison.steps, strict=True):
+        assert row["event"] == step.left.event, "the whole event, not cut"
+        shown = " ".join(row["lines"])
+        assert all(len(line) <= 44 for line in row["lines"])
+        if len(step.left.event) <= 3 * 44:
+            assert " ".join(step.left.event.split()) in shown
+    diverged = [r for r in rows if r["status"] == "diverged"]
+    assert diverged and all(r["differs"] for r in diverged)
+    assert all(r["lines"][-1] == f"differs: {r['differs']}" for r in diverged)
+    specs = charts.path_comparison_specs(record)
+    others = {t.id for t in record.timelines} - {"main"}
+    assert len(specs) == len(others) >= 2, "the main path against every other path"
+    labels = {s["data"]["values"][1]["side"] for s in specs}
+    assert len(labels) == len(specs)
+
+
 def test_cost_chart_sums_usage_by_action_and_model(runs):
     record = runs["forward"].record
     rows = charts.cost_data(record)
@@ -170,8 +192,11 @@ def test_run_costs_chart_has_a_bar_per_run_in_start_order(runs):
     in_order = sorted(runs.values(), key=lambda r: r.record.started)
     assert [r["run_id"] for r in rows] == [r.run_id for r in in_order]
     spec = charts.run_costs_spec(list(runs.values()))
-    assert spec["encoding"]["x"]["sort"] == [r["run_id"] for r in rows]
+    labels = [f"{i}. {r['run_id']}" for i, r in enumerate(rows, 1)]
+    assert spec["encoding"]["y"]["sort"] == labels, "runs on the y axis, numbered, readable"
+    assert spec["encoding"]["x"]["type"] == "quantitative"
     assert spec["encoding"]["color"]["field"] == "scenario"
+    assert "no call cost money" not in json.dumps(spec)
 
 
 def test_batch_chart_counts_statuses_and_bins_completed_jobs():

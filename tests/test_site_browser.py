@@ -241,7 +241,7 @@ def test_hostile_scenario_and_model_output_run_nothing_on_any_page(served_hostil
         )
         assert browser.errors() == [], f"{page}: {browser.errors()}"
         assert browser.requested_hosts() <= {"127.0.0.1", "localhost", "data"}, page
-        if page.startswith("runs/"):
+        if page.startswith("runs/") and page.count("/") == 1:  # a run page
             text = browser.evaluate("document.body.innerText")
             assert PAYLOADS[0] in text and PAYLOADS[1] in text, "payloads are shown as text"
     browser.open(f"{base}/runs/{first.run_id}.html")

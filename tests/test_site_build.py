@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -31,6 +32,40 @@ def _page_text(path: Path) -> str:
     return path.read_text()
 
 
+class _Tables(HTMLParser):
+    """Tables of a page: rows of cells, a link cell given as its ``href``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "a" and self._cell is not None:
+            self._cell.append(dict(attrs).get("href") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append(self._cell[0] if self._cell else "")
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None and not self._cell:
+            self._cell.append(data.strip())
+
+
+def tables_of(html: str) -> list[list[list[str]]]:
+    parser = _Tables()
+    parser.feed(html)
+    return parser.tables
+
+
 def test_site_for_a_forward_run_has_its_pages_and_rebuilds_from_cache(settings, tmp_path):
     run = tp.run(JEFFERSON, settings=settings)
     site = build_site(settings=settings, renderer="nbconvert")
@@ -44,7 +79,17 @@ def test_site_for_a_forward_run_has_its_pages_and_rebuilds_from_cache(settings, 
     for timepoint in run.record.timepoints:
         assert timepoint.id in page
     assert page.count("data:image/svg+xml;base64,") >= 5
-    assert "Mechanism ledger" in page and "M11" in page
+    assert page.count('class="tp-chart" data-spec=') >= 5, "every chart is drawn live"
+    assert page.index('class="tp-chart"') < page.index("Executive summary"), "pictures first"
+    assert page.count('id="Mechanisms"') == 1 and "Mechanism ledger" not in page
+    assert "M11" in page and 'class="tp-toc"' in page and 'href="#Mechanisms"' in page
+    assert f'href="{run.run_id}/calls.html"' in page
+    calls = _page_text(site / "runs" / run.run_id / "calls.html")
+    assert calls.count("<tr data-action=") == run.record.usage.calls
+    for script in ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js", "charts.js"):
+        assert f'src="../assets/{script}"' in page and (site / "assets" / script).is_file()
+    search = _page_text(site / "assets" / "search-index.js")
+    assert all(e.name.lower() in search for e in run.record.entities)
     assert f'href="{run.run_id}.ipynb"' in page and f'href="{run.run_id}/narrative.pdf"' in page
     for published in ("narrative.md", "narrative.json", "narrative.pdf", "run.json"):
         assert (site / "runs" / run.run_id / published).is_file()
@@ -59,8 +104,13 @@ def test_site_for_a_forward_run_has_its_pages_and_rebuilds_from_cache(settings, 
 
     cached = settings.home / ".site" / "runs" / f"{run.run_id}.ipynb"
     before = cached.stat().st_mtime_ns
-    build_site(settings=settings, renderer="nbconvert")
+    pdfs = list((settings.home / ".site" / "pdf").glob(f"{run.run_id}.*.pdf"))
+    pdf_made = pdfs[0].stat().st_mtime_ns
+    lines: list[str] = []
+    build_site(settings=settings, renderer="nbconvert", progress=lines.append)
     assert cached.stat().st_mtime_ns == before, "an unchanged run is not executed again"
+    assert pdfs[0].stat().st_mtime_ns == pdf_made, "nor is its PDF made again"
+    assert any("3 of 3 report notebooks current, 0 to execute" in line for line in lines)
 
     server = serve_site(site, port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -108,6 +158,7 @@ def test_quarto_project_is_staged_from_the_executed_notebooks(tmp_path):
     assert "```{=html}\n<table id='tp-runs'></table>\n```" in (project / "index.qmd").read_text()
     staged = nbformat.read(project / "runs" / "abc.ipynb", as_version=4)
     assert staged.cells[0].cell_type == "raw"
+    assert staged.cells[-1].source.count('src="../assets/') == 4, "the chart scripts, no CDN"
     assert yaml.safe_load(staged.cells[0].source.strip("-\n")) == {
         "title": "The 1790 Compromise Dinner · abc"
     }
@@ -152,6 +203,9 @@ def test_site_for_branching_portal_batches_and_comparisons(settings):
     index = (site / "index.html").read_text()
     assert index.count("<tr data-run=") == 6  # 4 runs + 2 batch runs
     assert f"batches/{summary.batch_id}.html" in index
+    assert f"{summary.batch_id} · 2 jobs · seed" in index, "the batch says what it sweeps"
+    for job in tables_of(batch_page)[-1][1:]:
+        assert job[1] in ("5", "6") and job[4].endswith(".html") and job[5].endswith(".ipynb")
 
 
 @pytest.mark.slow

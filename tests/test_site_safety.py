@@ -11,6 +11,7 @@ side is in ``test_site_browser.py``.
 from __future__ import annotations
 
 import base64
+import re
 import threading
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -24,10 +25,13 @@ from timepoint.report import csp, markup, quarto, tables
 from timepoint.report.narrative import narrative_markdown
 from timepoint.report.packaged import asset
 from timepoint.report.serve import serve_site
+from timepoint.report.site_assets import SCRIPTS, VENDOR
 
 from .hostile import FORBIDDEN_TAGS, HOSTILE, HOSTILE_TITLE, PAYLOADS, build_hostile_site
 
 RUN_BROWSER_JS = asset("run_browser.js")
+#: the script files a page may load: the site's own, the bundled Vega and the search index
+SITE_SCRIPTS = {*SCRIPTS, *VENDOR, "search-index.js"}
 
 
 class Audit(HTMLParser):
@@ -84,13 +88,17 @@ def audit(html: str) -> Audit:
 
 def assert_inert(page: Path) -> Audit:
     """``page`` has no element, attribute or link any payload would make, and its policy
-    allows no script but the run browser's."""
+    allows no script but the run browser's and the site's own files under ``assets/``."""
     found = audit(page.read_text())
     assert found.handlers == [], f"{page}: event handler attributes {found.handlers}"
     assert not FORBIDDEN_TAGS & set(found.tags), f"{page}: {FORBIDDEN_TAGS & set(found.tags)}"
     assert found.tags.count("style") == 1, f"{page}: a <style> besides the site's"
     for attrs, source in found.scripts:
-        assert "src" not in attrs and source == RUN_BROWSER_JS, f"{page}: script {source[:80]}"
+        if "src" in attrs:
+            name = re.fullmatch(r"(?:\.\./)*assets/([a-z_.-]+\.js)", attrs["src"] or "")
+            assert name and name.group(1) in SITE_SCRIPTS and not source, f"{page}: {attrs}"
+        else:
+            assert source == RUN_BROWSER_JS, f"{page}: script {source[:80]}"
     for href in found.links:
         assert not href.strip().lower().startswith(("javascript:", "data:")), f"{page}: {href}"
     for src in found.images:
@@ -99,7 +107,7 @@ def assert_inert(page: Path) -> Audit:
             assert_inert_svg(base64.b64decode(src.split(",", 1)[1]).decode())
     assert len(found.policies) == 1, f"{page}: one CSP meta element"
     script_src = next(d for d in found.policies[0].split(";") if "script-src" in d).split()
-    assert script_src == ["script-src", csp.script_hash(RUN_BROWSER_JS)]
+    assert script_src == ["script-src", "'self'", csp.script_hash(RUN_BROWSER_JS)]
     return found
 
 

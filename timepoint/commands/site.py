@@ -56,6 +56,7 @@ def handle_build(args: argparse.Namespace) -> int:
         workers=args.workers,
         refresh=args.refresh,
         extra=calibration_pages(settings),
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
     )
     print(f"site: {site / 'index.html'}  (serve with: timepoint site serve)")
     return 0

@@ -3,11 +3,15 @@
 Every page carries its policy in a ``<meta http-equiv="Content-Security-Policy">`` (so it
 holds from ``file://`` too), and ``timepoint site serve`` sends the same policy as a header.
 Scripts run only when they are the site's own: the run browser's script is allowed by its
-SHA-256 hash, and nothing else may run on an nbconvert page (no inline script, no event
-handler attribute, no ``javascript:`` link, no script file). Quarto pages also load Quarto's
-script files from the site (``'self'``) and Quarto's own inline scripts, which are allowed by
-hash as found outside the page's ``<main>`` content; inside it only the run browser's is.
-Charts are images (``data:`` SVG), styles are inline.
+SHA-256 hash, and the site's own script files (``assets/``: search, the bundled vega-embed
+that draws the charts) by ``'self'``; nothing else may run on an nbconvert page (no other
+inline script, no event handler attribute, no ``javascript:`` link, no script from another
+host). Vega runs without ``eval`` (its expression interpreter), so no ``'unsafe-eval'``.
+Quarto pages also load Quarto's script files from the site (``'self'``) and Quarto's own
+inline scripts, which are allowed by hash as found outside the page's ``<main>`` content;
+inside it only the run browser's is.
+Charts are drawn as inline SVG, with a ``data:`` SVG image as their fallback; styles are
+inline.
 """
 
 from __future__ import annotations
@@ -60,8 +64,9 @@ def fallback_policy() -> str:
 
 
 def page_policy() -> str:
-    """The policy of the nbconvert pages: the site's own inline scripts and nothing else."""
-    return policy(site_scripts())
+    """The policy of the nbconvert pages: the site's own inline scripts and script files, and
+    nothing else."""
+    return policy(site_scripts(), self_scripts=True)
 
 
 class _Scripts(HTMLParser):

@@ -1,10 +1,9 @@
-"""Executing report notebooks with papermill, cached by what they show.
+"""Executing one report notebook with papermill, cached by what it shows.
 
 A :class:`ReportJob` names a report kind, its parameters, where the executed notebook goes and
 a digest of its inputs (the stored record, the batch rows...). An executed notebook whose
 metadata carries the same digest and template version is reused, so rebuilding a site only
-executes what changed. Several notebooks run in parallel worker processes, each with its own
-kernel.
+executes what changed. :mod:`timepoint.report.workers` runs many jobs in parallel.
 """
 
 from __future__ import annotations
@@ -12,11 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 import tempfile
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,9 +42,12 @@ def digest_of(*parts: Any) -> str:
 
 
 def is_current(job: ReportJob) -> bool:
-    """True when ``job.output`` exists and was executed from the same inputs and template."""
+    """True when ``job.output`` exists and was executed from the same inputs and template
+    (for a ``pdf`` job, whose file is named by its digest: when the file exists)."""
     if not job.digest or not job.output.is_file():
         return False
+    if job.kind == "pdf":
+        return True
     try:
         meta = json.loads(job.output.read_text()).get("metadata", {}).get("timepoint", {})
     except (OSError, ValueError):
@@ -57,8 +55,9 @@ def is_current(job: ReportJob) -> bool:
     return meta.get("digest") == job.digest and meta.get("template_version") == TEMPLATE_VERSION
 
 
-def execute_report(job: ReportJob, cwd: str | None = None) -> Path:
-    """Execute one report notebook into ``job.output`` (written atomically).
+def execute_report(job: ReportJob, cwd: str | None = None, km: Any = None) -> Path:
+    """Execute one report notebook into ``job.output`` (written atomically); in the running
+    kernel of ``km`` (a ``jupyter_client`` kernel manager) when given, else in a new one.
 
     Raises:
         ReportError: papermill is missing, or a cell failed (the message names the notebook
@@ -91,6 +90,7 @@ def execute_report(job: ReportJob, cwd: str | None = None) -> Path:
                 progress_bar=False,
                 log_output=False,
                 cwd=cwd or tmp,
+                **({"km": km} if km is not None else {}),
             )
         except papermill.PapermillExecutionError as error:
             failed = job.output.with_suffix(".failed.ipynb")
@@ -112,57 +112,15 @@ def execute_report(job: ReportJob, cwd: str | None = None) -> Path:
     return job.output
 
 
-def _job_json(job: ReportJob) -> str:
+def job_json(job: ReportJob) -> str:
+    """``job`` as one line of JSON (what a worker process reads)."""
     spec = {"kind": job.kind, "output": str(job.output), "parameters": job.parameters}
     source = str(job.source) if job.source is not None else None
     return json.dumps({**spec, "digest": job.digest, "source": source})
 
 
-def _execute_in_subprocess(job: ReportJob) -> None:
-    """Execute ``job`` in a fresh interpreter (``python -m timepoint.report.execute``)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "timepoint.report.execute", _job_json(job)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines()
-        raise ReportError(lines[-1] if lines else f"report {job.kind!r} failed")
-
-
-def execute_reports(jobs: Sequence[ReportJob], *, workers: int | None = None) -> list[Path]:
-    """Execute every job whose output is not current; returns every job's output path.
-
-    With more than one notebook to execute and ``workers`` > 1 (default: up to 4, bounded by
-    the CPU count), notebooks run in parallel, each in its own interpreter and kernel.
-
-    Raises:
-        ReportError: a notebook failed (see :func:`execute_report`).
-    """
-    pending = [job for job in jobs if not is_current(job)]
-    workers = workers or min(4, os.cpu_count() or 1)
-    if len(pending) > 1 and workers > 1:
-        with ThreadPoolExecutor(max_workers=min(workers, len(pending))) as pool:
-            list(pool.map(_execute_in_subprocess, pending))
-    else:
-        for job in pending:
-            execute_report(job)
-    return [job.output for job in jobs]
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Worker entry point: execute the job given as JSON; errors go to stderr, exit code 1."""
-    spec = json.loads((argv if argv is not None else sys.argv[1:])[0])
+def job_from_json(line: str) -> ReportJob:
+    """The job :func:`job_json` wrote."""
+    spec = json.loads(line)
     source = Path(spec["source"]) if spec.get("source") else None
-    job = ReportJob(spec["kind"], Path(spec["output"]), spec["parameters"], spec["digest"], source)
-    try:
-        execute_report(job)
-    except ReportError as error:
-        print(f"ReportError: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return ReportJob(spec["kind"], Path(spec["output"]), spec["parameters"], spec["digest"], source)

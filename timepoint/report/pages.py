@@ -3,7 +3,8 @@
 Pages are Jinja2 templates with autoescaping (``assets/page.html``, ``assets/run_browser.html``):
 every value put into them (titles, run ids, scenario titles, links) is escaped, and no HTML is
 built from strings here. Notebook pages go through nbconvert's ``basic`` template (the
-notebook's body only: no require.js, no MathJax, no CDN) without code inputs. The run browser
+notebook's body only: no require.js, no MathJax, no CDN) without code inputs; their Vega-Lite
+outputs become live charts (:mod:`timepoint.report.embed`). The run browser
 is static HTML rows plus a short script (``assets/run_browser.js``) that searches, filters and
 sorts them; it works from ``file://`` as well as from a server. Each page carries the site's
 Content-Security-Policy (:mod:`timepoint.report.csp`), which allows that script by its hash and
@@ -12,6 +13,8 @@ no other.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +25,7 @@ from markupsafe import Markup
 
 from timepoint.errors import ReportError
 from timepoint.report.csp import page_policy
+from timepoint.report.embed import embed_outputs
 from timepoint.report.packaged import asset
 
 
@@ -39,6 +43,12 @@ class LinkList:
 
     title: str
     links: Sequence[NavLink]
+
+
+@cache
+def templates() -> Any:
+    """The site's Jinja2 environment (autoescaping, templates from the packaged assets)."""
+    return _templates()
 
 
 @cache
@@ -121,10 +131,36 @@ def index_body(
     return run_browser(summaries, pages) + links
 
 
-def page(title: str, body: str, nav: Sequence[NavLink], depth: int = 0, heading: str = "") -> str:
-    """A complete HTML page: the site's policy, inline CSS, the navigation bar, an optional
-    ``heading``, then ``body``. ``depth`` is how many folders below the site root the page
-    sits (links are made relative).
+_HEADING = re.compile(r'<h2 id="([^"]+)"[^>]*>(.*?)</h2>', re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def table_of_contents(body: str) -> list[tuple[str, str]]:
+    """The ``(anchor, text)`` of every second-level heading of ``body`` that has an id (as
+    nbconvert gives them), in order; the text without tags and the anchor-link mark."""
+    found = []
+    for anchor, inner in _HEADING.findall(body):
+        label = html.unescape(_TAG.sub("", inner)).replace("¶", "").strip()
+        if label:
+            found.append((html.unescape(anchor), label))
+    return found
+
+
+def page(
+    title: str,
+    body: str,
+    nav: Sequence[NavLink],
+    depth: int = 0,
+    heading: str = "",
+    *,
+    toc: bool = False,
+    scripts: Sequence[str] = (),
+) -> str:
+    """A complete HTML page: the site's policy, inline CSS, the navigation bar with the site
+    search, an optional ``heading``, then ``body`` and, with ``toc``, a table of contents of
+    its sections. ``depth`` is how many folders below the site root the page sits (links are
+    made relative). The chart scripts are added when ``body`` has a chart, and ``scripts``
+    (names of files under the site's ``assets/``) after the site's own.
 
     ``body`` is HTML made by this package (:func:`index_body`, :func:`notebook_body`) and is
     put in as it is; ``title``, ``heading`` and the links are text and are escaped.
@@ -138,6 +174,9 @@ def page(title: str, body: str, nav: Sequence[NavLink], depth: int = 0, heading:
             heading=heading,
             body=_trusted(body),
             nav=nav,
+            toc=table_of_contents(body) if toc else [],
+            charts='class="tp-chart"' in body,
+            scripts=scripts,
             up="../" * depth,
             css=_trusted(asset("site.css")),
             policy=page_policy(),
@@ -152,6 +191,7 @@ def notebook_body(path: Path) -> str:
         ReportError: nbconvert is not installed.
     """
     try:
+        import nbformat
         from nbconvert import HTMLExporter
     except ImportError as error:
         raise ReportError(
@@ -164,5 +204,6 @@ def notebook_body(path: Path) -> str:
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
-    body, _ = exporter.from_filename(str(path))
+    notebook = embed_outputs(nbformat.read(path, as_version=4))
+    body, _ = exporter.from_notebook_node(notebook)
     return body

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from timepoint.errors import ReportError
+from timepoint.report.embed import embed_outputs
 from timepoint.report.markup import text
 from timepoint.report.packaged import asset
 
@@ -47,6 +48,19 @@ def front_matter_cell(title: str) -> Any:
     return nbformat.v4.new_raw_cell("---\n" + yaml.safe_dump({"title": text(title)}) + "---")
 
 
+def chart_scripts_cell(depth: int) -> Any:
+    """A raw HTML cell loading the site's chart scripts (``assets/``, ``depth`` folders up),
+    which draw the charts :func:`~timepoint.report.embed.embed_outputs` left in the page."""
+    import nbformat
+
+    up = "../" * depth
+    tags = "".join(
+        f'<script src="{up}assets/{name}"></script>'
+        for name in ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js", "charts.js")
+    )
+    return nbformat.v4.new_raw_cell(tags, metadata={"raw_mimetype": "text/html"})
+
+
 def stage_project(
     project: Path,
     site_root: Path,
@@ -69,8 +83,9 @@ def stage_project(
         f'---\ntitle: "Runs"\n---\n\n{fence}{{=html}}\n{index_html}\n{fence}\n'
     )
     for source, target, title in notebooks:
-        notebook = nbformat.read(source, as_version=4)
+        notebook = embed_outputs(nbformat.read(source, as_version=4))
         notebook.cells.insert(0, front_matter_cell(title))
+        notebook.cells.append(chart_scripts_cell(len(Path(target).parts) - 1))
         path = project / target
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, path)

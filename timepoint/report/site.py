@@ -8,33 +8,42 @@ Where things go (``home`` is ``TIMEPOINT_HOME``, default ``./runs``):
   when what it shows changed) and a copy as ``<home>/<run_id>/report.ipynb``;
 - site configuration: ``_quarto.yml`` beside ``_site/`` when present, else a packaged default.
 
-Pages: ``index.html`` (run browser with search, filters and sorting), ``runs/<run_id>.html``
-(narrative, charts, mechanism ledger, costs, links to the narrative files and the executed
-notebook), ``paths/<id>.html`` (path comparisons), ``batches/<batch_id>.html`` and
-``costs.html``; pages that higher layers add (:class:`ExtraPage`: calibration reports, say)
-under their own folder, linked from the index. With ``quarto`` on PATH the pages are rendered
-by Quarto, otherwise by nbconvert; both render the same executed notebooks, and neither calls a
-model.
+Pages: ``index.html`` (run browser with search, filters and sorting kept in the URL),
+``runs/<run_id>.html`` (the timeline first, then narrative, charts, costs, links to the
+narrative files, the executed notebook and the call viewer ``runs/<run_id>/calls.html``),
+``paths/<id>.html`` (path comparisons), ``batches/<batch_id>.html`` and ``costs.html``;
+pages that higher layers add (:class:`ExtraPage`: calibration reports, say) under their own
+folder, linked from the index; every
+page has the site search (``assets/search-index.js``) and live charts (``assets/``, bundled).
+
+A rebuild is incremental: a report notebook is executed again only when its inputs (the run's
+record and files, the notebook template) changed, and the site's PDF of a run is kept under
+``<home>/.site/pdf/`` until the run changes. ``progress`` gets a line per stage.
+
+With ``quarto`` on PATH the pages are rendered by Quarto, otherwise by
+nbconvert; both render the same executed notebooks, and neither calls a model.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from timepoint.errors import ReportError
-from timepoint.report import quarto
+from timepoint.report import call_viewer, quarto, site_pdf
 from timepoint.report.csp import secure_quarto_site
-from timepoint.report.execute import ReportJob, digest_of, execute_reports
-from timepoint.report.pages import LinkList, NavLink, index_body, notebook_body, page
-from timepoint.report.pdf import narrative_pdf
+from timepoint.report.execute import ReportJob, digest_of
+from timepoint.report.pages import LinkList, NavLink, index_body, notebook_body, page, templates
 from timepoint.report.quarto import quarto_binary
+from timepoint.report.search_index import SearchEntry, index_script, run_entry
+from timepoint.report.site_assets import publish_assets
+from timepoint.report.tables import swept_parameters
+from timepoint.report.workers import execute_reports
 from timepoint.settings import Settings
 from timepoint.store import open_store
 
@@ -83,6 +92,7 @@ class SiteBuilder:
         workers: int | None,
         refresh: bool,
         extra: Sequence[ExtraPage] = (),
+        progress: Callable[[str], None] | None = None,
     ):
 
         self.settings = settings
@@ -94,13 +104,24 @@ class SiteBuilder:
         self.workers = workers
         self.refresh = refresh
         self.extra = list(extra)
+        self.progress = progress or (lambda line: None)
+        self.started = time.monotonic()
+        self.records: dict[str, Any] = {}
+
+    def say(self, line: str) -> None:
+        self.progress(f"[{time.monotonic() - self.started:6.1f} s] {line}")
+
+    def record(self, run_id: str) -> Any:
+        if run_id not in self.records:
+            self.records[run_id] = self.store.load_run(run_id)
+        return self.records[run_id]
 
     def _params(self, **extra: Any) -> dict[str, Any]:
         return {**extra, "home": str(self.home), "db_url": self.db_url}
 
     def run_jobs(self, run_id: str) -> list[ReportJob]:
         """The run page of ``run_id`` and, when it has several timelines, its paths page."""
-        record = self.store.load_run(run_id)
+        record = self.record(run_id)
         state = record.model_dump_json()
         folder = self.home / run_id
         files = [name for name in RUN_FILES if (folder / name).is_file()]
@@ -108,10 +129,14 @@ class SiteBuilder:
             ReportJob(
                 "run",
                 self.stage / "runs" / f"{run_id}.ipynb",
-                self._params(run_id=run_id, notebook=f"{run_id}.ipynb"),
+                self._params(
+                    run_id=run_id, notebook=f"{run_id}.ipynb", calls=f"{run_id}/calls.html"
+                ),
                 digest_of(state, files),
             )
         ]
+        if (folder / "narrative.pdf").is_file():
+            jobs.append(site_pdf.pdf_job(self.stage, record, folder, self.home, self.db_url))
         if len(record.timelines) > 1:
             jobs.append(
                 ReportJob(
@@ -185,10 +210,11 @@ class SiteBuilder:
         summaries = self.store.list_runs()
         known = {s.run_id for s in summaries}
         selected = [self.store.resolve_run_id(r) for r in run_ids] if run_ids else sorted(known)
+        self.say(f"{len(known)} stored runs, pages for {len(selected)}")
         jobs = self.jobs(selected, compare)
         if self.refresh:
             jobs = [replace(job, digest="") for job in jobs]
-        execute_reports(jobs, workers=self.workers)
+        execute_reports(jobs, workers=self.workers, progress=self.say)
         self.keep_in_run_folders(selected)
         runs = _pages(self.stage, "runs", known)
         paths = _pages(self.stage, "paths", known)
@@ -198,7 +224,7 @@ class SiteBuilder:
         comparisons = [
             NavLink(p.stem.replace("_vs_", " vs "), f"paths/{p.stem}.html") for p in paths
         ]
-        batch_links = [NavLink(p.stem, f"batches/{p.stem}.html") for p in batches]
+        batch_links = [NavLink(self.batch_label(p.stem), f"batches/{p.stem}.html") for p in batches]
         sections: dict[str, list[NavLink]] = {}
         for extra in self.extra:
             href = f"{extra.folder}/{extra.slug}.html"
@@ -222,6 +248,7 @@ class SiteBuilder:
         staging = self.out.parent / f".{self.out.name}.partial"
         if staging.exists():
             shutil.rmtree(staging)
+        self.say(f"rendering {len(notebooks) + 1} pages")
         if renderer == "quarto" or (renderer == "auto" and _has_quarto()):
             project = self.stage / "quarto"
             quarto.stage_project(project, self.out.parent, index, notebooks)
@@ -230,6 +257,15 @@ class SiteBuilder:
         else:
             self.render_nbconvert(staging, index, notebooks)
         self.publish_files(staging, [p.stem for p in runs])
+        self.publish_call_viewers(staging, [p.stem for p in runs])
+        publish_assets(staging)
+        entries = [self.search_entry(s, pages) for s in summaries]
+        entries += [SearchEntry(b.label, "batch", b.href, b.label.lower()) for b in batch_links]
+        entries += [
+            SearchEntry(c.label, "path comparison", c.href, c.label.lower()) for c in comparisons
+        ]
+        (staging / "assets" / "search-index.js").write_text(index_script(entries))
+        self.say(f"site written: {self.out}")
         if self.out.exists():
             shutil.rmtree(self.out)
         os.replace(staging, self.out)
@@ -244,7 +280,31 @@ class SiteBuilder:
             html_path = staging / Path(target).with_suffix(".html")
             html_path.parent.mkdir(parents=True, exist_ok=True)
             depth = len(Path(target).parts) - 1
-            html_path.write_text(page(title, _cached_body(source), NAV, depth))
+            html_path.write_text(page(title, _cached_body(source), NAV, depth, toc=True))
+
+    def batch_label(self, batch_id: str) -> str:
+        """``batch-… · 12 jobs · seed × a.b`` (what the batch sweeps)."""
+        jobs = self.store.jobs(batch_id)
+        swept = " × ".join(["seed", *swept_parameters(jobs)])
+        return f"{batch_id} · {len(jobs)} job{'s' if len(jobs) != 1 else ''} · {swept}"
+
+    def search_entry(self, summary: Any, pages: dict[str, str]) -> SearchEntry:
+        run_id = summary.run_id
+        href = pages.get(run_id, "index.html#q=" + run_id)
+        names: list[str] = []
+        if run_id in pages:
+            names = [e.name for e in self.record(run_id).entities]
+        return run_entry(run_id, summary.title, summary.scenario_id, summary.mode, names, href)
+
+    def publish_call_viewers(self, staging: Path, run_ids: list[str]) -> None:
+        """``runs/<run_id>/calls.html``: every LLM call of each run with a page."""
+        for run_id in run_ids:
+            body = call_viewer.call_viewer_body(templates(), run_id, self.store.calls(run_id))
+            title = f"LLM calls · {run_id}"
+            html = page(title, body, NAV, 2, heading=title, scripts=(call_viewer.SCRIPT,))
+            target = staging / "runs" / run_id / "calls.html"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(html)
 
     def publish_files(self, staging: Path, run_ids: list[str]) -> None:
         for run_id in run_ids:
@@ -261,16 +321,13 @@ class SiteBuilder:
                 self._charted_pdf(run_id, target / "narrative.pdf")
 
     def _charted_pdf(self, run_id: str, target: Path) -> None:
-        """The run folder's PDF is text only (kept light at run time); the site's has charts."""
-
-        record = self.store.load_run(run_id)
-        scenario = self.home / run_id / "scenario.yaml"
-        detail = "summary"
-        if scenario.is_file():
-            detail = (yaml.safe_load(scenario.read_text()).get("outputs") or {}).get(
-                "detail", detail
-            )
-        target.write_bytes(narrative_pdf(record, detail, charts=True))
+        """The site's PDF (with charts) from the cache; made here when a worker did not."""
+        job = site_pdf.pdf_job(
+            self.stage, self.record(run_id), self.home / run_id, self.home, self.db_url
+        )
+        if not job.output.is_file():
+            site_pdf.make_pdf(job)
+        shutil.copyfile(job.output, target)
 
     def close(self) -> None:
         self.store.close()
@@ -301,6 +358,7 @@ def build_site(
     workers: int | None = None,
     refresh: bool = False,
     extra: Sequence[ExtraPage] = (),
+    progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Build the report site and return its folder (see the module docstring for locations).
 
@@ -317,6 +375,7 @@ def build_site(
             (after upgrading Timepoint, say).
         extra: pages added by higher layers (``timepoint site build`` adds a calibration
             page per question set in the store; see :mod:`timepoint.calibrate.site`).
+        progress: called with a line of text per stage and per executed notebook.
 
     Raises:
         ReportError: an unknown renderer, a report notebook that failed, or Quarto failing.
@@ -324,7 +383,7 @@ def build_site(
     """
     if renderer not in RENDERERS:
         raise ReportError(f"renderer {renderer!r} is not one of {', '.join(RENDERERS)}")
-    builder = SiteBuilder(settings, out, workers, refresh, extra)
+    builder = SiteBuilder(settings, out, workers, refresh, extra, progress)
     try:
         return builder.build(run_ids, compare, renderer)
     finally:

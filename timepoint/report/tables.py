@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from timepoint.knowledge.provenance import Provenance
-from timepoint.report.compare import PathComparison
+from timepoint.report.compare import PathComparison, difference
 from timepoint.report.highlights import provenance_highlights
 from timepoint.report.markup import code, link, paragraphs, text
 from timepoint.report.records import as_record, entity_names, main_path
@@ -64,12 +64,15 @@ def ledger_markdown(run: Any) -> str:
     return "\n".join(rows)
 
 
-def files_markdown(run: Any, notebook: str = "") -> str:
-    """Links to the run's narrative files and executed notebook that sit beside the page."""
+def files_markdown(run: Any, notebook: str = "", calls: str = "") -> str:
+    """Links to the run's narrative files, executed notebook and call viewer (``calls``, a
+    path relative to the page) that sit beside the page."""
     r = as_record(run)
     links = [link(name, f"{r.run_id}/{name}") for name in NARRATIVE_FILES if _published(run, name)]
     if notebook:
         links.append(link("executed notebook", notebook))
+    if calls:
+        links.append(link(f"LLM calls ({r.usage.calls})", calls))
     return "Files: " + " · ".join(links) if links else ""
 
 
@@ -96,10 +99,15 @@ def comparison_markdown(comparison: PathComparison) -> str:
     for step in comparison.steps:
         left = f"{code(step.left.id)} {text(step.left.event)}" if step.left else "—"
         right = f"{code(step.right.id)} {text(step.right.event)}" if step.right else "—"
+        what = "" if step.same else difference(step.left, step.right)
         mark = (
             ""
             if step.same
-            else ("**diverges**" if step.step == comparison.first_divergence else "differs")
+            else (
+                f"**diverges**: {text(what)}"
+                if step.step == comparison.first_divergence
+                else f"differs: {text(what)}"
+            )
         )
         rows.append(f"| {text(step.step)} | {left} | {right} | {mark} |")
     return "\n".join(rows)
@@ -124,16 +132,52 @@ def batch_markdown(batch: Mapping[str, Any], jobs: Sequence[Mapping[str, Any]]) 
         causes = Counter((j.get("error_class") or "?", j.get("step") or "?") for j in failed)
         lines += ["", "## Failures by cause", "", "| error | step | jobs |", "|---|---|---:|"]
         lines += [f"| {text(e)} | {text(s)} | {n} |" for (e, s), n in causes.most_common()]
-    done = [j for j in jobs if j.get("run_id")]
-    if done:
-        lines += ["", "## Jobs", "", "| job | status | run | USD | s |", "|---|---|---|---:|---:|"]
-        lines += [
-            f"| {text(j.get('job_id'))} | {text(j.get('status'))} | "
-            f"{link(j['run_id'], '../runs/' + j['run_id'] + '.html')} | "
-            f"{float(j.get('cost_usd') or 0):.4f} | "
-            f"{float(j.get('duration_s') or 0):.2f} |"
-            for j in done
+    return "\n".join(lines)
+
+
+def _spec(job: Mapping[str, Any]) -> dict[str, Any]:
+    spec = job.get("spec_json") or job.get("spec") or {}
+    return spec if isinstance(spec, dict) else {}
+
+
+def swept_parameters(jobs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The override paths set in any job of a batch, in first-seen order."""
+    names: dict[str, None] = {}
+    for job in jobs:
+        names.update(dict.fromkeys(_spec(job).get("overrides") or {}))
+    return list(names)
+
+
+def batch_jobs_markdown(jobs: Sequence[Mapping[str, Any]]) -> str:
+    """One row per job: its seed and every swept parameter as columns, status, a link to its
+    run page and executed notebook, cost and duration."""
+    if not jobs:
+        return "No jobs."
+    swept = swept_parameters(jobs)
+    head = ["#", "seed", *swept, "replicate", "status", "run", "notebook", "USD", "s", "job"]
+    lines = [
+        "## Jobs",
+        "",
+        "| " + " | ".join(text(h) for h in head) + " |",
+        "|" + "|".join("---:" if h in ("#", "seed", "USD", "s") else "---" for h in head) + "|",
+    ]
+    for number, job in enumerate(jobs, 1):
+        spec = _spec(job)
+        overrides = spec.get("overrides") or {}
+        run_id = job.get("run_id")
+        cells = [
+            str(number),
+            text(spec.get("seed", "")),
+            *(text(overrides.get(name, "")) for name in swept),
+            text(spec.get("replicate", "")),
+            text(job.get("status")),
+            link(run_id, f"../runs/{run_id}.html") if run_id else "",
+            link("ipynb", f"../runs/{run_id}.ipynb") if run_id else "",
+            f"{float(job.get('cost_usd') or 0):.4f}",
+            f"{float(job.get('duration_s') or 0):.2f}",
+            code(job.get("job_id") or ""),
         ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -13,39 +13,41 @@ from typing import Any
 from timepoint.errors import ReportError
 
 #: bump when a template changes, so cached executed notebooks are rebuilt
-TEMPLATE_VERSION = 4
+TEMPLATE_VERSION = 5
 HIDDEN_INPUT_TAG = "remove-input"
 
-_IMPORTS = "from timepoint import view\nfrom timepoint.report import charts, markup, tables\n"
+_IMPORTS = (
+    "from timepoint import view\nfrom timepoint.report import charts, markup, tables\n"
+    "from timepoint.report.embed import show_chart\n"
+)
 
 _CELLS: dict[str, list[tuple[str, str]]] = {
     "run": [
-        ("parameters", 'run_id = ""\nhome = ""\ndb_url = ""\nnotebook = ""'),
+        ("parameters", 'run_id = ""\nhome = ""\ndb_url = ""\nnotebook = ""\ncalls = ""'),
         (
             "code",
             _IMPORTS + "from timepoint.report.narrative import narrative_markdown\n\n"
             "run = view.open_run(run_id, home=home, db_url=db_url)\n"
             "view.show(tables.header_markdown(run))\n"
-            "view.show(tables.files_markdown(run, notebook))",
+            "show_chart(charts.timeline_spec(run))\n"
+            "view.show(tables.files_markdown(run, notebook, calls))",
         ),
-        ("code", "view.show(charts.timeline_spec(run))"),
-        ("code", 'view.show(narrative_markdown(run.record, "summary", heading=False))'),
-        ("markdown", "## Charts"),
-        (
-            "code",
-            "view.show(charts.knowledge_flow_spec(run))\n"
-            "view.show(charts.relationship_spec(run))\n"
-            "view.show(charts.fidelity_spec(run))\n"
-            "view.show(charts.cost_spec(run))",
-        ),
-        ("markdown", "## Mechanism ledger"),
-        ("code", "view.show(tables.ledger_markdown(run))"),
         (
             "code",
             "if len(run.record.timelines) > 1:\n"
-            '    view.show("## Paths")\n'
-            "    view.show(charts.path_comparison_spec(run))",
+            '    view.show("## Path comparisons")\n'
+            "    for spec in charts.path_comparison_specs(run):\n"
+            "        show_chart(spec)",
         ),
+        ("markdown", "## Charts"),
+        (
+            "code",
+            "show_chart(charts.knowledge_flow_spec(run))\n"
+            "show_chart(charts.relationship_spec(run))\n"
+            "show_chart(charts.fidelity_spec(run))\n"
+            "show_chart(charts.cost_spec(run))",
+        ),
+        ("code", 'view.show(narrative_markdown(run.record, "summary", heading=False))'),
     ],
     "paths": [
         (
@@ -60,15 +62,21 @@ _CELLS: dict[str, list[tuple[str, str]]] = {
             "if other_run_id else None\n"
             "comparison = compare_paths(run, other, left=left or None, right=right or None)\n"
             'view.show("# Paths compared: " + markup.text(run.record.title))\n'
+            "show_chart(charts.path_comparison_spec(comparison))\n"
             "view.show(tables.comparison_markdown(comparison))",
         ),
-        ("code", "view.show(charts.path_comparison_spec(comparison))"),
+        (
+            "code",
+            "if other is None and not (left or right):\n"
+            "    for spec in charts.path_comparison_specs(run)[1:]:\n"
+            "        show_chart(spec)",
+        ),
         ("markdown", "## Timelines"),
         (
             "code",
-            "view.show(charts.timeline_spec(run))\n"
+            "show_chart(charts.timeline_spec(run))\n"
             "if other is not None:\n"
-            "    view.show(charts.timeline_spec(other))",
+            "    show_chart(charts.timeline_spec(other))",
         ),
     ],
     "batch": [
@@ -78,9 +86,10 @@ _CELLS: dict[str, list[tuple[str, str]]] = {
             _IMPORTS + "\nstore = view.open_store_for(home, db_url)\n"
             "batch = store.batch(batch_id)\n"
             "jobs = store.jobs(batch_id)\n"
-            "view.show(tables.batch_markdown(batch, jobs))",
+            "view.show(tables.batch_markdown(batch, jobs))\n"
+            'show_chart(charts.batch_spec(jobs, title=f"Batch {batch_id}"))\n'
+            "view.show(tables.batch_jobs_markdown(jobs))",
         ),
-        ("code", 'view.show(charts.batch_spec(jobs, title=f"Batch {batch_id}"))'),
     ],
     "costs": [
         ("parameters", 'run_ids = []\nhome = ""\ndb_url = ""'),
@@ -88,9 +97,10 @@ _CELLS: dict[str, list[tuple[str, str]]] = {
             "code",
             _IMPORTS + "\nruns = view.open_runs(run_ids, home=home, db_url=db_url)\n"
             'view.show("# Cost analytics")\n'
+            "show_chart(charts.run_costs_spec(runs))\n"
+            "show_chart(charts.cost_spec(runs))\n"
             "view.show(tables.costs_markdown(runs))",
         ),
-        ("code", "view.show(charts.run_costs_spec(runs))\nview.show(charts.cost_spec(runs))"),
     ],
 }
 

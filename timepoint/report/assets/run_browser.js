@@ -12,6 +12,41 @@
   var count = document.getElementById("tp-count");
   var numeric = { cost: true, duration: true, tokens: true };
 
+  /* The view's state lives in the URL's hash (#q=...&scenario=...&sort=cost:desc), so a
+     filtered view can be bookmarked and shared. */
+  function readHash() {
+    var state = {};
+    window.location.hash.replace(/^#/, "").split("&").forEach(function (pair) {
+      var cut = pair.indexOf("=");
+      if (cut > 0) {
+        try {
+          state[decodeURIComponent(pair.slice(0, cut))] = decodeURIComponent(pair.slice(cut + 1));
+        } catch (e) { /* a malformed hash is ignored */ }
+      }
+    });
+    return state;
+  }
+
+  function writeHash() {
+    var parts = [];
+    if (search.value) { parts.push("q=" + encodeURIComponent(search.value)); }
+    filters.forEach(function (f) {
+      if (f.element.value) { parts.push(f.key + "=" + encodeURIComponent(f.element.value)); }
+    });
+    if (sortSelect.value !== sortSelect.options[0].value) {
+      parts.push("sort=" + encodeURIComponent(sortSelect.value));
+    }
+    var hash = parts.length ? "#" + parts.join("&") : "";
+    if (hash !== window.location.hash) {
+      window.history.replaceState(null, "", window.location.pathname + window.location.search + hash);
+    }
+  }
+
+  function choose(select, value) {
+    var known = Array.prototype.some.call(select.options, function (o) { return o.value === value; });
+    if (known) { select.value = value; }
+  }
+
   function apply() {
     var needle = search.value.trim().toLowerCase();
     var shown = 0;
@@ -24,6 +59,7 @@
       if (visible) { shown += 1; }
     });
     count.textContent = shown + " of " + rows.length + " runs";
+    writeHash();
   }
 
   function sortBy(key, direction) {
@@ -41,6 +77,7 @@
   sortSelect.addEventListener("change", function () {
     var parts = sortSelect.value.split(":");
     sortBy(parts[0], parts[1]);
+    writeHash();
   });
   Array.prototype.forEach.call(table.tHead.rows[0].cells, function (cell) {
     var key = cell.dataset.key;
@@ -51,5 +88,13 @@
       sortBy(key, direction);
     });
   });
+  var initial = readHash();
+  if (initial.q) { search.value = initial.q; }
+  filters.forEach(function (f) { if (initial[f.key]) { choose(f.element, initial[f.key]); } });
+  if (initial.sort) {
+    choose(sortSelect, initial.sort);
+    var order = sortSelect.value.split(":");
+    sortBy(order[0], order[1]);
+  }
   apply();
 })();

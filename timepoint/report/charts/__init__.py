@@ -21,6 +21,7 @@ from timepoint.report.charts.paths import (
     path_comparison_chart,
     path_comparison_data,
     path_comparison_spec,
+    path_comparison_specs,
 )
 from timepoint.report.charts.relationships import (
     relationship_chart,
@@ -47,6 +48,7 @@ __all__ = [
     "path_comparison_chart",
     "path_comparison_data",
     "path_comparison_spec",
+    "path_comparison_specs",
     "relationship_chart",
     "relationship_data",
     "relationship_spec",

@@ -50,7 +50,12 @@ def cost_measure(rows: list[Spec]) -> str:
 
 
 def _label(measure: str) -> str:
-    return "USD" if measure == "cost_usd" else "tokens (no call cost money)"
+    return "USD" if measure == "cost_usd" else "tokens"
+
+
+def _free(measure: str) -> str:
+    """A title's note when the chart shows tokens because every call was free."""
+    return "" if measure == "cost_usd" else " (every call was free)"
 
 
 def cost_spec(runs: Any) -> Spec:
@@ -88,7 +93,8 @@ def cost_spec(runs: Any) -> Spec:
         )
     count = len({r["run_id"] for r in rows})
     scope = "one run" if count == 1 else f"{count} runs"
-    return {"title": f"Cost by action and model ({scope}, {_label(measure)})", "hconcat": panels}
+    title = f"Cost by action and model ({scope}, {_label(measure)}){_free(measure)}"
+    return {"title": title, "hconcat": panels}
 
 
 def cost_chart(runs: Any) -> Any:
@@ -122,13 +128,19 @@ def run_costs_spec(runs: Sequence[Any]) -> Spec:
     if not rows:
         return note("Cost per run", "no runs")
     measure = cost_measure(rows)
-    order = [r["run_id"] for r in rows]
+    labelled = [{**r, "run": f"{i}. {r['run_id']}"} for i, r in enumerate(rows, 1)]
     return unit(
         "bar",
         {
-            "x": enc("run_id", "nominal", sort=order, title=None, axis={"labelAngle": -40}),
-            "y": enc(measure, "quantitative", title=_label(measure)),
-            "color": enc("scenario", "nominal", legend={"title": "scenario"}),
+            "y": enc(
+                "run",
+                "nominal",
+                sort=[r["run"] for r in labelled],
+                title="run (oldest first)",
+                axis={"labelLimit": 260},
+            ),
+            "x": enc(measure, "quantitative", title=_label(measure)),
+            "color": enc("scenario", "nominal", legend={"title": "scenario", "orient": "top"}),
             "tooltip": [
                 *(enc(f, "nominal") for f in ("run_id", "scenario", "mode", "status")),
                 enc("calls", "quantitative"),
@@ -136,10 +148,10 @@ def run_costs_spec(runs: Sequence[Any]) -> Spec:
                 enc("cost_usd", "quantitative", title="USD", format=".4f"),
             ],
         },
-        data=values(rows),
-        title=f"Cost per run ({_label(measure)})",
-        width=max(200, min(900, 40 * len(order))),
-        height=200,
+        data=values(labelled),
+        title=f"Cost per run in {_label(measure)}{_free(measure)}",
+        width=560,
+        height=max(60, 22 * len(labelled)),
     )
 
 

@@ -74,7 +74,7 @@ def fidelity_spec(run: Any) -> Spec:
         },
     )
     tokens = unit(
-        {"type": "text", "fontSize": 10},
+        {"type": "text", "fontSize": 12},
         position
         | {
             "text": enc("tokens", "quantitative", format=","),

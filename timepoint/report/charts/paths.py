@@ -1,14 +1,31 @@
 """The path comparison chart: two paths side by side, step by step, divergence marked.
 
 Shared steps are grey, differing steps coloured, and the first divergence outlined in red.
+Events are wrapped onto up to :data:`MAX_LINES` lines (not cut at a fixed width), and each
+differing step says what differs (the event, the time, who is present). A run with more than
+two paths gets one chart per other path (:func:`path_comparison_specs`).
 """
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from timepoint.report.charts.base import PIVOT_COLOUR, Spec, enc, short, to_altair, unit, values
-from timepoint.report.compare import PathComparison, compare_paths
+from timepoint.report.compare import PathComparison, compare_paths, difference
+from timepoint.report.records import as_record
+
+#: characters per line and lines per step of an event in the chart
+LINE_WIDTH = 44
+MAX_LINES = 4
+
+
+def event_lines(event: str) -> list[str]:
+    """``event`` wrapped onto at most :data:`MAX_LINES` lines of :data:`LINE_WIDTH`."""
+    lines = textwrap.wrap(" ".join(event.split()), LINE_WIDTH) or [""]
+    if len(lines) > MAX_LINES:
+        lines = [*lines[: MAX_LINES - 1], short(" ".join(lines[MAX_LINES - 1 :]), LINE_WIDTH)]
+    return lines
 
 
 def path_comparison_data(comparison: PathComparison) -> list[Spec]:
@@ -16,15 +33,19 @@ def path_comparison_data(comparison: PathComparison) -> list[Spec]:
     (``shared``, ``diverged`` or ``missing``) and ``first_divergence`` (bool)."""
     rows = []
     for step in comparison.steps:
+        differs = "" if step.same else difference(step.left, step.right)
         for side, tp in ((comparison.left_label, step.left), (comparison.right_label, step.right)):
+            lines = event_lines(tp.event) if tp else ["(no step)"]
             rows.append(
                 {
                     "step": step.step,
                     "side": side,
                     "timepoint": tp.id if tp else "",
                     "timestamp": tp.timestamp.strftime("%Y-%m-%d %H:%M") if tp else "",
-                    "event": short(tp.event, 52) if tp else "(no step)",
+                    "event": tp.event if tp else "(no step)",
+                    "lines": lines + ([f"differs: {differs}"] if differs and tp else []),
                     "status": "missing" if tp is None else ("shared" if step.same else "diverged"),
+                    "differs": differs,
                     "first_divergence": step.step == comparison.first_divergence,
                 }
             )
@@ -72,6 +93,7 @@ def path_comparison_spec(
                 enc("timestamp", "nominal"),
                 enc("event", "nominal"),
                 enc("status", "nominal"),
+                enc("differs", "nominal", title="what differs"),
             ],
         },
     )
@@ -80,16 +102,29 @@ def path_comparison_spec(
         position,
         transform=[{"filter": "datum.first_divergence"}],
     )
+    rows = path_comparison_data(comparison)
     text = unit(
-        {"type": "text", "fontSize": 10, "limit": 330}, position | {"text": enc("event", "nominal")}
+        {"type": "text", "fontSize": 12, "lineHeight": 16, "limit": 360},
+        position | {"text": enc("lines", "nominal")},
     )
+    tallest = max((len(r["lines"]) for r in rows), default=1)
     return {
         "title": f"Paths compared: {where}",
-        "data": values(path_comparison_data(comparison)),
+        "data": values(rows),
         "layer": [cells, marker, text],
-        "width": 2 * 340,
-        "height": max(60, 30 * (len(comparison.steps) or 1)),
+        "width": 2 * 370,
+        "height": max(60, (16 * tallest + 24) * (len(comparison.steps) or 1)),
     }
+
+
+def path_comparison_specs(run: Any) -> list[Spec]:
+    """For a run with several paths: the main (or first) path against every other path, best
+    ranked first; one chart each."""
+    record = as_record(run)
+    left = "main" if record.main_timeline else record.timelines[0].id
+    ranked = [p.timeline_id for p in sorted(record.paths, key=lambda p: p.rank)]
+    others = [t for t in dict.fromkeys([*ranked, *(t.id for t in record.timelines)]) if t != left]
+    return [path_comparison_spec(run, left=left, right=other) for other in others]
 
 
 def path_comparison_chart(

@@ -150,7 +150,7 @@ def relationship_spec(run: Any) -> Spec:
         transform=[{"filter": "datum.kind === 'node'"}],
     )
     labels = unit(
-        {"type": "text", "dy": -15, "fontSize": 10},
+        {"type": "text", "dy": -15, "fontSize": 12},
         {"x": x, "y": y, "text": enc("name", "nominal")},
         transform=[{"filter": "datum.kind === 'node'"}],
     )

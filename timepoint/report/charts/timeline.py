@@ -139,7 +139,7 @@ def timeline_spec(run: Any) -> Spec:
         transform=[{"filter": "datum.pivot"}],
     )
     labels = unit(
-        {"type": "text", "dy": -14, "fontSize": 10, "color": "#333"},
+        {"type": "text", "dy": -14, "fontSize": 12, "color": "#333"},
         {"x": x, "y": y, "text": enc("timepoint", "nominal")},
         data=values(points),
     )

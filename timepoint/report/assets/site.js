@@ -1,0 +1,51 @@
+/* Site-wide search over the prebuilt index (assets/search-index.js, which sets
+   window.tpSearchIndex): run titles and ids, scenarios, entity names, batches. Offline. */
+(function () {
+  "use strict";
+  var input = document.getElementById("tp-site-search");
+  var box = document.getElementById("tp-site-results");
+  var entries = window.tpSearchIndex || [];
+  if (!input || !box) { return; }
+  var root = input.getAttribute("data-root") || "";
+
+  function matches(needle) {
+    var words = needle.toLowerCase().split(/\s+/).filter(Boolean);
+    return entries.filter(function (entry) {
+      return words.every(function (w) { return entry.text.indexOf(w) !== -1; });
+    }).slice(0, 12);
+  }
+
+  function show() {
+    var needle = input.value.trim();
+    while (box.firstChild) { box.removeChild(box.firstChild); }
+    if (!needle) { box.hidden = true; return; }
+    var found = matches(needle);
+    if (!found.length) {
+      var none = document.createElement("span");
+      none.className = "tp-none";
+      none.textContent = "nothing found";
+      box.appendChild(none);
+    }
+    found.forEach(function (entry) {
+      var a = document.createElement("a");
+      a.href = root + entry.href;
+      a.textContent = entry.title;
+      var detail = document.createElement("small");
+      detail.textContent = entry.detail;
+      a.appendChild(detail);
+      box.appendChild(a);
+    });
+    box.hidden = false;
+  }
+
+  input.addEventListener("input", show);
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter") {
+      var first = box.querySelector("a");
+      if (first) { window.location.href = first.href; }
+    } else if (event.key === "Escape") {
+      input.value = "";
+      show();
+    }
+  });
+})();
