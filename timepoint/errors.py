@@ -19,7 +19,11 @@ Hierarchy::
     ├── StoreError               the run store could not read or write
     │   └── RunNotFound          no run with that id
     ├── BatchError               a batch definition or execution problem
-    └── ReportError              a report, chart or site could not be built
+    ├── ReportError              a report, chart or site could not be built
+    └── ServiceError             the REST API, MCP server or webhooks refused or failed
+        ├── AuthError            a missing, unknown or revoked API key (401)
+        ├── RateLimited          too many requests for a key (429, carries retry_after)
+        └── QuotaExceeded        a key's monthly runs or USD are used up (402)
 
 Messages say what was received, what is allowed, and how to fix it.
 """
@@ -133,3 +137,46 @@ class BatchError(TimepointError):
 
 class ReportError(TimepointError):
     """A narrative, chart or site could not be built."""
+
+
+class ServiceError(TimepointError):
+    """The REST API, the MCP server or a webhook refused a request or could not serve it.
+
+    ``status`` is the HTTP status the API answers with; ``title`` its short summary.
+    """
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, status: int | None = None, title: str | None = None):
+        self.detail = detail
+        if status is not None:
+            self.status = status
+        if title is not None:
+            self.title = title
+        super().__init__(detail)
+
+
+class AuthError(ServiceError):
+    """A request without a valid API key."""
+
+    status = 401
+    title = "Unauthorized"
+
+
+class RateLimited(ServiceError):
+    """A key sent more requests than its rate allows; ``retry_after`` is in seconds."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: float):
+        self.retry_after = retry_after
+        super().__init__(detail)
+
+
+class QuotaExceeded(ServiceError):
+    """A key used up its monthly runs or USD."""
+
+    status = 402
+    title = "Monthly quota exceeded"
