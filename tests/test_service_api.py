@@ -6,13 +6,15 @@ One server and one worker serve the whole module; each test uses its own keys.
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from tests.service_support import ROOT, ApiServer, WorkerProcess, finished
 from timepoint.cli import main
@@ -189,7 +191,8 @@ def test_a_bad_scenario_gets_the_lines_timepoint_validate_prints(service, capsys
     assert any("entities.initial_resolution: 'hi' is not one of" in e for e in problem["errors"])
     lines = library.json()["errors"]
     assert library.status_code == 422 and lines == [
-        "--set: entities.initial_resolution: 'x' is not one of tensor_only, scene, graph, dialog, trained",
+        "--set: entities.initial_resolution: 'x' is not one of tensor_only, scene, graph, "
+        "dialog, trained",
         "--set: timepoints.count: got 0; input should be greater than or equal to 1",
     ]
 
@@ -242,7 +245,11 @@ def test_committed_openapi_matches_the_live_app(service: Service) -> None:
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
     max_leaves=8,
 )
