@@ -106,6 +106,8 @@ class Worker:
         except KeyboardInterrupt:
             if not watch.cancelled:
                 raise
+            if row["kind"] in ("run", "batch") and self._batch_exists(row["work_id"]):
+                self.store.update_batch(row["work_id"], status="cancelled")
             changes = {"status": "cancelled", "error": "cancelled on request"}
         except TimepointError as error:
             changes = {"status": "failed", "error": f"{type(error).__name__}: {error}"}
