@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +123,43 @@ def finished(client: httpx.Client, work_id: str, *, timeout: float = 90.0) -> di
         return view if view["status"] in ("completed", "failed", "cancelled") else None
 
     return wait_for(done, timeout=timeout, what=f"work {work_id}")
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that records each post and answers ``statuses`` in
+    turn (then 200); ``hang_s`` makes it wait that long before answering."""
+
+    def __init__(self, statuses: tuple[int, ...] = (), hang_s: float = 0.0):
+        self.posts: list[tuple[dict[str, str], bytes]] = []
+        self.statuses = list(statuses)
+        self.hang_s = hang_s
+        self.released = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                outer.posts.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                if outer.hang_s:
+                    outer.released.wait(outer.hang_s)
+                status = outer.statuses.pop(0) if outer.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.released.set()
+        self._server.shutdown()
+        self._server.server_close()

@@ -16,10 +16,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from tests.service_support import ROOT, ApiServer, WorkerProcess, finished
+from tests.service_support import ROOT, ApiServer, Receiver, WorkerProcess, finished, wait_for
 from timepoint.cli import main
 from timepoint.service.app import create_app
 from timepoint.service.keys import create_key
+from timepoint.service.webhooks import HEADER, verify
 from timepoint.settings import Settings
 from timepoint.store import Store, open_store
 
@@ -37,6 +38,7 @@ class Service:
         self.home = home
         self.store = store
         self.url = url
+        self.webhook_secret = ""
 
     def client(self, key: str | None = None, **limits: object) -> httpx.Client:
         """A client with a new key (``limits`` as for ``create_key``), or with ``key``."""
@@ -57,10 +59,19 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 
 @pytest.fixture(scope="module")
-def finished_run(service: Service) -> tuple[str, dict]:
-    """A key and the completed run it asked for."""
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def finished_run(service: Service, receiver: Receiver) -> tuple[str, dict]:
+    """A key and the completed run it asked for, with a webhook told when runs finish."""
     key = create_key(service.store, "alice")
     with service.client(key) as client:
+        hook = client.post("/webhooks", json={"url": receiver.url, "events": ["run.finished"]})
+        assert hook.status_code == 201, hook.text
+        service.webhook_secret = hook.json()["secret"]
         accepted = client.post("/runs", json=RUN)
         assert accepted.status_code == 202, accepted.text
         view = finished(client, accepted.json()["id"])
@@ -298,3 +309,50 @@ def test_fuzzed_requests_never_get_a_5xx(service, fuzz_client, operation, ident,
 def fuzz_client(service: Service) -> Iterator[httpx.Client]:
     with service.client(monthly_runs=0, rate_per_minute=100_000) as client:
         yield client
+
+
+def test_a_webhook_registered_through_the_api_hears_of_the_finished_run(
+    service, finished_run, receiver
+) -> None:
+    key, view = finished_run
+    headers, body = wait_for(lambda: receiver.posts and receiver.posts[0], what="the webhook")
+    event = json.loads(body)
+    assert event["event"] == "run.finished"
+    assert event["data"]["id"] == view["id"] and event["data"]["run_id"] == view["run_id"]
+    assert verify(service.webhook_secret, body, headers[HEADER.lower()])
+    with service.client(key) as client:
+        listed = client.get("/webhooks").json()
+    assert [h["url"] for h in listed] == [receiver.url] and "secret" not in listed[0]
+    log = service.store.deliveries(listed[0]["id"])
+    assert log and all(d["status"] == "delivered" and d["http_status"] == 200 for d in log)
+
+
+def test_no_api_key_or_webhook_secret_in_any_file_log_record_or_response(
+    service, finished_run, receiver
+) -> None:
+    key, view = finished_run
+    wait_for(lambda: receiver.posts, what="the webhook")
+    secrets = [key, key.split("_", 2)[2], service.webhook_secret]
+    with service.client(key) as client:
+        answers = [
+            client.get(path).text
+            for path in (
+                "/runs",
+                f"/runs/{view['id']}",
+                f"/runs/{view['run_id']}",
+                f"/runs/{view['run_id']}/record",
+                f"/runs/{view['run_id']}/narrative",
+                "/webhooks",
+                "/openapi.json",
+            )
+        ]
+        answers.append(client.get("/runs/nothing-here").text)
+    answers += [json.dumps(row, default=str) for row in service.store.api_keys()]
+    for secret in secrets:
+        for text in answers:
+            assert secret not in text
+        for path in service.home.rglob("*"):
+            if path.is_file():
+                assert secret.encode() not in path.read_bytes(), f"{secret[:6]}… in {path}"
+        for _, body in receiver.posts:
+            assert secret.encode() not in body
