@@ -19,6 +19,8 @@ from timepoint.service.webhooks import (
     sign,
     verify,
 )
+from timepoint.service.worker import Worker
+from timepoint.settings import Settings
 from timepoint.store import open_store
 
 SECRET = "whsec_test_only_0123456789abcdef"
@@ -106,3 +108,25 @@ def test_signatures_refuse_tampering_and_replays() -> None:
     assert verify(SECRET, body, old, window_s=600)
     derived = WebhookSecrets(b"k" * 32)
     assert derived.secret_for("wh-1") == derived.secret_for("wh-1") != derived.secret_for("wh-2")
+
+
+def test_a_batch_past_80_percent_of_its_budget_is_announced_once(tmp_path: Path) -> None:
+    with open_store(home=tmp_path) as store, Receiver() as receiver:
+        dispatcher = Dispatcher(store, [], backoff_s=0.05)
+        worker = Worker(store, Settings(home=tmp_path), notify=dispatcher.notify)
+        budget_hook = hook(receiver.url).model_copy(update={"events": ["batch.budget_80"]})
+        dispatcher.configured.append(budget_hook)
+        row = {"work_id": "b1", "key_id": "k1", "kind": "batch", "status": "running"}
+        check = worker.budget_check({**row, "request_json": {"budget_usd": 1.0}})
+        assert check is not None
+        check()  # no batch yet
+        store.create_batch("b1", {})
+        store.upsert_job("b1", "j1", status="completed", cost_usd=0.5)
+        check()
+        store.upsert_job("b1", "j2", status="completed", cost_usd=0.35)
+        check()
+        check()
+        dispatcher.close()
+    (post,) = receiver.posts
+    event = json.loads(post[1])
+    assert event["event"] == "batch.budget_80" and event["data"]["cost_usd"] == 0.85

@@ -243,9 +243,10 @@ class Dispatcher:
             if event in hook.events and hook.key_id in (None, key_id)
         ]
 
-    def notify(self, _kind_status: str, row: Row) -> None:
-        """Send the event of finished work ``row`` (the worker's ``notify``)."""
-        event = event_of(row)
+    def notify(self, what: str, row: Row) -> None:
+        """Send the event of work ``row``: ``batch.budget_80``, or that of finished work (the
+        worker's ``notify``)."""
+        event = what if what == "batch.budget_80" else event_of(row)
         if event is not None:
             self.emit(event, row["key_id"], event_data(row))
 

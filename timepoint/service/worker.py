@@ -32,6 +32,9 @@ from timepoint.time.intervention import Intervention
 #: Seconds a worker's hold on work lasts unless renewed (renewed every quarter of it).
 LEASE_S = 30.0
 
+#: Share of a batch's budget whose spending is announced (``batch.budget_80``).
+BUDGET_WARNING = 0.8
+
 #: Called with (event, work row) when work ends: the webhook dispatcher.
 Notify = Callable[[str, Row], None]
 
@@ -99,7 +102,9 @@ class Worker:
         if row["cancel"]:
             self._finish(row, status="cancelled", error="cancelled before it started")
             return True
-        watch = _Watch(self.store, row["work_id"], self.token, self.lease_s)
+        watch = _Watch(
+            self.store, row["work_id"], self.token, self.lease_s, tick=self.budget_check(row)
+        )
         try:
             with watch:
                 changes = self._do(row)
@@ -113,6 +118,25 @@ class Worker:
             changes = {"status": "failed", "error": f"{type(error).__name__}: {error}"}
         self._finish(row, **changes)
         return True
+
+    def budget_check(self, row: Row) -> Callable[[], None] | None:
+        """For a batch with a budget: a check, made while it runs, that tells ``notify``
+        (``batch.budget_80``) once the batch has spent 80% of its budget."""
+        budget = (row["request_json"] or {}).get("budget_usd")
+        if row["kind"] != "batch" or not budget:
+            return None
+        told = False
+
+        def check() -> None:
+            nonlocal told
+            if told or not self._batch_exists(row["work_id"]):
+                return
+            spent = self.store.batch_spend(row["work_id"])[0]
+            if spent >= BUDGET_WARNING * budget:
+                told = True
+                self.notify("batch.budget_80", {**row, "cost_usd": spent})
+
+        return check
 
     def _finish(self, row: Row, **changes: Any) -> None:
         self.store.update_work(row["work_id"], worker=None, lease_expires=None, **changes)
@@ -222,7 +246,15 @@ class _Watch:
     """While work runs: renews the worker's hold on it, and interrupts the main thread when
     cancellation is asked for."""
 
-    def __init__(self, store: Store, work_id: str, token: str, lease_s: float):
+    def __init__(
+        self,
+        store: Store,
+        work_id: str,
+        token: str,
+        lease_s: float,
+        tick: Callable[[], None] | None = None,
+    ):
+        self.tick = tick
         self.store = store
         self.work_id = work_id
         self.token = token
@@ -250,6 +282,8 @@ class _Watch:
                 if time.monotonic() - self._renewed >= self.lease_s / 4:
                     self.store.renew_work(self.work_id, self.token, self.lease_s)
                     self._renewed = time.monotonic()
+                if self.tick is not None:
+                    self.tick()
             except StoreError:
                 continue
             if row is not None and row["cancel"]:
