@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import uvicorn
-from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,8 +30,8 @@ def free_port() -> int:
 class ApiServer:
     """``app`` served by uvicorn on a free loopback port, on a thread of the test process."""
 
-    def __init__(self, app: FastAPI):
-        self.port = free_port()
+    def __init__(self, app: Any, port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve", "serve the REST API and start its workers"),
     "worker": ("worker", "do the work queued by the REST API and the MCP server"),
     "keys": ("keys", "create, list or revoke API keys"),
+    "mcp": ("mcp", "serve simulation as MCP tools (stdio or streamable HTTP)"),
 }
 
 
