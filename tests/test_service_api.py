@@ -214,9 +214,15 @@ def test_request_shape_errors_are_problems_with_field_names(service) -> None:
         unknown = client.post("/runs", json={"scenario": "nowhere/at_all.yaml"})
         escape = client.post("/runs", json={"scenario": "../pyproject.toml"})
         extra = client.post("/runs", json={**RUN, "sneaky": 1})
+        extends = client.post("/runs", json={"scenario_yaml": "extends: /etc/passwd\nid: x\n"})
+        profile = client.post(
+            "/runs", json={**RUN, "overrides": {"entities.roster.0.profile": "/etc/passwd"}}
+        )
     assert both.status_code == 422 and "exactly one of scenario" in both.json()["detail"]
     assert unknown.status_code == 422 and "no scenario 'nowhere/at_all.yaml'" in unknown.text
     assert escape.status_code == 422 and "outside the scenario library" in escape.text
+    assert extends.status_code == 422 and "extends would read files" in extends.text
+    assert profile.status_code == 422 and "may not set extends or profile" in profile.text
     assert extra.status_code == 422 and extra.json()["errors"] == [
         "sneaky: Extra inputs are not permitted"
     ]

@@ -43,6 +43,7 @@ def test_killing_server_and_worker_mid_batch_loses_nothing(tmp_path: Path) -> No
             return progress["done"] >= 1
 
         wait_for(one_job_done, timeout=60, what="the first job")
+        wait_for(lambda: client.get("/runs").json(), timeout=10, what="a run listed mid-batch")
         worker.kill()
         client.close()
     with open_store(home=home) as store:

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from timepoint.errors import ScenarioError, ServiceError
@@ -177,6 +178,42 @@ class Problem(_Body):
     errors: list[str] | None = None
 
 
+#: Scenario keys that name files: a request may not set them (they would read server files).
+FILE_KEYS = {"extends", "profile"}
+
+
+def refuse_file_references(text: str) -> None:
+    """Refuse inline YAML that names files on the server (``extends:``, roster ``profile:``).
+
+    Raises:
+        ServiceError: the YAML names a file.
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return  # the scenario check reports it, line and column
+    found: list[str] = []
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                here = f"{where}.{key}" if where else str(key)
+                if key in FILE_KEYS:
+                    found.append(here)
+                walk(item, here)
+        elif isinstance(value, list):
+            for n, item in enumerate(value):
+                walk(item, f"{where}[{n}]")
+
+    walk(data, "")
+    if found:
+        raise ServiceError(
+            f"scenario_yaml: {', '.join(found)} would read files on the server; send the "
+            "whole scenario inline, or name a library scenario",
+            status=422,
+        )
+
+
 class ScenarioLibrary:
     """Finds and checks the scenario of a request.
 
@@ -199,6 +236,7 @@ class ScenarioLibrary:
         """
         if request.scenario_yaml is not None:
             text = request.scenario_yaml
+            refuse_file_references(text)
             digest = hashlib.sha256(text.encode()).hexdigest()[:24]
             self.inline_dir.mkdir(parents=True, exist_ok=True)
             path = self.inline_dir / f"inline-{digest}.yaml"
@@ -229,6 +267,13 @@ class ScenarioLibrary:
             ScenarioError: every problem, one line each, as ``timepoint validate`` prints them.
             ServiceError: the scenario cannot be found.
         """
+        for dotted in request.overrides:
+            if FILE_KEYS & set(str(dotted).replace("[", ".").split(".")):
+                raise ServiceError(
+                    f"overrides: {dotted!r} would name a file on the server; "
+                    "a request may not set extends or profile",
+                    status=422,
+                )
         path = self.path_of(request)
         try:
             check_scenario_file(path, request.overrides or None, settings=self.settings)

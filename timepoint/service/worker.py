@@ -103,7 +103,7 @@ class Worker:
             self._finish(row, status="cancelled", error="cancelled before it started")
             return True
         watch = _Watch(
-            self.store, row["work_id"], self.token, self.lease_s, tick=self.budget_check(row)
+            self.store, row["work_id"], self.token, self.lease_s, tick=self.progress_check(row)
         )
         try:
             with watch:
@@ -118,6 +118,23 @@ class Worker:
             changes = {"status": "failed", "error": f"{type(error).__name__}: {error}"}
         self._finish(row, **changes)
         return True
+
+    def progress_check(self, row: Row) -> Callable[[], None] | None:
+        """What to do now and then while ``row`` runs: give the key the runs of the jobs
+        finished so far (so ``GET /runs`` lists them at once), and watch the budget."""
+        if row["kind"] not in ("run", "batch"):
+            return None
+        budget = self.budget_check(row)
+
+        def check() -> None:
+            if self._batch_exists(row["work_id"]):
+                for job in self.store.jobs(row["work_id"]):
+                    if job["run_id"] and self.store.run_owner(job["run_id"]) is None:
+                        self.store.own_run(job["run_id"], row["key_id"], row["work_id"])
+            if budget is not None:
+                budget()
+
+        return check
 
     def budget_check(self, row: Row) -> Callable[[], None] | None:
         """For a batch with a budget: a check, made while it runs, that tells ``notify``
