@@ -362,3 +362,19 @@ def test_no_api_key_or_webhook_secret_in_any_file_log_record_or_response(
                 assert secret.encode() not in path.read_bytes(), f"{secret[:6]}… in {path}"
         for _, body in receiver.posts:
             assert secret.encode() not in body
+
+
+def test_cancelling_a_running_batch_stops_it(service: Service) -> None:
+    many = {**BATCH, "overrides": {"timepoints.count": 1}, "grid": {"seed": list(range(20))}}
+    with service.client() as client:
+        batch = client.post("/batches", json={**many, "workers": 1}).json()["id"]
+        wait_for(
+            lambda: client.get(f"/batches/{batch}").json()["progress"]["done"] >= 1,
+            timeout=60,
+            what="the first job",
+        )
+        asked = client.post(f"/batches/{batch}/cancel")
+        done = finished(client, batch, timeout=60)
+    assert asked.status_code == 200
+    assert done["status"] == "cancelled" and done["progress"]["done"] < 20
+    assert service.store.batch(batch)["status"] == "cancelled"

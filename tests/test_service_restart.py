@@ -1,7 +1,9 @@
-"""Accepted work survives the server and its worker dying; a batch can be cancelled."""
+"""Accepted work survives the server and its worker dying."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -15,14 +17,18 @@ from timepoint.store import open_store
 BATCH = {
     "scenario": "showcase/jefferson_dinner.yaml",
     "overrides": {"timepoints.count": 1},
-    "grid": {"seed": [0, 1, 2]},
+    "grid": {"seed": [0, 1]},
     "workers": 1,
 }
 
 
-def serve(home: Path) -> ApiServer:
-    store = open_store(home=home)
-    return ApiServer(create_app(store, Settings(home=home), library=ROOT / "scenarios"))
+@contextmanager
+def serve(home: Path) -> Iterator[ApiServer]:
+    """The API on a store of ``home`` (closed with the server)."""
+    with open_store(home=home) as store:
+        app = create_app(store, Settings(home=home), library=ROOT / "scenarios")
+        with ApiServer(app) as server:
+            yield server
 
 
 def test_killing_server_and_worker_mid_batch_loses_nothing(tmp_path: Path) -> None:
@@ -30,7 +36,7 @@ def test_killing_server_and_worker_mid_batch_loses_nothing(tmp_path: Path) -> No
     with open_store(home=home) as store:
         key = create_key(store, "restart")
     headers = {"Authorization": f"Bearer {key}"}
-    worker = WorkerProcess(home, "--lease", "3")
+    worker = WorkerProcess(home, "--lease", "2")
     with serve(home) as first:
         client = httpx.Client(base_url=first.url, headers=headers, timeout=30)
         batch = client.post("/batches", json=BATCH).json()["id"]
@@ -49,7 +55,7 @@ def test_killing_server_and_worker_mid_batch_loses_nothing(tmp_path: Path) -> No
     with open_store(home=home) as store:
         assert store.work(batch)["status"] == "running"
         assert store.work(queued)["status"] == "queued"
-    with serve(home) as second, WorkerProcess(home, "--lease", "3"):
+    with serve(home) as second, WorkerProcess(home, "--lease", "2"):
         client = httpx.Client(base_url=second.url, headers=headers, timeout=30)
         done = finished(client, batch, timeout=120)
         run = finished(client, queued, timeout=120)
@@ -57,35 +63,12 @@ def test_killing_server_and_worker_mid_batch_loses_nothing(tmp_path: Path) -> No
         client.close()
     worker.stop()
     assert done["status"] == "completed", done
-    assert done["progress"] == {"done": 3, "total": 3}
+    assert done["progress"] == {"done": 2, "total": 2}
     assert run["status"] == "completed" and run["run_id"]
     with open_store(home=home) as store:
         jobs = store.jobs(batch)
         completed = [a for a in store.attempts(batch) if a["status"] == "completed"]
-    assert sorted(j["status"] for j in jobs) == ["completed"] * 3
-    assert len(completed) == 3, "every job's result was recorded once"
-    assert len({r["run_id"] for r in listed}) == 4
+    assert sorted(j["status"] for j in jobs) == ["completed"] * 2
+    assert len(completed) == 2, "every job's result was recorded once"
+    assert len({r["run_id"] for r in listed}) == 3
     assert {j["run_id"] for j in jobs} | {run["run_id"]} == {r["run_id"] for r in listed}
-
-
-def test_cancelling_a_running_batch_stops_it(tmp_path: Path) -> None:
-    home = tmp_path / "runs"
-    with open_store(home=home) as store:
-        key = create_key(store, "cancel")
-    headers = {"Authorization": f"Bearer {key}"}
-    many = {**BATCH, "grid": {"seed": list(range(20))}}
-    with serve(home) as server, WorkerProcess(home, "--lease", "3"):
-        client = httpx.Client(base_url=server.url, headers=headers, timeout=30)
-        batch = client.post("/batches", json=many).json()["id"]
-        wait_for(
-            lambda: client.get(f"/batches/{batch}").json()["status"] == "running",
-            timeout=60,
-            what="the batch to start",
-        )
-        asked = client.post(f"/batches/{batch}/cancel")
-        done = finished(client, batch, timeout=60)
-        client.close()
-    assert asked.status_code == 200
-    assert done["status"] == "cancelled" and done["progress"]["done"] < 20
-    with open_store(home=home) as store:
-        assert store.batch(batch)["status"] == "cancelled"
