@@ -6,6 +6,7 @@ One server and one worker serve the whole module; each test uses its own keys.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -123,6 +124,7 @@ def test_a_run_is_queued_done_by_the_worker_and_served(service, finished_run) ->
         record = client.get(f"/runs/{run_id}/record").json()
         markdown = client.get(f"/runs/{view['id']}/narrative", params={"format": "md"})
         as_json = client.get(f"/runs/{run_id}/narrative", params={"format": "json"})
+        pdf = client.get(f"/runs/{run_id}/narrative", params={"format": "pdf", "detail": "minimal"})
         listed = client.get("/runs", params={"scenario": "jefferson_dinner", "status": "completed"})
         other = client.get("/runs", params={"scenario": "board_meeting"})
     assert by_run["run_id"] == run_id and by_run["status"] == "completed"
@@ -131,6 +133,7 @@ def test_a_run_is_queued_done_by_the_worker_and_served(service, finished_run) ->
     assert markdown.headers["content-type"].startswith("text/markdown")
     assert "Compromise Dinner" in markdown.text
     assert json.loads(as_json.text)["run_id"] == run_id
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     assert [r["run_id"] for r in listed.json()] == [run_id]
     assert other.json() == []
     assert service.store.load_run(run_id).status == "completed"
@@ -270,8 +273,22 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
     max_leaves=8,
 )
+SCHEMA = json.loads((ROOT / "docs" / "openapi.json").read_text())
+#: every operation of the committed schema, and every field name its bodies know
+OPERATIONS = sorted(
+    (method, path)
+    for path, operations in SCHEMA["paths"].items()
+    for method in operations
+    if path != "/openapi.json"
+)
 FIELDS = st.sampled_from(
-    ["scenario", "scenario_yaml", "overrides", "seed", "grid", "question", "at", "remove", "url"]
+    sorted(
+        {
+            name
+            for component in SCHEMA["components"]["schemas"].values()
+            for name in component.get("properties", {})
+        }
+    )
 )
 
 
@@ -279,18 +296,7 @@ FIELDS = st.sampled_from(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    operation=st.sampled_from(
-        [
-            ("post", "/runs"),
-            ("post", "/batches"),
-            ("post", "/runs/{id}/ask"),
-            ("post", "/runs/{id}/branch"),
-            ("post", "/batches/{id}/cancel"),
-            ("post", "/webhooks"),
-            ("get", "/runs/{id}/narrative"),
-            ("get", "/runs"),
-        ]
-    ),
+    operation=st.sampled_from(OPERATIONS),
     ident=st.text(min_size=1, max_size=12).filter(lambda s: "/" not in s and s not in (".", "..")),
     body=st.dictionaries(FIELDS, JSON, max_size=4) | JSON,
     query=st.dictionaries(
@@ -301,11 +307,11 @@ FIELDS = st.sampled_from(
 )
 def test_fuzzed_requests_never_get_a_5xx(service, fuzz_client, operation, ident, body, query):
     method, path = operation
-    url = path.replace("{id}", quote(ident, safe=""))
-    if method == "post":
-        answer = fuzz_client.post(url, json=body, params=query)
+    url = re.sub(r"\{[a-z_]+\}", quote(ident, safe=""), path)
+    if method in ("post", "put", "patch"):
+        answer = fuzz_client.request(method, url, json=body, params=query)
     else:
-        answer = fuzz_client.get(url, params=query)
+        answer = fuzz_client.request(method, url, params=query)
     assert answer.status_code < 500, (url, body, query, answer.text)
     if answer.status_code >= 400:
         assert answer.headers["content-type"] == "application/problem+json"

@@ -122,7 +122,9 @@ class ServiceTables(StoreBase):
         )
         condition = free if kinds is None else free & _work.c.kind.in_(list(kinds))
         with self._guard("claiming work") as db, db.write():
-            rows = db.rows(select(_work).where(condition).order_by(_work.c.created).limit(1))
+            # FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes
+            oldest = select(_work).where(condition).order_by(_work.c.created).limit(1)
+            rows = db.rows(oldest.with_for_update(skip_locked=True))
             if not rows:
                 return None
             row = rows[0]
