@@ -18,6 +18,7 @@ import uvicorn
 from timepoint.commands.worker import webhook_secrets
 from timepoint.service.app import create_app
 from timepoint.service.limits import DEFAULT_RATE_PER_MINUTE, RateLimiter
+from timepoint.service.webhooks import load_webhooks
 from timepoint.settings import Settings
 from timepoint.store import open_store
 
@@ -57,6 +58,8 @@ def worker_command(args: argparse.Namespace) -> list[str]:
 def handle(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM; the workers stop with the server."""
     settings = Settings.from_env()
+    if args.webhooks:
+        load_webhooks(args.webhooks, os.environ)  # a bad file stops the server, not its workers
     store = open_store(settings.db_url, home=settings.home)
     app = create_app(
         store,

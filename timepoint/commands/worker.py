@@ -50,6 +50,7 @@ def handle(args: argparse.Namespace) -> int:
             cluster=args.cluster,
             lease_s=args.lease,
             notify=dispatcher.notify,
+            say=lambda line: print(line, flush=True),
         )
         print(f"timepoint worker {worker.token}: waiting for work", flush=True)
         try:

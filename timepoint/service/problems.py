@@ -30,8 +30,8 @@ from timepoint.errors import (
 from timepoint.service.requests import Problem
 
 MEDIA_TYPE = "application/problem+json"
-#: Base of the ``type`` URIs.
-TYPES = "https://timepoint.dev/problems/"
+#: Base of the ``type`` URIs (a URN: they name kinds of problem, and resolve nowhere).
+TYPES = "urn:timepoint:problem:"
 
 
 def problem_response(

@@ -65,6 +65,7 @@ class Worker:
         backend / cluster: where batches run (``local`` or ``dask`` and a scheduler address).
         lease_s: how long a hold on work, and a batch's leases, last unless renewed.
         notify: told about finished work (webhooks).
+        say: where a line about each piece of work goes (``timepoint worker`` prints it).
         batch_options: further arguments for :func:`run_batch` (``model=`` in tests).
     """
 
@@ -77,6 +78,7 @@ class Worker:
         cluster: Any = None,
         lease_s: float = LEASE_S,
         notify: Notify = _ignore,
+        say: Callable[[str], None] = lambda _line: None,
         **batch_options: Any,
     ):
         self.store = store
@@ -85,6 +87,7 @@ class Worker:
         self.cluster = cluster
         self.lease_s = lease_s
         self.notify = notify
+        self.say = say
         self.batch_options = batch_options
         self.token = f"{secrets.token_hex(6)}"
 
@@ -102,6 +105,8 @@ class Worker:
         if row["cancel"]:
             self._finish(row, status="cancelled", error="cancelled before it started")
             return True
+        resumed = " (resumed)" if row.get("resumed") else ""
+        self.say(f"{row['work_id']} ({row['kind']}, key {row['key_id']}): started{resumed}")
         watch = _Watch(
             self.store, row["work_id"], self.token, self.lease_s, tick=self.progress_check(row)
         )
@@ -159,6 +164,11 @@ class Worker:
         self.store.update_work(row["work_id"], worker=None, lease_expires=None, **changes)
         final = self.store.work(row["work_id"])
         if final is not None:
+            error = f": {final['error']}" if final["error"] else ""
+            self.say(
+                f"{final['work_id']} ({final['kind']}, key {final['key_id']}): "
+                f"{final['status']}{error}"
+            )
             self.notify(f"{final['kind']}.{final['status']}", final)
 
     def _do(self, row: Row) -> dict[str, Any]:
