@@ -1,4 +1,5 @@
-"""Schema version 3: the REST API's keys, queued work, run ownership and webhooks.
+"""Schema version 3: forecasts keep their smoothed probability, interval level and per-run
+outcomes; questions their opening date.
 
 Revision ID: 0003
 Revises: 0002
