@@ -53,7 +53,9 @@ class Service:
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     home = tmp_path_factory.mktemp("service") / "runs"
     store = open_store(home=home)
-    app = create_app(store, Settings(home=home), library=ROOT / "scenarios")
+    app = create_app(
+        store, Settings(home=home), library=ROOT / "scenarios", questions=ROOT / "questions"
+    )
     with ApiServer(app) as server, WorkerProcess(home, "--lease", "5"):
         yield Service(home, store, server.url)
     store.close()
@@ -384,3 +386,23 @@ def test_cancelling_a_running_batch_stops_it(service: Service) -> None:
     assert asked.status_code == 200
     assert done["status"] == "cancelled" and done["progress"]["done"] < 20
     assert service.store.batch(batch)["status"] == "cancelled"
+
+
+def test_a_forecast_is_made_by_an_ensemble_on_the_worker(service: Service) -> None:
+    asked = {"question_set": "library.yaml", "question": "dinner-philadelphia", "runs": 1}
+    with service.client() as client, service.client() as other:
+        unknown = client.post("/forecasts", json={**asked, "question": "no-such-question"})
+        accepted = client.post("/forecasts", json=asked)
+        assert accepted.status_code == 202, accepted.text
+        done = finished(client, accepted.json()["id"])
+        listed = client.get("/forecasts", params={"question": "dinner-philadelphia"}).json()
+        hidden = other.get("/forecasts").json()
+        runs = client.get("/runs").json()
+    assert unknown.status_code == 422 and "no-such-question" in unknown.text
+    assert done["status"] == "completed", done
+    result = done["result"]
+    assert result["question_id"] == "dinner-philadelphia" and result["runs"] == 1
+    assert 0 <= result["lower"] <= result["probability"] <= result["upper"] <= 1
+    assert [f["forecast_id"] for f in listed] == [result["forecast_id"]]
+    assert hidden == []
+    assert [r["run_id"] for r in runs] == result["run_ids"]

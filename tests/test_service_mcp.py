@@ -27,7 +27,7 @@ from timepoint.service.work import Service
 from timepoint.settings import Settings
 from timepoint.store import open_store
 
-TOOLS = {"simulate", "get_run", "list_runs", "ask", "branch", "compare"}
+TOOLS = {"simulate", "get_run", "list_runs", "ask", "branch", "compare", "forecast"}
 SIMULATE = {
     "scenario": "showcase/jefferson_dinner.yaml",
     "overrides": {"timepoints.count": 2},

@@ -130,3 +130,20 @@ def test_a_batch_past_80_percent_of_its_budget_is_announced_once(tmp_path: Path)
     (post,) = receiver.posts
     event = json.loads(post[1])
     assert event["event"] == "batch.budget_80" and event["data"]["cost_usd"] == 0.85
+
+
+def test_forecast_moved_reaches_the_webhooks_whose_threshold_it_passes(tmp_path: Path) -> None:
+    with open_store(home=tmp_path) as store, Receiver() as receiver:
+        events = {"events": ["forecast.moved"]}
+        small = hook(receiver.url).model_copy(update={**events, "name": "small", "min_move": 0.05})
+        large = hook(receiver.url).model_copy(update={**events, "name": "large", "min_move": 0.5})
+        dispatcher = Dispatcher(store, [small, large], backoff_s=0.05)
+        row = {"work_id": "w-forecast-1", "key_id": "k1", "kind": "forecast"}
+        row |= {"status": "completed", "moved": 0.2, "previous": 0.3, "forecast": {"p": 0.5}}
+        dispatcher.notify("forecast.moved", row)
+        dispatcher.close()
+        told = {d["webhook_id"] for d in store.deliveries()}
+    assert told == {"small"}
+    (post,) = receiver.posts
+    data = json.loads(post[1])["data"]
+    assert (data["moved"], data["previous"], data["forecast"]) == (0.2, 0.3, {"p": 0.5})

@@ -33,6 +33,9 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--workers", type=int, default=1, metavar="N", help="worker processes to start (0: none)"
     )
     parser.add_argument("--library", type=Path, default=Path("scenarios"), help="scenario folder")
+    parser.add_argument(
+        "--questions", type=Path, default=Path("questions"), help="question-set folder"
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -54,10 +57,12 @@ def handle(args: argparse.Namespace) -> int:
         def identity() -> ApiKey:
             return key
 
-        server = build_mcp(service, identity)
+        server = build_mcp(service, identity, questions=args.questions)
     else:
         url = f"http://{args.host}:{args.port}"
-        server = build_mcp(service, bearer_identity(service), auth_url=url)
+        server = build_mcp(
+            service, bearer_identity(service), questions=args.questions, auth_url=url
+        )
     command = [sys.executable, "-m", "timepoint.cli", "worker", "--bound"]
     workers = [
         subprocess.Popen(command, stdout=subprocess.DEVNULL, env=os.environ.copy())

@@ -33,6 +33,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("local", "dask"), default="local")
     parser.add_argument("--cluster", metavar="URL", help="Dask scheduler, e.g. tcp://host:8786")
     parser.add_argument("--library", type=Path, default=Path("scenarios"), help="scenario folder")
+    parser.add_argument(
+        "--questions", type=Path, default=Path("questions"), help="question-set folder"
+    )
     parser.add_argument("--webhooks", type=Path, metavar="FILE", help="webhooks YAML file")
     parser.add_argument(
         "--rate",
@@ -65,6 +68,7 @@ def handle(args: argparse.Namespace) -> int:
         store,
         settings,
         library=args.library,
+        questions=args.questions,
         limiter=RateLimiter(args.rate),
         webhook_secrets=webhook_secrets(settings),
     )

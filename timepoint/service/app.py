@@ -17,6 +17,7 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from timepoint.batch.spec import expand_grid
+from timepoint.calibrate.questions import load_questions
 from timepoint.errors import RunNotFound, ServiceError
 from timepoint.report.narrative import narrative_json, narrative_markdown
 from timepoint.report.pdf import narrative_pdf
@@ -28,11 +29,13 @@ from timepoint.service.requests import (
     AskRequest,
     BatchRequest,
     BranchRequest,
+    ForecastRequest,
     RunRequest,
     RunView,
     ScenarioLibrary,
     WebhookRequest,
     WorkView,
+    library_file,
 )
 from timepoint.service.webhooks import WebhookSecrets
 from timepoint.service.work import Service, run_view, work_view
@@ -50,6 +53,18 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (429, "Rate limit; see Retry-After"),
     )
 }
+FORECAST_FIELDS = (
+    "forecast_id",
+    "question_id",
+    "made",
+    "probability",
+    "lower",
+    "upper",
+    "runs",
+    "yes_runs",
+    "batch_id",
+    "run_ids_json",
+)
 QUOTA: dict[int | str, dict[str, Any]] = {402: {**PROBLEM, "description": "Monthly quota used up"}}
 
 
@@ -67,6 +82,7 @@ def create_app(
     settings: Settings,
     *,
     library: Path = Path("scenarios"),
+    questions: Path = Path("questions"),
     limiter: RateLimiter | None = None,
     webhook_secrets: WebhookSecrets | None = None,
 ) -> FastAPI:
@@ -76,6 +92,7 @@ def create_app(
         store: the run store, shared with the service workers.
         settings: what scenario checks use (the model registry) and where inline scenarios go.
         library: the folder of scenarios a request may name.
+        questions: the folder of question sets a forecast may name.
         limiter: per-key rate limits (default: :class:`RateLimiter` with its defaults).
         webhook_secrets: derives webhook signing secrets (default: from the server key file
             ``<home>/service/webhook.key``, made when missing).
@@ -154,6 +171,28 @@ def create_app(
         again = store.work(batch_id)
         assert again is not None
         return work_view(store, again)
+
+    @app.post("/forecasts", status_code=202, tags=["forecasts"], responses={**ERRORS, **QUOTA})
+    def create_forecast(body: ForecastRequest, key: Key) -> WorkView:
+        """Queue a forecast: an ensemble of runs answers one question of a question set."""
+        path = library_file(questions, body.question_set, "question set")
+        load_questions(path).get(body.question)
+        request = {
+            "question_set": str(path),
+            "question": body.question,
+            "runs": body.runs,
+            "budget_usd": body.budget_usd,
+        }
+        return service.queue(key, "forecast", request, jobs=body.runs)
+
+    @app.get("/forecasts", tags=["forecasts"], responses=ERRORS)
+    def list_forecasts(key: Key, question: str | None = None) -> list[dict[str, Any]]:
+        """Forecasts this key made, oldest first (of one question, or of all)."""
+        return [
+            {name: row[name] for name in FORECAST_FIELDS}
+            for row in store.forecasts(question)
+            if service.owned_work(key, row["batch_id"] or "") is not None
+        ]
 
     @app.get("/runs", tags=["runs"], responses=ERRORS)
     def list_runs(
@@ -249,7 +288,12 @@ def create_app(
         """Register a webhook for this key's events; the signing secret is shown only here."""
         webhook_id = f"wh-{secrets.token_hex(6)}"
         store.add_webhook(
-            webhook_id, key.key_id, url=body.url, events=body.events, style=body.style
+            webhook_id,
+            key.key_id,
+            url=body.url,
+            events=body.events,
+            style=body.style,
+            min_move=body.min_move,
         )
         secret = secrets_of.secret_for(webhook_id)
         return {

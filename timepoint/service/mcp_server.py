@@ -1,6 +1,7 @@
 """The MCP server (``timepoint mcp``): simulation as tools for MCP clients, on the official SDK.
 
-Tools: ``simulate``, ``get_run``, ``list_runs``, ``ask``, ``branch`` and ``compare``;
+Tools: ``simulate``, ``get_run``, ``list_runs``, ``ask``, ``branch``, ``compare`` and
+``forecast``;
 resources ``timepoint://runs/{run_id}/narrative`` (Markdown) and
 ``timepoint://runs/{run_id}/narrative.json``. Like the REST API, the server only queues work in
 the store — a service worker does it — and then waits for it (``wait_s``), reporting the
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -25,11 +27,19 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
+from timepoint.calibrate.questions import load_questions
 from timepoint.engine.run import compare as compare_runs
 from timepoint.errors import AuthError, ScenarioError, ServiceError, TimepointError
 from timepoint.report.narrative import narrative_json, narrative_markdown
 from timepoint.service.keys import ApiKey, check_token
-from timepoint.service.requests import AskRequest, BranchRequest, RunRequest, WorkView
+from timepoint.service.requests import (
+    AskRequest,
+    BranchRequest,
+    ForecastRequest,
+    RunRequest,
+    WorkView,
+    library_file,
+)
 from timepoint.service.work import Service, run_view, work_view
 from timepoint.store.base import Row
 
@@ -78,6 +88,7 @@ def build_mcp(
     service: Service,
     identity: Callable[[], ApiKey],
     *,
+    questions: Path = Path("questions"),
     auth_url: str | None = None,
 ) -> MCPServer:
     """The MCP server over ``service``.
@@ -85,6 +96,7 @@ def build_mcp(
     Args:
         service: keys, ownership and queueing, shared with the REST API.
         identity: who is calling (the stdio key, or :func:`bearer_identity`).
+        questions: the folder of question sets ``forecast`` may name.
         auth_url: for streamable HTTP: the server's URL; requests then need a bearer key.
     """
     auth: dict[str, Any] = {}
@@ -206,6 +218,33 @@ def build_mcp(
         body = BranchRequest(at=at, remove=remove, cancel_event=cancel_event, modify=modify)
         request = {"parent": own(run), **body.model_dump(mode="json")}
         return await wait(queue("branch", 1, request), wait_s, ctx)
+
+    @server.tool()
+    async def forecast(
+        ctx: Context,
+        question_set: str,
+        question: str,
+        runs: int = 20,
+        budget_usd: float | None = None,
+        wait_s: float = 600.0,
+    ) -> dict[str, Any]:
+        """Forecast a question of a question set (e.g. library.yaml) from an ensemble of runs;
+        returns the probability, its interval and the runs behind it."""
+        body = ForecastRequest(
+            question_set=question_set, question=question, runs=runs, budget_usd=budget_usd
+        )
+        try:
+            path = library_file(questions, body.question_set, "question set")
+            load_questions(path).get(body.question)
+        except TimepointError as error:
+            raise _problem(error) from None
+        request = {
+            "question_set": str(path),
+            "question": body.question,
+            "runs": body.runs,
+            "budget_usd": body.budget_usd,
+        }
+        return await wait(queue("forecast", body.runs, request), wait_s, ctx)
 
     @server.tool()
     async def compare(run_a: str, run_b: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from timepoint.errors import (
     BatchError,
     BranchError,
     BudgetExceeded,
+    QuestionSetError,
     RateLimited,
     ReportError,
     RunNotFound,
@@ -111,6 +112,15 @@ def _timepoint(request: Request, error: Exception) -> JSONResponse:
             f"the scenario has {len(error.problems)} problem(s); see errors",
             request,
             kind="invalid-scenario",
+            errors=list(error.problems),
+        )
+    if isinstance(error, QuestionSetError):
+        return problem_response(
+            422,
+            "Invalid question",
+            f"the question set has {len(error.problems)} problem(s); see errors",
+            request,
+            kind="invalid-question",
             errors=list(error.problems),
         )
     if isinstance(error, RunNotFound):

@@ -71,6 +71,17 @@ class BatchRequest(ScenarioInput):
     workers: int = Field(2, ge=1, le=32, description="Parallel worker processes")
 
 
+class ForecastRequest(_Body):
+    """``POST /forecasts``: a question of a question set, forecast by an ensemble of runs."""
+
+    question_set: str = Field(
+        max_length=300, description="A question-set file in the server's library: library.yaml"
+    )
+    question: str = Field(min_length=1, max_length=200, description="The question's id")
+    runs: int = Field(20, ge=1, le=500, description="Runs in the ensemble")
+    budget_usd: float | None = Field(None, ge=0, description="Most the ensemble may spend")
+
+
 class AskRequest(_Body):
     """``POST /runs/{id}/ask``."""
 
@@ -123,6 +134,9 @@ class WebhookRequest(_Body):
     events: list[
         Literal["run.finished", "run.failed", "batch.finished", "batch.budget_80", "forecast.moved"]
     ] = Field(min_length=1)
+    min_move: float = Field(
+        0.1, gt=0, le=1, description="forecast.moved: the least change of probability to tell"
+    )
     style: Literal["json", "slack", "discord"] = "json"
 
 
@@ -212,6 +226,28 @@ def refuse_file_references(text: str) -> None:
             "whole scenario inline, or name a library scenario",
             status=422,
         )
+
+
+def library_file(root: Path, name: str, what: str) -> Path:
+    """The file ``name`` of a library folder ``root``.
+
+    Raises:
+        ServiceError: a name outside the folder, or no such file.
+    """
+    base = root.resolve()
+    path = (base / name).resolve()
+    if path.suffix not in (".yaml", ".yml"):
+        path = path.with_suffix(".yaml")
+    if not path.is_relative_to(base):
+        raise ServiceError(f"{what} {name!r} is outside the library", status=422)
+    if not path.is_file():
+        known = ", ".join(sorted(p.name for p in base.glob("*.yaml"))) or "none"
+        raise ServiceError(
+            f"no {what} {name!r} in the library; known: {known}",
+            status=422,
+            title=f"Unknown {what}",
+        )
+    return path
 
 
 class ScenarioLibrary:

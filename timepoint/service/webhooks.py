@@ -1,8 +1,9 @@
 """Webhooks: signed JSON posts when runs and batches finish, with retries and a delivery log.
 
 Events: ``run.finished``, ``run.failed`` (runs and branches), ``batch.finished`` (completed,
-failed or cancelled) and ``batch.budget_80`` (a batch has spent 80% of its budget cap).
-``forecast.moved`` is accepted in configurations but nothing emits it yet.
+failed or cancelled), ``batch.budget_80`` (a batch has spent 80% of its budget cap) and
+``forecast.moved`` (a forecast made through the service differs from the question's previous
+forecast by at least the webhook's ``min_move``, 0.1 by default).
 
 Bodies are JSON (``{"id", "event", "created", "data"}``) or Slack (``{"text"}``) and Discord
 (``{"content"}``) messages. Every post carries ``X-Timepoint-Signature: t=<unix seconds>,
@@ -59,6 +60,7 @@ class Webhook(BaseModel):
     url: str = Field(pattern=r"^https?://")
     events: list[Literal[EVENTS]] = Field(min_length=1)  # type: ignore[valid-type]
     style: Literal["json", "slack", "discord"] = "json"
+    min_move: float = Field(0.1, gt=0, le=1)
     secret: SecretStr
     key_id: str | None = None
 
@@ -233,6 +235,7 @@ class Dispatcher:
                         url=row["url"],
                         events=row["events_json"],
                         style=row["style"],
+                        min_move=row["min_move"] or 0.1,
                         secret=secret,
                         key_id=row["key_id"],
                     )
@@ -244,18 +247,28 @@ class Dispatcher:
         ]
 
     def notify(self, what: str, row: Row) -> None:
-        """Send the event of work ``row``: ``batch.budget_80``, or that of finished work (the
+        """Send the event of work ``row``: ``batch.budget_80``, ``forecast.moved`` (``row``
+        then carries ``moved``, ``previous`` and ``forecast``), or that of finished work (the
         worker's ``notify``)."""
+        if what == "forecast.moved":
+            data = {**event_data(row), **{k: row[k] for k in ("moved", "previous", "forecast")}}
+            self.emit(what, row["key_id"], data, moved=row["moved"])
+            return
         event = what if what == "batch.budget_80" else event_of(row)
         if event is not None:
             self.emit(event, row["key_id"], event_data(row))
 
-    def emit(self, event: str, key_id: str, data: dict[str, Any]) -> list[Any]:
-        """Queue ``event`` for every webhook that wants it; returns the futures."""
+    def emit(
+        self, event: str, key_id: str, data: dict[str, Any], *, moved: float | None = None
+    ) -> list[Any]:
+        """Queue ``event`` for every webhook that wants it (for ``forecast.moved``, those whose
+        ``min_move`` the change ``moved`` reaches); returns the futures."""
         try:
             hooks = self.hooks_for(event, key_id)
         except StoreError:
             return []
+        if moved is not None:
+            hooks = [hook for hook in hooks if moved >= hook.min_move]
         return [self._pool.submit(self.deliver, hook, event, data) for hook in hooks]
 
     def deliver(self, hook: Webhook, event: str, data: dict[str, Any]) -> bool:

@@ -22,6 +22,8 @@ from typing import Any
 
 from timepoint.batch.runner import run_batch
 from timepoint.batch.spec import expand_grid, make_spec
+from timepoint.calibrate.forecast import forecast, forecast_history
+from timepoint.calibrate.questions import load_questions
 from timepoint.engine.run import RunFailed, load_run
 from timepoint.errors import StoreError, TimepointError
 from timepoint.settings import Settings
@@ -127,7 +129,7 @@ class Worker:
     def progress_check(self, row: Row) -> Callable[[], None] | None:
         """What to do now and then while ``row`` runs: give the key the runs of the jobs
         finished so far (so ``GET /runs`` lists them at once), and watch the budget."""
-        if row["kind"] not in ("run", "batch"):
+        if row["kind"] not in ("run", "batch", "forecast"):
             return None
         budget = self.budget_check(row)
 
@@ -176,6 +178,8 @@ class Worker:
             return self._batch(row)
         if row["kind"] == "ask":
             return self._ask(row)
+        if row["kind"] == "forecast":
+            return self._forecast(row)
         return self._branch(row)
 
     def _batch(self, row: Row) -> dict[str, Any]:
@@ -233,6 +237,38 @@ class Worker:
         except StoreError:
             return False
         return True
+
+    def _forecast(self, row: Row) -> dict[str, Any]:
+        request = row["request_json"]
+        question = load_questions(request["question_set"]).get(request["question"])
+        before = forecast_history(question.id, store=self.store)
+        started = self._batch_exists(row["work_id"])
+        made = forecast(
+            question,
+            request["runs"],
+            request.get("budget_usd"),
+            self.backend,
+            parallel_workers=request.get("workers", 2),
+            settings=self.settings,
+            store=self.store,
+            batch_id=None if started else row["work_id"],
+            resume=row["work_id"] if started else None,
+            **self.batch_options,
+        )
+        for run_id in made.run_ids:
+            self.store.own_run(run_id, row["key_id"], row["work_id"])
+        summary = made.model_dump(mode="json", exclude={"extractions"})
+        if before:
+            moved = abs(made.probability - before[-1].probability)
+            self.notify(
+                "forecast.moved",
+                {**row, "moved": moved, "previous": before[-1].probability, "forecast": summary},
+            )
+        return {
+            "status": "completed",
+            "result": summary,
+            "cost_usd": self.store.batch_spend(row["work_id"])[0],
+        }
 
     def _ask(self, row: Row) -> dict[str, Any]:
         request = row["request_json"]

@@ -469,6 +469,7 @@ WEBHOOKS = Table(
         C("url", "text", "Where events are posted."),
         C("events_json", "json", "Events that trigger it."),
         C("style", "text", "Body style: json, slack or discord."),
+        C("min_move", "float", "forecast.moved: the least change of probability told."),
         C("created", "time", "When it was registered (UTC)."),
         C("disabled", "time", "When it was deleted (UTC); empty while active."),
     ),
