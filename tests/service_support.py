@@ -85,6 +85,7 @@ class WorkerProcess:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
+        """Stop the worker (SIGTERM, then SIGKILL) and close its log."""
         if self.process.poll() is None:
             self.process.terminate()
             try:

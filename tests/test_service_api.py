@@ -381,11 +381,14 @@ def test_cancelling_a_running_batch_stops_it(service: Service) -> None:
             timeout=60,
             what="the first job",
         )
+        listed = wait_for(lambda: client.get("/runs").json(), timeout=10, what="a run mid-batch")
         asked = client.post(f"/batches/{batch}/cancel")
         done = finished(client, batch, timeout=60)
     assert asked.status_code == 200
     assert done["status"] == "cancelled" and done["progress"]["done"] < 20
     assert service.store.batch(batch)["status"] == "cancelled"
+    job_runs = {job["run_id"] for job in service.store.jobs(batch)}
+    assert listed and {r["run_id"] for r in listed} <= job_runs, "runs listed as jobs finish"
 
 
 def test_a_forecast_is_made_by_an_ensemble_on_the_worker(service: Service) -> None:
