@@ -192,4 +192,4 @@ def test_python_examples_run_in_order_with_the_offline_model(tmp_path):
     assert {r.provider for r in runs} <= {"offline", "openai-compatible"}
     assert {r.status for r in runs} == {"completed"}
     assert len(batches) == 4  # three in the batch examples, one forecast
-    assert {batches["threads"], batches["dask"]} == {"completed"}
+    assert {batches["one-by-one"], batches["dask"]} == {"completed"}

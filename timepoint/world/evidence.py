@@ -150,6 +150,9 @@ class ScheduledStep(Row):
     importance: float
     cap: ResolutionLevel
     key: bool
+    #: the step's part under the ``portal_pivots`` template (endpoint, origin, pivot, bridge,
+    #: checkpoint); None under the other templates
+    part: str | None = None
 
 
 class FidelitySchedule(Row):
