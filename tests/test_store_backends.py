@@ -402,3 +402,37 @@ def test_a_job_whose_driver_lost_the_batch_is_abandoned_when_it_ends(store):
     (job,) = store.jobs(batch_id)
     assert job["status"] == "abandoned" and "lease was lost" in job["message"]
     assert store.held_jobs(batch_id, "driver-b") == []
+
+
+def test_service_work_is_claimed_once_renewed_cancelled_and_counted(store):
+    store.add_api_key("k1", "alice", "hash", monthly_runs=5)
+    store.add_work("w1", "k1", "batch", {"grid": {"seed": [0, 1]}}, jobs=2)
+    store.add_work("w2", "k1", "run", {"seed": 3}, jobs=1)
+    first = store.claim_work("worker-a", 30)
+    second = store.claim_work("worker-b", 30)
+    assert (first["work_id"], second["work_id"]) == ("w1", "w2")
+    assert store.claim_work("worker-c", 30) is None, "held work is not claimed again"
+    assert store.renew_work("w1", "worker-a", 30) and not store.renew_work("w1", "worker-b", 30)
+    store.update_work("w2", lease_expires=datetime.now(UTC) - timedelta(seconds=1))
+    taken = store.claim_work("worker-c", 30)
+    assert taken["work_id"] == "w2" and taken["resumed"] is True
+    store.add_work("w3", "k1", "run", {}, jobs=1)
+    assert store.request_cancel("w3")["status"] == "cancelled"
+    store.update_work("w1", status="completed", cost_usd=0.25, result={"run_ids": ["r1"]})
+    assert store.work("w1")["result_json"] == {"run_ids": ["r1"]}
+    assert store.month_usage("k1") == (4, 0.25)
+    assert store.month_usage("nobody") == (0, 0.0)
+    store.save_run(make_record("20250301-120000-aaaa"), [])
+    store.own_run("20250301-120000-aaaa", "k1", "w1")
+    assert store.owned_run_ids("k1") == ["20250301-120000-aaaa"]
+    assert store.run_owner("20250301-120000-aaaa") == "k1" and store.owned_run_ids("k2") == []
+    store.add_webhook("wh1", "k1", url="http://127.0.0.1/h", events=["run.finished"], style="json")
+    assert [w["webhook_id"] for w in store.webhooks("k1")] == ["wh1"]
+    assert not store.disable_webhook("wh1", "k2") and store.disable_webhook("wh1", "k1")
+    assert store.webhooks() == []
+    store.log_delivery(
+        delivery_id="d1", attempt=1, webhook_id="wh1", event="run.finished", status="delivered"
+    )
+    assert [d["status"] for d in store.deliveries("wh1")] == ["delivered"]
+    assert store.revoke_api_key("alice")["key_id"] == "k1"
+    assert store.api_key("k1")["revoked"] is not None

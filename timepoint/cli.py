@@ -30,6 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "export store tables (JSONL, Parquet)"),
     "db": ("db", "upgrade the run store's schema or show its version"),
     "offline-server": ("offline_server", "serve the offline model as an OpenAI-style endpoint"),
+    "serve": ("serve", "serve the REST API and start its workers"),
+    "worker": ("worker", "do the work queued by the REST API and the MCP server"),
+    "keys": ("keys", "create, list or revoke API keys"),
+    "mcp": ("mcp", "serve simulation as MCP tools (stdio or streamable HTTP)"),
 }
 
 

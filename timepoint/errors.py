@@ -20,9 +20,13 @@ Hierarchy::
     │   └── RunNotFound          no run with that id
     ├── BatchError               a batch definition or execution problem
     ├── ReportError              a report, chart or site could not be built
-    └── CalibrationError         forecasting, resolving or scoring questions went wrong
-        ├── QuestionSetError     a question-set file is invalid (lists every problem)
-        └── ConnectorError       a market or forecasting site answered badly (carries status)
+    ├── CalibrationError         forecasting, resolving or scoring questions went wrong
+    │   ├── QuestionSetError     a question-set file is invalid (lists every problem)
+    │   └── ConnectorError       a market or forecasting site answered badly (carries status)
+    └── ServiceError             the REST API, MCP server or webhooks refused or failed
+        ├── AuthError            a missing, unknown or revoked API key (401)
+        ├── RateLimited          too many requests for a key (429, carries retry_after)
+        └── QuotaExceeded        a key's monthly runs or USD are used up (402)
 
 Messages say what was received, what is allowed, and how to fix it.
 """
@@ -156,3 +160,46 @@ class ConnectorError(CalibrationError):
     def __init__(self, message: str, status: int | None = None):
         self.status = status
         super().__init__(message)
+
+
+class ServiceError(TimepointError):
+    """The REST API, the MCP server or a webhook refused a request or could not serve it.
+
+    ``status`` is the HTTP status the API answers with; ``title`` its short summary.
+    """
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, status: int | None = None, title: str | None = None):
+        self.detail = detail
+        if status is not None:
+            self.status = status
+        if title is not None:
+            self.title = title
+        super().__init__(detail)
+
+
+class AuthError(ServiceError):
+    """A request without a valid API key."""
+
+    status = 401
+    title = "Unauthorized"
+
+
+class RateLimited(ServiceError):
+    """A key sent more requests than its rate allows; ``retry_after`` is in seconds."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: float):
+        self.retry_after = retry_after
+        super().__init__(detail)
+
+
+class QuotaExceeded(ServiceError):
+    """A key used up its monthly runs or USD."""
+
+    status = 402
+    title = "Monthly quota exceeded"

@@ -24,10 +24,11 @@ from timepoint.store.migrations import schema_version, upgrade
 from timepoint.store.queries import RunQueries
 from timepoint.store.rows import call_from_row, child_rows, run_row
 from timepoint.store.schema import LLM_CALLS, RUN_CHILDREN, RUNS
+from timepoint.store.service import ServiceTables
 from timepoint.world.record import RunRecord
 
 
-class Store(RunQueries, BatchTables):
+class Store(RunQueries, BatchTables, ServiceTables):
     """A run store on SQLite or PostgreSQL. Open one with :func:`timepoint.store.open_store`.
 
     Safe to share between the threads of one process (calls are serialized); several processes

@@ -1,0 +1,60 @@
+"""``timepoint worker``: do the work the REST API and the MCP server queue in the store."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+from pathlib import Path
+
+from timepoint.batch.lifeline import set_parent_death_signal
+from timepoint.service.webhooks import Dispatcher, WebhookSecrets, load_webhooks
+from timepoint.service.worker import LEASE_S, Worker
+from timepoint.settings import Settings
+from timepoint.store import open_store
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``timepoint worker``."""
+    parser.add_argument("--backend", choices=("local", "dask"), default="local")
+    parser.add_argument("--cluster", metavar="URL", help="Dask scheduler, e.g. tcp://host:8786")
+    parser.add_argument("--lease", type=float, default=LEASE_S, metavar="S", help="lease seconds")
+    parser.add_argument("--webhooks", type=Path, metavar="FILE", help="webhooks YAML file")
+    parser.add_argument("--bound", action="store_true", help=argparse.SUPPRESS)
+    parser.set_defaults(handler=handle)
+
+
+def webhook_secrets(settings: Settings) -> WebhookSecrets:
+    """The webhook secrets of ``TIMEPOINT_WEBHOOK_KEY``, else of ``<home>/service/webhook.key``."""
+    key = os.environ.get("TIMEPOINT_WEBHOOK_KEY", "").strip()
+    if key:
+        return WebhookSecrets(key.encode())
+    return WebhookSecrets.at(settings.home / "service" / "webhook.key")
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Work until SIGTERM or Ctrl-C."""
+    if args.bound:
+        set_parent_death_signal(signal.SIGTERM)
+    settings = Settings.from_env()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with open_store(settings.db_url, home=settings.home) as store:
+        configured = load_webhooks(args.webhooks, os.environ) if args.webhooks else []
+        dispatcher = Dispatcher(store, configured, secrets=webhook_secrets(settings))
+        worker = Worker(
+            store,
+            settings,
+            backend=args.backend,
+            cluster=args.cluster,
+            lease_s=args.lease,
+            notify=dispatcher.notify,
+            say=lambda line: print(line, flush=True),
+        )
+        print(f"timepoint worker {worker.token}: waiting for work", flush=True)
+        try:
+            worker.serve(stop)
+        finally:
+            dispatcher.close()
+    return 0
