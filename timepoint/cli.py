@@ -1,5 +1,6 @@
 """The ``timepoint`` command line. Sub-commands live in :mod:`timepoint.commands`, one module each,
 imported only when used so start-up stays fast (no pandas, dask, altair or papermill here).
+Every command that uses the run store first prints which one (``store: …``) on stderr.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import importlib
 import sys
 
 from timepoint.errors import TimepointError
+from timepoint.settings import Settings
 
 #: sub-command name -> (module under timepoint.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -28,6 +30,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("db", "upgrade the run store's schema or show its version"),
     "offline-server": ("offline_server", "serve the offline model as an OpenAI-style endpoint"),
 }
+
+#: sub-commands that read or write the run store; each says which store first (on stderr)
+STORE_COMMANDS = frozenset(
+    {"run", "runs", "ask", "branch", "compare", "batch", "sweep", "site", "export", "db"}
+)
 
 
 def _build_parser(selected: str | None) -> argparse.ArgumentParser:
@@ -56,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if args.command in STORE_COMMANDS and not getattr(args, "url", None):
+            print(Settings.from_env().describe_store(), file=sys.stderr)
         return int(args.handler(args) or 0)
     except TimepointError as error:
         print(f"timepoint {args.command}: {error}", file=sys.stderr)
