@@ -93,7 +93,7 @@ def show(item: Any, caption: str = "") -> None:
     from IPython.display import Markdown, display
 
     if _is_chart(item) or _is_spec(item):
-        display(chart_bundle(item, caption or _title(item)), raw=True)
+        display(chart_bundle(item, caption), raw=True)
     elif isinstance(item, str):
         display(Markdown(no_raw_html(item)))
     else:
@@ -107,12 +107,6 @@ def _is_chart(item: Any) -> bool:
 def _is_spec(item: Any) -> bool:
     views = {"mark", "layer", "hconcat", "vconcat", "facet"}
     return isinstance(item, dict) and bool(views & set(item))
-
-
-def _title(chart: Any) -> str:
-    title = chart.get("title") if isinstance(chart, dict) else getattr(chart, "title", None)
-    text = title.get("text") if isinstance(title, dict) else getattr(title, "text", title)
-    return str(text) if isinstance(text, str) else "chart"
 
 
 def scenario_path(scenario: str | Path) -> Path:

@@ -129,12 +129,16 @@ def spend_line(record: RunRecord) -> str:
     own_tokens = tokens - u.on_demand_tokens
     own_calls = u.calls - u.on_demand_calls
     own_cost = u.cost_usd - u.on_demand_cost_usd
-    line = f"{own_tokens:,} tokens in {own_calls} calls · ${own_cost:.4f}"
+    line = f"{own_tokens:,} tokens in {_calls(own_calls)} · ${own_cost:.4f}"
     if not (u.on_demand_calls or u.on_demand_tokens):
         return line
     asked = len(record.answers)
     questions = f" ({asked} question{'s' if asked != 1 else ''})" if asked else ""
     return (
-        f"{line} (generation), plus {u.on_demand_tokens:,} tokens in {u.on_demand_calls} calls "
+        f"{line} (generation), plus {u.on_demand_tokens:,} tokens in {_calls(u.on_demand_calls)} "
         f"· ${u.on_demand_cost_usd:.4f} on demand{questions}"
     )
+
+
+def _calls(n: int) -> str:
+    return "1 call" if n == 1 else f"{n} calls"

@@ -54,12 +54,19 @@ def chart_vegalite(chart: Any) -> dict[str, Any]:
     return spec
 
 
-def chart_bundle(chart: Any, caption: str = "chart") -> dict[str, Any]:
+def chart_bundle(chart: Any, caption: str = "") -> dict[str, Any]:
     """A display bundle of the chart: Vega-Lite (interactive, shown untrusted by JupyterLab),
-    SVG (every other viewer) and ``caption`` as text. Display it with
-    ``IPython.display.display(bundle, raw=True)``."""
+    SVG (every other viewer) and ``caption`` (default: the chart's title) as text. Display it
+    with ``IPython.display.display(bundle, raw=True)``."""
+    spec = chart_vegalite(chart)
     return {
-        VEGALITE_MIME: chart_vegalite(chart),
-        "image/svg+xml": chart_svg(chart),
-        "text/plain": caption,
+        VEGALITE_MIME: spec,
+        "image/svg+xml": chart_svg(spec),
+        "text/plain": caption or _title(spec),
     }
+
+
+def _title(spec: dict[str, Any]) -> str:
+    title = spec.get("title")
+    text = title.get("text") if isinstance(title, dict) else title
+    return f"chart: {text}" if isinstance(text, str) and text else "chart"
