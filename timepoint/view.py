@@ -39,6 +39,13 @@ def settings_for(home: str | Path | None = "", db_url: str | None = "") -> Any:
     return settings.model_copy(update=changes) if changes else settings
 
 
+def _announce(settings: Any, home: str | Path | None, db_url: str | None = "") -> None:
+    """Print which store was found (``store: …``) unless the caller named it (``home`` or
+    ``db_url``), as the report site's notebooks do: their pages show no local paths."""
+    if not home and not db_url:
+        print(settings.describe_store())
+
+
 def open_store_for(home: str | Path | None = "", db_url: str | None = "") -> Any:
     """The run store of :func:`settings_for` ``(home, db_url)``."""
 
@@ -54,7 +61,7 @@ def open_run(run_id: str = "", home: str | Path | None = "", db_url: str | None 
     """
 
     settings = settings_for(home, db_url)
-    print(settings.describe_store())
+    _announce(settings, home, db_url)
     store = open_store_for(home, db_url)
     if not run_id:
         newest = store.list_runs(limit=1)
@@ -73,7 +80,7 @@ def open_runs(
     """Stored runs by id, oldest first; every stored run when ``run_ids`` is empty."""
 
     settings = settings_for(home, db_url)
-    print(settings.describe_store())
+    _announce(settings, home, db_url)
     store = open_store_for(home, db_url)
     ids = list(run_ids or [])
     if not ids:
@@ -133,7 +140,7 @@ def run_scenario(
     ``scenario`` may be relative to the current folder or to the project root."""
 
     settings = settings_for(home)
-    print(settings.describe_store())
+    _announce(settings, home)
     overrides: dict[str, Any] = {}
     if model:
         overrides["models.model"] = model
