@@ -74,7 +74,7 @@ class BarProgress:
         self._written = ""
         self._shown = 0
         self._bar: Any = None
-        if _interactive(self._out):
+        if is_terminal(self._out) or (stream is None and _in_notebook()):
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=total, desc=description, unit="job", dynamic_ncols=True)
@@ -120,6 +120,11 @@ class BarProgress:
             self._write(self._line)
 
 
-def _interactive(stream: TextIO) -> bool:
-    """A terminal, or a Jupyter kernel (whose widget bar draws no frames into a log)."""
-    return is_terminal(stream) or "ipykernel" in sys.modules
+def _in_notebook() -> bool:
+    """True inside a running Jupyter kernel, where the bar is a widget, not frames in a log."""
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
