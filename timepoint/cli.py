@@ -37,6 +37,14 @@ STORE_COMMANDS = frozenset(
 )
 
 
+def _uses_store(args: argparse.Namespace) -> bool:
+    """True when the command reads or writes the store of the environment (not ``db --url``,
+    not ``site serve``, which serves a folder)."""
+    if args.command not in STORE_COMMANDS or getattr(args, "url", None):
+        return False
+    return getattr(args, "site_command", None) != "serve"
+
+
 def _build_parser(selected: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="timepoint", description="Timepoint: LLM-driven temporal simulation."
@@ -63,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        if args.command in STORE_COMMANDS and not getattr(args, "url", None):
+        if _uses_store(args):
             print(Settings.from_env().describe_store(), file=sys.stderr)
         return int(args.handler(args) or 0)
     except TimepointError as error:
