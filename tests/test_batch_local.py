@@ -1,4 +1,4 @@
-"""Batches on the local backend (loky processes) with the offline model."""
+"""Batches on the local backend (loky processes running jobs on threads) with the offline model."""
 
 from __future__ import annotations
 
@@ -96,6 +96,7 @@ def test_failed_attempts_are_retried_with_backoff(tmp_path, settings):
     summary = tp.run_batch(
         grid,
         parallel_workers=1,
+        threads_per_worker=1,  # one job at a time: the first one meets both failures
         settings=settings,
         progress=False,
         model=outage,

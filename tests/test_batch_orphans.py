@@ -299,3 +299,32 @@ def test_a_job_that_loses_its_lease_stops_calling_the_model_and_records_nothing(
     assert attempt["status"] == "lost"
     completed = [r for r in store.list_runs() if r.status == "completed"]
     assert completed == []
+
+
+def test_a_resume_adopts_a_run_its_killed_attempt_stored_but_never_recorded(tmp_path, settings):
+    grid = tp.expand_grid(write_scenario(tmp_path), {"seed": range(2)})
+    store = open_store(settings.db_url, home=settings.home)
+    store.create_batch("adopt", {"jobs": 2})
+    far = "far-away:4242:0123456789ab"
+    assert store.claim_batch("adopt", far, host="far-away", pid=4242, lease_s=1.0) is None
+    first = grid[0]
+    attempt, _ = store.claim_job(
+        "adopt", first.job_id, far, spec={}, lease_s=1.0, host="far-away", pid=4243
+    )
+    assert attempt is not None
+    # the attempt named its run, stored it, and was killed before recording the job
+    store.name_attempt_run("adopt", first.job_id, attempt, "20260101-000000-orphan")
+    stored = tp.run(
+        first.scenario,
+        seed=first.seed,
+        overrides=first.overrides or None,
+        store=store,
+        settings=settings,
+        run_id="20260101-000000-orphan",
+    )
+    summary = _resume(grid, settings, resume="adopt", lease_s=2.0)
+    assert (summary.completed, summary.failed) == (2, 0)
+    rows = {r["job_id"]: r for r in store.jobs("adopt")}
+    assert rows[first.job_id]["run_id"] == stored.run_id, "the stored run was not adopted"
+    seeds = collections.Counter(r.seed for r in store.list_runs() if r.status == "completed")
+    assert seeds == {0: 1, 1: 1}, "a job ran to completion twice"

@@ -10,6 +10,8 @@ from datetime import timedelta
 import pytest
 
 import timepoint as tp
+from timepoint.errors import ScenarioError
+from timepoint.scenario.loader import load_scenario
 from timepoint.scenario.schema import TimepointsConfig
 from timepoint.settings import Settings
 from timepoint.time.expansion import (
@@ -134,3 +136,45 @@ def test_the_opening_moment_expands_by_default_and_m8_can_be_switched_off(tmp_pa
     )
     assert [t.id for t in off.record.timepoints] == ["tp_000", "tp_001", "tp_002"]
     assert all(e.mechanism != "M8" for e in off.record.mechanisms)
+
+
+@pytest.mark.parametrize("mode", ["directorial", "nonlinear", "cyclical"])
+def test_expansion_unfolds_a_moment_in_every_forward_mode(mode, settings):
+    overrides = {
+        "temporal.mode": mode,
+        "temporal.cyclical.cycle_length": 2,
+        "timepoints.count": 2,
+        "timepoints.before": 1,
+        "timepoints.after": 1,
+        "timepoints.expand": [1],
+    }
+    record = tp.run(JEFFERSON, settings=settings, overrides=overrides).record
+    subs = [t for t in record.timepoints if t.parent_timepoint]
+    assert [(t.parent_timepoint, t.phase) for t in subs] == [
+        ("tp_001", "arrival"),
+        ("tp_001", "aftermath"),
+    ]
+    by_id = {t.id: t for t in record.timepoints}
+    arrival, aftermath = subs
+    assert by_id["tp_001"].causal_parent == arrival.id and arrival.causal_parent == "tp_000"
+    assert aftermath.causal_parent == "tp_001"
+    assert arrival.timestamp < by_id["tp_001"].timestamp < aftermath.timestamp
+    ledger = {m.mechanism: m.counts for m in record.mechanisms}
+    assert ledger["M8"]["sub-moments"] == 2
+
+
+@pytest.mark.parametrize("mode", ["branching", "portal"])
+def test_expansion_is_refused_where_it_has_no_meaning(mode):
+    overrides = {"temporal.mode": mode, "timepoints.after": 2}
+    if mode == "portal":
+        overrides["temporal.portal"] = {
+            "description": "The bill passed.",
+            "portal_year": 1791,
+            "origin_year": 1789,
+        }
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(JEFFERSON).with_overrides(overrides)
+    (problem,) = caught.value.problems
+    assert problem.startswith("--set: timepoints.after: vertical expansion")
+    assert f"has no meaning in {mode} mode" in problem
+    assert "set timepoints.before and after to 0" in problem

@@ -18,7 +18,7 @@ from timepoint.store import open_store
 from .conftest import JEFFERSON, ROOT
 
 NOTEBOOKS = ROOT / "notebooks"
-NAMES = ("run_scenario", "explore_run", "batch_sweep", "compare_paths")
+NAMES = ("run_scenario", "explore_run", "batch_sweep", "compare_paths", "calibration")
 
 
 def _execute(

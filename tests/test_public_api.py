@@ -11,6 +11,8 @@ def test_root_api_is_small_and_pinned():
             "compare",
             "estimate_batch",
             "expand_grid",
+            "forecast",
+            "load_questions",
             "load_run",
             "run",
             "run_batch",

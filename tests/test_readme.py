@@ -23,7 +23,7 @@ README = ROOT / "README.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 #: repository folders whose paths the shell examples may name (anything else is an output or
 #: a placeholder)
-REPO_DIRS = ("batches", "benchmarks", "docs", "notebooks", "scenarios", "scripts")
+REPO_DIRS = ("batches", "benchmarks", "docs", "notebooks", "questions", "scenarios", "scripts")
 
 
 def blocks(language: str) -> list[tuple[int, str]]:
@@ -155,10 +155,12 @@ def test_files_named_by_shell_examples_exist(line, argv):
         assert list(ROOT.glob(relative)), f"README.md:{line}: {arg} does not exist"
 
 
-def test_papermill_example_sets_parameters_the_notebook_declares():
+@pytest.mark.parametrize(
+    ("line", "argv"), by_line([(n, a) for n, a in shell_commands() if a[0] == "papermill"])
+)
+def test_papermill_examples_set_parameters_the_notebook_declares(line, argv):
     import nbformat
 
-    [(line, argv)] = [(n, a) for n, a in shell_commands() if a[0] == "papermill"]
     notebook = nbformat.read(ROOT / argv[1], as_version=4)
     [cell] = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
     declared = set(re.findall(r"^(\w+)\s*=", cell.source, re.MULTILINE))
@@ -189,5 +191,5 @@ def test_python_examples_run_in_order_with_the_offline_model(tmp_path):
     # the offline model, embedded or served on loopback by the example that shows the endpoint
     assert {r.provider for r in runs} <= {"offline", "openai-compatible"}
     assert {r.status for r in runs} == {"completed"}
-    assert len(batches) == 3
-    assert {batches["threads"], batches["dask"]} == {"completed"}
+    assert len(batches) == 4  # three in the batch examples, one forecast
+    assert {batches["one-by-one"], batches["dask"]} == {"completed"}

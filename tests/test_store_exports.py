@@ -6,6 +6,7 @@ import importlib.util
 import json
 import re
 
+import pyarrow.parquet as pq
 import pytest
 
 from tests.test_store_support import NAMES, make_calls, make_record
@@ -145,10 +146,8 @@ def test_parquet_without_pyarrow_says_how_to_install_it(store, tmp_path):
     assert not (tmp_path / "d.parquet").exists()
 
 
-@pytest.mark.skipif(not HAS_PYARROW, reason="pyarrow is not installed (pip install pyarrow)")
 def test_parquet_round_trips_rows_with_types(store, tmp_path):
-    import pyarrow.parquet as pq
-
+    # pyarrow is part of the analysis extra, which the test environment installs
     out = tmp_path / "exposures.parquet"
     count = export_table(store, "exposures", out, anonymize=True)
 

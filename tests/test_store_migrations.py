@@ -25,6 +25,7 @@ from timepoint.store.schema import metadata_at
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ALL_VERSIONS = list(range(1, SCHEMA_VERSION + 1))
 
 
 def _reads(store) -> dict:
@@ -62,7 +63,7 @@ def test_a_store_written_before_alembic_reads_back_the_same(tmp_path):
 
     with open_store(path) as store:
         assert store.version == SCHEMA_VERSION
-        assert _bookkeeping(store) == ([HEAD], [1, 2])
+        assert _bookkeeping(store) == ([HEAD], ALL_VERSIONS)
         assert _reads(store) == expected
         assert [r.run_id for r in store.list_runs(scenario="mars_mission")] == [
             "20250302-090000-bbbb"
@@ -74,7 +75,7 @@ def test_a_store_written_before_alembic_reads_back_the_same(tmp_path):
 
     with open_store(path) as again:
         assert len(again.list_runs()) == 3
-        assert _bookkeeping(again) == ([HEAD], [1, 2])
+        assert _bookkeeping(again) == ([HEAD], ALL_VERSIONS)
 
 
 def _version_1_store(url: str, *, before_alembic: bool) -> None:
@@ -121,7 +122,7 @@ def test_a_version_1_store_is_upgraded_when_opened(empty_url, before_alembic):
 
     with open_store(empty_url) as store:
         assert store.version == SCHEMA_VERSION
-        assert _bookkeeping(store) == ([HEAD], [1, 2])
+        assert _bookkeeping(store) == ([HEAD], ALL_VERSIONS)
         assert store.batch_spend("old") == (0.5, 70)
         assert store.jobs("old")[0]["attempt"] is None
         assert store.claim_batch("old", "driver", host="h", pid=1, lease_s=60) is None
@@ -163,7 +164,7 @@ def test_several_processes_open_an_old_store_at_once(tmp_path):
     assert [o.returncode for o in openers] == [0, 0, 0, 0]
     assert outputs == [f"{SCHEMA_VERSION} 1\n"] * 4
     with open_store(path) as store:
-        assert _bookkeeping(store) == ([HEAD], [1, 2])
+        assert _bookkeeping(store) == ([HEAD], ALL_VERSIONS)
 
 
 def test_db_command_shows_and_upgrades_the_schema(tmp_path, monkeypatch, capsys):
@@ -174,17 +175,17 @@ def test_db_command_shows_and_upgrades_the_schema(tmp_path, monkeypatch, capsys)
     monkeypatch.delenv("TIMEPOINT_DB_URL", raising=False)
 
     assert main(["db", "current"]) == 0
-    assert "schema version 1 (revision none); newest is schema version 2 (revision 0002)" in (
+    assert "schema version 1 (revision none); newest is schema version 3 (revision 0003)" in (
         capsys.readouterr().out
     )
     assert main(["db", "upgrade"]) == 0
-    assert "upgraded from schema version 1 (revision none) to schema version 2 (revision 0002)" in (
+    assert "upgraded from schema version 1 (revision none) to schema version 3 (revision 0003)" in (
         capsys.readouterr().out
     )
     assert main(["db", "upgrade"]) == 0
-    assert "already at schema version 2 (revision 0002)" in capsys.readouterr().out
+    assert "already at schema version 3 (revision 0003)" in capsys.readouterr().out
     assert main(["db", "current"]) == 0
-    assert "schema version 2 (revision 0002); up to date" in capsys.readouterr().out
+    assert "schema version 3 (revision 0003); up to date" in capsys.readouterr().out
 
 
 def test_db_command_needs_an_existing_store(tmp_path, capsys):

@@ -13,6 +13,7 @@ from timepoint.errors import TimepointError
 
 if TYPE_CHECKING:
     from timepoint.batch import estimate_batch, expand_grid, run_batch
+    from timepoint.calibrate import forecast, load_questions
     from timepoint.engine.run import Run, compare, load_run
     from timepoint.engine.runner import RunFailed, run
     from timepoint.scenario.schema import Scenario
@@ -25,6 +26,8 @@ _LAZY: dict[str, str] = {
     "Scenario": "timepoint.scenario.schema",
     "compare": "timepoint.engine.run",
     "estimate_batch": "timepoint.batch",
+    "forecast": "timepoint.calibrate",
+    "load_questions": "timepoint.calibrate",
     "expand_grid": "timepoint.batch",
     "run_batch": "timepoint.batch",
 }
@@ -37,6 +40,8 @@ __all__ = [
     "compare",
     "estimate_batch",
     "expand_grid",
+    "forecast",
+    "load_questions",
     "load_run",
     "run",
     "run_batch",

@@ -25,6 +25,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "compare two runs or two paths of one run"),
     "batch": ("batch", "run a batch of specs locally or on Dask"),
     "sweep": ("sweep", "execute a notebook over a parameter grid"),
+    "forecast": ("forecast", "forecast a question set from ensembles of runs"),
+    "resolve": ("resolve", "record a question set's outcomes and score its forecasts"),
+    "import-questions": ("import_questions", "write a question set from Polymarket or Metaculus"),
     "site": ("site", "build or serve the report site"),
     "export": ("export", "export store tables (JSONL, Parquet)"),
     "db": ("db", "upgrade the run store's schema or show its version"),
@@ -33,7 +36,20 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 #: sub-commands that read or write the run store; each says which store first (on stderr)
 STORE_COMMANDS = frozenset(
-    {"run", "runs", "ask", "branch", "compare", "batch", "sweep", "site", "export", "db"}
+    {
+        "run",
+        "runs",
+        "ask",
+        "branch",
+        "compare",
+        "batch",
+        "sweep",
+        "forecast",
+        "resolve",
+        "site",
+        "export",
+        "db",
+    }
 )
 
 

@@ -19,7 +19,10 @@ Hierarchy::
     ├── StoreError               the run store could not read or write
     │   └── RunNotFound          no run with that id
     ├── BatchError               a batch definition or execution problem
-    └── ReportError              a report, chart or site could not be built
+    ├── ReportError              a report, chart or site could not be built
+    └── CalibrationError         forecasting, resolving or scoring questions went wrong
+        ├── QuestionSetError     a question-set file is invalid (lists every problem)
+        └── ConnectorError       a market or forecasting site answered badly (carries status)
 
 Messages say what was received, what is allowed, and how to fix it.
 """
@@ -133,3 +136,23 @@ class BatchError(TimepointError):
 
 class ReportError(TimepointError):
     """A narrative, chart or site could not be built."""
+
+
+class CalibrationError(TimepointError):
+    """Forecasting, resolving or scoring questions went wrong."""
+
+
+class QuestionSetError(CalibrationError):
+    """A question set is invalid. ``problems`` holds one human-readable line per problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class ConnectorError(CalibrationError):
+    """A connector's source answered with an error or a payload it cannot read."""
+
+    def __init__(self, message: str, status: int | None = None):
+        self.status = status
+        super().__init__(message)

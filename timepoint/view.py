@@ -116,16 +116,21 @@ def _is_spec(item: Any) -> bool:
     return isinstance(item, dict) and bool(views & set(item))
 
 
-def scenario_path(scenario: str | Path) -> Path:
-    """``scenario`` as given when that file exists, else the same path under the project root,
-    so ``scenarios/showcase/jefferson_dinner.yaml`` works from the repository folder and from
-    ``notebooks/`` alike."""
+def project_path(path: str | Path) -> Path:
+    """``path`` as given when that file exists, else the same path under the project root, so
+    ``scenarios/showcase/jefferson_dinner.yaml`` or ``questions/library.yaml`` work from the
+    repository folder and from ``notebooks/`` alike."""
 
-    path = Path(scenario)
+    given = Path(path)
     found = project_root()
-    if path.exists() or path.is_absolute() or found is None:
-        return path
-    return found[0] / path
+    if given.exists() or given.is_absolute() or found is None:
+        return given
+    return found[0] / given
+
+
+def scenario_path(scenario: str | Path) -> Path:
+    """A scenario file found by :func:`project_path`."""
+    return project_path(scenario)
 
 
 def run_scenario(

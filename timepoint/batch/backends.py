@@ -6,9 +6,8 @@ jobs in flight and reserve budget before each submission. One task is one simula
 tasks get unique keys and ``pure=False`` so no two jobs are ever merged.
 
 - ``local``: joblib's loky process pool (the executor behind ``joblib.Parallel``), used directly
-  so the driver decides when each job is submitted: one job per process at a time; with
-  ``threads_per_worker`` > 1, a pool of processes that each run that many jobs on threads
-  (:mod:`timepoint.batch.pool`), since jobs mostly wait for a model.
+  so the driver decides when each job is submitted; each process runs ``threads_per_worker``
+  jobs at once on threads, since jobs mostly wait for a model (:mod:`timepoint.batch.local`).
 - ``dask`` with ``cluster=None``: a ``distributed.LocalCluster`` of ``workers`` processes on
   127.0.0.1, dashboard on a random local port (never 8787).
 - ``dask`` with ``cluster="tcp://host:port"``: an existing scheduler; its workers' threads are
@@ -24,13 +23,10 @@ keep a job whose driver is gone from recording its result and from making furthe
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Collection
-from concurrent.futures import FIRST_COMPLETED, wait
 from typing import Any, Protocol
 
-from timepoint.batch.lifeline import bind_to_parent
-from timepoint.batch.pool import ThreadedProcessPool
+from timepoint.batch.local import LocalBackend  # joblib: the optional batch extra
 from timepoint.errors import BatchError
 
 BACKENDS = ("local", "dask")
@@ -49,79 +45,6 @@ class Backend(Protocol):
     def describe(self) -> str: ...
 
     def close(self, *, kill: bool = False) -> None: ...
-
-
-class ThreadedLocalBackend:
-    """``workers`` local processes running ``threads`` jobs each."""
-
-    name = "local"
-
-    def __init__(self, workers: int, threads: int):
-
-        self.workers, self.threads = workers, threads
-        self._pool = ThreadedProcessPool(
-            workers, threads, initializer=bind_to_parent, initargs=(os.getpid(),)
-        )
-        self.capacity = self._pool.capacity
-
-    def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any:
-        return self._pool.submit(fn, *args)
-
-    def wait(self, futures: Collection[Any], timeout: float) -> set[Any]:
-
-        done, _ = wait(list(futures), timeout=timeout, return_when=FIRST_COMPLETED)
-        return set(done)
-
-    def cancel(self, future: Any) -> bool:
-        return self._pool.cancel(future)
-
-    def describe(self) -> str:
-        return f"local: {self.workers} processes × {self.threads} job threads"
-
-    def close(self, *, kill: bool = False) -> None:
-        self._pool.shutdown(kill=kill)
-
-
-class LocalBackend:
-    """A loky process pool of ``workers`` processes."""
-
-    name = "local"
-
-    def __init__(self, workers: int):
-        from joblib.externals.loky import ProcessPoolExecutor
-
-        self.capacity = workers
-        self._executor_class = ProcessPoolExecutor
-        self._pool = self._new_pool()
-
-    def _new_pool(self) -> Any:
-        return self._executor_class(
-            max_workers=self.capacity, initializer=bind_to_parent, initargs=(os.getpid(),)
-        )
-
-    def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any:
-        from joblib.externals.loky.process_executor import BrokenProcessPool
-
-        try:
-            return self._pool.submit(fn, *args)
-        except BrokenProcessPool:
-            self._pool.shutdown(wait=False, kill_workers=True)
-            self._pool = self._new_pool()
-            return self._pool.submit(fn, *args)
-
-    def wait(self, futures: Collection[Any], timeout: float) -> set[Any]:
-
-        done, _ = wait(list(futures), timeout=timeout, return_when=FIRST_COMPLETED)
-        return set(done)
-
-    def cancel(self, future: Any) -> bool:
-        return bool(future.cancel())
-
-    def describe(self) -> str:
-        return f"local: {self.capacity} processes (joblib/loky)"
-
-    def close(self, *, kill: bool = False) -> None:
-        self._pool.shutdown(wait=not kill, kill_workers=kill)
 
 
 class DaskBackend:
@@ -206,9 +129,8 @@ def open_backend(
                 f"cluster={cluster!r} needs backend='dask'; the local backend runs processes "
                 "on this machine"
             )
-        if threads_per_worker > 1:
-            return ThreadedLocalBackend(workers, threads_per_worker)
-        return LocalBackend(workers)
+
+        return LocalBackend(workers, threads_per_worker)
     if name == "dask":
         return DaskBackend(workers, cluster, threads_per_worker)
     raise BatchError(f"unknown backend {name!r}; allowed: {', '.join(BACKENDS)}")

@@ -14,7 +14,8 @@
     budget_usd: 5.0              # the batch cap (--budget overrides); null for none
     job_cap_usd: 0.5             # the most one job may spend (default: scenario budget)
     workers: 4                   # --workers overrides
-    threads_per_worker: 1        # jobs each worker runs at once (--threads overrides)
+    threads_per_worker: 16       # jobs each worker runs at once (--threads overrides);
+                                 # default: the scenario's models.max_concurrency
     backend: local               # local | dask (--backend, --scheduler override)
     scheduler: null              # tcp://host:port of an existing Dask scheduler
     attempts: 3                  # attempts per job, retried with exponential backoff
@@ -54,7 +55,7 @@ class BatchFile(BaseModel):
     budget_usd: float | None = Field(100.0, ge=0)
     job_cap_usd: float | None = Field(None, ge=0)
     workers: int = Field(4, ge=1)
-    threads_per_worker: int = Field(1, ge=1)
+    threads_per_worker: int | None = Field(None, ge=1)
     backend: Literal["local", "dask"] = "local"
     scheduler: str | None = None
     attempts: int = Field(3, ge=1)

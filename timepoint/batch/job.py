@@ -22,6 +22,7 @@ from timepoint.batch.lease import FlaggedBudget, JobLease, LeasedBudget, overspe
 from timepoint.batch.ratelimit import RateLimitedModel, RateLimitSpec
 from timepoint.batch.spec import JobSpec
 from timepoint.engine.runner import RunFailed, run
+from timepoint.engine.session import new_run_id
 from timepoint.errors import (
     AuthenticationError,
     BudgetExceeded,
@@ -159,9 +160,21 @@ def _provider(ctx: JobContext, spec: JobSpec) -> LanguageModel | None:
     return RateLimitedModel(inner, ctx.rate_limit.build())
 
 
-def _attempt(spec: JobSpec, ctx: JobContext, store: Any, budget: Any) -> tuple[str, dict]:
-    """Run the simulation once; returns (status, fields) of the attempt."""
+def _attempt(
+    spec: JobSpec,
+    ctx: JobContext,
+    store: Any,
+    budget: Any,
+    announce: Callable[[str], None] | None = None,
+) -> tuple[str, dict]:
+    """Run the simulation once; returns (status, fields) of the attempt.
 
+    ``announce`` is told the run's id before the simulation starts (a leased job writes it
+    into its attempt row).
+    """
+    run_id = new_run_id(f"{ctx.batch_id}:{spec.job_id}")
+    if announce is not None:
+        announce(run_id)
     try:
         result = run(
             spec.scenario,
@@ -172,6 +185,7 @@ def _attempt(spec: JobSpec, ctx: JobContext, store: Any, budget: Any) -> tuple[s
             settings=ctx.settings,
             parent_budget=budget,
             replicate=spec.replicate,
+            run_id=run_id,
         )
     except RunFailed as failure:
         record = failure.run.record
@@ -187,14 +201,20 @@ def _attempt(spec: JobSpec, ctx: JobContext, store: Any, budget: Any) -> tuple[s
     return "completed", {"run_id": result.run_id}
 
 
-def _run_attempts(spec: JobSpec, ctx: JobContext, store: Any, budget: Any) -> JobResult:
+def _run_attempts(
+    spec: JobSpec,
+    ctx: JobContext,
+    store: Any,
+    budget: Any,
+    announce: Callable[[str], None] | None = None,
+) -> JobResult:
     """Up to ``ctx.attempts`` simulations under ``budget``, with backoff between them."""
     started = time.perf_counter()
     rng = random.Random(f"{ctx.batch_id}:{spec.job_id}")
     attempt = 0
     while True:
         attempt += 1
-        status, outcome = _attempt(spec, ctx, store, budget)
+        status, outcome = _attempt(spec, ctx, store, budget, announce)
         error = outcome.get("error")
         if error is None or attempt >= ctx.attempts or is_permanent(error):
             break
@@ -222,10 +242,23 @@ def _run_leased(spec: JobSpec, ctx: JobContext, store: Any, cap_usd: float | Non
         return JobResult(
             job_id=spec.job_id, status="lost", message=refused, recorded=True, lost=True
         )
+    adopted = lease.orphaned_run()
+    if adopted is not None:  # stored by a killed attempt that never recorded it
+        usage = adopted.usage
+        result = JobResult(
+            job_id=spec.job_id,
+            status="completed",
+            run_id=adopted.run_id,
+            cost_usd=usage.cost_usd,
+            tokens=usage.prompt_tokens + usage.completion_tokens,
+            duration_s=adopted.duration_s or 0.0,
+        )
+        recorded = lease.finish(**result.row())
+        return result.model_copy(update={"recorded": True, "lost": not recorded})
     flag = overspend_flag(ctx.settings.home, ctx.batch_id, ctx.lease_owner)
     budget = LeasedBudget("job", lease, flag, max_usd=cap_usd)
     with lease.heartbeat(budget):
-        result = _run_attempts(spec, ctx, store, budget)
+        result = _run_attempts(spec, ctx, store, budget, lease.name_run)
     if lease.finish(**result.row()):
         return result.model_copy(update={"recorded": True})
     return result.model_copy(update={"recorded": True, "lost": True})

@@ -33,6 +33,7 @@ from typing import Any
 from timepoint.batch.lifeline import pid_alive
 from timepoint.errors import BatchError, BudgetExceeded, StoreError, TimepointError
 from timepoint.llm.meter import Budget, BudgetOverspent
+from timepoint.world.record import RunRecord
 
 #: seconds a lease lasts unless renewed (renewed every quarter of that)
 LEASE_S = 30.0
@@ -322,6 +323,31 @@ class JobLease:
         if not held:
             self._lost.set()
             raise LeaseLost(self.job_id)
+
+    def name_run(self, run_id: str) -> None:
+        """Write the id of the run this attempt is about to simulate."""
+        if self.attempt is None:
+            raise BatchError(f"job {self.job_id}: name_run() before claim()")
+        self.store.name_attempt_run(self.batch_id, self.job_id, self.attempt, run_id)
+
+    def orphaned_run(self) -> RunRecord | None:
+        """A completed run an earlier attempt of this job stored but never recorded (it was
+        killed in between), or ``None``."""
+        earlier = [
+            row
+            for row in self.store.attempts(self.batch_id)
+            if row["job_id"] == self.job_id and row["attempt"] != self.attempt and row["run_id"]
+        ]
+        for row in reversed(earlier):
+            if row["status"] in ("completed", "failed"):
+                continue  # recorded: its result is the job's, or was retried
+            try:
+                record: RunRecord = self.store.load_run(row["run_id"])
+            except StoreError:
+                continue
+            if record.status == "completed":
+                return record
+        return None
 
     def finish(self, **fields: Any) -> bool:
         """Record the result (the ``batch_jobs`` fields) if the lease still holds."""

@@ -43,6 +43,7 @@ class Plan:
     total: int
     specs_hash: str
     estimate: BatchEstimate | None = None
+    concurrency: int = 1
 
     @property
     def default_batch_id(self) -> str:
@@ -71,6 +72,9 @@ def plan_specs(
 ) -> Plan:
     """One pass over ``configs``: count, hash and estimate; reject duplicate job ids.
 
+    With an ``estimator`` the scenarios are resolved, and the plan also holds the largest
+    in-run concurrency (``models.max_concurrency``) among them.
+
     Raises:
         BatchError: the batch is empty or two specs resolve to the same job.
     """
@@ -78,6 +82,7 @@ def plan_specs(
     seen: dict[str, int] = {}
     loader = ScenarioLoader()
     total = 0
+    concurrency = 1
     for index, spec in enumerate(iter_specs(configs, loader) if estimator else configs):
         job_id = job_ids(spec)
         if job_id in seen:
@@ -89,7 +94,9 @@ def plan_specs(
         seen[job_id] = index
         digest.update(job_id.encode() + b"\n")
         if estimator is not None:
-            estimator.add(resolved_scenario(spec, loader))
+            resolved = resolved_scenario(spec, loader)
+            estimator.add(resolved)
+            concurrency = max(concurrency, resolved.models.max_concurrency)
         total += 1
     if total == 0:
         raise BatchError("the batch has no jobs; give at least one config or grid point")
@@ -97,6 +104,7 @@ def plan_specs(
         total=total,
         specs_hash=digest.hexdigest(),
         estimate=estimator.result() if estimator else None,
+        concurrency=concurrency,
     )
 
 
@@ -307,7 +315,7 @@ def run_batch(
     settings: Settings | None = None,
     store: Any = None,
     rpm: int | None = None,
-    threads_per_worker: int = 1,
+    threads_per_worker: int | None = None,
     progress: bool = True,
     window: int | None = None,
     definition: Mapping[str, Any] | None = None,
@@ -339,7 +347,9 @@ def run_batch(
             (a file or PostgreSQL, not an in-memory store).
         rpm: requests per minute for all workers together (default ``TIMEPOINT_LLM_RPM``).
         threads_per_worker: jobs each worker runs at once on threads (local processes, or the
-            threads of each LocalCluster worker); jobs mostly wait for a model.
+            threads of each LocalCluster worker). Default: the largest in-run concurrency
+            (``models.max_concurrency``) of the batch's scenarios — a forward run's calls are
+            mostly sequential, so a worker keeps about that many calls in flight.
         progress: show a progress bar.
         window: most jobs in flight at once (default twice the backend's capacity).
         definition: extra description stored with the batch (e.g. the batch file).
@@ -359,6 +369,8 @@ def run_batch(
         raise BatchError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
     if attempts < 1:
         raise BatchError(f"attempts={attempts}: give at least 1")
+    if threads_per_worker is not None and threads_per_worker < 1:
+        raise BatchError(f"threads_per_worker={threads_per_worker}: give at least 1, or None")
     for name, value in (("budget_cap", budget_cap), ("job_cap_usd", job_cap_usd)):
         if value is not None and value < 0:
             raise BatchError(f"{name}={value}: give a non-negative amount in USD, or None")
@@ -429,7 +441,7 @@ def run_batch(
                 backend=backend,
                 workers=parallel_workers,
                 cluster=cluster,
-                threads_per_worker=threads_per_worker,
+                threads_per_worker=threads_per_worker or plan.concurrency,
                 ctx=ctx,
                 fn=run_job,
                 ledger=ledger,

@@ -25,6 +25,7 @@ EPILOG = """batch file (YAML; every key but 'scenario' optional):
   budget_usd: 5.0                    # batch cap (--budget)
   job_cap_usd: 0.5                   # per-job cap (default: the scenario's budget)
   workers: 4                         # --workers
+  threads_per_worker: 16             # jobs a worker runs at once (default: max_concurrency)
   backend: local                     # local | dask (--backend)
   scheduler: tcp://host:8786         # existing Dask scheduler (--scheduler)
   attempts: 3                        # per job, exponential backoff
@@ -39,7 +40,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="batch file (YAML)")
     parser.add_argument("--workers", type=int, default=None, help="parallel workers")
     parser.add_argument(
-        "--threads", type=int, default=None, help="jobs each worker runs at once (default 1)"
+        "--threads",
+        type=int,
+        default=None,
+        help="jobs each worker runs at once (default: the scenario's models.max_concurrency)",
     )
     parser.add_argument("--budget", type=float, default=None, metavar="USD", help="batch cap")
     parser.add_argument("--job-cap", type=float, default=None, metavar="USD", help="per-job cap")
@@ -79,7 +83,8 @@ def handle(args: argparse.Namespace) -> int:
     estimate = estimate_batch(grid, settings=settings)
     print(estimate.describe())
     cap = f"${budget:.2f}" if budget is not None else "no cap"
-    print(f"budget cap: {cap}; backend: {backend}, {workers} workers × {threads} job threads")
+    per_worker = f"{threads} job threads" if threads else "in-run concurrency job threads"
+    print(f"budget cap: {cap}; backend: {backend}, {workers} workers × {per_worker}")
     if args.dry_run:
         return 0
     if not args.yes and not confirm(f"Run {len(grid)} jobs?"):

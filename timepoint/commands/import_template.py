@@ -22,7 +22,8 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    """Convert, validate and write the scenario; list every key that was not mapped."""
+    """Convert, validate and write the scenario; end with the table of what became of every
+    key: mapped, approximated (how) or unsupported (why)."""
 
     if args.output is not None and args.output.exists() and not args.force:
         raise TimepointError(f"{args.output} exists; pass --force to overwrite it")
@@ -43,4 +44,5 @@ def handle(args: argparse.Namespace) -> int:
         print(item, file=report)
     for note in imported.notes:
         print(f"note: {note}", file=report)
+    print(imported.table(), file=report)
     return 0

@@ -7,6 +7,7 @@ import sys
 
 from pydantic import BaseModel
 
+from timepoint.calibrate.judge import OutcomeJudgement
 from timepoint.engine.answering import AnswerDraft
 from timepoint.fidelity.training import EnrichmentDraft
 from timepoint.llm.drafts import DialogDraft, EntityDraft, EventDraft, SummaryDraft
@@ -46,6 +47,7 @@ def answer_schemas() -> dict[str, type[BaseModel]]:
         ExecutiveSummary,
         ForwardJudgement,
         NarrativePlan,
+        OutcomeJudgement,
         Prophecy,
         ProspectionDraft,
         ScenarioDraft,

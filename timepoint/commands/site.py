@@ -1,7 +1,8 @@
 """``timepoint site build|serve``: build the report site from stored runs, or serve it.
 
 ``build`` writes ``_site/`` beside ``TIMEPOINT_HOME`` (``./_site`` by default; ``--out`` to
-change it) with Quarto when installed, else nbconvert. ``serve`` serves it on 127.0.0.1.
+change it) with Quarto when installed, else nbconvert, with a calibration page per question set
+in the store. ``serve`` serves it on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from timepoint.calibrate.site import calibration_pages
 from timepoint.report.serve import serve_site
 from timepoint.report.site import build_site, site_dir
 from timepoint.settings import Settings
@@ -44,15 +46,16 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def handle_build(args: argparse.Namespace) -> int:
-
+    settings = Settings.from_env()
     site = build_site(
-        settings=Settings.from_env(),
+        settings=settings,
         run_ids=args.runs,
         out=args.out,
         compare=[tuple(pair) for pair in args.compare],
         renderer=args.renderer,
         workers=args.workers,
         refresh=args.refresh,
+        extra=calibration_pages(settings),
     )
     print(f"site: {site / 'index.html'}  (serve with: timepoint site serve)")
     return 0

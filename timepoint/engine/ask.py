@@ -21,6 +21,7 @@ from timepoint.errors import RestoreError
 from timepoint.fidelity.training import TrainingPolicy
 from timepoint.knowledge.provenance import KnowledgeQueryError
 from timepoint.knowledge.question import parse_question
+from timepoint.knowledge.training_data import training_jsonl
 from timepoint.llm.base import LanguageModel
 from timepoint.llm.usage import summarize_calls
 from timepoint.scenario.schema import Scenario
@@ -121,10 +122,19 @@ def _answer(run: Run, question: str, model: LanguageModel | None, settings: Sett
             "evidence": evidence,
         }
     )
-    store_update(run.record.run_id, run.folder, run.store, updated, calls)
+    files = {"training.jsonl": training_jsonl(updated)} if _exports_training(run) else {}
+    store_update(run.record.run_id, run.folder, run.store, updated, calls, files)
     run.record = updated
     run.__dict__.pop("_provenance", None)
     return result.answer
+
+
+def _exports_training(run: Run) -> bool:
+    """Whether the run keeps ``training.jsonl`` (its scenario asks for it, or a run loaded
+    without its scenario already has the file)."""
+    if run.scenario is not None:
+        return run.scenario.outputs.training_export
+    return run.folder is not None and (Path(run.folder) / "training.jsonl").is_file()
 
 
 def add_usage(total: UsageSummary, more: UsageSummary) -> UsageSummary:

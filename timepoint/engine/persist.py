@@ -130,9 +130,11 @@ def store_update(
     store: Any,
     record: RunRecord,
     new_calls: Sequence[CallRecord],
+    files: dict[str, str] | None = None,
 ) -> None:
-    """Rewrite a stored run's ``run.json`` and ``llm_calls.jsonl`` atomically (new calls are
-    numbered after the stored ones) and save the record to the store.
+    """Rewrite a stored run's ``run.json``, ``llm_calls.jsonl`` and ``files`` (such as
+    ``training.jsonl``) atomically (new calls are numbered after the stored ones) and save the
+    record to the store.
 
     The caller holds the run's writer lock (:func:`~timepoint.engine.locks.run_lock`).
     """
@@ -147,6 +149,8 @@ def store_update(
     if folder is not None and folder.is_dir():
         _replace(folder / "run.json", record.model_dump_json(indent=1))
         _replace(folder / "llm_calls.jsonl", "".join(c.model_dump_json() + "\n" for c in calls))
+        for name, text in (files or {}).items():
+            _replace(folder / name, text)
     if store is not None:
         store.save_run(record, calls)
 

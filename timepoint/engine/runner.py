@@ -39,6 +39,7 @@ def run(
     progress: ProgressSink | None = None,
     parent_budget: Budget | None = None,
     replicate: int = 0,
+    run_id: str | None = None,
 ) -> Run:
     """Simulate ``scenario`` and store the run.
 
@@ -52,6 +53,8 @@ def run(
         progress: a progress sink (the CLI passes a progress bar).
         parent_budget: a budget every call is also charged to (a batch job's).
         replicate: the replicate number of this run of a configuration and seed (batches).
+        run_id: the id to store the run under (a batch job names it before it starts, so a
+            resumed batch finds a run whose job was never recorded); default: a new one.
 
     Raises:
         RunFailed: the run stopped; its partial record is stored with status ``failed``.
@@ -73,4 +76,4 @@ def run(
     )
     recover_interrupted(session.home, session.store)
     sim = session.simulation()
-    return finished(session.execute(sim, sim.run))
+    return finished(session.execute(sim, sim.run, run_id=run_id))

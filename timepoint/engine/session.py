@@ -32,6 +32,7 @@ from timepoint.errors import ReportError
 from timepoint.fidelity.token_budget import TokenBudget
 from timepoint.kernel.context import Gateway, RunContext
 from timepoint.kernel.progress import ProgressSink
+from timepoint.knowledge.training_data import training_jsonl
 from timepoint.llm.base import CallRecord, Completion, LanguageModel, Request
 from timepoint.llm.config import BudgetConfig
 from timepoint.llm.gateway import ModelGateway, build_gateway
@@ -158,10 +159,10 @@ def build_model_stack(
     return ModelStack(gateway, accounts, token_budget, offline)
 
 
-def new_run_id(scenario: Scenario, seed: int) -> str:
-    """Time plus a short hash; unique per execution."""
+def new_run_id(salt: str = "") -> str:
+    """Time plus a short hash; unique per execution (``salt`` only varies the hash)."""
     now = datetime.now(UTC)
-    material = f"{scenario.config_hash}:{seed}:{time.time_ns()}:{os.getpid()}:{os.urandom(4).hex()}"
+    material = f"{salt}:{time.time_ns()}:{os.getpid()}:{os.urandom(4).hex()}"
     return f"{now:%Y%m%d-%H%M%S}-{hashlib.sha256(material.encode()).hexdigest()[:6]}"
 
 
@@ -206,6 +207,7 @@ class Session:
         *,
         summary: bool = True,
         amend: Callable[[RunRecord], RunRecord] | None = None,
+        run_id: str | None = None,
     ) -> Outcome:
         """Run ``body`` (which drives ``sim``), then record, summarize and persist the run.
 
@@ -214,11 +216,12 @@ class Session:
             body: the simulation work (``sim.run`` for a new run).
             summary: ask the model for the executive summary of a completed run.
             amend: a last change to the record before it is stored (a branch's labels).
+            run_id: the id to store the run under (default: a new one).
 
         Every ``Exception`` ``body`` raises fails the run: the partial record is stored with
         the step and the error, which the outcome carries.
         """
-        run_id = new_run_id(self.scenario, self.ctx.seed)
+        run_id = run_id or new_run_id(f"{self.scenario.config_hash}:{self.ctx.seed}")
         started = datetime.now(UTC)
         failure: Exception | None = None
         try:
@@ -247,7 +250,8 @@ class Session:
 
         The narrative is written as Markdown and JSON, and as PDF when ``outputs.formats`` asks
         for it; a PDF that cannot be built does not lose the run: the reason is kept in
-        ``narrative_pdf_error``.
+        ``narrative_pdf_error``. ``training.jsonl`` is written when ``outputs.training_export``
+        is set.
         """
         detail, formats = self.scenario.outputs.detail, self.scenario.outputs.formats
         try:
@@ -255,6 +259,8 @@ class Session:
         except ReportError as error:
             record = record.model_copy(update={"narrative_pdf_error": str(error)})
             files = narrative_files(record, detail, [f for f in formats if f != "pdf"])
+        if self.scenario.outputs.training_export:
+            files["training.jsonl"] = training_jsonl(record)
         calls = self.stack.accounts.calls()
         return store_run(self.home, record, self.scenario, calls, self.store, files)
 

@@ -25,6 +25,8 @@ TEMPLATE_SHIFT: dict[FidelityTemplate, tuple[int, ResolutionLevel]] = {
     FidelityTemplate.BALANCED: (0, ResolutionLevel.TRAINED),
     FidelityTemplate.HIGH_QUALITY: (1, ResolutionLevel.TRAINED),
     FidelityTemplate.MAXIMUM: (5, ResolutionLevel.TRAINED),
+    FidelityTemplate.DRAMATIC: (1, ResolutionLevel.TRAINED),
+    FidelityTemplate.PORTAL_PIVOTS: (2, ResolutionLevel.TRAINED),
 }
 
 

@@ -1,23 +1,23 @@
 """Token-budget modes: what a run does with ``fidelity.token_budget`` and ``budget_mode``.
 
-- ``hard``: never exceeded. Each attempt (first answer, re-ask, ``max_tokens`` raise, retry and
-  structured-output re-send alike) reserves its worst case (a conservative prompt count, one
-  token per two ASCII characters, and ``max_tokens``; see
+- ``hard``: a limit that is never passed. Each attempt (first answer, re-ask, ``max_tokens``
+  raise, retry and structured-output re-send alike) reserves its worst case (a conservative
+  prompt count, one token per two ASCII characters, and ``max_tokens``; see
   :func:`~timepoint.llm.base.request_token_bound`) and is not made when the reservation could
-  pass the budget: the run stops with
-  :class:`~timepoint.errors.BudgetExceeded` (and a stored partial record). Before that, the
-  simulation lowers fidelity (``Simulation.downgrade``) whenever the spend so far projects past
-  the budget.
-- ``soft``: up to 10% over. Fidelity is lowered whenever the spend projects past 110% of the
-  budget (as for ``hard``, against the allowance) and at every step once the budget is passed,
-  which also records a warning; a call that could pass 110% of the budget is not made.
+  pass the budget: the run stops with :class:`~timepoint.errors.BudgetExceeded` (and a stored
+  partial record). Before that, the simulation lowers fidelity (``Simulation.downgrade``)
+  whenever the spend so far projects past the budget.
+- ``soft``: guidance. Fidelity is lowered as for ``hard`` whenever the spend projects past the
+  budget, and by one more level at every step once the budget is passed; each lowering and the
+  passing itself are recorded as warnings. No call is ever refused for it and the run never
+  stops for it: it completes, possibly over its budget, and says by how much.
 - ``max_quality``: reports only; fidelity is never lowered and the run never stops for it.
 
 The budget counts every token of every attempt of the run's calls (re-asks included, cache hits
 free): the session's model stack installs it as a guard on the run's meter budget, so each
 attempt is admitted and settled on its own. An endpoint that reports more tokens than an attempt
-reserved overspends the budget: a ``hard`` or ``soft`` budget then refuses every further call
-and the run fails saying by how much.
+reserved overspends a ``hard`` budget: it then refuses every further call and the run fails
+saying by how much.
 """
 
 from __future__ import annotations
@@ -31,8 +31,6 @@ from timepoint.llm.meter import BudgetOverspent
 from timepoint.scenario.schema import BudgetMode, Scenario
 from timepoint.world.evidence import BudgetDowngrade, BudgetReport
 
-#: How far over its budget a soft run may go.
-SOFT_ALLOWANCE = 1.10
 #: The most levels a budget may lower planned resolutions by (trained → tensor only).
 MAX_DOWNGRADE = 4
 #: Levels a hard budget drops when what is left cannot cover the latest step's largest call.
@@ -60,6 +58,7 @@ class TokenBudget:
         self._inflight = 0
         self.calls = 0
         self.warnings: list[str] = []
+        self._passed = False
         self.downgrades: list[BudgetDowngrade] = []
         self.refused: list[str] = []
         self._last_checkpoint: int | None = None
@@ -79,12 +78,8 @@ class TokenBudget:
 
     @property
     def cap(self) -> int | None:
-        """Tokens the run may not pass: the budget (hard), 110% of it (soft), none (max_quality)."""
-        if self.mode is BudgetMode.HARD:
-            return self.limit
-        if self.mode is BudgetMode.SOFT:
-            return math.floor(self.limit * SOFT_ALLOWANCE)
-        return None
+        """Tokens the run may not pass: the budget (hard); none (soft, max_quality)."""
+        return self.limit if self.mode is BudgetMode.HARD else None
 
     @property
     def spent(self) -> int:
@@ -118,8 +113,7 @@ class TokenBudget:
 
     def settle(self, reserve: int, tokens: int) -> str | None:
         """Replace a reservation with the ``tokens`` actually spent; returns what overspent a
-        ``hard`` or ``soft`` budget (more tokens than reserved), which then refuses every
-        further call."""
+        ``hard`` budget (more tokens than reserved), which then refuses every further call."""
         note = None
         with self._lock:
             self._inflight -= reserve
@@ -136,12 +130,13 @@ class TokenBudget:
                     self.overspent = note
                 self.refused.append(note)
             over = self._spent > self.limit
-            if over and self.mode is not BudgetMode.HARD and not self.warnings:
+            if over and self.mode is not BudgetMode.HARD and not self._passed:
+                self._passed = True
                 self.warnings.append(
                     f"token budget {self.limit} passed ({self._spent} tokens spent, "
                     f"{self.mode.value} mode"
                     + (
-                        f", up to {self.cap} allowed)"
+                        ": fidelity lowered, the run goes on)"
                         if self.mode is BudgetMode.SOFT
                         else ", reported only)"
                     )
@@ -159,16 +154,15 @@ class TokenBudget:
         Budgets look ahead: the projection is the spend now plus the cost of the latest step
         (at the fidelity then planned) times the steps left, and fidelity drops one level per
         25% of projected overrun; when what is left could not cover the largest call of the
-        latest step, it drops at least two levels (below dialog). A hard budget projects against
-        its limit, a soft one against its allowance (110%), and a soft budget also drops a level
-        at every step once its limit is passed. ``steps_done`` counts the timepoints generated
-        so far; ``level`` is the current downgrade.
+        latest step, it drops at least two levels (below dialog). A soft budget also drops a
+        level at every step once its limit is passed. ``steps_done`` counts the timepoints
+        generated so far; ``level`` is the current downgrade.
         """
         room = MAX_DOWNGRADE - level
         if self.mode is BudgetMode.MAX_QUALITY or room <= 0:
             return 0
         spent = self.spent
-        target = self.cap or self.limit
+        target = self.limit
         passed = int(self.mode is BudgetMode.SOFT and spent > self.limit)
         last, self._last_checkpoint = self._last_checkpoint, spent
         with self._lock:
@@ -187,8 +181,15 @@ class TokenBudget:
         return min(room, max(levels, passed))
 
     def note_downgrade(self, level: int, timepoint: str) -> None:
-        """Remember that fidelity was lowered to ``level`` before ``timepoint`` was planned."""
-        self.downgrades.append(BudgetDowngrade(level=level, before=timepoint, spent=self.spent))
+        """Remember that fidelity was lowered to ``level`` before ``timepoint`` was planned (a
+        soft budget also warns)."""
+        spent = self.spent
+        self.downgrades.append(BudgetDowngrade(level=level, before=timepoint, spent=spent))
+        if self.mode is BudgetMode.SOFT:
+            self.warnings.append(
+                f"fidelity lowered {level} level(s) before {timepoint}: {spent} of {self.limit} "
+                "tokens spent (soft budget: guidance, the run goes on)"
+            )
 
     def report(self) -> BudgetReport:
         """What the run record keeps: limit, mode, spend, warnings, downgrades, refused calls."""

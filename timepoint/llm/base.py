@@ -33,6 +33,7 @@ class ActionType(StrEnum):
     CONFIG_GENERATION = "config_generation"
     SUMMARIZATION = "summarization"
     RELEVANCE_SCORING = "relevance_scoring"
+    OUTCOME_JUDGEMENT = "outcome_judgement"
     GENERAL = "general"
 
 

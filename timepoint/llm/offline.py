@@ -21,6 +21,7 @@ from typing import Any
 from timepoint.errors import StructuredOutputError
 from timepoint.llm.base import ActionType, Completion, Request, Usage, estimate_tokens
 from timepoint.llm.offline_compose import compose
+from timepoint.llm.offline_outcomes import plant
 from timepoint.llm.task_data import TaskData, read_task_data
 
 OFFLINE_MODEL_ID = "offline-composer"
@@ -45,12 +46,16 @@ class OfflineModel:
         jitter_ms: uniform jitter added to the emulated latency.
         leak_rate: probability that a dialog turn uses a fact its speaker does not know, so the
             validators have something to catch. Leaks are listed in ``planted_leaks``.
+        outcomes: planted outcome probabilities by question key: a run whose scenario
+            description mentions a key ends with ``Outcome <key>: yes`` (with that probability)
+            or ``no`` in its last event (see :mod:`timepoint.llm.offline_outcomes`).
     """
 
     seed: int = 0
     latency_ms: float = 0.0
     jitter_ms: float = 0.0
     leak_rate: float = 0.0
+    outcomes: dict[str, float] = field(default_factory=dict)
     planted_leaks: list[PlantedLeak] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -61,7 +66,8 @@ class OfflineModel:
     @property
     def cache_identity(self) -> str:
         """What distinguishes this provider's answers in a response cache."""
-        return f"offline:seed={self.seed}:leak_rate={self.leak_rate}"
+        planted = f":outcomes={sorted(self.outcomes.items())}" if self.outcomes else ""
+        return f"offline:seed={self.seed}:leak_rate={self.leak_rate}{planted}"
 
     def _rng(self, request: Request) -> random.Random:
         # System messages are left out: an HTTP client may append a schema instruction to them.
@@ -76,6 +82,9 @@ class OfflineModel:
         task = read_task_data(request.messages)
         payload = compose(task, request.output_schema, rng, leak_rate=self.leak_rate)
         self._record_leaks(task, payload)
+        event = task is not None and task.task == ActionType.TEMPORAL_REASONING
+        if self.outcomes and event and isinstance(payload, dict):
+            plant(task.data, payload, self.outcomes, self.seed, request.seed)  # type: ignore[union-attr]
         parsed = None
         if request.output_schema is not None:
             if not isinstance(payload, dict):

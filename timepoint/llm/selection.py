@@ -76,6 +76,7 @@ REQUIREMENTS: dict[ActionType, ActionRequirements] = {
     ),
     ActionType.SUMMARIZATION: _req({C.LONG_FORM}, (C.LARGE_CONTEXT, C.FAST, C.CHEAP), 32_000),
     ActionType.RELEVANCE_SCORING: _req({C.STRUCTURED_JSON}, (C.FAST, C.CHEAP), 4_000),
+    ActionType.OUTCOME_JUDGEMENT: _req({C.STRUCTURED_JSON}, (C.LOGICAL, C.ANALYTICAL), 16_000),
     ActionType.GENERAL: _req(set(), (C.INSTRUCTION_FOLLOWING,), 4_000),
 }
 

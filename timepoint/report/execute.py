@@ -30,12 +30,14 @@ KERNEL = "python3"
 @dataclass(frozen=True)
 class ReportJob:
     """One report notebook to execute: ``kind``, papermill ``parameters``, ``output`` path and
-    the ``digest`` of its inputs (empty: always execute)."""
+    the ``digest`` of its inputs (empty: always execute). ``source`` is a notebook file to
+    execute instead of the packaged template of ``kind`` (pages added by higher layers)."""
 
     kind: str
     output: Path
     parameters: dict[str, Any] = field(default_factory=dict)
     digest: str = ""
+    source: Path | None = None
 
 
 def digest_of(*parts: Any) -> str:
@@ -74,7 +76,12 @@ def execute_report(job: ReportJob, cwd: str | None = None) -> Path:
     with tempfile.TemporaryDirectory(prefix="timepoint-report-") as tmp:
         source = Path(tmp) / f"{job.kind}.ipynb"
         executed = Path(tmp) / "executed.ipynb"
-        nbformat.write(report_notebook(job.kind), source)
+        template = (
+            nbformat.read(job.source, as_version=4)
+            if job.source is not None
+            else report_notebook(job.kind)
+        )
+        nbformat.write(template, source)
         try:
             papermill.execute_notebook(
                 str(source),
@@ -107,7 +114,8 @@ def execute_report(job: ReportJob, cwd: str | None = None) -> Path:
 
 def _job_json(job: ReportJob) -> str:
     spec = {"kind": job.kind, "output": str(job.output), "parameters": job.parameters}
-    return json.dumps({**spec, "digest": job.digest})
+    source = str(job.source) if job.source is not None else None
+    return json.dumps({**spec, "digest": job.digest, "source": source})
 
 
 def _execute_in_subprocess(job: ReportJob) -> None:
@@ -146,7 +154,8 @@ def execute_reports(jobs: Sequence[ReportJob], *, workers: int | None = None) ->
 def main(argv: list[str] | None = None) -> int:
     """Worker entry point: execute the job given as JSON; errors go to stderr, exit code 1."""
     spec = json.loads((argv if argv is not None else sys.argv[1:])[0])
-    job = ReportJob(spec["kind"], Path(spec["output"]), spec["parameters"], spec["digest"])
+    source = Path(spec["source"]) if spec.get("source") else None
+    job = ReportJob(spec["kind"], Path(spec["output"]), spec["parameters"], spec["digest"], source)
     try:
         execute_report(job)
     except ReportError as error:

@@ -11,8 +11,10 @@ Where things go (``home`` is ``TIMEPOINT_HOME``, default ``./runs``):
 Pages: ``index.html`` (run browser with search, filters and sorting), ``runs/<run_id>.html``
 (narrative, charts, mechanism ledger, costs, links to the narrative files and the executed
 notebook), ``paths/<id>.html`` (path comparisons), ``batches/<batch_id>.html`` and
-``costs.html``. With ``quarto`` on PATH the pages are rendered by Quarto, otherwise by
-nbconvert; both render the same executed notebooks, and neither calls a model.
+``costs.html``; pages that higher layers add (:class:`ExtraPage`: calibration reports, say)
+under their own folder, linked from the index. With ``quarto`` on PATH the pages are rendered
+by Quarto, otherwise by nbconvert; both render the same executed notebooks, and neither calls a
+model.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,21 @@ RUN_FILES = ("narrative.md", "narrative.json", "narrative.pdf", "run.json", "sce
 NAV = (NavLink("Runs", "index.html"), NavLink("Costs", "costs.html"))
 
 
+@dataclass(frozen=True)
+class ExtraPage:
+    """A page a higher layer adds to the site: a notebook file executed with ``parameters``
+    (plus ``home`` and ``db_url``) into ``<folder>/<slug>.html``, listed on the index under
+    ``section``. ``digest`` names its inputs, so it is executed again only when they change."""
+
+    section: str
+    folder: str
+    slug: str
+    title: str
+    notebook: Path
+    parameters: dict[str, Any] = field(default_factory=dict)
+    digest: str = ""
+
+
 def site_dir(settings: Settings) -> Path:
     """Where the site is built: ``_site`` in the parent folder of ``TIMEPOINT_HOME``."""
     return Path(settings.home).resolve().parent / "_site"
@@ -59,7 +76,14 @@ def _pages(stage: Path, folder: str, store_ids: set[str] | None = None) -> list[
 class SiteBuilder:
     """One build of the site; :func:`build_site` is the way to use it."""
 
-    def __init__(self, settings: Any, out: Path | None, workers: int | None, refresh: bool):
+    def __init__(
+        self,
+        settings: Any,
+        out: Path | None,
+        workers: int | None,
+        refresh: bool,
+        extra: Sequence[ExtraPage] = (),
+    ):
 
         self.settings = settings
         self.home = Path(settings.home).resolve()
@@ -69,6 +93,7 @@ class SiteBuilder:
         self.stage = self.home / ".site"
         self.workers = workers
         self.refresh = refresh
+        self.extra = list(extra)
 
     def _params(self, **extra: Any) -> dict[str, Any]:
         return {**extra, "home": str(self.home), "db_url": self.db_url}
@@ -121,6 +146,16 @@ class SiteBuilder:
                     digest_of(batch, self.store.jobs(batch_id)),
                 )
             )
+        for extra in self.extra:
+            jobs.append(
+                ReportJob(
+                    extra.folder,
+                    self._extra_output(extra),
+                    self._params(**extra.parameters),
+                    extra.digest,
+                    extra.notebook,
+                )
+            )
         summaries = [(s.run_id, s.status, s.cost_usd, s.llm_calls) for s in self.store.list_runs()]
         jobs.append(
             ReportJob(
@@ -128,6 +163,9 @@ class SiteBuilder:
             )
         )
         return jobs
+
+    def _extra_output(self, extra: ExtraPage) -> Path:
+        return self.stage / extra.folder / f"{extra.slug}.ipynb"
 
     def keep_in_run_folders(self, run_ids: list[str]) -> None:
         for run_id in run_ids:
@@ -161,16 +199,25 @@ class SiteBuilder:
             NavLink(p.stem.replace("_vs_", " vs "), f"paths/{p.stem}.html") for p in paths
         ]
         batch_links = [NavLink(p.stem, f"batches/{p.stem}.html") for p in batches]
+        sections: dict[str, list[NavLink]] = {}
+        for extra in self.extra:
+            href = f"{extra.folder}/{extra.slug}.html"
+            sections.setdefault(extra.section, []).append(NavLink(extra.title, href))
         index = index_body(
             summaries,
             pages,
-            [LinkList("Path comparisons", comparisons), LinkList("Batches", batch_links)],
+            [
+                LinkList("Path comparisons", comparisons),
+                LinkList("Batches", batch_links),
+                *(LinkList(title, links) for title, links in sections.items()),
+            ],
         )
         notebooks = [
             *((p, f"runs/{p.name}", f"{titles.get(p.stem, p.stem)} · {p.stem}") for p in runs),
             *((p, f"paths/{p.name}", f"Paths · {p.stem.replace('_vs_', ' vs ')}") for p in paths),
             *((p, f"batches/{p.name}", f"Batch {p.stem}") for p in batches),
             (self.stage / "costs.ipynb", "costs.ipynb", "Cost analytics"),
+            *((self._extra_output(e), f"{e.folder}/{e.slug}.ipynb", e.title) for e in self.extra),
         ]
         staging = self.out.parent / f".{self.out.name}.partial"
         if staging.exists():
@@ -253,6 +300,7 @@ def build_site(
     renderer: str = "auto",
     workers: int | None = None,
     refresh: bool = False,
+    extra: Sequence[ExtraPage] = (),
 ) -> Path:
     """Build the report site and return its folder (see the module docstring for locations).
 
@@ -267,6 +315,8 @@ def build_site(
         workers: notebooks executed in parallel (default up to 4).
         refresh: execute every report notebook again, even when its inputs did not change
             (after upgrading Timepoint, say).
+        extra: pages added by higher layers (``timepoint site build`` adds a calibration
+            page per question set in the store; see :mod:`timepoint.calibrate.site`).
 
     Raises:
         ReportError: an unknown renderer, a report notebook that failed, or Quarto failing.
@@ -274,7 +324,7 @@ def build_site(
     """
     if renderer not in RENDERERS:
         raise ReportError(f"renderer {renderer!r} is not one of {', '.join(RENDERERS)}")
-    builder = SiteBuilder(settings, out, workers, refresh)
+    builder = SiteBuilder(settings, out, workers, refresh, extra)
     try:
         return builder.build(run_ids, compare, renderer)
     finally:

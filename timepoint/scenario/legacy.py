@@ -16,12 +16,12 @@ from typing import Any
 
 from timepoint.errors import ScenarioError
 from timepoint.scenario.legacy_convert import TemplateConverter
-from timepoint.scenario.legacy_keys import Unmapped
+from timepoint.scenario.legacy_keys import KeyRow, Unmapped
 from timepoint.scenario.loader import display_path, scenario_from_data
 from timepoint.scenario.schema import Scenario
 from timepoint.scenario.writer import to_yaml
 
-__all__ = ["LegacyImport", "Unmapped", "import_template", "import_template_file"]
+__all__ = ["KeyRow", "LegacyImport", "Unmapped", "import_template", "import_template_file"]
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,33 @@ class LegacyImport:
         unmapped: Keys without a counterpart, in template order.
         notes: Values that were interpreted on the way (one line each).
         source: The template's name, for the file header.
+        rows: Every key of the template as mapped, approximated (how) or unsupported (why).
     """
 
     scenario: Scenario
     unmapped: list[Unmapped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     source: str = "template"
+    rows: list[KeyRow] = field(default_factory=list)
+
+    def table(self) -> str:
+        """The import table: mapped keys grouped by section, then one line per approximated
+        key (how) and per unsupported key (why)."""
+        mapped: dict[str, list[str]] = {}
+        for row in self.rows:
+            if row.status == "mapped":
+                section, _, rest = row.path.partition(".")
+                mapped.setdefault(section, []).append(rest or section)
+        lines = [f"{'status':<13} {'key':<44} how / why"]
+        for section, keys in mapped.items():
+            shown = ", ".join(_collapse(keys))
+            lines.append(f"{'mapped':<13} {section:<44} {shown}")
+        for row in self.rows:
+            if row.status != "mapped":
+                lines.append(f"{row.status:<13} {row.path:<44} {row.detail}")
+        counts = {s: sum(r.status == s for r in self.rows) for s in _STATUSES}
+        lines.append(", ".join(f"{n} {s}" for s, n in counts.items()))
+        return "\n".join(lines)
 
     def to_yaml(self) -> str:
         """The scenario as YAML with a comment block listing unmapped keys and notes."""
@@ -92,7 +113,16 @@ def import_template(
             [f"{source}: a value does not have the type the earlier format uses ({error})"]
         ) from None
     scenario = scenario_from_data(mapping, source=f"{source} (converted)")
-    return LegacyImport(scenario, converter.unmapped(), converter.notes, source)
+    return LegacyImport(scenario, converter.unmapped(), converter.notes, source, converter.rows())
+
+
+_STATUSES = ("mapped", "approximated", "unsupported")
+
+
+def _collapse(keys: list[str]) -> list[str]:
+    """Leaf paths shortened to their first part, each once (``entity_roster.ann.role`` ->
+    ``entity_roster``)."""
+    return list(dict.fromkeys(key.split(".")[0] for key in keys))
 
 
 def _short(value: Any, limit: int = 90) -> str:

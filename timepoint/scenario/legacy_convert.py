@@ -13,13 +13,29 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from timepoint.scenario.legacy_cast import CastMember, cast_from_description, cast_from_metadata
+from timepoint.scenario.legacy_effects import metadata_effects, portal_extras
 from timepoint.scenario.legacy_keys import KeyLedger
-from timepoint.scenario.schema import TemporalMode, TimeUnit
-from timepoint.scenario.vocabulary import kind_from_identifier
+from timepoint.scenario.legacy_values import (
+    BodyRule,
+    display_name,
+    embodied_value,
+    fact_text,
+    is_trait,
+    slug_id,
+    stress_value,
+    tidy,
+    voice_text,
+)
+from timepoint.scenario.schema import NO_EXPANSION, TEMPLATE_ALIASES, TemporalMode, TimeUnit
+from timepoint.scenario.vocabulary import ROLE_WORDS, kind_from_identifier
 from timepoint.world.entity import EntityKind
 
 _MODES = {"forward": "pearl", **{mode.value: mode.value for mode in TemporalMode}}
 _NAMED_TRAIT_VALUE = 0.8
+_BUDGET_MODES = {"max": "max_quality"}
+#: earlier budget modes that only steered allocation (never stopped a run)
+_BUDGET_GUIDANCE = {"adaptive", "orchestrator", "user"}
 _PORTAL_KEYS = {
     "backward_steps": "backward_steps",
     "candidate_antecedents_per_step": "candidates_per_step",
@@ -57,15 +73,15 @@ class TemplateConverter(KeyLedger):
 
     def convert(self) -> dict[str, Any]:
         """The scenario mapping (not yet validated); call :meth:`unmapped` afterwards."""
-        identifier = _slug(self.take("world_id") or "") or _slug(self.fallback_id) or "imported"
+        identifier = slug_id(self.take("world_id") or "") or slug_id(self.fallback_id) or "imported"
         title = self.take("patch.name") or identifier.replace("_", " ").title()
         scenario: dict[str, Any] = {
             "id": identifier,
             "title": title,
-            "description": _tidy(self.take("scenario_description") or title),
+            "description": tidy(self.take("scenario_description") or title),
         }
         mode = self._mode()
-        scenario["timepoints"] = self._timepoints()
+        scenario["timepoints"] = self._timepoints(mode)
         scenario["temporal"] = self._temporal(mode)
         scenario["fidelity"] = self._fidelity()
         scenario["outputs"] = self._outputs()
@@ -73,6 +89,8 @@ class TemplateConverter(KeyLedger):
         if max_cost is not None:
             scenario["budget"] = {"max_usd": max_cost}
         self._metadata(scenario["timepoints"])
+        metadata_effects(self, scenario)
+        portal_extras(self, mode)
         scenario["entities"] = self._entities()
         if self.settings:
             scenario["mechanisms"] = {"settings": self.settings}
@@ -86,13 +104,19 @@ class TemplateConverter(KeyLedger):
             return "pearl"
         return mode
 
-    def _timepoints(self) -> dict[str, Any]:
+    def _timepoints(self, mode: str) -> dict[str, Any]:
         section: dict[str, Any] = {}
+        refused = {m.value: why for m, why in NO_EXPANSION.items()}.get(mode)
+        for old in ("before_count", "after_count"):
+            if refused and self.present(f"timepoints.{old}") and self.take(f"timepoints.{old}"):
+                self.skip(f"timepoints.{old}", f"no vertical expansion in {mode} mode: {refused}")
         for old, new, limit in (
             ("count", "count", 200),
             ("before_count", "before", 10),
             ("after_count", "after", 10),
         ):
+            if f"timepoints.{old}" in self.skipped:
+                continue
             value = self.take(f"timepoints.{old}")
             if value is not None:
                 section[new] = min(int(value), limit)
@@ -165,15 +189,26 @@ class TemplateConverter(KeyLedger):
         return section
 
     def _fidelity(self) -> dict[str, Any]:
-        section = {}
-        for old, new in (
-            ("fidelity_template", "template"),
-            ("fidelity_planning_mode", "planning"),
-            ("token_budget_mode", "budget_mode"),
-        ):
-            value = self.take(f"temporal.{old}")
-            if value is not None:
-                section[new] = value
+        section: dict[str, Any] = {}
+        template = self.take("temporal.fidelity_template")
+        if template is not None:
+            section["template"] = TEMPLATE_ALIASES.get(template, template)
+            if template in TEMPLATE_ALIASES:
+                self.notes.append(
+                    f"fidelity template {template!r} is {TEMPLATE_ALIASES[template]!r} here"
+                )
+        planning = self.take("temporal.fidelity_planning_mode")
+        if planning is not None:
+            section["planning"] = planning
+        mode = self.take("temporal.token_budget_mode")
+        if mode is not None:
+            section["budget_mode"] = _BUDGET_MODES.get(mode, mode)
+            if mode in _BUDGET_GUIDANCE:
+                section["budget_mode"] = "soft"
+                self.approximate(
+                    "temporal.token_budget_mode",
+                    f"{mode!r} budgets are soft here: guidance that lowers fidelity and warns",
+                )
         budget = self.take("temporal.token_budget")
         if budget is not None:
             section["token_budget"] = int(budget)
@@ -202,10 +237,10 @@ class TemplateConverter(KeyLedger):
         for entity_id, traits in (self.take(f"{meta}.cognitive_traits") or {}).items():
             entry = self._entry(entity_id)
             entry.setdefault("traits", {}).update(
-                {_slug(k): float(v) for k, v in traits.items() if _is_trait(v)}
+                {slug_id(k): float(v) for k, v in traits.items() if is_trait(v)}
             )
             for key, value in traits.items():
-                if not _is_trait(value):
+                if not is_trait(value):
                     self.skip(f"{meta}.cognitive_traits.{entity_id}.{key}", "not in [-1, 1]")
         prospection = self.take(f"{meta}.prospection_config")
         if prospection:
@@ -214,14 +249,14 @@ class TemplateConverter(KeyLedger):
                 self._entry(prospection["modeling_entity"])["plans"] = True
             if prospection.get("target_entity"):
                 self._entry(prospection["target_entity"])
-        embodied = self.take(f"{meta}.embodied_constraints")
-        if embodied:
-            self.settings["m8"] = {"embodied_constraints": embodied}
-            for entity_id, state in embodied.items():
-                self._embodied(entity_id, state)
-        stress = self.take(f"{meta}.stress_markers")
-        if stress:
-            self.settings.setdefault("m8", {})["stress_markers"] = stress
+        for key, convert in (
+            ("embodied_constraints", embodied_value),
+            ("stress_markers", stress_value),
+        ):
+            states = (self.data.get(meta) or {}).get(key)
+            if isinstance(states, Mapping):
+                for entity_id, state in states.items():
+                    self._body(entity_id, state, f"{meta}.{key}.{entity_id}", convert)
         circadian = self.take(f"{meta}.circadian_config")
         if circadian:
             self.settings["m14"] = dict(circadian)
@@ -231,12 +266,43 @@ class TemplateConverter(KeyLedger):
             self.settings["m16"] = {"entities": animistic}
             for entity_id in animistic:
                 self._entry(entity_id)
-        branches = self.take(f"{meta}.branches")
-        question = self.take(f"{meta}.critical_question")
-        if branches or question:
-            self.settings["m12"] = {
-                k: v for k, v in (("critical_question", question), ("branches", branches)) if v
-            }
+        self._metadata_casts()
+
+    def _metadata_casts(self) -> None:
+        """Every other metadata value that lists characters becomes roster entries."""
+        metadata = self.data.get("metadata")
+        if not isinstance(metadata, Mapping):
+            return
+        for key, value in metadata.items():
+            path = f"metadata.{key}"
+            if path in self.used:
+                continue
+            members = cast_from_metadata(str(key), value)
+            if members:
+                self.take(path)
+                self._cast(members)
+
+    def _cast(self, members: list[CastMember]) -> None:
+        for member in members:
+            entry = self._entry(member.id)
+            entry["name"] = member.name
+            if member.role and not entry.get("description"):
+                entry["description"] = member.role
+            known = entry.setdefault("knowledge", [])
+            known += [k for k in member.knowledge if k not in known]
+
+    def _description_cast(self, count: int) -> None:
+        """Fill the roster up to ``count`` with the people the description names."""
+        description = self.data.get("scenario_description")
+        if len(self.roster) >= count or not isinstance(description, str):
+            return
+        members = cast_from_description(description, set(self.roster), count - len(self.roster))
+        if members:
+            self._cast(members)
+            self.approximate(
+                "entities.count",
+                "characters read from scenario_description: " + ", ".join(m.name for m in members),
+            )
 
     def _entities(self) -> dict[str, Any]:
         section: dict[str, Any] = {}
@@ -246,6 +312,8 @@ class TemplateConverter(KeyLedger):
                 kinds.append(kind)
             else:
                 self.skip("entities.types", f"kind {kind!r} is not one of the entity kinds")
+        wanted = self.take("entities.count") or len(self.roster) or 3
+        self._description_cast(wanted)
         roster = list(self.roster.values())
         for entry in roster:
             if entry["kind"] not in kinds:
@@ -253,9 +321,16 @@ class TemplateConverter(KeyLedger):
         humans = [e for e in roster if e["kind"] == "human"]
         for position, entry in enumerate(humans):
             entry["role"] = "primary" if position < 4 else "secondary"
-        count = self.take("entities.count") or len(roster) or 3
+        count = wanted
         if len(roster) > count:
             self.notes.append(f"entities.count {count} raised to the roster size {len(roster)}")
+            count = len(roster)
+        elif roster and len(roster) < count:
+            self.approximate(
+                "entities.count",
+                f"{count} lowered to the {len(roster)} characters the template names (more would "
+                "run as unnamed placeholders)",
+            )
             count = len(roster)
         section |= {"count": count, "kinds": kinds or ["human"], "roster": roster}
         resolution = self.take("entities.initial_resolution")
@@ -267,16 +342,21 @@ class TemplateConverter(KeyLedger):
         return section
 
     def _entry(self, entity_id: str) -> dict[str, Any]:
-        identifier = _slug(entity_id)
+        identifier = slug_id(entity_id)
         if identifier not in self.roster:
             kind = kind_from_identifier(identifier) or EntityKind.HUMAN
             role = "environment" if kind is EntityKind.BUILDING else "secondary"
             self.roster[identifier] = {
                 "id": identifier,
-                "name": _name_of(identifier),
+                "name": display_name(identifier),
                 "kind": kind.value,
                 "role": role,
             }
+            *given, last = identifier.split("_")
+            if given and last in ROLE_WORDS:
+                # ``sarah_ceo``: Sarah, the CEO
+                self.roster[identifier]["name"] = display_name("_".join(given))
+                self.roster[identifier]["description"] = last.upper() if len(last) <= 3 else last
         return self.roster[identifier]
 
     def _roster_entry(self, entity_id: str, spec: Mapping[str, Any], path: str) -> None:
@@ -287,33 +367,36 @@ class TemplateConverter(KeyLedger):
             elif key == "role":
                 entry["description"] = value
             elif key == "initial_knowledge":
-                entry["knowledge"] = [_fact(item) for item in value]
+                entry["knowledge"] = [fact_text(item) for item in value]
             elif key == "personality_traits" and isinstance(value, list):
-                entry["traits"] = {_slug(t): _NAMED_TRAIT_VALUE for t in value}
+                entry["traits"] = {slug_id(t): _NAMED_TRAIT_VALUE for t in value}
                 self.notes.append(
                     f"{entity_id}: personality traits given by name; each set to "
                     f"{_NAMED_TRAIT_VALUE}"
                 )
             elif key in {"voice_guide", "speech_examples"}:
-                entry["voice"] = _voice(spec.get("voice_guide"), spec.get("speech_examples"))
+                entry["voice"] = voice_text(spec.get("voice_guide"), spec.get("speech_examples"))
             else:
                 self.skip(f"{path}.{key}", "no counterpart in a roster entry")
 
-    def _embodied(self, entity_id: str, state: Mapping[str, Any]) -> None:
-        physical: dict[str, float] = {}
-        if "pain_level" in state:
-            physical["pain"] = _unit(state["pain_level"])
-        if "fever" in state:
-            fever = float(state["fever"])
-            if fever > 1:
-                self.notes.append(f"{entity_id}: fever {fever} °C read as {_celsius(fever)}")
-                fever = _celsius(fever)
-            physical["fever"] = _unit(fever)
-        if "fatigue" in state:
-            physical["stamina"] = _unit(1 - float(state["fatigue"]))
-        if "age" in state:
-            physical["age"] = float(state["age"])
-        self._entry(entity_id)["physical"] = physical
+    def _body(self, entity_id: str, state: Any, path: str, convert: BodyRule) -> None:
+        """Physical and cognitive state of one entity from a body or stress mapping; each key
+        is mapped, approximated (saying how) or unsupported."""
+        entry = self._entry(entity_id)
+        if not isinstance(state, Mapping):
+            self.skip(path, "not a mapping of state values")
+            return
+        for key, value in state.items():
+            found = convert(str(key), value)
+            if found is None:
+                self.skip(f"{path}.{key}", "no counterpart in a physical or cognitive state")
+                continue
+            section, field_name, number, how = found
+            entry.setdefault(section, {})[field_name] = number
+            if how:
+                self.approximate(f"{path}.{key}", how)
+            else:
+                self.take(f"{path}.{key}")
 
     def _clock(self, times: list[str], timepoints: dict[str, Any]) -> None:
         hours = [int(t.split(":")[0]) for t in times if re.fullmatch(r"\d{1,2}:\d\d", str(t))]
@@ -324,47 +407,3 @@ class TemplateConverter(KeyLedger):
         if len(steps) == 1:
             timepoints["step"], timepoints["unit"] = steps.pop(), "hour"
         self.notes.append(f"start at {hours[0]:02d}:00 (circadian timepoints {', '.join(times)})")
-
-
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
-    return slug if not slug or slug[0].isalpha() else "t_" + slug
-
-
-def _name_of(identifier: str) -> str:
-    words = [w.capitalize() for w in identifier.split("_")]
-    return " ".join("Dr." if w == "Dr" else w for w in words)
-
-
-def _tidy(text: str) -> str:
-    """Trailing spaces removed from every line (they would force quoted YAML)."""
-    return "\n".join(line.rstrip() for line in str(text).strip().splitlines())
-
-
-def _fact(item: Any) -> str:
-    text = str(item).replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
-def _voice(guide: Any, examples: Any) -> str:
-    parts = []
-    if isinstance(guide, Mapping):
-        for key, value in guide.items():
-            shown = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
-            parts.append(f"{key.replace('_', ' ')}: {shown}")
-    if examples:
-        parts.append("examples: " + " | ".join(str(e) for e in examples))
-    return "\n".join(parts)
-
-
-def _is_trait(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and -1 <= value <= 1
-
-
-def _unit(value: Any) -> float:
-    return round(min(1.0, max(0.0, float(value))), 3)
-
-
-def _celsius(degrees: float) -> float:
-    """Body temperature in °C -> fever in [0, 1] (37 °C is none, 41 °C is the maximum)."""
-    return _unit((degrees - 37.0) / 4.0)

@@ -25,7 +25,35 @@ _REASONS = {
     "outputs.include_relationships": "run records always include relationships",
     "outputs.include_knowledge_flow": "run records always include exposure events",
     "outputs.enhance_narrative_with_llm": "the summary model is chosen per action",
+    "metadata.animism_level_description": "prose about entities.animism_level, which is mapped",
+    "metadata.pitch_type": "a label of the template; it names no setting",
+    "temporal.custom_fidelity_schedule": "a per-step list of levels is not expressible; "
+    "fidelity.template and fidelity.planning make the schedule",
+    "temporal.custom_temporal_steps": "steps are evenly spaced (timepoints.step and unit, or "
+    "the portal years)",
+    "economic_scenario": "the earlier economic-scenario catalogue is not shipped; describe the "
+    "economy in the description or in roster knowledge",
+    "founder_profiles": "the earlier founder archetypes are not shipped; give roster entries "
+    "profile: files",
+    "temporal.max_parallel_workers": "concurrency is models.max_concurrency",
+    "temporal.fast_simulation_model": "models.actions chooses a model per action",
 }
+
+#: the reason given to a key no rule knows; a simulation-changing key must never end here
+GENERIC_REASON = "no counterpart in the scenario schema"
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """One line of the import table: a template key and what became of it.
+
+    ``status`` is ``mapped`` (carried over as it is), ``approximated`` (carried over in
+    another form; ``detail`` says how) or ``unsupported`` (``detail`` says why).
+    """
+
+    status: str
+    path: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +80,7 @@ class KeyLedger:
         self.data = data
         self.used: set[str] = set()
         self.skipped: dict[str, str] = {}
+        self.approximations: dict[str, str] = {}
 
     def take(self, path: str, default: Any = None) -> Any:
         """The value at a dotted path, marked as consumed."""
@@ -66,6 +95,27 @@ class KeyLedger:
     def skip(self, path: str, reason: str) -> None:
         """Mark ``path`` (and everything below it) as not carried over, with the reason."""
         self.skipped[path] = reason
+
+    def approximate(self, path: str, how: str) -> None:
+        """Mark ``path`` (and everything below it) as read and carried over in another form."""
+        self.used.add(path)
+        earlier = self.approximations.get(path)
+        self.approximations[path] = f"{earlier}; {how}" if earlier else how
+
+    def rows(self) -> list[KeyRow]:
+        """Every leaf of the template as mapped, approximated or unsupported, in template order."""
+        unsupported = {item.path: item.reason for item in self.unmapped()}
+        rows = []
+        for path, _ in _leaves(self.data):
+            if path in unsupported:
+                rows.append(KeyRow("unsupported", path, unsupported[path]))
+                continue
+            how = next(
+                (self.approximations[p] for p in _prefixes(path) if p in self.approximations),
+                None,
+            )
+            rows.append(KeyRow("approximated", path, how) if how else KeyRow("mapped", path))
+        return rows
 
     def present(self, path: str) -> bool:
         """True when ``path`` exists in the template with a non-null value (not marked read)."""
@@ -102,9 +152,9 @@ def _leaves(node: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, An
 
 
 def _reason(path: str, value: Any) -> str:
+    if value is None or value == {}:
+        return "empty in the template"
     for prefix in _prefixes(path):
         if prefix in _REASONS:
             return _REASONS[prefix]
-    if value is None or value == {}:
-        return "empty in the template"
-    return "no counterpart in the scenario schema"
+    return GENERIC_REASON

@@ -68,6 +68,12 @@ class FidelityTemplate(StrEnum):
     BALANCED = "balanced"
     HIGH_QUALITY = "high_quality"
     MAXIMUM = "maximum"
+    DRAMATIC = "dramatic"
+    PORTAL_PIVOTS = "portal_pivots"
+
+
+#: names of the earlier Timepoint's fidelity templates that are ours under another name
+TEMPLATE_ALIASES = {"minimalist": "minimal", "max_quality": "maximum"}
 
 
 class PlanningMode(StrEnum):
@@ -281,6 +287,11 @@ class FidelityConfig(Frozen):
     token_budget: int | None = Field(None, ge=1, le=10**12)
     budget_mode: BudgetMode = BudgetMode.SOFT
 
+    @field_validator("template", mode="before")
+    @classmethod
+    def _earlier_names(cls, template: Any) -> Any:
+        return TEMPLATE_ALIASES.get(template, template) if isinstance(template, str) else template
+
 
 class OutputsConfig(Frozen):
     formats: list[OutputFormat] = Field(
@@ -378,6 +389,15 @@ def size_problem(entities: int, timepoints: int) -> str | None:
     )
 
 
+#: modes whose timepoints cannot be expanded into sub-moments (M8), and why
+NO_EXPANSION: dict[TemporalMode, str] = {
+    TemporalMode.BRANCHING: "its paths fork between steps, so a chain of sub-moments inside a "
+    "step would belong to one path and not the others",
+    TemporalMode.PORTAL: "its steps are placed between origin_year and portal_year by the "
+    "backward search, not on timepoints.step, so a step has no time window to unfold",
+}
+
+
 class Scenario(Frozen):
     """A complete, resolved scenario."""
 
@@ -404,6 +424,30 @@ class Scenario(Frozen):
                 f"write schema_version: {SCHEMA_VERSION} (or leave it out)"
             )
         return version
+
+    @model_validator(mode="after")
+    def _expansion_has_meaning(self) -> Scenario:
+        cfg, mode = self.timepoints, self.temporal.mode
+        reason = NO_EXPANSION.get(mode)
+        if reason is None or not (cfg.before or cfg.after or cfg.expand):
+            return self
+        field = "before" if cfg.before else "after" if cfg.after else "expand"
+        problem = (
+            f"vertical expansion (timepoints.before/after/expand) has no meaning in {mode.value} "
+            f"mode: {reason}; set timepoints.before and after to 0 and expand to [], or use "
+            "mode pearl, directorial, nonlinear or cyclical"
+        )
+        raise ValidationError.from_exception_data(
+            type(self).__name__,
+            [
+                InitErrorDetails(
+                    type="value_error",
+                    loc=("timepoints", field),
+                    input=getattr(cfg, field),
+                    ctx={"error": ValueError(problem)},
+                )
+            ],
+        )
 
     @model_validator(mode="after")
     def _within_the_size_limit(self) -> Scenario:

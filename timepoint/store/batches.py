@@ -347,6 +347,21 @@ class BatchTables(StoreBase):
             )
         return True
 
+    def name_attempt_run(self, batch_id: str, job_id: str, attempt: int, run_id: str) -> None:
+        """Write the id of the run an attempt is about to simulate, before it starts, so a resume
+        can adopt that run if the attempt is killed after storing it but before recording."""
+        doing = f"naming the run of job {job_id!r} of batch {batch_id!r}"
+        with self._guard(doing) as db, db.write():
+            db.execute(
+                update(_attempts)
+                .where(
+                    _attempts.c.batch_id == batch_id,
+                    _attempts.c.job_id == job_id,
+                    _attempts.c.attempt == attempt,
+                )
+                .values(run_id=run_id, updated=_now())
+            )
+
     def finish_job(
         self, batch_id: str, job_id: str, owner: str, attempt: int, **fields: Any
     ) -> bool:

@@ -16,7 +16,7 @@ run record, so the store never refuses a record whose natural ids repeat.
 
 :data:`METADATA` holds the SQLAlchemy :class:`~sqlalchemy.Table` of every table (``RUNS.sql``
 is that of ``runs``); :func:`metadata_at` builds the tables as they were at an earlier schema
-version, which is what the Alembic migrations of versions 1 and 2 create.
+version, which is what the Alembic migrations of versions 1 to 3 create.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sqlalchemy.dialects import sqlite
 from timepoint.store.types import JSONText, UTCDateTime
 
 #: The schema version this code writes (the number of the newest Alembic revision).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Neutral types and the SQLAlchemy types they are stored as.
 COLUMN_TYPES: dict[str, Callable[[], sa.types.TypeEngine[Any]]] = {
@@ -364,6 +364,7 @@ QUESTIONS = Table(
         C("scenario", "text", "Scenario used to forecast it."),
         C("extractor_json", "json", "Outcome extractor: what counts as `yes` in a run."),
         C("close_date", "time", "When forecasting closes (UTC)."),
+        C("open_date", "time", "When forecasting opens (UTC).", since=3),
         C("resolution_date", "time", "When the question resolves (UTC)."),
         C("resolution", "float", "1 yes, 0 no, empty while unresolved."),
         C("source", "text", "yaml, polymarket or metaculus."),
@@ -388,6 +389,14 @@ FORECASTS = Table(
         C("batch_id", "text", "Batch that produced the ensemble."),
         C("run_ids_json", "json", "Ids of the runs in the ensemble."),
         C("method", "text", "Smoothing / aggregation method."),
+        C("smoothed", "float", "Jeffreys-smoothed probability `(k + 0.5) / (N + 1)`.", since=3),
+        C("level", "float", "Coverage of the Wilson interval (e.g. 0.9).", since=3),
+        C(
+            "outcomes_json",
+            "json",
+            "Outcome of each run: run id, yes/no, extractor, value and evidence.",
+            since=3,
+        ),
         C("updated", "time", "Last change (UTC)."),
     ),
     indexes=(("question_id",),),

@@ -33,7 +33,6 @@ Per (timepoint, entity) the evidence is kept in ``evidence.circadian[tp_id][enti
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -42,7 +41,7 @@ from timepoint.kernel.mechanism_settings import MechanismSettings, read_settings
 from timepoint.kernel.state import WorldState
 from timepoint.scenario.schema import Scenario
 from timepoint.world import Entity, EntityKind, Timepoint
-from timepoint.world.evidence import CircadianRow
+from timepoint.world.evidence import CircadianReading, CircadianRow
 
 #: Kinds that never sleep and spend no bodily energy.
 SLEEPLESS_KINDS = frozenset(
@@ -109,24 +108,6 @@ class CircadianSettings(MechanismSettings):
         return {**DEFAULT_ACTIVITIES, **value}
 
 
-@dataclass(frozen=True)
-class Availability:
-    """Whether an entity is plausibly active at a timepoint, and what its actions cost there."""
-
-    entity_id: str
-    hour: int
-    body_hour: int
-    activity: str
-    probability: float
-    sleep_probability: float
-    asleep: bool
-    night: bool
-    hours_awake: float
-    fatigue_factor: float
-    cost_factor: float
-    reason: str
-
-
 def settings_of(
     scenario: Scenario, ignored: dict[str, list[str]] | None = None
 ) -> CircadianSettings:
@@ -160,13 +141,13 @@ def works_nights(entity: Entity, settings: CircadianSettings) -> bool:
     )
 
 
-def availability(entity: Entity, tp: Timepoint, settings: CircadianSettings) -> Availability:
+def availability(entity: Entity, tp: Timepoint, settings: CircadianSettings) -> CircadianReading:
     """The circadian reading of ``entity`` at ``tp`` (see the module rules)."""
     hour = tp.timestamp.hour
     night = is_night(hour, settings)
     base: dict[str, Any] = {"entity_id": entity.id, "hour": hour, "night": night}
     if entity.kind in SLEEPLESS_KINDS:
-        return Availability(
+        return CircadianReading(
             **base,
             body_hour=hour,
             activity="present",
@@ -186,7 +167,7 @@ def availability(entity: Entity, tp: Timepoint, settings: CircadianSettings) -> 
     discomfort = max(entity.physical.pain, entity.physical.fever)
     sleepy = sleep_p >= settings.sleep_threshold and entity.id not in settings.awake
     if sleepy and discomfort < settings.wake_on_discomfort:
-        return Availability(
+        return CircadianReading(
             **base,
             body_hour=body_hour,
             activity="sleep",
@@ -206,7 +187,7 @@ def availability(entity: Entity, tp: Timepoint, settings: CircadianSettings) -> 
     window = settings.activities.get(activity)
     intensity = window.intensity if window else 0.3
     penalty = settings.night_energy_penalty if night else 1.0
-    return Availability(
+    return CircadianReading(
         **base,
         body_hour=body_hour,
         activity=activity,
@@ -259,7 +240,7 @@ def apply_circadian(state: WorldState, tp: Timepoint) -> dict[str, CircadianRow]
             if reading.reason.startswith("kept awake"):
                 state.ledger.count("M14", "kept awake by discomfort")
         rows[entity_id] = CircadianRow(
-            **asdict(reading),
+            **reading.model_dump(),
             energy_before=round(energy, 3),
             budget=round(min(budget, energy), 3),
             spent=round(spent, 3),

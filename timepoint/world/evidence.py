@@ -39,8 +39,8 @@ class AnimismRow(Row):
     tension_effect: float = 0.0
 
 
-class CircadianRow(Row):
-    """M14: an entity's circadian reading at a timepoint and the energy it spent there."""
+class CircadianReading(Row):
+    """M14: whether an entity is plausibly active at a timepoint, and what acting costs there."""
 
     entity_id: str
     hour: int
@@ -54,6 +54,11 @@ class CircadianRow(Row):
     fatigue_factor: float
     cost_factor: float
     reason: str
+
+
+class CircadianRow(CircadianReading):
+    """M14: an entity's circadian reading at a timepoint and the energy it spent there."""
+
     energy_before: float
     budget: float
     spent: float
@@ -145,6 +150,9 @@ class ScheduledStep(Row):
     importance: float
     cap: ResolutionLevel
     key: bool
+    #: the step's part under the ``portal_pivots`` template (endpoint, origin, pivot, bridge,
+    #: checkpoint); None under the other templates
+    part: str | None = None
 
 
 class FidelitySchedule(Row):

@@ -1,4 +1,4 @@
-"""The migrations of schema versions 1 and 2, derived from the ``since`` of tables and columns.
+"""The migrations of schema versions 1 to 3, derived from the ``since`` of tables and columns.
 
 Version *n* creates the tables introduced in version *n* with their columns of version *n* and
 adds the columns introduced in version *n* to older tables; then it records *n* in
@@ -18,6 +18,7 @@ from timepoint.store.schema import TABLES, VERSIONS, Table, sql_column
 DESCRIPTIONS: dict[int, str] = {
     1: "initial schema: runs and their child tables, batches, batch_jobs, questions, forecasts",
     2: "batch leases: lease columns on batches and batch_jobs, new table batch_attempts",
+    3: "forecasts: smoothed, level and outcomes_json; questions: open_date",
 }
 
 

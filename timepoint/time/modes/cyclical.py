@@ -23,6 +23,7 @@ from timepoint.kernel.context import ask_model
 from timepoint.llm.base import ActionType
 from timepoint.llm.grounding import EntityId, grounded
 from timepoint.llm.structured import expect_answer
+from timepoint.time.expansion import expand_after, expand_before
 from timepoint.time.modes.common import (
     entity_views,
     planned_event,
@@ -132,12 +133,13 @@ class CyclicalMode:
                 motif = sim.state.timepoints[ids[position]].event
                 planned = vary(motif, _variation(cfg.variation, cycle), names, cycle)
                 sim.state.ledger.count("M17", "variations applied")
+            parent = expand_before(sim, index, step_time(sim, index), parent)
             tp = sim.generate_timepoint(
                 index=index, timestamp=step_time(sim, index), parent=parent, planned=planned
             )
             sim.process_timepoint(tp)
             ids.append(tp.id)
-            parent = tp.id
+            parent = expand_after(sim, tp, index)
             last_of_cycle = position == length - 1 or index == count - 1
             if last_of_cycle:
                 self._check(sim, prophecies, cycle, ids[cycle * length :])

@@ -19,6 +19,7 @@ from timepoint.kernel.context import ask_model
 from timepoint.llm.base import ActionType
 from timepoint.llm.grounding import EntityId, grounded
 from timepoint.llm.structured import expect_answer
+from timepoint.time.expansion import expand_after, expand_before
 from timepoint.time.modes.common import (
     entity_views,
     planned_event,
@@ -205,6 +206,7 @@ class DirectorialMode:
         ids: list[str] = []
         parent: str | None = None
         for index in range(len(acts)):
+            parent = expand_before(sim, index, step_time(sim, index), parent)
             tp = sim.generate_timepoint(
                 index=index,
                 timestamp=step_time(sim, index),
@@ -213,7 +215,7 @@ class DirectorialMode:
             )
             sim.process_timepoint(tp)
             ids.append(tp.id)
-            parent = tp.id
+            parent = expand_after(sim, tp, index)
         self._validate(sim, plan, acts, targets, ids)
         sim.record_integrity(integrity_problems(sim.state.timepoints, forward=True))
 

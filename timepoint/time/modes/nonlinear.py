@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from timepoint.time.expansion import expand_after, expand_before
 from timepoint.time.modes.common import planned_event, scored_check, step_time
 from timepoint.time.wording import content_words
 from timepoint.world import Dialog, ExposureEvent, Timepoint
@@ -33,6 +34,7 @@ class NonlinearMode:
         ids: list[str] = []
         parent: str | None = None
         for index in range(count):
+            parent = expand_before(sim, index, step_time(sim, index), parent)
             tp = sim.generate_timepoint(
                 index=index,
                 timestamp=step_time(sim, index),
@@ -41,7 +43,7 @@ class NonlinearMode:
             )
             sim.process_timepoint(tp)
             ids.append(tp.id)
-            parent = tp.id
+            parent = expand_after(sim, tp, index)
         state = sim.state
         importance = [state.timepoints[i].importance for i in ids]
         order, notes = presentation_order(sim.scenario.temporal.nonlinear.presentation, importance)

@@ -22,11 +22,11 @@ import calendar
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from timepoint.scenario.schema import PortalConfig, Scenario
+from timepoint.scenario.schema import FidelityTemplate, PortalConfig, Scenario
 from timepoint.time.modes.common import add_path_timepoint, scored_check
 from timepoint.time.modes.portal_forward import CandidatePath
 from timepoint.time.modes.portal_search import PortalNode, PortalSearch
-from timepoint.time.paths import ScoredPath, path_infos
+from timepoint.time.paths import ScoredPath, find_pivots, path_infos
 from timepoint.time.wording import mentions
 from timepoint.world import EntityRole, Timeline, Timepoint
 from timepoint.world.causal import integrity_problems
@@ -65,8 +65,27 @@ class PortalMode:
         times = portal_times(sim.scenario, cfg)
         search = PortalSearch(sim, times)
         paths = search.run()
+        self._allocate_pivots(sim, paths)
         self._store(sim, search, paths, times)
         sim.record_integrity(integrity_problems(sim.state.timepoints, forward=True))
+
+    @staticmethod
+    def _allocate_pivots(sim: Simulator, paths: list[CandidatePath]) -> None:
+        """Under ``portal_pivots``, re-plan the schedule around the pivots the paths show."""
+        if (
+            sim.schedule is None
+            or sim.scenario.fidelity.template is not FidelityTemplate.PORTAL_PIVOTS
+        ):
+            return
+        found = find_pivots(
+            [[n.state.description for n in p.nodes] for p in paths],
+            [[n.score if n.score is not None else p.search_score for n in p.nodes] for p in paths],
+        )
+        pivots = set().union(*found) if found else set()
+        sim.schedule = sim.schedule.with_pivots(pivots)
+        sim.state.evidence.fidelity_schedule = sim.schedule.summary(len(sim.state.entities))
+        parts = [step.part for step in sim.schedule.steps]
+        sim.state.ledger.set("M1", "pivot steps", parts.count("pivot"))
 
     def _store(
         self,

@@ -1,0 +1,98 @@
+"""Question-set files: validation with readable problems, and the shipped question sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from timepoint.calibrate.questions import ThresholdOutcome, load_questions
+from timepoint.errors import QuestionSetError
+
+from .conftest import ROOT
+from .test_batch_specs import TINY
+
+
+def write_set(folder: Path, questions: list[dict], **top: object) -> Path:
+    """A question set over the tiny scenario (``well.yaml`` beside it)."""
+    (folder / "well.yaml").write_text(yaml.safe_dump(TINY))
+    path = folder / "set.yaml"
+    path.write_text(yaml.safe_dump({"questions": questions, **top}))
+    return path
+
+
+def question(**changes: object) -> dict:
+    base = {
+        "id": "q1",
+        "question": "Does the well run dry?",
+        "scenario": "well.yaml",
+        "outcome": {"kind": "event", "pattern": "dry"},
+    }
+    return {**base, **changes}
+
+
+def test_a_valid_set_resolves_scenarios_against_its_folder(tmp_path):
+    path = write_set(tmp_path, [question(closes="2027-01-31", resolution="yes")], title="Wells")
+    loaded = load_questions(path)
+    assert loaded.id == "set" and loaded.title == "Wells"
+    (q,) = loaded.questions
+    assert q.scenario == str((tmp_path / "well.yaml").resolve())
+    assert q.question_set == "set" and q.resolved_yes() is True
+    assert str(q.closes) == "2027-01-31"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"outcome": {"kind": "vibes"}}, "questions[0].outcome: got {'kind': 'vibes'}"),
+        ({"outcome": {"kind": "event"}}, "outcome.event.pattern: required field is missing"),
+        ({"outcome": {"kind": "event", "pattern": "("}}, "is not a regular expression"),
+        ({"scenario": "nowhere.yaml"}, "questions[0].scenario: no file 'nowhere.yaml'"),
+        ({"questoin": "typo"}, "unknown key"),
+        (
+            {"outcome": {"kind": "threshold", "quantity": "scene.tension"}},
+            "give exactly one of above or below",
+        ),
+        ({"market_probability": 1.5}, "market_probability"),
+    ],
+)
+def test_problems_name_the_file_the_field_and_the_fix(tmp_path, changes, message):
+    path = write_set(tmp_path, [question(**changes)])
+    with pytest.raises(QuestionSetError) as caught:
+        load_questions(path)
+    assert str(caught.value).startswith("set.yaml") or "set.yaml" in str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_duplicate_ids_and_malformed_yaml_are_refused(tmp_path):
+    path = write_set(tmp_path, [question(), question()])
+    with pytest.raises(QuestionSetError, match="'q1' is used twice"):
+        load_questions(path)
+    path.write_text("questions: [\n")
+    with pytest.raises(QuestionSetError, match=r"set.yaml:\d+:\d+"):
+        load_questions(path)
+    with pytest.raises(QuestionSetError, match="no such question-set file"):
+        load_questions(tmp_path / "missing.yaml")
+
+
+def test_numeric_resolutions_compare_with_the_threshold(tmp_path):
+    outcome = {"kind": "threshold", "quantity": "scene.tension", "above": 0.5}
+    path = write_set(tmp_path, [question(outcome=outcome, resolution=0.7)])
+    (q,) = load_questions(path).questions
+    assert isinstance(q.outcome, ThresholdOutcome) and q.resolved_yes() is True
+
+
+def test_the_shipped_question_sets_load_and_cover_the_library():
+    sets = sorted((ROOT / "questions").glob("*.yaml"))
+    assert sets
+    total = 0
+    kinds = set()
+    for path in sets:
+        loaded = load_questions(path)
+        total += len(loaded.questions)
+        for q in loaded.questions:
+            assert Path(q.scenario).is_relative_to(ROOT / "scenarios")
+            kinds.add(q.outcome.kind)
+    assert total >= 5
+    assert kinds >= {"event", "knows", "threshold", "judge"}

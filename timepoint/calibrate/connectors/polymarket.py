@@ -1,0 +1,251 @@
+"""Polymarket: public market data, no key needed.
+
+- Gamma API (``https://gamma-api.polymarket.com``): ``GET /markets`` and ``GET /events``
+  (``limit``/``offset`` pagination; a list in answer). A market's ``outcomes``,
+  ``outcomePrices`` and ``clobTokenIds`` arrive as JSON-encoded *strings*
+  (``"[\\"Yes\\", \\"No\\"]"``) and are decoded here.
+- CLOB API (``https://clob.polymarket.com``): ``GET /prices-history?market=TOKEN_ID`` answers
+  ``{"history": [{"t": unix seconds, "p": price}]}``. For resolved markets it comes back
+  empty unless ``fidelity`` is at least 720 minutes, so closed markets are asked at 720.
+
+A binary market becomes a :class:`~timepoint.calibrate.questions.Question` with its *Yes*
+price as the market probability and, once closed at a price of 0 or 1, its resolution.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from timepoint.calibrate.connectors.http import Sleep, get_json
+from timepoint.calibrate.questions import Question
+from timepoint.errors import ConnectorError
+
+GAMMA_URL = "https://gamma-api.polymarket.com"
+CLOB_URL = "https://clob.polymarket.com"
+SOURCE = "polymarket"
+#: most markets the Gamma API returns per page
+PAGE = 100
+#: the coarsest history step (minutes) at which resolved markets still have a history
+RESOLVED_FIDELITY = 720
+
+
+class Market(BaseModel):
+    """A Polymarket market, with its JSON-string fields decoded."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    question: str
+    slug: str = ""
+    outcomes: list[str]
+    prices: list[float]
+    token_ids: list[str] = Field(default_factory=list)
+    closed: bool = False
+    end_date: date | None = None
+
+    @property
+    def yes_index(self) -> int | None:
+        lowered = [o.strip().lower() for o in self.outcomes]
+        return lowered.index("yes") if "yes" in lowered else None
+
+    @property
+    def probability(self) -> float | None:
+        """The price of *Yes* (``None`` for a market without a Yes outcome)."""
+        index = self.yes_index
+        return self.prices[index] if index is not None and index < len(self.prices) else None
+
+    @property
+    def resolution(self) -> bool | None:
+        """Yes or no once the market closed at a price of (about) 1 or 0, else ``None``."""
+        price = self.probability
+        if not self.closed or price is None:
+            return None
+        if price >= 0.99:
+            return True
+        if price <= 0.01:
+            return False
+        return None
+
+
+def _decoded(raw: dict[str, Any], name: str, market_id: str) -> list[Any]:
+    value = raw.get(name)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ConnectorError(
+                f"{SOURCE}: market {market_id}: field {name!r} is not a JSON-encoded list: "
+                f"{value[:60]!r}"
+            ) from None
+    if not isinstance(value, list):
+        raise ConnectorError(f"{SOURCE}: market {market_id}: field {name!r} is not a list")
+    return value
+
+
+def parse_market(raw: Any) -> Market:
+    """A market from one Gamma API object.
+
+    Raises:
+        ConnectorError: the object is not a mapping, lacks ``id``, ``question`` or
+            ``outcomes``, or has prices that are not numbers.
+    """
+    if not isinstance(raw, dict):
+        raise ConnectorError(f"{SOURCE}: a market is a JSON object, got {type(raw).__name__}")
+    market_id = str(raw.get("id", ""))
+    missing = [f for f in ("id", "question", "outcomes") if raw.get(f) in (None, "")]
+    if missing:
+        raise ConnectorError(
+            f"{SOURCE}: market {market_id or '(no id)'} lacks {', '.join(missing)}; "
+            "the Gamma API's /markets objects carry them"
+        )
+    try:
+        prices = [float(p) for p in _decoded(raw, "outcomePrices", market_id)]
+    except (TypeError, ValueError):
+        raise ConnectorError(
+            f"{SOURCE}: market {market_id}: outcomePrices are not numbers"
+        ) from None
+    end = raw.get("endDate") or raw.get("endDateIso")
+    return Market(
+        id=market_id,
+        question=str(raw["question"]),
+        slug=str(raw.get("slug") or ""),
+        outcomes=[str(o) for o in _decoded(raw, "outcomes", market_id)],
+        prices=prices,
+        token_ids=[str(t) for t in _decoded(raw, "clobTokenIds", market_id)],
+        closed=bool(raw.get("closed", False)),
+        end_date=datetime.fromisoformat(str(end).replace("Z", "+00:00")).date() if end else None,
+    )
+
+
+class PolymarketClient:
+    """Reads markets, events and price histories.
+
+    Args:
+        gamma_url: base URL of the Gamma API.
+        clob_url: base URL of the CLOB API.
+        timeout: seconds per request.
+        sleep: how to wait out a rate limit (tests pass a no-op).
+    """
+
+    def __init__(
+        self,
+        gamma_url: str = GAMMA_URL,
+        clob_url: str = CLOB_URL,
+        *,
+        timeout: float = 30.0,
+        sleep: Sleep | None = None,
+    ):
+        self._gamma = httpx.Client(base_url=gamma_url, timeout=timeout)
+        self._clob = httpx.Client(base_url=clob_url, timeout=timeout)
+        self._sleep: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
+
+    def __enter__(self) -> PolymarketClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self._gamma.close()
+        self._clob.close()
+
+    def _list(self, path: str, params: dict[str, Any]) -> list[Any]:
+        found = get_json(self._gamma, path, source=SOURCE, params=params, **self._sleep)
+        if not isinstance(found, list):
+            raise ConnectorError(
+                f"{SOURCE}: GET {path} answered a {type(found).__name__}, expected a list"
+            )
+        return found
+
+    def markets(self, *, limit: int = 100, **filters: Any) -> Iterator[Market]:
+        """Up to ``limit`` markets, page by page (``filters``: Gamma query parameters such as
+        ``closed=True`` or ``tag_id``)."""
+        yield from (parse_market(m) for m in self._paged("/markets", limit, filters))
+
+    def market(self, market_id: str) -> Market:
+        """One market by id."""
+        return parse_market(
+            get_json(self._gamma, f"/markets/{market_id}", source=SOURCE, **self._sleep)
+        )
+
+    def events(self, *, limit: int = 100, **filters: Any) -> Iterator[tuple[str, list[Market]]]:
+        """Up to ``limit`` events as ``(title, markets)``."""
+        for event in self._paged("/events", limit, filters):
+            if not isinstance(event, dict) or "markets" not in event:
+                raise ConnectorError(f"{SOURCE}: an event lacks its 'markets' list")
+            yield str(event.get("title", "")), [parse_market(m) for m in event["markets"]]
+
+    def _paged(self, path: str, limit: int, filters: dict[str, Any]) -> Iterator[Any]:
+        offset = 0
+        while offset < limit:
+            size = min(PAGE, limit - offset)
+            params = {**_query(filters), "limit": size, "offset": offset}
+            page = self._list(path, params)
+            yield from page
+            if len(page) < size:
+                return
+            offset += size
+
+    def price_history(self, market: Market, interval: str = "max") -> list[tuple[int, float]]:
+        """``(unix seconds, Yes price)`` points of a market; closed markets are read at the
+        720-minute fidelity their history is kept at.
+
+        Raises:
+            ConnectorError: the market has no Yes token, or the answer is not a history.
+        """
+        index = market.yes_index
+        if index is None or index >= len(market.token_ids):
+            raise ConnectorError(f"{SOURCE}: market {market.id} has no Yes token id")
+        params: dict[str, Any] = {"market": market.token_ids[index], "interval": interval}
+        if market.closed:
+            params["fidelity"] = RESOLVED_FIDELITY
+        found = get_json(self._clob, "/prices-history", source=SOURCE, params=params, **self._sleep)
+        history = found.get("history") if isinstance(found, dict) else None
+        if not isinstance(history, list):
+            raise ConnectorError(
+                f"{SOURCE}: /prices-history for market {market.id} has no 'history' list"
+            )
+        try:
+            return [(int(point["t"]), float(point["p"])) for point in history]
+        except (KeyError, TypeError, ValueError):
+            raise ConnectorError(
+                f"{SOURCE}: /prices-history for market {market.id}: points need 't' and 'p'"
+            ) from None
+
+
+def _query(filters: dict[str, Any]) -> dict[str, Any]:
+    return {k: str(v).lower() if isinstance(v, bool) else v for k, v in filters.items()}
+
+
+def market_question(
+    market: Market, scenario: str, outcome: dict[str, Any] | None = None
+) -> Question:
+    """``market`` as a question simulated by ``scenario``; the outcome defaults to a model's
+    judgement of the market's question over each run."""
+    if market.probability is None:
+        raise ConnectorError(
+            f"{SOURCE}: market {market.id} has no Yes outcome ({', '.join(market.outcomes)}); "
+            "only binary Yes/No markets become questions"
+        )
+    return Question.model_validate(
+        {
+            "id": f"polymarket-{market.id}",
+            "question": market.question,
+            "scenario": scenario,
+            "outcome": outcome or {"kind": "judge"},
+            "closes": market.end_date,
+            "resolution": market.resolution,
+            "market_probability": market.probability,
+            "source": SOURCE,
+            "source_ref": market.id,
+        }
+    )

@@ -1,0 +1,76 @@
+"""The calibration report notebook: one ``parameters`` cell, a body that calls
+:mod:`timepoint.calibrate.report`. ``notebooks/calibration.ipynb`` is this notebook (a test
+keeps the two the same); the site executes it once per question set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: bump when the cells change, so the site executes calibration pages again
+NOTEBOOK_VERSION = 2
+
+INTRO = """# Calibration report
+
+How well the ensembles' probabilities match what happened, for one question set: the scores
+of the latest forecast of every resolved question, reliability diagrams (equal-width and
+quantile bins; the bars are 90% bootstrap bands of each bin's observed frequency), forecasts
+against market probabilities, each question with the runs behind its forecast, and the scores
+by month. Parameters (papermill): `questions` (a question-set file, relative to the current
+folder or the project root), `n` (when above 0, forecast
+every question from `n` runs first; offline unless `TIMEPOINT_LLM_API_KEY` is set), `home` and
+`db_url` (where runs are stored; default the environment's), `runs_href` (link pattern of a
+run's page, e.g. `../runs/{run_id}.html`; empty: no links)."""
+
+PARAMETERS = """questions = "questions/library.yaml"
+n = 0
+home = ""
+db_url = ""
+runs_href = \"\""""
+
+CELLS: tuple[tuple[str, str], ...] = (
+    ("markdown", INTRO),
+    ("parameters", PARAMETERS),
+    (
+        "code",
+        "from timepoint import view\n"
+        "from timepoint.calibrate import report\n\n"
+        "path = view.project_path(questions)\n"
+        "card = report.open_scorecard(path, home=home, db_url=db_url, n=n)\n"
+        "view.show(report.scores_markdown(card))",
+    ),
+    ("markdown", "## Reliability"),
+    (
+        "code",
+        'view.show(report.reliability_spec(card, "uniform"))\n'
+        'view.show(report.reliability_spec(card, "quantile"))',
+    ),
+    ("markdown", "## Forecasts against markets"),
+    ("code", "view.show(report.market_spec(card))"),
+    ("markdown", "## Questions and the runs behind them"),
+    ("code", "view.show(report.questions_markdown(card, runs_href))"),
+    ("markdown", "## Over time"),
+    ("code", "view.show(report.history_markdown(card))"),
+)
+
+
+def calibration_notebook() -> Any:
+    """The notebook as an ``nbformat`` node (needs the notebooks extra)."""
+    import nbformat
+
+    cells = []
+    for kind, source in CELLS:
+        if kind == "markdown":
+            cells.append(nbformat.v4.new_markdown_cell(source))
+        elif kind == "parameters":
+            cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": ["parameters"]}))
+        else:
+            cells.append(nbformat.v4.new_code_cell(source))
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
+    notebook.metadata["language_info"] = {"name": "python"}
+    return notebook

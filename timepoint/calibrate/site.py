@@ -1,0 +1,59 @@
+"""Calibration pages of the report site: one per question set in the store.
+
+``timepoint site build`` passes these to :func:`timepoint.report.site.build_site`, which
+executes the calibration notebook (:mod:`timepoint.calibrate.notebook`) for each set and links
+the pages from the index under *Calibration*. A page is executed again only when the set's
+questions or forecasts change.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from timepoint.calibrate.notebook import NOTEBOOK_VERSION, calibration_notebook
+from timepoint.report.execute import digest_of
+from timepoint.report.site import ExtraPage
+from timepoint.store import open_store
+
+SECTION = "Calibration"
+
+
+def write_notebook(folder: Path) -> Path:
+    """The calibration notebook written into ``folder`` (atomically); returns its path."""
+    import nbformat
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"calibration-v{NOTEBOOK_VERSION}.ipynb"
+    partial = folder / f".{path.name}.partial"
+    nbformat.write(calibration_notebook(), partial)
+    os.replace(partial, path)
+    return path
+
+
+def calibration_pages(settings: Any, store: Any = None) -> list[ExtraPage]:
+    """A site page per question set the store holds questions of (none: no pages)."""
+    home = Path(settings.home).resolve()
+    store = store if store is not None else open_store(settings.db_url, home=home)
+    questions = store.questions()
+    sets = sorted({q["question_set"] for q in questions if q["question_set"]})
+    if not sets:
+        return []
+    notebook = write_notebook(home / ".site" / "templates")
+    pages = []
+    for name in sets:
+        mine = [q for q in questions if q["question_set"] == name]
+        forecasts = [store.forecasts(q["question_id"]) for q in mine]
+        pages.append(
+            ExtraPage(
+                section=SECTION,
+                folder="calibration",
+                slug=name,
+                title=f"Calibration · {name}",
+                notebook=notebook,
+                parameters={"questions": name, "runs_href": "../runs/{run_id}.html"},
+                digest=digest_of(NOTEBOOK_VERSION, mine, forecasts),
+            )
+        )
+    return pages
