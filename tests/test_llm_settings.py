@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,14 +12,16 @@ import pytest
 
 from timepoint.cli import main
 from timepoint.errors import ConfigurationError
-from timepoint.settings import DEFAULT_BASE_URL, Settings
+from timepoint.settings import DEFAULT_BASE_URL, Settings, project_root
+
+from .conftest import ROOT
 
 
-def test_defaults_are_offline_and_say_so() -> None:
-    settings = Settings.from_env({})
+def test_defaults_are_offline_and_say_so(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, cwd=tmp_path)
     assert settings.offline
     assert settings.base_url == DEFAULT_BASE_URL
-    assert settings.home == Path("runs")
+    assert settings.home == tmp_path / "runs"
     assert settings.model is None and settings.rpm is None and settings.db_url is None
     assert settings.describe() == (
         "LLM: offline model (no API key set; set TIMEPOINT_LLM_API_KEY to use an endpoint)"
@@ -51,6 +54,59 @@ def test_environment_is_read_and_the_key_never_prints() -> None:
     assert "llama-3.1-8b" in settings.describe() and "30 requests/minute" in settings.describe()
     preferred = Settings.from_env({"OPENROUTER_API_KEY": "a", "TIMEPOINT_LLM_API_KEY": "b"})
     assert preferred.api_key is not None and preferred.api_key.get_secret_value() == "b"
+
+
+def test_the_store_is_found_from_any_folder_of_the_project(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    deep = root / "notebooks" / "drafts"
+    deep.mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "timepoint"\n')
+    (root / "notebooks" / "pyproject.toml").write_text('[project]\nname = "other"\n')
+    for folder in (root, root / "notebooks", deep):
+        settings = Settings.from_env({}, cwd=folder)
+        assert settings.home == root / "runs", folder
+        assert settings.describe_store() == (
+            f"store: {root / 'runs'} (project root {root}, found by pyproject.toml)"
+        )
+    assert project_root(deep) == (root, "pyproject.toml")
+    assert Settings.from_env({}, cwd=ROOT / "notebooks").home == ROOT / "runs"
+
+
+def test_a_timepoint_marker_makes_a_project_root_and_timepoint_home_wins(tmp_path: Path) -> None:
+    (tmp_path / ".timepoint").touch()
+    (tmp_path / "analysis").mkdir()
+    assert Settings.from_env({}, cwd=tmp_path / "analysis").home == tmp_path / "runs"
+    chosen = Settings.from_env({"TIMEPOINT_HOME": "/srv/tp"}, cwd=tmp_path / "analysis")
+    assert chosen.home == Path("/srv/tp")
+    assert chosen.describe_store() == "store: /srv/tp (TIMEPOINT_HOME)"
+    url = Settings.from_env({"TIMEPOINT_DB_URL": "postgresql://me:pw@db/tp"}, cwd=tmp_path)
+    assert url.describe_store().startswith("store: postgresql://db/tp (TIMEPOINT_DB_URL)")
+
+
+def test_commands_say_which_store_they_use(tmp_path: Path) -> None:
+    notebooks = ROOT / "notebooks"
+    env = {k: v for k, v in os.environ.items() if k not in ("TIMEPOINT_HOME", "TIMEPOINT_DB_URL")}
+    done = subprocess.run(
+        [sys.executable, "-m", "timepoint.cli", "runs", "--limit", "1"],
+        cwd=notebooks,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stderr.splitlines()[0] == (
+        f"store: {ROOT / 'runs'} (project root {ROOT}, found by pyproject.toml)"
+    )
+    env["TIMEPOINT_HOME"] = str(tmp_path / "elsewhere")
+    done = subprocess.run(
+        [sys.executable, "-m", "timepoint.cli", "runs"],
+        cwd=notebooks,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stderr.splitlines()[0] == f"store: {tmp_path / 'elsewhere'} (TIMEPOINT_HOME)"
 
 
 def test_bad_numbers_are_configuration_errors() -> None:

@@ -11,6 +11,9 @@ import timepoint as tp
 from timepoint.cli import main
 from timepoint.knowledge.provenance import KnowledgeQueryError
 from timepoint.knowledge.question import find_timepoint, parse_question, question_kind
+from timepoint.report import tables
+from timepoint.report.narrative import narrative_markdown
+from timepoint.report.records import spend_line
 from timepoint.scenario.schema import Scenario
 from timepoint.settings import Settings
 from timepoint.world import ExposureKind, ResolutionLevel
@@ -241,3 +244,24 @@ def test_cli_ask_prints_the_answer_and_records_it(jefferson, monkeypatch, capsys
         count + 1
     )
     assert main(["ask", jefferson.run_id, "What did Lafayette know?"]) == 2
+
+
+def test_questions_are_shown_apart_from_the_runs_own_generation(tmp_path):
+    run = tp.run(JEFFERSON, settings=Settings(home=tmp_path / "runs"))
+    generated = run.record.usage
+    header = tables.header_markdown(run)
+    assert f"in {generated.calls} calls" in header and "on demand" not in header
+    run.ask("What did Madison know at tp_001, and from whom?")
+    run.ask("What did Hamilton say at the second timepoint?")
+    usage = run.record.usage
+    assert usage.calls - usage.on_demand_calls == generated.calls
+    assert usage.on_demand_calls > 0 and usage.generation_tokens == generated.generation_tokens
+    line = spend_line(run.record)
+    assert line.startswith(f"{generated.prompt_tokens + generated.completion_tokens:,} tokens in ")
+    assert f"in {generated.calls} calls" in line
+    assert f"plus {usage.on_demand_tokens:,} tokens in {usage.on_demand_calls} calls" in line
+    assert line.endswith("on demand (2 questions)")
+    assert line in tables.header_markdown(run)
+    assert line in narrative_markdown(run.record)
+    calls = run.store.calls(run.run_id)
+    assert sum(c.on_demand for c in calls) == usage.on_demand_calls

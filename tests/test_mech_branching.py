@@ -9,6 +9,8 @@ from pydantic import ValidationError
 import timepoint as tp
 from timepoint.cli import main
 from timepoint.errors import BranchError
+from timepoint.report.compare import compare_paths
+from timepoint.report.tables import comparison_markdown
 from timepoint.settings import Settings
 from timepoint.time.intervention import Intervention
 
@@ -162,3 +164,18 @@ def test_cli_branch_and_compare(parent, monkeypatch, capsys):
     assert main(["compare", parent.run_id, branch_id, "--json"]) == 0
     assert '"first_divergence"' in capsys.readouterr().out
     assert main(["branch", parent.run_id, "--at", "tp_001", "--alter", "no-equals-sign"]) == 2
+
+
+def test_compare_and_the_path_comparison_agree_on_the_divergence(parent):
+    branch = parent.branch(at="tp_001", intervention=Intervention.remove("hamilton"))
+    cli = tp.compare(parent, branch)
+    paths = compare_paths(parent, branch)
+    assert cli.first_divergence is not None
+    assert paths.first_divergence == cli.first_divergence.slot
+    assert f"step {cli.first_divergence.slot} " in str(cli)
+    differing = [s for s in paths.steps if not s.same]
+    assert [s.step for s in differing] == [e.slot for e in cli.events]
+    assert [s.aspects for s in differing] == [e.aspects for e in cli.events]
+    shown = comparison_markdown(paths)
+    assert f"diverge at step **{cli.first_divergence.slot}**" in shown
+    assert f"**diverges**: {', '.join(cli.first_divergence.aspects)}" in shown

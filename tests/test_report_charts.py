@@ -9,6 +9,7 @@ import pytest
 import timepoint as tp
 from timepoint.report import charts
 from timepoint.report.charts.cost import cost_measure
+from timepoint.report.charts.knowledge import knowledge_facts_lines
 from timepoint.report.compare import compare_paths
 from timepoint.settings import Settings
 from timepoint.world import ExposureKind
@@ -32,6 +33,8 @@ def runs(tmp_path_factory):
 
 
 def _layers(spec):
+    if "vconcat" in spec:
+        return spec["vconcat"][0]["layer"]
     return spec.get("layer") or spec["spec"]["layer"]
 
 
@@ -113,6 +116,28 @@ def test_knowledge_flow_counts_told_exposures_per_speaker_listener_and_timepoint
     assert lines["encoding"]["y2"] == {"field": "listener"}
     assert heads["encoding"]["y"]["field"] == "listener"
     assert lines["encoding"]["strokeWidth"]["field"] == "facts"
+
+
+def test_knowledge_flow_lists_the_facts_as_text_not_only_in_tooltips(runs):
+    record = runs["forward"].record
+    spec = charts.knowledge_flow_spec(record)
+    listed = spec["vconcat"][1]
+    assert listed["mark"]["type"] == "text" and listed["encoding"]["text"]["field"] == "line"
+    lines = [row["line"] for row in listed["data"]["values"]]
+    first = charts.knowledge_flow_data(record)[0]
+    assert lines[0].startswith(f"{first['timepoint']} · {first['speaker']} → {first['listener']}")
+    assert first["fact_text"][:30] in lines[0]
+    svg = charts.chart_svg(spec)
+    assert first["speaker"] in svg and "→" in svg
+
+
+def test_a_long_fact_list_is_cut_and_says_how_much_was_left_out():
+    rows = [
+        {"timepoint": f"tp_{n:03d}", "speaker": "A", "listener": "B", "fact_text": "x"}
+        for n in range(50)
+    ]
+    lines = knowledge_facts_lines(rows, limit=10)
+    assert len(lines) == 10 and lines[-1]["line"] == "… and 41 more (see the tooltips)"
 
 
 def test_fidelity_heatmap_has_one_cell_per_planned_cell_with_tokens(runs):

@@ -61,9 +61,12 @@ def test_detail_levels_add_sections(jefferson):
     }
     failed = [v for v in record.validation if not v.ok]
     assert full["validation"]["violations"] == len(failed)
-    assert sum(r["checks"] for r in full["validation"]["by_validator"].values()) == len(
+    assert sum(r["results"] for r in full["validation"]["by_validator"].values()) == len(
         record.validation
     )
+    m4 = next(m.counts for m in record.mechanisms if m.mechanism == "M4")
+    assert full["validation"]["checks"] == m4["checks"] == summary["validation"]["checks"]
+    assert full["validation"]["result_count"] == len(record.validation)
 
 
 def test_markdown_names_the_people_events_and_mechanisms(jefferson):
@@ -172,8 +175,11 @@ def test_failed_run_narrative_says_where_it_stopped(tmp_path):
 
 def test_summary_counts_read_as_english():
     one = compose_summary(
-        {"validation": {"checks": 1, "violations": 1, "repaired": 0}}, random.Random(0)
+        {"validation": {"result_count": 3, "checks": 1, "violations": 1, "repaired": 0}},
+        random.Random(0),
     )
-    assert "Validators ran 1 check and found 1 violation (0 repaired)." in one
-    many = compose_summary({"validation": {"checks": 9, "violations": 0}}, random.Random(0))
-    assert "Validators ran 9 checks and found no violations." in many
+    assert "Validators found 1 violation (0 repaired) in 1 check." in one
+    many = compose_summary(
+        {"validation": {"result_count": 4, "checks": 9, "violations": 0}}, random.Random(0)
+    )
+    assert "Validators found no violations in 9 checks." in many

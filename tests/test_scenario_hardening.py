@@ -52,7 +52,11 @@ def refused(capsys, home: Path | None, *argv: str) -> list[str]:
     if home is not None:
         assert not home.exists() or not any(home.glob("2*")), "a run folder was written"
     text = captured.out if argv[0] == "validate" else captured.err
-    return [line.removeprefix(f"timepoint {argv[0]}: ") for line in text.strip().splitlines()]
+    lines = text.strip().splitlines()
+    if argv[0] != "validate":  # a command that uses the store names it first
+        store = lines.pop(0)
+        assert home is None or store == f"store: {home} (TIMEPOINT_HOME)", store
+    return [line.removeprefix(f"timepoint {argv[0]}: ") for line in lines]
 
 
 # --- item 11: passes validate, crashes run -------------------------------------------------------

@@ -1,5 +1,6 @@
 """The ``timepoint`` command line. Sub-commands live in :mod:`timepoint.commands`, one module each,
 imported only when used so start-up stays fast (no pandas, dask, altair or papermill here).
+Every command that uses the run store first prints which one (``store: …``) on stderr.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import importlib
 import sys
 
 from timepoint.errors import TimepointError
+from timepoint.settings import Settings
 
 #: sub-command name -> (module under timepoint.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -35,6 +37,32 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "keys": ("keys", "create, list or revoke API keys"),
     "mcp": ("mcp", "serve simulation as MCP tools (stdio or streamable HTTP)"),
 }
+
+#: sub-commands that read or write the run store; each says which store first (on stderr)
+STORE_COMMANDS = frozenset(
+    {
+        "run",
+        "runs",
+        "ask",
+        "branch",
+        "compare",
+        "batch",
+        "sweep",
+        "forecast",
+        "resolve",
+        "site",
+        "export",
+        "db",
+    }
+)
+
+
+def _uses_store(args: argparse.Namespace) -> bool:
+    """True when the command reads or writes the store of the environment (not ``db --url``,
+    not ``site serve``, which serves a folder)."""
+    if args.command not in STORE_COMMANDS or getattr(args, "url", None):
+        return False
+    return getattr(args, "site_command", None) != "serve"
 
 
 def _build_parser(selected: str | None) -> argparse.ArgumentParser:
@@ -63,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if _uses_store(args):
+            print(Settings.from_env().describe_store(), file=sys.stderr)
         return int(args.handler(args) or 0)
     except TimepointError as error:
         print(f"timepoint {args.command}: {error}", file=sys.stderr)

@@ -14,14 +14,20 @@ TIMEPOINT_LLM_MAX_RESPONSE_BYTES
 TIMEPOINT_LLM_PRICE_MARGIN  budgets reserve list price times this (default 1.25); also the
                             price ceiling sent to OpenRouter
 TIMEPOINT_LLM_REGISTRY      extra model registry YAML (local models, custom prices)
-TIMEPOINT_HOME              where runs are written (default ``./runs``)
+TIMEPOINT_HOME              where runs are written (default ``runs/`` in the project root)
 TIMEPOINT_DB_URL            run store URL (default SQLite under TIMEPOINT_HOME)
 =========================== ==============================================================
+
+Without ``TIMEPOINT_HOME`` the store does not depend on the current folder: :func:`project_root`
+walks up from it to the first folder holding a ``.timepoint`` marker (a file or folder; create
+one in your own project) or this repository's ``pyproject.toml`` (``[project] name =
+"timepoint"``), and runs go to ``runs/`` there. Outside any project it is ``./runs``.
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,6 +38,42 @@ from timepoint.errors import ConfigurationError
 from timepoint.redaction import check_key, public_url
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+#: a file or folder that marks a project root (the folder whose ``runs/`` is the store)
+MARKER = ".timepoint"
+
+
+def project_root(start: Path | None = None) -> tuple[Path, str] | None:
+    """The project folder at or above ``start`` (default: the current folder) and the marker
+    that made it one: a ``.timepoint`` file or folder, or a ``pyproject.toml`` whose
+    ``[project] name`` is ``timepoint``. None outside any project."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / MARKER).exists():
+            return folder, MARKER
+        if _names_timepoint(folder / "pyproject.toml"):
+            return folder, "pyproject.toml"
+    return None
+
+
+def _names_timepoint(pyproject: Path) -> bool:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    project = data.get("project")
+    return isinstance(project, dict) and project.get("name") == "timepoint"
+
+
+def default_home(environ: Mapping[str, str], cwd: Path | None = None) -> tuple[Path, str]:
+    """Where runs live and why: ``TIMEPOINT_HOME``, else ``runs/`` in the :func:`project_root`
+    of ``cwd``, else ``./runs``."""
+    if environ.get("TIMEPOINT_HOME"):
+        return Path(environ["TIMEPOINT_HOME"]), "TIMEPOINT_HOME"
+    found = project_root(cwd)
+    if found is None:
+        return (cwd or Path()) / "runs", "no project root above the current folder"
+    root, marker = found
+    return root / "runs", f"project root {root}, found by {marker}"
 
 
 class Settings(BaseModel):
@@ -46,6 +88,7 @@ class Settings(BaseModel):
     api_key: SecretStr | None = None
     model: str | None = None
     home: Path = Path("runs")
+    home_source: str = ""
     db_url: str | None = None
     rpm: int | None = Field(None, ge=1)
     timeout: float = Field(120.0, gt=0)
@@ -65,8 +108,12 @@ class Settings(BaseModel):
             yield name, public_url(value) if name == "base_url" else value
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> Settings:
         """Settings from ``environ`` (default ``os.environ``); empty values count as unset.
+        Without ``TIMEPOINT_HOME``, ``home`` is found from ``cwd`` (default: the current
+        folder) by :func:`default_home`.
 
         Raises:
             ConfigurationError: a numeric variable is not a number.
@@ -78,11 +125,13 @@ class Settings(BaseModel):
 
         key = get("TIMEPOINT_LLM_API_KEY") or get("OPENROUTER_API_KEY")
         registry = get("TIMEPOINT_LLM_REGISTRY")
+        home, home_source = default_home({k: v for k, v in env.items() if v}, cwd)
         return cls(
             base_url=(get("TIMEPOINT_LLM_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
             api_key=SecretStr(key) if key else None,
             model=get("TIMEPOINT_LLM_MODEL"),
-            home=Path(get("TIMEPOINT_HOME") or "runs"),
+            home=home,
+            home_source=home_source,
             db_url=get("TIMEPOINT_DB_URL"),
             rpm=_number(get("TIMEPOINT_LLM_RPM"), "TIMEPOINT_LLM_RPM", int, "60"),
             timeout=_number(get("TIMEPOINT_LLM_TIMEOUT"), "TIMEPOINT_LLM_TIMEOUT", float, "120")
@@ -107,6 +156,16 @@ class Settings(BaseModel):
     def db(self) -> str:
         """The run store URL: ``TIMEPOINT_DB_URL`` or SQLite at ``<home>/timepoint.db``."""
         return self.db_url or f"sqlite:///{self.home / 'timepoint.db'}"
+
+    def describe_store(self) -> str:
+        """One line saying which run store is used and why, e.g. ``store: /repo/runs (project
+        root /repo, found by pyproject.toml)``; printed by commands and notebooks."""
+        source = f" ({self.home_source})" if self.home_source else ""
+        if self.db_url:
+            return (
+                f"store: {public_url(self.db_url)} (TIMEPOINT_DB_URL); run folders in {self.home}"
+            )
+        return f"store: {self.home.absolute()}{source}"
 
     def describe(self) -> str:
         """One line saying which model a run would use, for CLI banners and notebooks."""

@@ -1,7 +1,9 @@
 """What notebooks call: open a stored run, show charts and text, one line per cell.
 
-Charts are shown as static SVG (rendered by vl-convert), so executed notebooks, the nbconvert
-pages and the Quarto pages need no JavaScript and no CDN.
+Charts are shown as a display bundle (:func:`timepoint.report.charts.chart_bundle`): the
+Vega-Lite specification, which JupyterLab draws interactively even in an untrusted notebook, and
+a static SVG (rendered by vl-convert) that nbconvert pages, GitHub and other viewers show. No
+output needs JavaScript, HTML or a CDN.
 """
 
 from __future__ import annotations
@@ -14,21 +16,34 @@ from timepoint.engine.runner import run
 from timepoint.engine.session import environment
 from timepoint.errors import RunNotFound
 from timepoint.kernel.progress import NullProgress
-from timepoint.report.charts import chart_svg
+from timepoint.report.charts import chart_bundle
 from timepoint.report.markup import no_raw_html
+from timepoint.settings import project_root
 from timepoint.store import open_store
 
 
 def settings_for(home: str | Path | None = "", db_url: str | None = "") -> Any:
-    """Settings from the environment, with ``home`` / ``db_url`` overriding when given."""
+    """Settings from the environment, with ``home`` / ``db_url`` overriding when given.
+
+    Without either, the store is the same from every folder of the project (``runs/`` in the
+    project root, or ``TIMEPOINT_HOME``): see :func:`timepoint.settings.project_root`.
+    """
 
     settings = environment()
     changes: dict[str, Any] = {}
     if home:
         changes["home"] = Path(home)
+        changes["home_source"] = "the notebook's home parameter"
     if db_url:
         changes["db_url"] = db_url
     return settings.model_copy(update=changes) if changes else settings
+
+
+def _announce(settings: Any, home: str | Path | None, db_url: str | None = "") -> None:
+    """Print which store was found (``store: …``) unless the caller named it (``home`` or
+    ``db_url``), as the report site's notebooks do: their pages show no local paths."""
+    if not home and not db_url:
+        print(settings.describe_store())
 
 
 def open_store_for(home: str | Path | None = "", db_url: str | None = "") -> Any:
@@ -46,6 +61,7 @@ def open_run(run_id: str = "", home: str | Path | None = "", db_url: str | None 
     """
 
     settings = settings_for(home, db_url)
+    _announce(settings, home, db_url)
     store = open_store_for(home, db_url)
     if not run_id:
         newest = store.list_runs(limit=1)
@@ -64,6 +80,7 @@ def open_runs(
     """Stored runs by id, oldest first; every stored run when ``run_ids`` is empty."""
 
     settings = settings_for(home, db_url)
+    _announce(settings, home, db_url)
     store = open_store_for(home, db_url)
     ids = list(run_ids or [])
     if not ids:
@@ -72,8 +89,8 @@ def open_runs(
 
 
 def show(item: Any, caption: str = "") -> None:
-    """Display a chart (altair chart or Vega-Lite spec, as SVG), Markdown text, or anything
-    else IPython can display.
+    """Display a chart (altair chart or Vega-Lite spec, as Vega-Lite plus a static SVG),
+    Markdown text, or anything else IPython can display.
 
     Markdown may format, link and make tables, but never HTML: a ``<`` outside code spans is
     shown as the character (:func:`timepoint.report.markup.no_raw_html`). Values from a run
@@ -83,8 +100,7 @@ def show(item: Any, caption: str = "") -> None:
     from IPython.display import Markdown, display
 
     if _is_chart(item) or _is_spec(item):
-        bundle = {"image/svg+xml": chart_svg(item), "text/plain": caption or _title(item)}
-        display(bundle, raw=True)
+        display(chart_bundle(item, caption), raw=True)
     elif isinstance(item, str):
         display(Markdown(no_raw_html(item)))
     else:
@@ -96,13 +112,25 @@ def _is_chart(item: Any) -> bool:
 
 
 def _is_spec(item: Any) -> bool:
-    return isinstance(item, dict) and bool({"mark", "layer", "hconcat", "facet"} & set(item))
+    views = {"mark", "layer", "hconcat", "vconcat", "facet"}
+    return isinstance(item, dict) and bool(views & set(item))
 
 
-def _title(chart: Any) -> str:
-    title = chart.get("title") if isinstance(chart, dict) else getattr(chart, "title", None)
-    text = title.get("text") if isinstance(title, dict) else getattr(title, "text", title)
-    return str(text) if isinstance(text, str) else "chart"
+def project_path(path: str | Path) -> Path:
+    """``path`` as given when that file exists, else the same path under the project root, so
+    ``scenarios/showcase/jefferson_dinner.yaml`` or ``questions/library.yaml`` work from the
+    repository folder and from ``notebooks/`` alike."""
+
+    given = Path(path)
+    found = project_root()
+    if given.exists() or given.is_absolute() or found is None:
+        return given
+    return found[0] / given
+
+
+def scenario_path(scenario: str | Path) -> Path:
+    """A scenario file found by :func:`project_path`."""
+    return project_path(scenario)
 
 
 def run_scenario(
@@ -113,17 +141,20 @@ def run_scenario(
     home: str = "",
 ) -> Any:
     """Run a scenario from a notebook: ``model`` forces one model id for every action,
-    ``budget`` caps the run's cost in USD; the offline model is used without an API key."""
+    ``budget`` caps the run's cost in USD; the offline model is used without an API key.
+    ``scenario`` may be relative to the current folder or to the project root."""
 
+    settings = settings_for(home)
+    _announce(settings, home)
     overrides: dict[str, Any] = {}
     if model:
         overrides["models.model"] = model
     if budget is not None:
         overrides["budget.max_usd"] = float(budget)
     return run(
-        scenario,
+        scenario_path(scenario),
         seed=seed,
         overrides=overrides or None,
-        settings=settings_for(home),
+        settings=settings,
         progress=NullProgress(),
     )

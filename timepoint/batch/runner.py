@@ -247,7 +247,11 @@ def execute(plan: Execution, tasks: Iterator[Task]) -> BatchSummary:
     started = time.perf_counter()
     to_run = plan.total - len(plan.history.completed)
     backend = open_backend(plan.backend, plan.workers, plan.cluster, plan.threads_per_worker)
-    bar = BarProgress(to_run, plan.batch_id, plan.ledger.max_usd) if plan.progress else NoProgress()
+    bar = (
+        BarProgress(to_run, plan.batch_id, plan.ledger.max_usd, slots=backend.capacity)
+        if plan.progress
+        else NoProgress()
+    )
     driver = Driver(
         backend,
         plan.store,

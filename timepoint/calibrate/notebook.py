@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 #: bump when the cells change, so the site executes calibration pages again
-NOTEBOOK_VERSION = 1
+NOTEBOOK_VERSION = 2
 
 INTRO = """# Calibration report
 
@@ -16,12 +16,13 @@ How well the ensembles' probabilities match what happened, for one question set:
 of the latest forecast of every resolved question, reliability diagrams (equal-width and
 quantile bins; the bars are 90% bootstrap bands of each bin's observed frequency), forecasts
 against market probabilities, each question with the runs behind its forecast, and the scores
-by month. Parameters (papermill): `questions` (a question-set file), `n` (when above 0, forecast
+by month. Parameters (papermill): `questions` (a question-set file, relative to the current
+folder or the project root), `n` (when above 0, forecast
 every question from `n` runs first; offline unless `TIMEPOINT_LLM_API_KEY` is set), `home` and
 `db_url` (where runs are stored; default the environment's), `runs_href` (link pattern of a
 run's page, e.g. `../runs/{run_id}.html`; empty: no links)."""
 
-PARAMETERS = """questions = "../questions/library.yaml"
+PARAMETERS = """questions = "questions/library.yaml"
 n = 0
 home = ""
 db_url = ""
@@ -34,7 +35,8 @@ CELLS: tuple[tuple[str, str], ...] = (
         "code",
         "from timepoint import view\n"
         "from timepoint.calibrate import report\n\n"
-        "card = report.open_scorecard(questions, home=home, db_url=db_url, n=n)\n"
+        "path = view.project_path(questions)\n"
+        "card = report.open_scorecard(path, home=home, db_url=db_url, n=n)\n"
         "view.show(report.scores_markdown(card))",
     ),
     ("markdown", "## Reliability"),

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from timepoint.commands.next_steps import next_steps, program
 from timepoint.engine.runner import RunFailed, run
 from timepoint.errors import ScenarioError
 from timepoint.kernel.progress import BarProgress, NullProgress
@@ -102,7 +103,12 @@ def handle(args: argparse.Namespace) -> int:
         f"{len(record.timepoints)} timepoints, {usage_line(record.usage)} ({record.provider})"
     )
     print(f"folder: {result.folder}")
+    command = program()
     if args.report:
         site = build_site(settings=settings, run_ids=[record.run_id])
-        print(f"report: {site / 'index.html'}  (serve with: timepoint site serve)")
+        print(f"report: {site / 'index.html'}  (serve with: {command} site serve)")
+    if not args.quiet:
+        print(
+            "next:", *(f"  {step}" for step in next_steps(record, command, args.report)), sep="\n"
+        )
     return 0

@@ -98,7 +98,8 @@ def _answer(run: Run, question: str, model: LanguageModel | None, settings: Sett
     tensors = copy.deepcopy(record.evidence.tensors)
     policy = TrainingPolicy.from_settings(scenario.mechanisms.settings.get("m2", {}))
     result = answer_question(session.ctx, state, parsed, policy=policy, tensors=tensors)
-    calls = session.stack.accounts.calls()
+    # everything a question spends is on-demand work, kept apart from the run's generation
+    calls = [c.model_copy(update={"on_demand": True}) for c in session.stack.accounts.calls()]
     if result.answer is None:
         raise KnowledgeQueryError(f"the question {question!r} produced no answer")
     evidence = record.evidence.model_copy(
@@ -160,12 +161,14 @@ def add_usage(total: UsageSummary, more: UsageSummary) -> UsageSummary:
             "completion_tokens",
             "generation_tokens",
             "on_demand_tokens",
+            "on_demand_calls",
         )
     }
     return total.model_copy(
         update={
             **sums,
             "cost_usd": round(total.cost_usd + more.cost_usd, 8),
+            "on_demand_cost_usd": round(total.on_demand_cost_usd + more.on_demand_cost_usd, 8),
             "by_action": merged(total.by_action, more.by_action),
             "by_model": merged(total.by_model, more.by_model),
         }

@@ -227,6 +227,8 @@ class ModelGateway:
             summary.cost_usd += record.cost_usd
             if record.on_demand:
                 summary.on_demand_tokens += tokens
+                summary.on_demand_calls += 1
+                summary.on_demand_cost_usd += record.cost_usd
             else:
                 summary.generation_tokens += tokens
             for key, table in (

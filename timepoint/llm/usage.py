@@ -30,6 +30,8 @@ def summarize_calls(calls: Iterable[CallRecord]) -> UsageSummary:
         "cost": 0.0,
         "generation": 0,
         "on_demand": 0,
+        "on_demand_calls": 0,
+        "on_demand_cost": 0.0,
     }
     for call in calls:
         if call.outcome == "refused":
@@ -41,6 +43,8 @@ def summarize_calls(calls: Iterable[CallRecord]) -> UsageSummary:
         totals["cost"] += call.cost_usd
         tokens = call.prompt_tokens + call.completion_tokens
         totals["on_demand" if call.on_demand else "generation"] += tokens
+        totals["on_demand_calls"] += call.on_demand
+        totals["on_demand_cost"] += call.cost_usd if call.on_demand else 0.0
         by_action[call.action] = _add(by_action.get(call.action, ActionUsage()), call)
         by_model[call.model] = _add(by_model.get(call.model, ActionUsage()), call)
     return summary.model_copy(
@@ -52,6 +56,8 @@ def summarize_calls(calls: Iterable[CallRecord]) -> UsageSummary:
             "cost_usd": round(totals["cost"], 8),
             "generation_tokens": totals["generation"],
             "on_demand_tokens": totals["on_demand"],
+            "on_demand_calls": totals["on_demand_calls"],
+            "on_demand_cost_usd": round(totals["on_demand_cost"], 8),
             "by_action": by_action,
             "by_model": by_model,
         }

@@ -1,8 +1,10 @@
 """Aligning two paths step by step: two timelines of one run, or the main timelines of two runs.
 
-A path is a timeline read from its root: for a branch that lists only its own timepoints, the
-causal ancestors of its first timepoint come first. Steps are compared by timepoint id within
-one run and by event text across runs; the first step that differs is the divergence.
+Steps and differences are those of ``timepoint compare``
+(:mod:`timepoint.time.comparison`): a step is a 0-based position on a path read from its root
+(:func:`~timepoint.time.comparison.path_order`), and a step differs in the aspects
+:func:`~timepoint.time.comparison.moment_aspects` names (event, present, dialog, missing); the
+first step that differs is the divergence.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.errors import ReportError
 from timepoint.report.records import as_record, timeline_label
+from timepoint.time.comparison import dialog_texts, moment_aspects, path_order
 from timepoint.world import Timepoint
-from timepoint.world.causal import ancestors
 from timepoint.world.record import RunRecord
 
 
 class PathStep(BaseModel):
-    """One aligned step; a side is None when that path is shorter."""
+    """One aligned step; a side is None when that path is shorter; ``aspects`` say what
+    differs (empty when ``same``)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -27,6 +30,7 @@ class PathStep(BaseModel):
     left: Timepoint | None
     right: Timepoint | None
     same: bool
+    aspects: list[str] = Field(default_factory=list)
 
 
 class PathComparison(BaseModel):
@@ -51,16 +55,12 @@ def path_timepoints(record: RunRecord, timeline_id: str) -> list[Timepoint]:
     Raises:
         ReportError: the run has no such timeline.
     """
-    timeline = next((t for t in record.timelines if t.id == timeline_id), None)
-    if timeline is None:
+    if not any(t.id == timeline_id for t in record.timelines):
         known = ", ".join(t.id for t in record.timelines) or "none"
         raise ReportError(
             f"run {record.run_id} has no timeline {timeline_id!r}; known timelines: {known}"
         )
-    tps = {t.id: t for t in record.timepoints}
-    listed = [i for i in timeline.timepoint_ids if i in tps]
-    prefix = list(reversed(ancestors(tps, listed[0]))) if listed else []
-    return [tps[i] for i in dict.fromkeys([*prefix, *listed]) if i in tps]
+    return path_order(record, timeline_id)
 
 
 def _other_timeline(record: RunRecord, left: str) -> str:
@@ -74,10 +74,6 @@ def _other_timeline(record: RunRecord, left: str) -> str:
             "it. Compare it with another run: compare_paths(run, other_run)"
         )
     return others[0]
-
-
-def _normal(text: str) -> str:
-    return " ".join(text.lower().split())
 
 
 def compare_paths(
@@ -102,17 +98,13 @@ def compare_paths(
     ours = path_timepoints(first, left)
     theirs = path_timepoints(second, right)
     across = second is not first
+    dialogs_left, dialogs_right = dialog_texts(first), dialog_texts(second)
     steps = []
     for i in range(max(len(ours), len(theirs))):
         l_tp = ours[i] if i < len(ours) else None
         r_tp = theirs[i] if i < len(theirs) else None
-        if l_tp is None or r_tp is None:
-            same = False
-        elif across:
-            same = _normal(l_tp.event) == _normal(r_tp.event)
-        else:
-            same = l_tp.id == r_tp.id
-        steps.append(PathStep(step=i, left=l_tp, right=r_tp, same=same))
+        aspects = moment_aspects(l_tp, r_tp, dialogs_left, dialogs_right)
+        steps.append(PathStep(step=i, left=l_tp, right=r_tp, same=not aspects, aspects=aspects))
     divergence = next((s.step for s in steps if not s.same), None)
     if across:
         left_label = f"{first.run_id} · {timeline_label(first, left)}"

@@ -22,7 +22,13 @@ from typing import Any
 from timepoint.errors import ReportError
 from timepoint.report.highlights import provenance_highlights
 from timepoint.report.markup import code, paragraphs, text
-from timepoint.report.records import entity_names, timeline_label
+from timepoint.report.records import (
+    entity_names,
+    spend_line,
+    timeline_label,
+    validation_counts,
+    validation_line,
+)
 from timepoint.report.summary import templated_summary
 from timepoint.world.record import RunRecord
 
@@ -90,6 +96,7 @@ def narrative_data(record: RunRecord, detail: str = "summary") -> dict[str, Any]
         "cost_usd": usage.cost_usd,
         "tokens": usage.prompt_tokens + usage.completion_tokens,
         "calls": usage.calls,
+        "spend": spend_line(record),
         "error": record.error,
         "failed_step": record.failed_step,
         "summary": record.summary or templated_summary(record),
@@ -140,18 +147,9 @@ def narrative_data(record: RunRecord, detail: str = "summary") -> dict[str, Any]
         for m in record.mechanisms
     ]
     failed = [v for v in record.validation if not v.ok]
-    by_validator: dict[str, dict[str, int]] = {}
-    for v in record.validation:
-        row = by_validator.setdefault(v.validator, {"checks": 0, "violations": 0, "repaired": 0})
-        row["checks"] += 1
-        row["violations"] += not v.ok
-        row["repaired"] += (not v.ok) and v.repaired
     shown = _VIOLATIONS[detail]
     data["validation"] = {
-        "checks": len(record.validation),
-        "violations": len(failed),
-        "repaired": sum(v.repaired for v in failed),
-        "by_validator": by_validator,
+        **validation_counts(record),
         "results": [v.model_dump(exclude_defaults=True) for v in failed[:shown]],
     }
     data["cost_by_action"] = _usage_rows(usage.by_action)
@@ -194,7 +192,7 @@ def _header(d: dict[str, Any]) -> str:
     return (
         f"Run {code(d['run_id'])} · mode {text(d['mode'])} · provider {text(d['provider'])} · "
         f"status {text(d['status'])} · {d['date']} · {d['duration_s']:.2f} s · "
-        f"{d['tokens']:,} tokens in {d['calls']} calls · ${d['cost_usd']:.4f}"
+        f"{d['spend']}"
     )
 
 
@@ -282,12 +280,12 @@ def narrative_markdown(record: RunRecord, detail: str = "summary", *, heading: b
         "",
         "## Validation",
         "",
-        f"{v['checks']} checks, {v['violations']} violations, {v['repaired']} repaired.",
+        validation_line(v),
     ]
     if v["by_validator"]:
-        lines += ["", "| validator | checks | violations | repaired |", "|---|---:|---:|---:|"]
+        lines += ["", "| validator | results | violations | repaired |", "|---|---:|---:|---:|"]
         lines += [
-            f"| {text(name)} | {row['checks']} | {row['violations']} | {row['repaired']} |"
+            f"| {text(name)} | {row['results']} | {row['violations']} | {row['repaired']} |"
             for name, row in v["by_validator"].items()
         ]
     if v["results"]:

@@ -16,6 +16,7 @@ from typing import Any
 from timepoint.errors import ReportError
 from timepoint.report import charts
 from timepoint.report.narrative import narrative_data
+from timepoint.report.records import validation_line
 from timepoint.world.record import RunRecord
 
 #: charts per detail level: (file stem, spec function name, caption)
@@ -78,10 +79,9 @@ def pdf_view(data: dict[str, Any], charts: list[dict[str, str]]) -> dict[str, An
         v = data["validation"]
         view["validation"] = {
             **v,
-            "line": f"{v['checks']} checks, {v['violations']} violations, "
-            f"{v['repaired']} repaired.",
+            "line": validation_line(v),
             "by_validator_rows": [
-                [name, str(r["checks"]), str(r["violations"]), str(r["repaired"])]
+                [name, str(r["results"]), str(r["violations"]), str(r["repaired"])]
                 for name, r in v["by_validator"].items()
             ],
         }

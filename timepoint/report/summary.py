@@ -18,7 +18,7 @@ from timepoint.errors import TimepointError
 from timepoint.llm.base import ActionType
 from timepoint.llm.task_data import task_request
 from timepoint.report.highlights import provenance_highlights
-from timepoint.report.records import main_path
+from timepoint.report.records import main_path, validation_counts
 from timepoint.world.record import RunRecord
 
 #: Moments a summary prompt quotes: the opening, the closing and the most important between.
@@ -77,7 +77,7 @@ def summary_context(record: RunRecord) -> dict[str, Any]:
     moments = _moments(path)
     middle = moments[1:-1]
     turning = max(middle, key=lambda m: m["importance"]) if middle else None
-    failed = [v for v in record.validation if not v.ok]
+    counts = validation_counts(record)
     best = min(record.paths, key=lambda p: p.rank) if record.paths else None
     return {
         "scenario": {
@@ -102,9 +102,7 @@ def summary_context(record: RunRecord) -> dict[str, Any]:
             for h in provenance_highlights(record, limit=2)
         ],
         "validation": {
-            "checks": len(record.validation),
-            "violations": len(failed),
-            "repaired": sum(v.repaired for v in failed),
+            key: counts[key] for key in ("result_count", "checks", "violations", "repaired")
         },
         "paths": {
             "count": len(record.paths),
@@ -153,14 +151,15 @@ def compose_summary(context: dict[str, Any], rng: random.Random) -> str:
             f"{h['holders']} of {h['of']} entities in {h['tellings']} tellings "
             f"(told by {_people(h['tellers'])})."
         )
-    checks = context.get("validation", {})
-    if checks.get("checks"):
+    counts = context.get("validation", {})
+    if counts.get("result_count"):
         found = (
-            f"found {_count(checks['violations'], 'violation')} ({checks['repaired']} repaired)"
-            if checks.get("violations")
+            f"found {_count(counts['violations'], 'violation')} ({counts['repaired']} repaired)"
+            if counts.get("violations")
             else "found no violations"
         )
-        parts.append(f"Validators ran {_count(checks['checks'], 'check')} and {found}.")
+        made = f" in {_count(counts['checks'], 'check')}" if counts.get("checks") else ""
+        parts.append(f"Validators {found}{made}.")
     paths = context.get("paths", {})
     if paths.get("count", 0) > 1 and paths.get("score") is not None:
         parts.append(

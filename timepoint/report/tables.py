@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from timepoint.knowledge.provenance import Provenance
-from timepoint.report.compare import PathComparison, difference
+from timepoint.report.compare import PathComparison
 from timepoint.report.highlights import provenance_highlights
 from timepoint.report.markup import code, link, paragraphs, text
-from timepoint.report.records import as_record, entity_names, main_path
+from timepoint.report.records import as_record, entity_names, main_path, spend_line
 from timepoint.report.summary import templated_summary
 from timepoint.world import ExposureKind
 
@@ -30,15 +30,12 @@ def _count(n: int, noun: str) -> str:
 def header_markdown(run: Any) -> str:
     """Title and one line of facts: run id, scenario, mode, status, date, duration, cost."""
     r = as_record(run)
-    u = r.usage
-    cost = f"${u.cost_usd:.4f}"
     lines = [
         f"# {text(r.title)}",
         "",
         f"Run {code(r.run_id)} · scenario {code(r.scenario_id)} · mode **{text(r.mode)}** · "
         f"status **{text(r.status)}** · {r.started:%Y-%m-%d %H:%M} UTC · "
-        f"{r.duration_s or 0:.2f} s · {u.calls} calls · "
-        f"{u.prompt_tokens + u.completion_tokens:,} tokens · {cost} · "
+        f"{r.duration_s or 0:.2f} s · {spend_line(r)} · "
         f"provider {text(r.provider)} · seed {r.seed}",
     ]
     if r.error:
@@ -99,16 +96,8 @@ def comparison_markdown(comparison: PathComparison) -> str:
     for step in comparison.steps:
         left = f"{code(step.left.id)} {text(step.left.event)}" if step.left else "—"
         right = f"{code(step.right.id)} {text(step.right.event)}" if step.right else "—"
-        what = "" if step.same else difference(step.left, step.right)
-        mark = (
-            ""
-            if step.same
-            else (
-                f"**diverges**: {text(what)}"
-                if step.step == comparison.first_divergence
-                else f"differs: {text(what)}"
-            )
-        )
+        word = "**diverges**" if step.step == comparison.first_divergence else "differs"
+        mark = "" if step.same else f"{word}: {', '.join(step.aspects)}"
         rows.append(f"| {text(step.step)} | {left} | {right} | {mark} |")
     return "\n".join(rows)
 

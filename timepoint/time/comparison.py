@@ -1,8 +1,13 @@
 """Comparing two histories (M12): two runs, a branch and its parent, or two paths of one run.
 
-:func:`compare` aligns the timelines slot by slot (a branch keeps its parent's timepoint ids) and
-reports the first divergence, every differing moment, what each entity knows at the end of one
-history but not the other, relationships that end differently, and an explanation in words.
+:func:`compare` aligns the two paths step by step and reports the first divergence, every
+differing moment, what each entity knows at the end of one history but not the other,
+relationships that end differently, and an explanation in words.
+
+The alignment is defined here once and used by every surface (``timepoint compare``, the path
+comparison of the report and notebooks, the site): a **step** is a 0-based position on a path
+read from its root (:func:`path_order`: a timeline's causal ancestors first, then its own
+timepoints), and two moments differ in the aspects :func:`moment_aspects` names.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from pydantic import BaseModel, Field
 from timepoint.errors import RunNotFound
 from timepoint.knowledge.provenance import Provenance
 from timepoint.world import Timepoint
+from timepoint.world.causal import ancestors
 from timepoint.world.record import RunRecord, timeline_order
 
 
 class SlotDifference(BaseModel):
-    """One position of the two timelines where the histories differ."""
+    """One step of the two paths where the histories differ (``slot`` is the 0-based step)."""
 
     slot: int
     timepoint_a: str | None
@@ -61,7 +67,7 @@ class Comparison(BaseModel):
         lines = [f"compare {self.run_a} vs {self.run_b}", self.explanation]
         for diff in self.events:
             lines.append(
-                f"  slot {diff.slot} ({', '.join(diff.aspects)}): "
+                f"  step {diff.slot} ({', '.join(diff.aspects)}): "
                 f"A {diff.event_a or '-'!s} | B {diff.event_b or '-'!s}"
             )
         for know in self.knowledge:
@@ -79,7 +85,8 @@ class Comparison(BaseModel):
 def compare(a: Any, b: Any, *, store: Any = None) -> Comparison:
     """Compare two histories. Each side is a Run, a RunRecord or ``"RUN_ID[:TIMELINE]"``.
 
-    Slots are aligned by position on the timeline (a branch keeps its parent's timepoint ids).
+    Steps are aligned by position on the path read from its root (:func:`path_order`), and a
+    step differs in the aspects :func:`moment_aspects` names.
 
     Args:
         a: the reference history ("A").
@@ -90,23 +97,13 @@ def compare(a: Any, b: Any, *, store: Any = None) -> Comparison:
         RunNotFound: a side is a run id and no store was given.
     """
     (rec_a, line_a), (rec_b, line_b) = (_side(x, store) for x in (a, b))
-    order_a, order_b = timeline_order(rec_a, line_a), timeline_order(rec_b, line_b)
-    dialogs_a = {d.timepoint_id: [t.text for t in d.turns] for d in rec_a.dialogs}
-    dialogs_b = {d.timepoint_id: [t.text for t in d.turns] for d in rec_b.dialogs}
+    order_a, order_b = path_order(rec_a, line_a), path_order(rec_b, line_b)
+    dialogs_a, dialogs_b = dialog_texts(rec_a), dialog_texts(rec_b)
     events: list[SlotDifference] = []
     for slot in range(max(len(order_a), len(order_b))):
         ta = order_a[slot] if slot < len(order_a) else None
         tb = order_b[slot] if slot < len(order_b) else None
-        aspects = []
-        if ta is None or tb is None:
-            aspects.append("missing")
-        else:
-            if ta.event != tb.event:
-                aspects.append("event")
-            if set(ta.entities_present) != set(tb.entities_present):
-                aspects.append("present")
-            if dialogs_a.get(ta.id) != dialogs_b.get(tb.id):
-                aspects.append("dialog")
+        aspects = moment_aspects(ta, tb, dialogs_a, dialogs_b)
         if aspects:
             events.append(
                 SlotDifference(
@@ -135,6 +132,49 @@ def compare(a: Any, b: Any, *, store: Any = None) -> Comparison:
     names = {e.id: e.name for e in [*rec_a.entities, *rec_b.entities]}
     explanation = _explain(result, rec_b, line_b, len(order_a), names)
     return result.model_copy(update={"explanation": explanation})
+
+
+def path_order(record: RunRecord, timeline_id: str = "main") -> list[Timepoint]:
+    """The path of ``timeline_id`` read from its root: the causal ancestors of its first
+    timepoint, then its own timepoints (all timepoints when a run has no ``main`` timeline).
+    Step ``n`` of a comparison is item ``n`` of this list."""
+    listed = timeline_order(record, timeline_id)
+    if not listed:
+        return []
+    by_id = {t.id: t for t in record.timepoints}
+    prefix = [by_id[i] for i in reversed(ancestors(by_id, listed[0].id)) if i in by_id]
+    return list({t.id: t for t in [*prefix, *listed]}.values())
+
+
+def dialog_texts(record: RunRecord) -> dict[str, list[str]]:
+    """The turns spoken at each timepoint (timepoint id -> texts), as :func:`moment_aspects`
+    compares them."""
+    return {d.timepoint_id: [t.text for t in d.turns] for d in record.dialogs}
+
+
+def moment_aspects(
+    a: Timepoint | None,
+    b: Timepoint | None,
+    dialogs_a: dict[str, list[str]],
+    dialogs_b: dict[str, list[str]],
+) -> list[str]:
+    """How two aligned moments differ: ``missing`` (one path is shorter), ``event`` (the event
+    text, ignoring case and spacing), ``present`` (who is there), ``dialog`` (what was said).
+    Empty when they are the same moment."""
+    if a is None or b is None:
+        return ["missing"]
+    aspects = []
+    if _normal(a.event) != _normal(b.event):
+        aspects.append("event")
+    if set(a.entities_present) != set(b.entities_present):
+        aspects.append("present")
+    if dialogs_a.get(a.id) != dialogs_b.get(b.id):
+        aspects.append("dialog")
+    return aspects
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 def _side(value: Any, store: Any) -> tuple[RunRecord, str]:
@@ -235,7 +275,7 @@ def _explain(
         return " ".join([*parts, "The two histories agree on every compared moment."])
     if first is not None:
         parts.append(
-            f"They agree on {first.slot} moment(s) and first diverge at slot {first.slot} "
+            f"They agree on {first.slot} moment(s) and first diverge at step {first.slot} "
             f"({first.timepoint_a or '-'} vs {first.timepoint_b or '-'}: "
             f"{', '.join(first.aspects)})."
         )

@@ -60,6 +60,10 @@ class ActionUsage(Model):
 
 
 class UsageSummary(Model):
+    """What a run spent. ``calls``, tokens and cost include the on-demand work questions
+    (``run.ask``) added later; ``on_demand_calls``/``on_demand_tokens``/``on_demand_cost_usd``
+    are that part, ``generation_tokens`` the run's own generation."""
+
     calls: int = 0
     cache_hits: int = 0
     prompt_tokens: int = 0
@@ -67,6 +71,8 @@ class UsageSummary(Model):
     cost_usd: float = 0.0
     generation_tokens: int = 0
     on_demand_tokens: int = 0
+    on_demand_calls: int = 0
+    on_demand_cost_usd: float = 0.0
     by_action: dict[str, ActionUsage] = Field(default_factory=dict)
     by_model: dict[str, ActionUsage] = Field(default_factory=dict)
 

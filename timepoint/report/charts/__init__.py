@@ -1,5 +1,5 @@
 """Charts of runs and batches: ``*_spec`` (a Vega-Lite dict), ``*_chart`` (altair) and
-``*_data`` (the rows drawn), plus SVG/PNG export."""
+``*_data`` (the rows drawn), plus notebook display bundles and SVG/PNG export."""
 
 from timepoint.report.charts.batch import batch_chart, batch_data, batch_spec
 from timepoint.report.charts.cost import (
@@ -10,7 +10,13 @@ from timepoint.report.charts.cost import (
     run_costs_data,
     run_costs_spec,
 )
-from timepoint.report.charts.export import chart_png, chart_svg
+from timepoint.report.charts.export import (
+    VEGALITE_MIME,
+    chart_bundle,
+    chart_png,
+    chart_svg,
+    chart_vegalite,
+)
 from timepoint.report.charts.fidelity import fidelity_chart, fidelity_data, fidelity_spec
 from timepoint.report.charts.knowledge import (
     knowledge_flow_chart,
@@ -31,11 +37,14 @@ from timepoint.report.charts.relationships import (
 from timepoint.report.charts.timeline import timeline_chart, timeline_data, timeline_spec
 
 __all__ = [
+    "VEGALITE_MIME",
     "batch_chart",
     "batch_data",
     "batch_spec",
+    "chart_bundle",
     "chart_png",
     "chart_svg",
+    "chart_vegalite",
     "cost_chart",
     "cost_data",
     "cost_spec",

@@ -69,13 +69,15 @@ def altair() -> Any:
 
 
 def to_altair(spec: Spec) -> Any:
-    """The altair chart object of a spec (``Chart``, ``LayerChart``, ``HConcatChart`` or
-    ``FacetChart``), for display and further composition in notebooks."""
+    """The altair chart object of a spec (``Chart``, ``LayerChart``, ``HConcatChart``,
+    ``VConcatChart`` or ``FacetChart``), for display and further composition in notebooks."""
     alt = altair()
     if "layer" in spec:
         kind = alt.LayerChart
     elif "hconcat" in spec:
         kind = alt.HConcatChart
+    elif "vconcat" in spec:
+        kind = alt.VConcatChart
     elif "facet" in spec:
         kind = alt.FacetChart
     else:

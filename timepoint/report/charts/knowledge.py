@@ -2,7 +2,8 @@
 
 Each timepoint is a column; inside it, one line per speaker → listener pair runs from the
 speaker's row to the listener's row and ends in a dot. Thickness and dot size count the facts
-passed; the tooltip lists them.
+passed. Below the lines, one text line per (timepoint, speaker) says what was told to whom, so
+the facts stay readable in a static image and not only in the tooltip.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from typing import Any
 from timepoint.report.charts.base import WIDTH, Spec, enc, note, short, to_altair, unit, values
 from timepoint.report.records import as_record, entity_names, timepoint_order
 from timepoint.world import ExposureKind
+
+#: most text lines listed under the flow; the rest is counted in a last line
+LISTED = 30
+LINE_HEIGHT = 16
 
 
 def knowledge_flow_data(run: Any) -> list[Spec]:
@@ -40,6 +45,23 @@ def knowledge_flow_data(run: Any) -> list[Spec]:
     ]
     rows.sort(key=lambda r: (r["step"], r["speaker"], r["listener"]))
     return rows
+
+
+def knowledge_facts_lines(rows: list[Spec], limit: int = LISTED) -> list[Spec]:
+    """The text lines under the flow: per (timepoint, speaker), the listeners and the facts told
+    (``row`` orders them; past ``limit`` one line counts what was left out)."""
+    groups: dict[tuple[str, str], list[Spec]] = defaultdict(list)
+    for row in rows:
+        groups[(row["timepoint"], row["speaker"])].append(row)
+    lines = []
+    for (tp_id, speaker), told in groups.items():
+        listeners = ", ".join(dict.fromkeys(r["listener"] for r in told))
+        facts = " | ".join(dict.fromkeys(r["fact_text"] for r in told))
+        lines.append({"line": short(f"{tp_id} · {speaker} → {listeners}: {facts}", 115)})
+    if len(lines) > limit:
+        left = len(lines) - limit + 1
+        lines = [*lines[: limit - 1], {"line": f"… and {left} more (see the tooltips)"}]
+    return [{"row": n, **line} for n, line in enumerate(lines)]
 
 
 def knowledge_flow_spec(run: Any) -> Spec:
@@ -84,16 +106,26 @@ def knowledge_flow_spec(run: Any) -> Spec:
             "tooltip": tooltip,
         },
     )
-    return {
-        "title": title,
+    listed = knowledge_facts_lines(rows)
+    facts = unit(
+        {"type": "text", "align": "left", "baseline": "middle", "fontSize": 11, "limit": WIDTH},
+        {"x": {"value": 0}, "y": enc("row", "ordinal", axis=None), "text": enc("line", "nominal")},
+        data=values(listed),
+        width=WIDTH,
+        height=LINE_HEIGHT * len(listed),
+        view={"stroke": None},
+    )
+    flow = {
         "data": values(rows),
         "layer": [lines, heads],
         "width": WIDTH,
         "height": max(120, 40 * len(people)),
     }
+    return {"title": title, "vconcat": [flow, facts]}
 
 
 def knowledge_flow_chart(run: Any) -> Any:
-    """Lines from speaker to listener per timepoint; thicker lines carry more facts (an altair
-    chart; :func:`knowledge_flow_spec` is its Vega-Lite specification)."""
+    """Lines from speaker to listener per timepoint; thicker lines carry more facts, and the
+    facts are listed below (an altair chart; :func:`knowledge_flow_spec` is its Vega-Lite
+    specification)."""
     return to_altair(knowledge_flow_spec(run))

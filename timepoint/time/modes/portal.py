@@ -99,6 +99,7 @@ class PortalMode:
         names = ["main", *(f"path_{n}" for n in range(2, len(paths) + 1))]
         scored: list[ScoredPath] = []
         for name, path in zip(names, paths, strict=True):
+            sim.enter("paths", f"writing {name}", len(scored), len(paths))
             ids: list[str] = []
             for node in path.nodes:
                 tp = self._timepoint(sim, node, name, ids[-1] if ids else None, times)
