@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install Timepoint with its development tools into ./.venv, lint, type-check, and run the whole test suite
 # (slow tests included; plain `pytest` runs the fast default selection) measuring coverage of timepoint/
-# (at least 90%, subprocesses included).
+# (at least 90%; subprocesses are not traced).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
