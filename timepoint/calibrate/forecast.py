@@ -25,6 +25,7 @@ from timepoint.calibrate.extractors import Extraction
 from timepoint.calibrate.judge import extract
 from timepoint.calibrate.questions import Question
 from timepoint.engine.run import Run, load_run
+from timepoint.engine.session import environment
 from timepoint.errors import CalibrationError
 from timepoint.llm.base import LanguageModel
 from timepoint.settings import Settings
@@ -153,7 +154,7 @@ def forecast_history(
     """Every stored forecast of a question, oldest first (``store``: default the one the
     settings name)."""
     if store is None:
-        settings = settings or Settings.from_env()
+        settings = environment(settings)
         store = open_store(settings.db_url, home=Path(settings.home))
     history = []
     for row in store.forecasts(question_id):
@@ -231,7 +232,7 @@ def forecast_many(
         level: coverage of the Wilson intervals.
         model: a picklable factory of each run's provider (default: from settings).
         judge_model: the provider of model-judged outcomes (default: from settings).
-        settings: environment settings (default ``Settings.from_env()``).
+        settings: environment settings (default: the ``TIMEPOINT_*`` environment variables).
         store: the run store (default: the one the settings name).
         batch_id: a name for the batch (default: the questions' ids and the time).
         resume: the batch id of a forecast that stopped, to finish it.
@@ -248,7 +249,7 @@ def forecast_many(
         raise CalibrationError(f"n={n}: an ensemble needs at least 1 run")
     if not questions:
         raise CalibrationError("no questions to forecast; give at least one")
-    settings = settings or Settings.from_env()
+    settings = environment(settings)
     store = store if store is not None else open_store(settings.db_url, home=Path(settings.home))
     made = datetime.now(UTC)
     specs: dict[str, JobSpec] = {}

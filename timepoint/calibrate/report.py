@@ -17,9 +17,9 @@ from timepoint.calibrate.forecast import forecast_many
 from timepoint.calibrate.questions import load_questions
 from timepoint.calibrate.resolve import resolve
 from timepoint.calibrate.scorecard import Scorecard, Scores, scorecard
+from timepoint.engine.session import environment
 from timepoint.report.charts.base import Spec, enc, note, unit, values
 from timepoint.report.markup import link, text
-from timepoint.settings import Settings
 from timepoint.store import open_store
 
 _SCORES = (
@@ -55,7 +55,7 @@ def open_scorecard(
         changes["home"] = Path(home)
     if db_url:
         changes["db_url"] = db_url
-    settings = Settings.from_env().model_copy(update=changes)
+    settings = environment().model_copy(update=changes)
     store = open_store(settings.db_url, home=Path(settings.home))
     if not str(questions).endswith((".yaml", ".yml")):
         return scorecard(store, str(questions))
