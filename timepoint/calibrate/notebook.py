@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 #: bump when the cells change, so the site executes calibration pages again
-NOTEBOOK_VERSION = 2
+NOTEBOOK_VERSION = 3
 
 INTRO = """# Calibration report
 
@@ -35,7 +35,9 @@ CELLS: tuple[tuple[str, str], ...] = (
         "code",
         "from timepoint import view\n"
         "from timepoint.calibrate import report\n\n"
-        "path = view.project_path(questions)\n"
+        "# a question-set file is found from here or the project root; a set id is kept\n"
+        'path = view.project_path(questions) if questions.endswith((".yaml", ".yml")) '
+        "else questions\n"
         "card = report.open_scorecard(path, home=home, db_url=db_url, n=n)\n"
         "view.show(report.scores_markdown(card))",
     ),
