@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import uvicorn
 
+from timepoint.commands.worker import worker_processes
 from timepoint.errors import AuthError
 from timepoint.service.keys import ApiKey, check_token
 from timepoint.service.limits import DEFAULT_RATE_PER_MINUTE, RateLimiter
@@ -64,20 +64,13 @@ def handle(args: argparse.Namespace) -> int:
             service, bearer_identity(service), questions=args.questions, auth_url=url
         )
     command = [sys.executable, "-m", "timepoint.cli", "worker", "--bound"]
-    workers = [
-        subprocess.Popen(command, stdout=subprocess.DEVNULL, env=os.environ.copy())
-        for _ in range(max(0, args.workers))
-    ]
     try:
-        if args.transport == "stdio":
-            server.run("stdio")
-        else:
-            app = server.streamable_http_app(host=args.host)
-            uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+        with worker_processes(command, args.workers, quiet=True):
+            if args.transport == "stdio":
+                server.run("stdio")
+            else:
+                app = server.streamable_http_app(host=args.host)
+                uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     finally:
-        for process in workers:
-            process.terminate()
-        for process in workers:
-            process.wait(timeout=60)
         store.close()
     return 0

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import uvicorn
 
-from timepoint.commands.worker import webhook_secrets
+from timepoint.commands.worker import webhook_secrets, worker_processes
 from timepoint.service.app import create_app
 from timepoint.service.limits import DEFAULT_RATE_PER_MINUTE, RateLimiter
 from timepoint.service.webhooks import load_webhooks
@@ -72,16 +71,9 @@ def handle(args: argparse.Namespace) -> int:
         limiter=RateLimiter(args.rate),
         webhook_secrets=webhook_secrets(settings),
     )
-    workers = [
-        subprocess.Popen(worker_command(args), env=os.environ.copy())
-        for _ in range(max(0, args.workers))
-    ]
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
+        with worker_processes(worker_command(args), args.workers):
+            uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
     finally:
-        for process in workers:
-            process.terminate()
-        for process in workers:
-            process.wait(timeout=60)
         store.close()
     return 0

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from timepoint.batch.lifeline import set_parent_death_signal
@@ -31,6 +34,28 @@ def webhook_secrets(settings: Settings) -> WebhookSecrets:
     if key:
         return WebhookSecrets(key.encode())
     return WebhookSecrets.at(settings.home / "service" / "webhook.key")
+
+
+@contextmanager
+def worker_processes(
+    command: list[str], count: int, *, quiet: bool = False
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``count`` worker processes running ``command`` while the block runs; each is stopped
+    (and waited for) when it ends. ``quiet``: their standard output is discarded (a stdio MCP
+    server's output is the protocol)."""
+    processes = [
+        subprocess.Popen(
+            command, stdout=subprocess.DEVNULL if quiet else None, env=os.environ.copy()
+        )
+        for _ in range(max(0, count))
+    ]
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=60)
 
 
 def handle(args: argparse.Namespace) -> int:
