@@ -117,19 +117,3 @@ def compare_paths(
         steps=steps,
         first_divergence=divergence,
     )
-
-
-def difference(ours: Timepoint | None, theirs: Timepoint | None) -> str:
-    """What differs between two aligned steps, in words (empty when nothing does)."""
-    if ours is None or theirs is None:
-        return "only on one path"
-    found = []
-    if " ".join(ours.event.lower().split()) != " ".join(theirs.event.lower().split()):
-        found.append("event")
-    if ours.timestamp != theirs.timestamp:
-        found.append("time")
-    if sorted(ours.entities_present) != sorted(theirs.entities_present):
-        found.append("who is present")
-    if not found and ours.id != theirs.id:
-        found.append("a different timepoint on this path")
-    return ", ".join(found)

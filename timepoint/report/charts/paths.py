@@ -2,8 +2,9 @@
 
 Shared steps are grey, differing steps coloured, and the first divergence outlined in red.
 Events are wrapped onto up to :data:`MAX_LINES` lines (not cut at a fixed width), and each
-differing step says what differs (the event, the time, who is present). A run with more than
-two paths gets one chart per other path (:func:`path_comparison_specs`).
+differing step says what differs (event, present, dialog or missing: the aspects
+``timepoint compare`` reports). A run with more than two paths gets one chart per other path
+(:func:`path_comparison_specs`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import textwrap
 from typing import Any
 
 from timepoint.report.charts.base import PIVOT_COLOUR, Spec, enc, short, to_altair, unit, values
-from timepoint.report.compare import PathComparison, compare_paths, difference
+from timepoint.report.compare import PathComparison, compare_paths
 from timepoint.report.records import as_record
 
 #: characters per line and lines per step of an event in the chart
@@ -33,7 +34,7 @@ def path_comparison_data(comparison: PathComparison) -> list[Spec]:
     (``shared``, ``diverged`` or ``missing``) and ``first_divergence`` (bool)."""
     rows = []
     for step in comparison.steps:
-        differs = "" if step.same else difference(step.left, step.right)
+        differs = ", ".join(step.aspects)
         for side, tp in ((comparison.left_label, step.left), (comparison.right_label, step.right)):
             lines = event_lines(tp.event) if tp else ["(no step)"]
             rows.append(
