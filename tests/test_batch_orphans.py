@@ -328,3 +328,7 @@ def test_a_resume_adopts_a_run_its_killed_attempt_stored_but_never_recorded(tmp_
     assert rows[first.job_id]["run_id"] == stored.run_id, "the stored run was not adopted"
     seeds = collections.Counter(r.seed for r in store.list_runs() if r.status == "completed")
     assert seeds == {0: 1, 1: 1}, "a job ran to completion twice"
+    adopting = [a for a in store.attempts("adopt") if a["job_id"] == first.job_id]
+    assert [a["cost_usd"] for a in adopting if a["status"] == "completed"] == [0.0], (
+        "the adopted run's spend is counted twice in the batch totals"
+    )

@@ -244,13 +244,12 @@ def _run_leased(spec: JobSpec, ctx: JobContext, store: Any, cap_usd: float | Non
         )
     adopted = lease.orphaned_run()
     if adopted is not None:  # stored by a killed attempt that never recorded it
-        usage = adopted.usage
+        # this attempt spent nothing: the run's spend is in the killed attempt's row already,
+        # and the batch totals add up attempts
         result = JobResult(
             job_id=spec.job_id,
             status="completed",
             run_id=adopted.run_id,
-            cost_usd=usage.cost_usd,
-            tokens=usage.prompt_tokens + usage.completion_tokens,
             duration_s=adopted.duration_s or 0.0,
         )
         recorded = lease.finish(**result.row())
