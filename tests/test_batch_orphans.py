@@ -301,7 +301,10 @@ def test_a_job_that_loses_its_lease_stops_calling_the_model_and_records_nothing(
     assert completed == []
 
 
-def test_a_resume_adopts_a_run_its_killed_attempt_stored_but_never_recorded(tmp_path, settings):
+@pytest.mark.parametrize("closed_by_driver", [False, True], ids=["killed", "worker-died"])
+def test_a_resume_adopts_a_run_its_killed_attempt_stored_but_never_recorded(
+    tmp_path, settings, closed_by_driver
+):
     grid = tp.expand_grid(write_scenario(tmp_path), {"seed": range(2)})
     store = open_store(settings.db_url, home=settings.home)
     store.create_batch("adopt", {"jobs": 2})
@@ -322,6 +325,10 @@ def test_a_resume_adopts_a_run_its_killed_attempt_stored_but_never_recorded(tmp_
         settings=settings,
         run_id="20260101-000000-orphan",
     )
+    if closed_by_driver:  # the driver saw the worker die and closed its attempt as failed
+        assert store.close_job(
+            "adopt", first.job_id, far, status="failed", step="worker", message="worker died"
+        )
     summary = _resume(grid, settings, resume="adopt", lease_s=2.0)
     assert (summary.completed, summary.failed) == (2, 0)
     rows = {r["job_id"]: r for r in store.jobs("adopt")}

@@ -332,15 +332,17 @@ class JobLease:
 
     def orphaned_run(self) -> RunRecord | None:
         """A completed run an earlier attempt of this job stored but never recorded (it was
-        killed in between), or ``None``."""
+        killed in between), or ``None``.
+
+        The attempt's status does not decide: a driver that saw the worker die closes its
+        attempts as ``failed`` although the run may have been stored complete just before.
+        """
         earlier = [
             row
             for row in self.store.attempts(self.batch_id)
             if row["job_id"] == self.job_id and row["attempt"] != self.attempt and row["run_id"]
         ]
         for row in reversed(earlier):
-            if row["status"] in ("completed", "failed"):
-                continue  # recorded: its result is the job's, or was retried
             try:
                 record: RunRecord = self.store.load_run(row["run_id"])
             except StoreError:
