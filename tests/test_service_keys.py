@@ -35,9 +35,10 @@ def test_keys_are_printed_once_stored_hashed_and_revocable(tmp_path: Path, capsy
     assert "no API key with id or name 'nobody'" in capsys.readouterr().err
 
 
-def test_a_bucket_refills_at_the_key_s_rate() -> None:
+def test_a_bucket_refills_at_the_key_s_rate(tmp_path: Path) -> None:
     now = [0.0]
-    limiter = RateLimiter(clock=lambda: now[0])
+    store = open_store(home=tmp_path)
+    limiter = RateLimiter(store, clock=lambda: now[0])
     key = ApiKey(key_id="k", name="k", rate_per_minute=60)
     for _ in range(60):
         limiter.check(key)
@@ -52,3 +53,27 @@ def test_a_bucket_refills_at_the_key_s_rate() -> None:
     closed = ApiKey(key_id="z", name="z", rate_per_minute=0)
     with pytest.raises(RateLimited, match="retry in never"):
         limiter.check(closed)
+
+
+def test_servers_sharing_a_store_share_each_key_s_bucket(tmp_path: Path) -> None:
+    """Two API processes (or replicas) on one store: together they allow the key's rate, not
+    twice it."""
+    now = [100.0]
+    first, second = open_store(home=tmp_path), open_store(home=tmp_path)
+    limiters = [RateLimiter(s, clock=lambda: now[0]) for s in (first, second)]
+    key = ApiKey(key_id="k", name="k", rate_per_minute=10)
+    for i in range(10):
+        limiters[i % 2].check(key)
+    for limiter in limiters:
+        with pytest.raises(RateLimited):
+            limiter.check(key)
+    now[0] += 6.0  # one token back at 10 a minute
+    limiters[1].check(key)
+    with pytest.raises(RateLimited):
+        limiters[0].check(key)
+    now[0] -= 30.0  # a server whose clock is behind refills nothing
+    with pytest.raises(RateLimited):
+        limiters[0].check(key)
+    now[0] += 30.0  # nor does it make the next request of a server on time look 30 s later
+    with pytest.raises(RateLimited):
+        limiters[1].check(key)

@@ -53,7 +53,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     other = create_key(store, "other")
     settings = Settings(home=home)
     library = ScenarioLibrary(ROOT / "scenarios", home / "service" / "scenarios", settings)
-    service = Service(store, library, RateLimiter())
+    service = Service(store, library, RateLimiter(store))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     app = build_mcp(service, bearer_identity(service), auth_url=url).streamable_http_app()

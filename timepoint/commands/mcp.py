@@ -44,7 +44,7 @@ def handle(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     store = open_store(settings.db_url, home=settings.home)
     library = ScenarioLibrary(args.library, settings.home / "service" / "scenarios", settings)
-    service = Service(store, library, RateLimiter(DEFAULT_RATE_PER_MINUTE))
+    service = Service(store, library, RateLimiter(store, DEFAULT_RATE_PER_MINUTE))
     if args.transport == "stdio":
         token = os.environ.get("TIMEPOINT_API_KEY", "").strip()
         if not token:

@@ -68,7 +68,7 @@ def handle(args: argparse.Namespace) -> int:
         settings,
         library=args.library,
         questions=args.questions,
-        limiter=RateLimiter(args.rate),
+        limiter=RateLimiter(store, args.rate),
         webhook_secrets=webhook_secrets(settings),
     )
     try:

@@ -99,7 +99,7 @@ def create_app(
     """
     secrets_of = webhook_secrets or WebhookSecrets.at(settings.home / "service" / "webhook.key")
     inline = settings.home / "service" / "scenarios"
-    service = Service(store, ScenarioLibrary(library, inline, settings), limiter or RateLimiter())
+    service = Service(store, ScenarioLibrary(library, inline, settings), limiter or RateLimiter(store))
     app = FastAPI(
         title="Timepoint",
         version=VERSION,

@@ -1,38 +1,55 @@
 """Per-key rate limits (a token bucket per key) and monthly quotas (runs and USD).
 
-The rate limiter lives in the web process: each key's bucket holds ``rate_per_minute``
-requests and refills continuously; a request finding it empty is refused with the seconds until
-the next token (``Retry-After``). Quotas are counted in the store (work asked for this calendar
-month, UTC), so they hold across restarts and servers.
+Each key's bucket holds ``rate_per_minute`` requests and refills continuously; a request finding
+it empty is refused with the seconds until the next token (``Retry-After``). Buckets and quotas
+(work asked for this calendar month, UTC) are kept in the store, so they hold across restarts
+and across every server process or replica that shares the store.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable
 
 from timepoint.errors import QuotaExceeded, RateLimited
 from timepoint.service.keys import ApiKey
 from timepoint.store import Store
+from timepoint.store.service import Bucket
 
 #: Requests per minute a key gets when it was created without a rate.
 DEFAULT_RATE_PER_MINUTE = 600
 
 
+def take_token(old: Bucket | None, rate: int, now: float) -> tuple[Bucket, float]:
+    """The bucket after one request at ``now``, and the seconds to wait (0: the request may go).
+
+    A new bucket starts full; a clock behind the bucket's (another server's) refills nothing
+    and does not move the bucket's time back.
+    """
+    per_second = rate / 60.0
+    tokens, last = old if old is not None else (float(rate), now)
+    tokens = min(float(rate), tokens + max(0.0, now - last) * per_second)
+    latest = max(last, now)
+    if tokens >= 1.0:
+        return (tokens - 1.0, latest), 0.0
+    wait = math.inf if per_second == 0 else (1.0 - tokens) / per_second
+    return (tokens, latest), wait
+
+
 class RateLimiter:
-    """Token buckets, one per key; ``clock`` is injectable for tests."""
+    """Token buckets, one per key, kept in ``store``; ``clock`` (seconds since the epoch, the
+    same on every server) is injectable for tests."""
 
     def __init__(
         self,
+        store: Store,
         default_per_minute: int = DEFAULT_RATE_PER_MINUTE,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ):
+        self.store = store
         self.default_per_minute = default_per_minute
         self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
 
     def check(self, key: ApiKey) -> None:
         """Take one token from ``key``'s bucket.
@@ -41,20 +58,16 @@ class RateLimiter:
             RateLimited: the bucket is empty; ``retry_after`` says when a token is back.
         """
         rate = key.rate_per_minute if key.rate_per_minute is not None else self.default_per_minute
-        per_second = rate / 60.0
         now = self._clock()
-        with self._lock:
-            tokens, last = self._buckets.get(key.key_id, (float(rate), now))
-            tokens = min(float(rate), tokens + (now - last) * per_second)
-            if tokens < 1.0:
-                self._buckets[key.key_id] = (tokens, now)
-                wait = math.inf if per_second == 0 else (1.0 - tokens) / per_second
-                raise RateLimited(
-                    f"key {key.key_id} may make {rate} requests per minute; "
-                    f"retry in {math.ceil(wait) if wait != math.inf else 'never'} s",
-                    retry_after=wait,
-                )
-            self._buckets[key.key_id] = (tokens - 1.0, now)
+        wait = self.store.update_rate_bucket(
+            key.key_id, lambda old: take_token(old, rate, now)
+        )
+        if wait > 0:
+            raise RateLimited(
+                f"key {key.key_id} may make {rate} requests per minute; "
+                f"retry in {math.ceil(wait) if wait != math.inf else 'never'} s",
+                retry_after=wait,
+            )
 
 
 def check_quota(store: Store, key: ApiKey, jobs: int) -> float | None:

@@ -31,7 +31,7 @@ from sqlalchemy.dialects import sqlite
 from timepoint.store.types import JSONText, UTCDateTime
 
 #: The schema version this code writes (the number of the newest Alembic revision).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: Neutral types and the SQLAlchemy types they are stored as.
 COLUMN_TYPES: dict[str, Callable[[], sa.types.TypeEngine[Any]]] = {
@@ -476,6 +476,17 @@ WEBHOOKS = Table(
     since=4,
 )
 
+RATE_BUCKETS = Table(
+    "rate_buckets",
+    "Per-key request buckets of the REST API, shared by every server on the store.",
+    (
+        C("key_id", "text", "Key the bucket belongs to.", key=True),
+        C("tokens", "float", "Requests the key may still make at once."),
+        C("updated", "float", "When the bucket was last refilled, seconds since the epoch."),
+    ),
+    since=5,
+)
+
 WEBHOOK_DELIVERIES = Table(
     "webhook_deliveries",
     "Every attempt to deliver a webhook event.",
@@ -522,6 +533,7 @@ TABLES: tuple[Table, ...] = (
     SERVICE_RUNS,
     WEBHOOKS,
     WEBHOOK_DELIVERIES,
+    RATE_BUCKETS,
 )
 
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}

@@ -7,9 +7,9 @@ under a lease it renews; a lease that runs out lets another worker take the item
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, or_, select, update
 
@@ -17,6 +17,7 @@ from timepoint.errors import StoreError
 from timepoint.store.base import Row, StoreBase
 from timepoint.store.schema import (
     API_KEYS,
+    RATE_BUCKETS,
     RUNS,
     SERVICE_RUNS,
     SERVICE_WORK,
@@ -29,6 +30,12 @@ _work = SERVICE_WORK.sql
 _owned = SERVICE_RUNS.sql
 _hooks = WEBHOOKS.sql
 _deliveries = WEBHOOK_DELIVERIES.sql
+_buckets = RATE_BUCKETS.sql
+
+#: A rate bucket: the requests a key may still make at once, and when it was last refilled
+#: (seconds since the epoch).
+Bucket = tuple[float, float]
+T = TypeVar("T")
 
 #: Work statuses that will not change again.
 FINAL = ("completed", "failed", "cancelled")
@@ -44,8 +51,8 @@ def month_start(now: datetime) -> datetime:
 
 
 class ServiceTables(StoreBase):
-    """Rows of ``api_keys``, ``service_work``, ``service_runs``, ``webhooks`` and
-    ``webhook_deliveries``."""
+    """Rows of ``api_keys``, ``rate_buckets``, ``service_work``, ``service_runs``,
+    ``webhooks`` and ``webhook_deliveries``."""
 
     # -- keys -------------------------------------------------------------------------------
 
@@ -81,6 +88,23 @@ class ServiceTables(StoreBase):
                 update(_keys).where(_keys.c.key_id == rows[0]["key_id"]).values(revoked=_now())
             )
         return rows[0]
+
+    def update_rate_bucket(
+        self, key_id: str, step: Callable[[Bucket | None], tuple[Bucket, T]]
+    ) -> T:
+        """Replace the rate bucket of ``key_id`` by what ``step`` makes of it (``None`` when the
+        key has none yet), in one transaction that holds the row, so servers sharing the store
+        take turns; returns the second item ``step`` returned."""
+        with self._guard(f"updating the rate limit of key {key_id!r}") as db, db.write():
+            rows = db.rows(
+                select(_buckets.c.tokens, _buckets.c.updated)
+                .where(_buckets.c.key_id == key_id)
+                .with_for_update()
+            )
+            old = (float(rows[0]["tokens"]), float(rows[0]["updated"])) if rows else None
+            (tokens, updated), result = step(old)
+            db.upsert(RATE_BUCKETS, {"key_id": key_id, "tokens": tokens, "updated": updated})
+        return result
 
     # -- work -------------------------------------------------------------------------------
 
