@@ -59,9 +59,7 @@ class RateLimiter:
         """
         rate = key.rate_per_minute if key.rate_per_minute is not None else self.default_per_minute
         now = self._clock()
-        wait = self.store.update_rate_bucket(
-            key.key_id, lambda old: take_token(old, rate, now)
-        )
+        wait = self.store.update_rate_bucket(key.key_id, lambda old: take_token(old, rate, now))
         if wait > 0:
             raise RateLimited(
                 f"key {key.key_id} may make {rate} requests per minute; "
