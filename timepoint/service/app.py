@@ -99,8 +99,8 @@ def create_app(
     """
     secrets_of = webhook_secrets or WebhookSecrets.at(settings.home / "service" / "webhook.key")
     inline = settings.home / "service" / "scenarios"
-    library_ = ScenarioLibrary(library, inline, settings)
-    service = Service(store, library_, limiter or RateLimiter(store))
+    scenarios = ScenarioLibrary(library, inline, settings)
+    service = Service(store, scenarios, limiter or RateLimiter(store))
     app = FastAPI(
         title="Timepoint",
         version=VERSION,
