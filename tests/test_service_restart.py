@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
+import timepoint as tp
+
 from tests.service_support import ROOT, ApiServer, WorkerProcess, finished, wait_for
 from timepoint.service.app import create_app
 from timepoint.service.keys import create_key
+from timepoint.service.worker import Worker
 from timepoint.settings import Settings
 from timepoint.store import open_store
 
@@ -69,3 +73,44 @@ def test_killing_server_and_worker_mid_batch_loses_nothing(tmp_path: Path) -> No
     assert len(completed) == 4, "every job's result was recorded once"
     assert len({r["run_id"] for r in listed}) == 5
     assert {j["run_id"] for j in jobs} | {run["run_id"]} == {r["run_id"] for r in listed}
+
+
+def _died_mid_way(store, kind: str, request: dict, settings: Settings) -> tuple[Worker, str]:
+    """Queue work, let a worker do it and die before recording the result; the worker that
+    takes over and the work id."""
+    store.add_work(f"{kind}-1", "k", kind, request, jobs=1 if kind == "branch" else 0)
+    dead = Worker(store, settings, lease_s=0.05)
+    row = store.claim_work(dead.token, lease_s=0.05)
+    assert row is not None and row["work_id"] == f"{kind}-1"
+    getattr(dead, f"_{kind}")(row)  # stored what it made, then died before recording it
+    time.sleep(0.1)  # its lease runs out
+    return Worker(store, settings, lease_s=5.0), f"{kind}-1"
+
+
+def test_a_worker_taking_over_an_ask_or_branch_does_not_record_it_twice(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "runs")
+    with open_store(home=settings.home) as store:
+        parent = tp.run(
+            ROOT / "scenarios" / "showcase" / "jefferson_dinner.yaml",
+            overrides={"timepoints.count": 2},
+            store=store,
+            settings=settings,
+        )
+        question = f"What did {parent.record.entities[0].id} know at the end?"
+        after, work_id = _died_mid_way(
+            store, "ask", {"parent": parent.run_id, "question": question}, settings
+        )
+        assert after.step()
+        assert store.work(work_id)["status"] == "completed"
+        answers = store.load_run(parent.run_id).answers
+        assert [a.request_id for a in answers] == [work_id], "the question was answered twice"
+        assert store.work(work_id)["result_json"]["text"] == answers[0].text
+
+        request = {"parent": parent.run_id, "at": "1", "remove": parent.record.entities[1].id}
+        after, work_id = _died_mid_way(store, "branch", request, settings)
+        planned = store.work(work_id)["result_json"]["planned_run"]
+        assert after.step()
+        work = store.work(work_id)
+        assert work["status"] == "completed" and work["run_id"] == planned
+        branches = [r for r in store.list_runs() if r.run_id != parent.run_id]
+        assert [r.run_id for r in branches] == [planned], "the branch was simulated twice"

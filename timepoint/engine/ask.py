@@ -33,7 +33,9 @@ if TYPE_CHECKING:
     from timepoint.engine.run import Run
 
 
-def ask(run: Run, question: str, *, model: LanguageModel | None = None) -> Answer:
+def ask(
+    run: Run, question: str, *, model: LanguageModel | None = None, request_id: str | None = None
+) -> Answer:
     """Answer ``question`` about ``run``; update its record (``run.record``), folder and store.
 
     Questions asked of one run at the same time (threads or processes) take turns: each holds
@@ -43,6 +45,9 @@ def ask(run: Run, question: str, *, model: LanguageModel | None = None) -> Answe
         run: a run from :func:`timepoint.run` or :func:`timepoint.load_run`.
         question: free text, e.g. "What did attendee_47 see at the second timepoint?".
         model: the provider for the on-demand calls (default: what the settings imply).
+        request_id: an id for this asking (e.g. a service work id): when the run already holds
+            an answer with it (a worker died after storing it), that answer is returned and
+            nothing is asked or stored again.
 
     Raises:
         KnowledgeQueryError: the question names no entity the kind of question needs.
@@ -50,7 +55,11 @@ def ask(run: Run, question: str, *, model: LanguageModel | None = None) -> Answe
     settings = environment(run.settings)
     with run_lock(Path(settings.home), run.record.run_id):
         _refresh(run)
-        return _answer(run, question, model, settings)
+        if request_id is not None:
+            given = [a for a in run.record.answers if a.request_id == request_id]
+            if given:
+                return given[-1]
+        return _answer(run, question, model, settings, request_id)
 
 
 def _refresh(run: Run) -> None:
@@ -76,7 +85,13 @@ def _scenario(run: Run) -> Scenario:
         )
 
 
-def _answer(run: Run, question: str, model: LanguageModel | None, settings: Settings) -> Answer:
+def _answer(
+    run: Run,
+    question: str,
+    model: LanguageModel | None,
+    settings: Settings,
+    request_id: str | None,
+) -> Answer:
     record = run.record
     scenario = _scenario(run)
     state = restore_state(record, scenario)
@@ -102,6 +117,7 @@ def _answer(run: Run, question: str, model: LanguageModel | None, settings: Sett
     calls = [c.model_copy(update={"on_demand": True}) for c in session.stack.accounts.calls()]
     if result.answer is None:
         raise KnowledgeQueryError(f"the question {question!r} produced no answer")
+    answer = result.answer.model_copy(update={"request_id": request_id})
     evidence = record.evidence.model_copy(
         update={
             "tensors": tensors,
@@ -116,7 +132,7 @@ def _answer(run: Run, question: str, model: LanguageModel | None, settings: Sett
             "exposures": state.exposures.events,
             "fidelity": list(state.fidelity.values()),
             "scenes": list(state.scenes),
-            "answers": [*record.answers, result.answer],
+            "answers": [*record.answers, answer],
             "usage": add_usage(record.usage, summarize_calls(calls)),
             "mechanisms": merge_ledger(record.mechanisms, state.ledger),
             "evidence": evidence,
@@ -126,7 +142,7 @@ def _answer(run: Run, question: str, model: LanguageModel | None, settings: Sett
     store_update(run.record.run_id, run.folder, run.store, updated, calls, files)
     run.record = updated
     run.__dict__.pop("_provenance", None)
-    return result.answer
+    return answer
 
 
 def _exports_training(run: Run) -> bool:

@@ -30,6 +30,7 @@ def branch_of(
     *,
     model: LanguageModel | None = None,
     progress: ProgressSink | None = None,
+    run_id: str | None = None,
 ) -> Outcome:
     """Copy ``run`` up to ``at``, apply ``intervention``, re-simulate forward; store the branch.
 
@@ -40,6 +41,7 @@ def branch_of(
         intervention: an :class:`Intervention` or its dict form.
         model: the provider to use (default: the one the settings imply, offline without a key).
         progress: a progress sink.
+        run_id: the branch's run id (default: a new one).
 
     Raises:
         BranchError: bad branch point or intervention, or a mode that cannot resume.
@@ -114,7 +116,7 @@ def branch_of(
         )
         return result.model_copy(update={"timelines": timelines, "branch": origin})
 
-    return session.execute(sim, resimulate, summary=False, amend=labelled)
+    return session.execute(sim, resimulate, summary=False, amend=labelled, run_id=run_id)
 
 
 def _slot(order: list[Timepoint], at: str | int) -> Timepoint:

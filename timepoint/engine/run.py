@@ -98,15 +98,22 @@ class Run:
         """Entity ids that held ``fact`` (id or text fragment) at timepoint ``at``."""
         return self._provenance.who_knew(fact, at)
 
-    def ask(self, question: str, *, model: LanguageModel | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        model: LanguageModel | None = None,
+        request_id: str | None = None,
+    ) -> Answer:
         """Answer a question about this run, raising detail only where needed (M5, M9).
 
         The answer (an :class:`~timepoint.world.record.Answer`) is appended to
         ``record.answers``; the updated record is written to the run folder and the store.
+        Asked again with the same ``request_id``, the stored answer is returned.
 
         >>> run.ask("What did Madison know before the dinner, and from whom?")  # doctest: +SKIP
         """
-        return ask_about(self, question, model=model)
+        return ask_about(self, question, model=model, request_id=request_id)
 
     def branch(
         self,
@@ -115,13 +122,17 @@ class Run:
         *,
         model: LanguageModel | None = None,
         progress: ProgressSink | None = None,
+        run_id: str | None = None,
     ) -> Run:
-        """Re-simulate from ``at`` after an intervention (M12); the branch is a new stored run.
+        """Re-simulate from ``at`` after an intervention (M12); the branch is a new stored run
+        (under ``run_id`` when given, e.g. one written down beforehand to find it again).
 
         >>> from timepoint.time.intervention import Intervention  # doctest: +SKIP
         >>> other = run.branch(at="tp_001", intervention=Intervention.remove("hamilton"))
         """
-        return finished(branch_of(self, at, intervention, model=model, progress=progress))
+        return finished(
+            branch_of(self, at, intervention, model=model, progress=progress, run_id=run_id)
+        )
 
     def paths(self) -> list[RunPath]:
         """The run's paths, best first, each with its score, pivot points and timepoints.

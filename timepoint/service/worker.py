@@ -25,11 +25,13 @@ from timepoint.batch.spec import expand_grid, make_spec
 from timepoint.calibrate.forecast import forecast, forecast_history
 from timepoint.calibrate.questions import load_questions
 from timepoint.engine.run import RunFailed, load_run
+from timepoint.engine.session import new_run_id
 from timepoint.errors import StoreError, TimepointError
 from timepoint.settings import Settings
 from timepoint.store import Store
 from timepoint.store.base import Row
 from timepoint.time.intervention import Intervention
+from timepoint.world.record import RunRecord
 
 #: Seconds a worker's hold on work lasts unless renewed (renewed every quarter of it).
 LEASE_S = 30.0
@@ -274,7 +276,8 @@ class Worker:
         request = row["request_json"]
         run = load_run(request["parent"], store=self.store, settings=self.settings)
         before = run.record.usage.cost_usd
-        answer = run.ask(request["question"])
+        # under the work id, so a worker taking over after a death returns the stored answer
+        answer = run.ask(request["question"], request_id=row["work_id"])
         after = load_run(request["parent"], store=self.store, settings=self.settings)
         return {
             "status": "completed",
@@ -282,12 +285,34 @@ class Worker:
             "cost_usd": max(0.0, after.record.usage.cost_usd - before),
         }
 
+    def _stored_branch(self, row: Row) -> RunRecord | None:
+        """The completed branch an earlier worker stored for this work, or None."""
+        planned = (row.get("result_json") or {}).get("planned_run")
+        if not row.get("resumed") or not planned:
+            return None
+        try:
+            record: RunRecord = self.store.load_run(planned)
+        except StoreError:
+            return None
+        return record if record.status == "completed" else None
+
     def _branch(self, row: Row) -> dict[str, Any]:
         request = row["request_json"]
         parent = load_run(request["parent"], store=self.store, settings=self.settings)
+        stored = self._stored_branch(row)
+        if stored is not None:  # a worker that died stored it before recording it
+            self.store.own_run(stored.run_id, row["key_id"], row["work_id"])
+            return {
+                "status": "completed",
+                "run_id": stored.run_id,
+                "result": {"parent": parent.run_id, "run_id": stored.run_id},
+                "cost_usd": stored.usage.cost_usd,
+            }
+        planned = new_run_id(row["work_id"])
+        self.store.update_work(row["work_id"], result={"planned_run": planned})
         at: str | int = int(request["at"]) if str(request["at"]).isdigit() else request["at"]
         try:
-            branched = parent.branch(at=at, intervention=intervention_of(request))
+            branched = parent.branch(at=at, intervention=intervention_of(request), run_id=planned)
         except RunFailed as failure:
             self.store.own_run(failure.run.run_id, row["key_id"], row["work_id"])
             return {

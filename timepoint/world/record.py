@@ -102,6 +102,8 @@ class Answer(Model):
     citations: list[str] = Field(default_factory=list)
     elevated: list[str] = Field(default_factory=list)
     tokens: int = 0
+    #: the id its asker gave the question (a service work id): asked again, it is this answer
+    request_id: str | None = None
 
 
 class RunRecord(Model):
