@@ -10,7 +10,6 @@ from pathlib import Path
 import httpx
 
 import timepoint as tp
-
 from tests.service_support import ROOT, ApiServer, WorkerProcess, finished, wait_for
 from timepoint.service.app import create_app
 from timepoint.service.keys import create_key
