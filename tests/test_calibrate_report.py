@@ -11,9 +11,12 @@ import yaml
 
 import timepoint as tp
 from timepoint.calibrate import forecast_many, load_questions, report
+from timepoint.calibrate.ensemble import jeffreys, wilson
 from timepoint.calibrate.notebook import calibration_notebook
 from timepoint.calibrate.resolve import resolve
+from timepoint.calibrate.scorecard import QuestionRow, Scorecard, score_rows
 from timepoint.calibrate.site import calibration_pages
+from timepoint.report.charts import chart_svg
 from timepoint.report.site import build_site
 from timepoint.store import open_store
 
@@ -78,6 +81,35 @@ def test_the_notebook_forecasts_and_scores_a_question_set(tmp_path, settings):
     assert "gather: Do the elders gather?" in table
     assert report.reliability_spec(card)["layer"]
     assert {r["market"] for r in report.market_spec(card)["data"]["values"]} == {0.8, 0.1}
+
+
+def test_the_forecast_chart_draws_each_forecast_with_its_interval_and_outcome():
+    def row(question_id, resolution, k=None, m=8):
+        if k is None:
+            return QuestionRow(question_id=question_id, text="?", resolution=resolution)
+        return QuestionRow(
+            question_id=question_id,
+            text="?",
+            resolution=resolution,
+            probability=k / m,
+            lower=wilson(k, m)[0],
+            upper=wilson(k, m)[1],
+            smoothed=jeffreys(k, m),
+            runs=m,
+            yes_runs=k,
+        )
+
+    rows = [row("rain", 1.0, 6), row("snow", 0.0, 0), row("hail", None, 2), row("fog", None)]
+    card = Scorecard(question_set="weather", rows=rows, scores=score_rows(rows))
+    spec = report.forecasts_spec(card)
+    shown = {r["question"]: r for r in spec["data"]["values"]}
+    assert list(shown) == ["rain", "snow", "hail"]  # fog has no forecast yet
+    assert [shown[q]["outcome"] for q in shown] == ["yes", "no", "unresolved"]
+    assert shown["rain"]["runs"] == "6/8" and shown["rain"]["smoothed"] == 6.5 / 9
+    assert shown["snow"]["forecast"] == 0.0 < shown["snow"]["smoothed"] < shown["snow"]["upper"]
+    assert chart_svg(spec).lstrip().startswith("<svg")
+    empty = Scorecard(question_set="weather", rows=[row("fog", None)], scores=score_rows([]))
+    assert "no forecasts yet" in str(report.forecasts_spec(empty))
 
 
 @pytest.mark.slow

@@ -21,6 +21,7 @@ EXPECTED = {
     "03_temporal_modes": (6, "| portal |"),
     "04_branching_and_comparison": (3, "diverge at step"),
     "05_batches_and_sweeps": (2, "4 completed"),
+    "06_forecasts": (3, "cover the true probability"),
 }
 #: seconds one tutorial may take (the issue's "runnable offline in under a minute")
 LIMIT_S = 60.0

@@ -1,7 +1,8 @@
 """What a calibration report shows, from a :class:`~timepoint.calibrate.scorecard.Scorecard`:
 the score table, reliability diagrams (equal-width and quantile bins with bootstrap bands),
-forecasts against market probabilities, the questions with links to the runs behind each
-forecast, and the scores by month.
+each forecast with its Wilson interval and Jeffreys estimate, forecasts against market
+probabilities, the questions with links to the runs behind each forecast, and the scores by
+month.
 
 Tables are Markdown built with :mod:`timepoint.report.markup` (values escaped, no HTML);
 charts are Vega-Lite specifications, shown as SVG by :func:`timepoint.view.show`. Nothing here
@@ -196,3 +197,64 @@ def market_spec(card: Scorecard) -> Spec:
         width=360,
         height=360,
     )
+
+
+def forecasts_spec(card: Scorecard) -> Spec:
+    """Each question's latest forecast: the share of runs that said yes (dot), its Wilson
+    interval (bar) and the Jeffreys-smoothed probability (tick), coloured by the outcome."""
+    rows: list[dict[str, Any]] = [
+        {
+            "question": r.question_id,
+            "forecast": r.probability,
+            "lower": r.lower,
+            "upper": r.upper,
+            "smoothed": r.smoothed,
+            "runs": f"{r.yes_runs}/{r.runs}",
+            "outcome": "unresolved" if r.resolution is None else _outcome(r.resolution),
+        }
+        for r in card.rows
+        if r.probability is not None
+    ]
+    title = "Forecasts with their intervals"
+    if not rows:
+        return note(title, "no forecasts yet")
+    scale = {"domain": [0, 1]}
+    y = enc("question", "nominal", title=None, sort=None)
+    colour = enc(
+        "outcome",
+        "nominal",
+        scale={"domain": ["yes", "no", "unresolved"], "range": ["#08519c", "#d62728", "#999"]},
+    )
+    interval = unit(
+        {"type": "rule", "strokeWidth": 3, "opacity": 0.5},
+        {
+            "x": enc("lower", "quantitative", scale=scale, title="probability of yes"),
+            "x2": {"field": "upper"},
+            "y": y,
+            "color": colour,
+        },
+    )
+    share = unit(
+        {"type": "point", "filled": True, "size": 70},
+        {
+            "x": enc("forecast", "quantitative"),
+            "y": y,
+            "color": colour,
+            "tooltip": [
+                enc("question", "nominal"),
+                enc("runs", "nominal", title="runs saying yes"),
+                *(enc(k, "quantitative", format=".2f") for k in ("forecast", "lower", "upper")),
+                enc("smoothed", "quantitative", format=".3f"),
+            ],
+        },
+    )
+    smoothed = unit(
+        {"type": "tick", "color": "#333"}, {"x": enc("smoothed", "quantitative"), "y": y}
+    )
+    return {
+        "title": title,
+        "width": 360,
+        "height": {"step": 22},
+        "data": values(rows),
+        "layer": [interval, share, smoothed],
+    }
