@@ -1,4 +1,4 @@
-"""The migrations of schema versions 1 to 4, derived from the ``since`` of tables and columns.
+"""The migrations of schema versions 1 to 5, derived from the ``since`` of tables and columns.
 
 Version *n* creates the tables introduced in version *n* with their columns of version *n* and
 adds the columns introduced in version *n* to older tables; then it records *n* in
@@ -20,6 +20,7 @@ DESCRIPTIONS: dict[int, str] = {
     2: "batch leases: lease columns on batches and batch_jobs, new table batch_attempts",
     3: "forecasts: smoothed, level and outcomes_json; questions: open_date",
     4: "service: new tables api_keys, service_work, service_runs, webhooks, webhook_deliveries",
+    5: "call texts: new table llm_call_texts, llm_calls.subject",
 }
 
 
