@@ -95,13 +95,13 @@ def redact_key(text: str, key: str | None) -> str:
 
 def redact_secrets(text: str, keys: Iterable[str] = ()) -> str:
     """``text`` fit to store: each of ``keys`` (and its prefixes and suffixes, see
-    :func:`redact_key`) and every string shaped like a credentials (:data:`KEY_PATTERNS`)
+    :func:`redact_key`) and every string shaped like a credential (:data:`KEY_PATTERNS`)
     replaced by ``[redacted]``. Used on prompts and answers before they are kept."""
-    for key in keys:
-        text = redact_key(text, key)
     for pattern in KEY_PATTERNS:
         if pattern.groups:
             text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
         else:
             text = pattern.sub(REDACTED, text)
+    for key in keys:
+        text = redact_key(text, key)
     return text
