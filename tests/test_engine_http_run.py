@@ -64,6 +64,9 @@ def scenario_aware_answer(body: dict[str, Any]) -> Reply:
 
 def test_run_against_loopback_endpoint_never_writes_the_key(tmp_path):
     with StubServer(default=scenario_aware_answer) as server:
+        # the first answer echoes the key (and a truncated copy) in text that is no JSON: the
+        # call is re-asked, and its response is kept with the call's prompt, redacted
+        server.push(chat(f"I cannot answer; your key {KEY} (or {KEY[:14]}…) is odd", 50, 20))
         settings = Settings(home=tmp_path / "runs", base_url=server.url, api_key=SecretStr(KEY))
         run = tp.run(JEFFERSON, settings=settings)
         auth = {r.headers.get("Authorization") for r in server.requests}
@@ -71,6 +74,9 @@ def test_run_against_loopback_endpoint_never_writes_the_key(tmp_path):
     assert run.record.status == "completed"
     assert run.record.provider != "offline"
     assert run.record.usage.calls == len(server.requests)
+    texts = run.store.call_texts(run.run_id)
+    assert len(texts) == len(server.requests), "every call's prompt and response are kept"
+    assert texts[0].response == "I cannot answer; your key [redacted] (or [redacted]…) is odd"
     assert run.record.usage.cost_usd > 0
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.name == "run.json" for p in written)

@@ -84,8 +84,10 @@ def test_site_for_a_forward_run_has_its_pages_and_rebuilds_from_cache(settings, 
     assert page.count('id="Mechanisms"') == 1 and "Mechanism ledger" not in page
     assert "M11" in page and 'class="tp-toc"' in page and 'href="#Mechanisms"' in page
     assert f'href="{run.run_id}/calls.html"' in page
+    dialog = run.record.dialogs[0]
+    assert f'href="{run.run_id}/calls.html#subject={dialog.id}"' in page, "dialogs link calls"
     calls = _page_text(site / "runs" / run.run_id / "calls.html")
-    assert calls.count("<tr data-action=") == run.record.usage.calls
+    assert calls.count('<tr class="tp-call" ') == run.record.usage.calls
     for script in ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js", "charts.js"):
         assert f'src="../assets/{script}"' in page and (site / "assets" / script).is_file()
     search = _page_text(site / "assets" / "search-index.js")

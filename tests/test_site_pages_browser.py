@@ -198,7 +198,7 @@ def test_the_call_viewer_lists_and_filters_a_runs_calls(site, browser):
         "Array.from(document.querySelectorAll('a')).find(a => a.text.startsWith('LLM calls')).href"
     )
     browser.open(link)
-    rows = "Array.from(document.querySelectorAll('#tp-calls tbody tr')).filter(r => !r.hidden)"
+    rows = "Array.from(document.querySelectorAll('#tp-calls tr.tp-call')).filter(r => !r.hidden)"
     assert browser.evaluate(f"{rows}.length") == calls
     actions = browser.evaluate(f"{rows}.map(r => r.dataset.action)")
     chosen = actions[0]
@@ -210,6 +210,18 @@ def test_the_call_viewer_lists_and_filters_a_runs_calls(site, browser):
     assert browser.evaluate("document.getElementById('tp-call-count').textContent") == (
         f"{actions.count(chosen)} of {calls} calls"
     )
+    prompt = "document.querySelector('#tp-calls tr:not([hidden]) pre.tp-call-prompt').textContent"
+    assert browser.evaluate(prompt).startswith("[system]\n"), "each call shows its prompt"
+    browser.open(run_page)
+    dialog = first.record.dialogs[0]
+    dialog_link = browser.evaluate(
+        "Array.from(document.querySelectorAll('a'))"
+        ".find(a => a.text === 'LLM calls of this dialog').href"
+    )
+    assert dialog_link.endswith(f"/calls.html#subject={dialog.id}")
+    browser.open(dialog_link)
+    assert set(browser.evaluate(f"{rows}.map(r => r.dataset.subject)")) == {dialog.id}
+    assert browser.evaluate("document.getElementById('tp-call-subject').value") == dialog.id
     assert browser.errors() == []
 
 

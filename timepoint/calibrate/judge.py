@@ -143,12 +143,14 @@ def judge(
             seed=record.seed,
             max_tokens=300,
             on_demand=True,
+            subject=f"question:{question.id}",
         )
         completion = session.stack.gateway.complete(request)
-        calls = session.stack.accounts.calls()
+        accounts = session.stack.accounts
+        calls = accounts.calls()
         usage = add_usage(record.usage, summarize_calls(calls))
         updated = record.model_copy(update={"usage": usage})
-        store_update(record.run_id, run.folder, run.store, updated, calls)
+        store_update(record.run_id, run.folder, run.store, updated, calls, None, accounts.texts())
         run.record = updated
     parsed = completion.parsed
     judgement = (

@@ -52,6 +52,11 @@ NEEDED: dict[str, ResolutionLevel] = {
 }
 
 
+def answer_subject(question: str) -> str:
+    """What the calls answering ``question`` are for, as the call viewer lists them."""
+    return f"answer:{question[:60]}"
+
+
 class AnswerDraft(BaseModel):
     """General: the answer text and the ids of the facts it rests on."""
 
@@ -270,8 +275,9 @@ def answer_question(
         data=context,
         max_tokens=600,
         on_demand=True,
-        recorded_in=(state, "M5", f"answer:{question.text[:60]}"),
+        recorded_in=(state, "M5", answer_subject(question.text)),
         timepoint_id=question.timepoint_id,
+        subject=answer_subject(question.text),
     )
     draft = expect_answer(completion.parsed, AnswerDraft)
     tokens += completion.usage.total_tokens

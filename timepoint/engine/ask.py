@@ -139,7 +139,8 @@ def _answer(
         }
     )
     files = {"training.jsonl": training_jsonl(updated)} if _exports_training(run) else {}
-    store_update(run.record.run_id, run.folder, run.store, updated, calls, files)
+    texts = session.stack.accounts.texts()
+    store_update(run.record.run_id, run.folder, run.store, updated, calls, files, texts)
     run.record = updated
     run.__dict__.pop("_provenance", None)
     return answer

@@ -5,6 +5,9 @@ A run is stored in an order a kill cannot break (:func:`store_run`): a store row
 under the run's writer lock. :func:`recover_interrupted` finishes what a killed writer left:
 a ``running`` row whose folder was written is completed from the folder, one whose folder was
 not is marked ``failed``, and staging folders nobody holds are removed.
+
+The prompt and answer of each call (:class:`~timepoint.llm.call_log.CallText`) are kept in the
+store only, not in the run folder.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import yaml
 
 from timepoint.engine.locks import run_lock
 from timepoint.llm.base import CallRecord
+from timepoint.llm.call_log import CallText, renumbered
 from timepoint.scenario.schema import Scenario
 from timepoint.world.record import RunRecord
 
@@ -33,10 +37,12 @@ def store_run(
     calls: Sequence[CallRecord],
     store: Any,
     extra_files: dict[str, str | bytes] | None = None,
+    texts: Sequence[CallText] = (),
 ) -> Path:
     """Write the run's store rows and folder in an order a kill cannot leave inconsistent."""
     with run_lock(home, record.run_id):
-        store.save_run(record.model_copy(update={"status": "running"}), calls)
+        running = record.model_copy(update={"status": "running"})
+        store.save_run(running, calls, texts=texts)
         folder = write_run_folder(home, record, scenario, calls, extra_files)
         store.save_run(record, calls, children=False)  # the child rows are already there
     return folder
@@ -54,7 +60,8 @@ def recover_interrupted(home: Path, store: Any) -> list[str]:
             run_json = home / run_id / "run.json"
             if run_json.is_file():
                 record = RunRecord.model_validate_json(run_json.read_text())
-                store.save_run(record, _calls(home / run_id / "llm_calls.jsonl"))
+                calls = _calls(home / run_id / "llm_calls.jsonl")
+                store.save_run(record, calls, texts=store.call_texts(run_id))
                 done.append(f"{run_id}: stored from its folder ({record.status})")
             else:
                 record = store.load_run(run_id).model_copy(
@@ -64,7 +71,7 @@ def recover_interrupted(home: Path, store: Any) -> list[str]:
                         "written; run the scenario again",
                     }
                 )
-                store.save_run(record, store.calls(run_id))
+                store.save_run(record, store.calls(run_id), texts=store.call_texts(run_id))
                 done.append(f"{run_id}: marked failed (its folder was never written)")
     for staging in sorted(home.glob(f".*{STAGING_SUFFIX}")) if home.is_dir() else []:
         run_id = staging.name[1 : -len(STAGING_SUFFIX)]
@@ -131,28 +138,33 @@ def store_update(
     record: RunRecord,
     new_calls: Sequence[CallRecord],
     files: dict[str, str] | None = None,
+    new_texts: Sequence[CallText] = (),
 ) -> None:
     """Rewrite a stored run's ``run.json``, ``llm_calls.jsonl`` and ``files`` (such as
     ``training.jsonl``) atomically (new calls are numbered after the stored ones) and save the
-    record to the store.
+    record to the store, with the stored call texts and ``new_texts`` (the texts of
+    ``new_calls``, numbered as they are).
 
     The caller holds the run's writer lock (:func:`~timepoint.engine.locks.run_lock`).
     """
     old: list[CallRecord] = []
+    old_texts: list[CallText] = []
     folder = Path(folder) if folder is not None else None
     if store is not None:
-        old = store.calls(run_id)
+        old, old_texts = store.calls(run_id), store.call_texts(run_id)
     elif folder is not None:
         old = _calls(folder / "llm_calls.jsonl")
     start = max((c.seq for c in old), default=0) + 1
-    calls = [*old, *(c.model_copy(update={"seq": start + n}) for n, c in enumerate(new_calls))]
+    seqs = {c.seq: start + n for n, c in enumerate(new_calls)}
+    calls = [*old, *(c.model_copy(update={"seq": seqs[c.seq]}) for c in new_calls)]
+    texts = [*old_texts, *renumbered(new_texts, seqs)]
     if folder is not None and folder.is_dir():
         _replace(folder / "run.json", record.model_dump_json(indent=1))
         _replace(folder / "llm_calls.jsonl", "".join(c.model_dump_json() + "\n" for c in calls))
         for name, text in (files or {}).items():
             _replace(folder / name, text)
     if store is not None:
-        store.save_run(record, calls)
+        store.save_run(record, calls, texts=texts)
 
 
 def _replace(path: Path, text: str) -> None:

@@ -261,8 +261,10 @@ class Session:
             files = narrative_files(record, detail, [f for f in formats if f != "pdf"])
         if self.scenario.outputs.training_export:
             files["training.jsonl"] = training_jsonl(record)
-        calls = self.stack.accounts.calls()
-        return store_run(self.home, record, self.scenario, calls, self.store, files)
+        accounts = self.stack.accounts
+        return store_run(
+            self.home, record, self.scenario, accounts.calls(), self.store, files, accounts.texts()
+        )
 
 
 def open_session(

@@ -29,6 +29,7 @@ from timepoint.llm.task_data import task_request
 from timepoint.scenario.schema import Scenario
 from timepoint.synthesis.population import populate
 from timepoint.time.circadian import asleep_at
+from timepoint.time.expansion import slot_id
 from timepoint.time.history import History, history_lines
 from timepoint.time.modes import mode_for
 from timepoint.world import EntityRole, ExposureKind, Fact, ResolutionLevel, Timeline, Timepoint
@@ -195,8 +196,14 @@ class Simulation:
     ) -> Timepoint:
         """Ask the model for the event at ``timestamp`` given the world so far, and add it."""
         self.enter("timepoints", f"{index + 1}/{self.timepoint_count}", index, self.timepoint_count)
+        tp_id = tp_id or slot_id(index, timeline_id)
         request = self.event_request(
-            index=index, timestamp=timestamp, parent=parent, planned=planned, phase=phase
+            index=index,
+            timestamp=timestamp,
+            parent=parent,
+            planned=planned,
+            phase=phase,
+            subject=tp_id,
         )
         return self.add_event(
             self.ctx.gateway.complete(request),
@@ -218,11 +225,13 @@ class Simulation:
         parent: str | None,
         planned: str | None = None,
         phase: str | None = None,
+        subject: str | None = None,
     ) -> Request:
         """The temporal-reasoning request for the event at ``timestamp`` after ``parent``.
 
         The story so far is bounded (see :mod:`timepoint.time.history`): the chain's latest
-        events verbatim, the ones before them as a summary made once and reused.
+        events verbatim, the ones before them as a summary made once and reused. ``subject``
+        (the id the timepoint will have) is recorded with the call.
         """
         window = self.history.window(parent)
         previous = window.events
@@ -267,6 +276,7 @@ class Simulation:
             data=context,
             seed=self.ctx.seed,
             max_tokens=500,
+            subject=subject,
         )
 
     def add_event(self, completion: Completion, **where: Any) -> Timepoint:
@@ -307,9 +317,7 @@ class Simulation:
         """
         settled = settle(self.ctx.gateway.complete, request, completion)
         draft = expect_answer(settled.parsed, EventDraft)
-        tp_id = tp_id or (
-            f"tp_{index:03d}" if timeline_id == "main" else f"{timeline_id}_{index:03d}"
-        )
+        tp_id = tp_id or slot_id(index, timeline_id)
         record_dropped(self.state, "M7", f"event:{tp_id}", settled, timepoint_id=tp_id)
         return self.draft_timepoint(
             draft,

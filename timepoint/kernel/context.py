@@ -61,6 +61,7 @@ def ask_model(
     on_demand: bool = False,
     recorded_in: tuple[WorldState, str, str] | None = None,
     timepoint_id: str | None = None,
+    subject: str | None = None,
 ) -> Completion:
     """Send one structured request (a system and a user message) under the run's seed.
 
@@ -81,6 +82,7 @@ def ask_model(
         on_demand: the call answers a question about a finished run (accounting only).
         recorded_in: where drops are recorded: ``(state, mechanism, target)``.
         timepoint_id: the timepoint a drop is recorded against.
+        subject: what the call is for (a timepoint, dialog or question), recorded with it.
     """
     request = task_request(
         action,
@@ -91,6 +93,7 @@ def ask_model(
         seed=ctx.seed,
         max_tokens=max_tokens,
         on_demand=on_demand,
+        subject=subject,
     )
     completion = ctx.gateway.complete(request)
     if grounding_of(schema) is None:

@@ -16,9 +16,10 @@ from timepoint.llm.base import (
     estimate_tokens,
 )
 from timepoint.llm.cache import CachedModel
+from timepoint.llm.call_log import CallLog, CallText
 from timepoint.llm.gateway import ModelGateway, build_gateway
 from timepoint.llm.limiter import LimitedModel
-from timepoint.llm.meter import Budget, CallLog, MeteredModel, Reservation
+from timepoint.llm.meter import Budget, MeteredModel, Reservation
 from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.llm.registry import Capability, ModelSpec, Registry
 from timepoint.llm.retry import RetryingModel
@@ -31,6 +32,7 @@ __all__ = [
     "CachedModel",
     "CallLog",
     "CallRecord",
+    "CallText",
     "Capability",
     "Choice",
     "Completion",

@@ -49,8 +49,9 @@ class Request(BaseModel):
 
     ``output_schema`` is a pydantic model class; when set, the answer must validate against it.
     ``model`` is the registry id chosen by selection (``None``: the provider's default).
-    ``seed`` is sent to the endpoint. ``on_demand`` is bookkeeping for the meter (tokens spent
-    answering a question rather than generating the run); no model ever sees it.
+    ``seed`` is sent to the endpoint. ``on_demand`` and ``subject`` are bookkeeping for the
+    meter (tokens spent answering a question rather than generating the run; what the call is
+    for, such as a timepoint or dialog id, shown by the call viewer); no model ever sees them.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -63,6 +64,7 @@ class Request(BaseModel):
     seed: int | None = None
     model: str | None = None
     on_demand: bool = False
+    subject: str | None = None
 
     @property
     def prompt_chars(self) -> int:
@@ -105,6 +107,7 @@ class Completion(BaseModel):
     finish_reason: str | None = None
     structured_mode: str | None = None
     refused_modes: tuple[str, ...] = ()
+    subject: str | None = None
 
 
 @runtime_checkable
@@ -182,7 +185,9 @@ class CallRecord(BaseModel):
     ``outcome`` is ``ok``, ``cache_hit``, ``invalid`` (schema failure, re-asked), ``error`` or
     ``refused`` (a budget did not allow the call). ``structured_mode`` is the structured-output
     form the call used and ``refused_modes`` the forms the endpoint refused or ignored before it.
-    Never holds keys or full prompts.
+    ``subject`` is what the call was for (the request's ``subject``: a timepoint, dialog or
+    question). Never holds keys or prompts: the prompt and answer of a call are kept apart, as a
+    :class:`~timepoint.llm.call_log.CallText` with the same ``seq``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -201,3 +206,4 @@ class CallRecord(BaseModel):
     on_demand: bool = False
     structured_mode: str | None = None
     refused_modes: tuple[str, ...] = ()
+    subject: str | None = None

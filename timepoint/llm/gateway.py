@@ -28,9 +28,10 @@ from timepoint.errors import (
 )
 from timepoint.llm.base import ActionType, CallRecord, Completion, LanguageModel, Request
 from timepoint.llm.cache import CachedModel
+from timepoint.llm.call_log import CallLog, CallText
 from timepoint.llm.config import BudgetConfig, ModelsConfig
 from timepoint.llm.limiter import LimitedModel
-from timepoint.llm.meter import Budget, CallLog, MeteredModel, TokenGuard
+from timepoint.llm.meter import Budget, MeteredModel, TokenGuard
 from timepoint.llm.offline import OfflineModel
 from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.llm.registry import Registry
@@ -210,6 +211,10 @@ class ModelGateway:
         """A snapshot of every call record (attempts, refusals, cache hits)."""
         return self.log.snapshot()
 
+    def texts(self) -> list[CallText]:
+        """A snapshot of the prompt and answer of every call (by the records' ``seq``)."""
+        return self.log.texts()
+
     def usage_summary(self, on_demand: bool | None = None) -> UsageSummary:
         """Aggregate the call records; ``on_demand`` True/False keeps only those records."""
         records = [r for r in self.log.snapshot() if on_demand is None or r.on_demand == on_demand]
@@ -263,6 +268,9 @@ class ModelGateway:
                 latency_ms=completion.latency_ms,
                 started_at=time.time(),
                 on_demand=request.on_demand,
+                subject=request.subject,
+                prompt=request.messages,
+                response=completion.text,
             )
         if failures:
             reason = f"{reason}; {'; '.join(failures)}; served by {model}"
@@ -380,7 +388,8 @@ def build_gateway(
     free = provider.provider == "offline"
     endpoint = _endpoint_of(provider)
     local = endpoint is not None and endpoint.local
-    log = CallLog(on_record)
+    key = settings.api_key.get_secret_value() if settings.api_key is not None else None
+    log = CallLog(on_record, keys=(key,) if key else ())
     run_budget = Budget(
         "run",
         max_usd=budget.max_usd,

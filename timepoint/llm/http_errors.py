@@ -131,33 +131,3 @@ class DeadlineExceeded(ProviderError):
     def __init__(self, message: str, billed: bool):
         super().__init__(message, status=None)
         self.billed = billed
-
-
-#: keys shorter than this are redacted only where they stand as a whole token
-SHORT_KEY = 8
-#: the shortest prefix or suffix of a key that is redacted on its own
-KEY_FRAGMENT = 6
-_TOKEN_CHAR = r"A-Za-z0-9"
-
-
-def redact_key(text: str, key: str | None) -> str:
-    """``text`` with the API ``key`` replaced by ``[redacted]``.
-
-    A key of :data:`SHORT_KEY` characters or more is redacted wherever it occurs, and so is
-    every prefix or suffix of it of at least :data:`KEY_FRAGMENT` characters (servers echo
-    truncated keys such as ``sk-or-v1-abc…``). A shorter key is redacted only where it stands
-    as a whole token (not inside a word: a key ``x`` leaves ``maximum`` alone); such a key is
-    no secret worth guarding inside words, and mangling the endpoint's text would hide what
-    went wrong.
-    """
-    if not key or not text:
-        return text
-    if len(key) < SHORT_KEY:
-        whole = rf"(?<![{_TOKEN_CHAR}]){re.escape(key)}(?![{_TOKEN_CHAR}])"
-        return re.sub(whole, "[redacted]", text)
-    fragments = {key}
-    for size in range(KEY_FRAGMENT, len(key)):
-        fragments.add(key[:size])
-        fragments.add(key[-size:])
-    pattern = "|".join(re.escape(f) for f in sorted(fragments, key=len, reverse=True))
-    return re.sub(pattern, "[redacted]", text)

@@ -4,7 +4,8 @@ A :class:`Budget` tracks spent and reserved USD and tokens, optionally under a p
 budget under its batch's). :class:`MeteredModel` reserves a true upper bound of a call before
 making it and settles the actual cost after, and writes a
 :class:`~timepoint.llm.base.CallRecord` for every attempt: ``ok``, ``invalid`` (the answer did
-not match the requested schema), ``error`` or ``refused`` (the budget did not allow it).
+not match the requested schema), ``error`` or ``refused`` (the budget did not allow it), with the
+attempt's prompt and answer kept apart in the :class:`~timepoint.llm.call_log.CallLog`.
 Because reservations are taken under one lock for the whole budget tree, concurrent calls never
 overshoot a hard limit as long as no call costs more than it reserved.
 
@@ -44,6 +45,7 @@ from timepoint.llm.base import (
     estimate_tokens,
     request_token_bound,
 )
+from timepoint.llm.call_log import CallLog
 from timepoint.llm.json_extract import parse_as
 from timepoint.llm.openai_compat import one_attempt_per_call
 
@@ -260,37 +262,6 @@ class Budget:
         return f"Budget({self.name!r}, spent {self.spent_usd:.6g} USD, {limit})"
 
 
-class CallLog:
-    """Thread-safe, append-only list of :class:`CallRecord` with monotonically rising ``seq``.
-
-    Args:
-        sink: also called with each record as it is written (e.g. a JSONL writer).
-    """
-
-    def __init__(self, sink: Callable[[CallRecord], None] | None = None):
-        self._records: list[CallRecord] = []
-        self._sink = sink
-        self._lock = threading.Lock()
-
-    def write(self, **fields: object) -> CallRecord:
-        """Append a record built from ``fields`` (``seq`` is assigned here)."""
-        with self._lock:
-            record = CallRecord(seq=len(self._records) + 1, **fields)
-            self._records.append(record)
-            if self._sink is not None:
-                self._sink(record)
-        return record
-
-    def snapshot(self) -> list[CallRecord]:
-        """A copy of the records so far."""
-        with self._lock:
-            return list(self._records)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._records)
-
-
 class MeteredModel:
     """Wraps a model; reserves, settles and records every call against ``budget``.
 
@@ -358,11 +329,13 @@ class MeteredModel:
             BudgetOverspent: the endpoint reported more than the call reserved (the answer is
                 dropped; the budget refuses every further call).
         """
-        base = {
+        base: dict[str, Any] = {
             "action": request.action.value,
             "model": request.model or "default",
             "provider": self.inner.provider,
             "on_demand": request.on_demand,
+            "subject": request.subject,
+            "prompt": request.messages,
         }
         usd, tokens = self.estimate(request)
         started_at = self._clock()
@@ -440,6 +413,7 @@ class MeteredModel:
             started_at=started_at,
             structured_mode=completion.structured_mode,
             refused_modes=completion.refused_modes,
+            response=completion.text,
         )
         if overshoot:
             raise self._overspent(overshoot)

@@ -53,10 +53,9 @@ from timepoint.llm.http_errors import (
     error_status,
     error_text,
     error_text_of,
-    redact_key,
 )
 from timepoint.llm.registry import Registry
-from timepoint.redaction import check_key, public_url
+from timepoint.redaction import check_key, public_url, redact_key
 
 __all__ = ["OpenAICompatibleModel", "StructuredMode"]
 
@@ -563,7 +562,7 @@ class OpenAICompatibleModel:
         )
 
     def _redact(self, text: str) -> str:
-        """``text`` without the key (see :func:`~timepoint.llm.http_errors.redact_key`) and
+        """``text`` without the key (see :func:`~timepoint.redaction.redact_key`) and
         with the endpoint's URL in its printable form."""
         if self._base_url != self._public:
             text = text.replace(self._base_url, self._public)

@@ -65,6 +65,7 @@ def task_request(
     max_tokens: int,
     on_demand: bool = False,
     model: str | None = None,
+    subject: str | None = None,
 ) -> Request:
     """A request whose user message is ``prose`` plus the block for ``data``.
 
@@ -78,6 +79,8 @@ def task_request(
         max_tokens: the answer's token cap.
         on_demand: bookkeeping: the call answers a question about a finished run.
         model: the registry model to ask (``None``: selection decides).
+        subject: bookkeeping: what the call is for (a timepoint, dialog or question id),
+            recorded with the call and shown by the call viewer.
     """
     answer = schema.__name__ if schema is not None else None
     return Request(
@@ -87,6 +90,7 @@ def task_request(
         max_tokens=max_tokens,
         on_demand=on_demand,
         model=model,
+        subject=subject,
         messages=(
             Message(role="system", content=system),
             Message(role="user", content=with_task_data(prose, action, data, answer)),

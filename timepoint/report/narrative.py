@@ -20,8 +20,9 @@ import json
 from typing import Any
 
 from timepoint.errors import ReportError
+from timepoint.report.call_viewer import subject_anchor
 from timepoint.report.highlights import provenance_highlights
-from timepoint.report.markup import code, paragraphs, text
+from timepoint.report.markup import code, paragraphs, text, url
 from timepoint.report.records import (
     entity_names,
     spend_line,
@@ -212,7 +213,12 @@ def _cost_table(title: str, rows: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _timeline_lines(items: list[dict[str, Any]]) -> list[str]:
+def _calls_link(calls: str, subject: str, label: str = "LLM calls") -> str:
+    """A link to the call viewer ``calls`` filtered to the calls made for ``subject``."""
+    return f" · [{text(label)}]({url(calls)}{subject_anchor(subject)})" if calls else ""
+
+
+def _timeline_lines(items: list[dict[str, Any]], calls: str = "") -> list[str]:
     lines = []
     for item in items:
         phase = f" ({text(item['phase'])})" if item["phase"] else ""
@@ -220,20 +226,24 @@ def _timeline_lines(items: list[dict[str, Any]]) -> list[str]:
         present = f" *Present: {names}.*" if item["present"] else ""
         lines.append(
             f"- **{text(item['id'])}** · {item['timestamp'][:16].replace('T', ' ')}{phase}: "
-            f"{text(item['event'])}{present}"
+            f"{text(item['event'])}{present}{_calls_link(calls, item['id'])}"
         )
     return lines
 
 
-def narrative_markdown(record: RunRecord, detail: str = "summary", *, heading: bool = True) -> str:
+def narrative_markdown(
+    record: RunRecord, detail: str = "summary", *, heading: bool = True, calls: str = ""
+) -> str:
     """The narrative as Markdown (the content of ``narrative.md``); ``heading=False`` leaves
-    out the title and the header line (report pages print their own)."""
+    out the title and the header line (report pages print their own). With ``calls`` (the
+    path of the run's call viewer, relative to the page) every timepoint and dialog links to
+    the LLM calls that produced it."""
     d = narrative_data(record, detail)
     lines = [f"# {text(d['title'])}", "", _header(d), ""] if heading else []
     if d["error"] and heading:
         lines += [f"**Failed at step {text(d['failed_step'])}:** {text(d['error'])}", ""]
     lines += ["## Executive summary", "", paragraphs(d["summary"]), "", "## Timeline", ""]
-    lines += _timeline_lines(d["timeline"])
+    lines += _timeline_lines(d["timeline"], calls)
     if detail == "minimal":
         return "\n".join(lines) + "\n"
     lines += ["", "## Characters", ""]
@@ -245,7 +255,7 @@ def narrative_markdown(record: RunRecord, detail: str = "summary", *, heading: b
     for timeline in d.get("timelines", []):
         what = f" — {text(timeline['intervention'])}" if timeline["intervention"] else ""
         lines += ["", f"## Timeline {text(timeline['label'] or timeline['id'])}{what}", ""]
-        lines += _timeline_lines(timeline["timepoints"])
+        lines += _timeline_lines(timeline["timepoints"], calls)
     if d["paths"]:
         lines += ["", "## Paths", "", "| rank | path | score | pivots |", "|---:|---|---:|---|"]
         lines += [
@@ -255,6 +265,9 @@ def narrative_markdown(record: RunRecord, detail: str = "summary", *, heading: b
         ]
     for dialog in d["dialogs"]:
         lines += ["", f"## Dialog at {text(dialog['timepoint'])}", ""]
+        if calls:
+            link = _calls_link(calls, dialog["id"], "LLM calls of this dialog")
+            lines += [link.removeprefix(" · "), ""]
         for turn in dialog["turns"]:
             flag = " ⚠ flagged" if turn["flagged"] else ""
             lines += [

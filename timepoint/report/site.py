@@ -299,7 +299,8 @@ class SiteBuilder:
     def publish_call_viewers(self, staging: Path, run_ids: list[str]) -> None:
         """``runs/<run_id>/calls.html``: every LLM call of each run with a page."""
         for run_id in run_ids:
-            body = call_viewer.call_viewer_body(templates(), run_id, self.store.calls(run_id))
+            calls, texts = self.store.calls(run_id), self.store.call_texts(run_id)
+            body = call_viewer.call_viewer_body(templates(), run_id, calls, texts)
             title = f"LLM calls · {run_id}"
             html = page(title, body, NAV, 2, heading=title, scripts=(call_viewer.SCRIPT,))
             target = staging / "runs" / run_id / "calls.html"

@@ -212,6 +212,7 @@ def summarize(record: RunRecord, gateway: Any, seed: int | None = None) -> RunRe
         data=context,
         seed=seed if seed is not None else record.seed,
         max_tokens=400,
+        subject="summary",
     )
     try:
         completion = gateway.complete(request)

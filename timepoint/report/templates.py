@@ -13,7 +13,7 @@ from typing import Any
 from timepoint.errors import ReportError
 
 #: bump when a template changes, so cached executed notebooks are rebuilt
-TEMPLATE_VERSION = 5
+TEMPLATE_VERSION = 6
 HIDDEN_INPUT_TAG = "remove-input"
 
 _IMPORTS = (
@@ -47,7 +47,10 @@ _CELLS: dict[str, list[tuple[str, str]]] = {
             "show_chart(charts.fidelity_spec(run))\n"
             "show_chart(charts.cost_spec(run))",
         ),
-        ("code", 'view.show(narrative_markdown(run.record, "summary", heading=False))'),
+        (
+            "code",
+            'view.show(narrative_markdown(run.record, "summary", heading=False, calls=calls))',
+        ),
     ],
     "paths": [
         (

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from timepoint.llm.base import CallRecord
+from timepoint.llm.call_log import CallText
 from timepoint.world import Relationship
 from timepoint.world.record import RunRecord
 
@@ -191,7 +192,13 @@ def _calls(calls: Sequence[CallRecord]) -> list[Row]:
     return [{**c.model_dump(exclude=exclude), "call_seq": c.seq} for c in calls]
 
 
-def child_rows(record: RunRecord, calls: Sequence[CallRecord]) -> dict[str, list[Row]]:
+def _texts(texts: Sequence[CallText]) -> list[Row]:
+    return [{"call_seq": t.seq, "prompt": t.prompt, "response": t.response} for t in texts]
+
+
+def child_rows(
+    record: RunRecord, calls: Sequence[CallRecord], texts: Sequence[CallText] = ()
+) -> dict[str, list[Row]]:
     """Rows of every child table of ``runs`` for one run, without ``run_id`` and ``seq``."""
     return {
         "entities": _entities(record),
@@ -203,6 +210,7 @@ def child_rows(record: RunRecord, calls: Sequence[CallRecord]) -> dict[str, list
         "validations": _validations(record),
         "mechanism_ledger": _ledger(record),
         "llm_calls": _calls(calls),
+        "llm_call_texts": _texts(texts),
     }
 
 
@@ -212,3 +220,8 @@ def call_from_row(row: Row) -> CallRecord:
     fields["seq"] = row["call_seq"]
     fields["on_demand"] = bool(row.get("on_demand"))
     return CallRecord(**fields)
+
+
+def text_from_row(row: Row) -> CallText:
+    """A call's texts rebuilt from its ``llm_call_texts`` row."""
+    return CallText(seq=row["call_seq"], prompt=row["prompt"] or "", response=row["response"] or "")

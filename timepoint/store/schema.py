@@ -95,12 +95,12 @@ class Table:
         return f"ix_{self.name}_{'_'.join(columns)}"
 
 
-def _run_child(name: str, doc: str, *columns: Column, indexes: tuple = ()) -> Table:
+def _run_child(name: str, doc: str, *columns: Column, indexes: tuple = (), since: int = 1) -> Table:
     head = (
         Column("run_id", "text", "The run this row belongs to (`runs.run_id`).", key=True),
         Column("seq", "int", "Position of the row within the run record.", key=True),
     )
-    return Table(name, doc, head + columns, indexes=indexes)
+    return Table(name, doc, head + columns, indexes=indexes, since=since)
 
 
 C = Column
@@ -284,6 +284,16 @@ LLM_CALLS = _run_child(
     C("error", "text", "Error message of a failed attempt.", pii="text"),
     C("started_at", "float", "Start of the call, seconds since the epoch."),
     C("on_demand", "bool", "Made to answer a question after generation (M5)."),
+    C("subject", "text", "What the call was for: a timepoint, dialog or question.", since=5),
+)
+
+LLM_CALL_TEXTS = _run_child(
+    "llm_call_texts",
+    "The prompt and answer of each call, redacted and capped at 64 KB each; none before v5.",
+    C("call_seq", "int", "The call (`llm_calls.call_seq`)."),
+    C("prompt", "text", "The messages sent, a `[role]` line before each.", pii="text"),
+    C("response", "text", "The text answered (JSON when asked for); empty if none.", pii="text"),
+    since=5,
 )
 
 BATCHES = Table(
@@ -523,6 +533,7 @@ TABLES: tuple[Table, ...] = (
     VALIDATIONS,
     MECHANISM_LEDGER,
     LLM_CALLS,
+    LLM_CALL_TEXTS,
     BATCHES,
     BATCH_JOBS,
     BATCH_ATTEMPTS,

@@ -17,13 +17,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from timepoint.errors import StoreError
 from timepoint.llm.base import CallRecord
+from timepoint.llm.call_log import CallText
 from timepoint.store.base import StoreConnection, failure
 from timepoint.store.batches import BatchTables
 from timepoint.store.location import connect
 from timepoint.store.migrations import schema_version, upgrade
 from timepoint.store.queries import RunQueries
-from timepoint.store.rows import call_from_row, child_rows, run_row
-from timepoint.store.schema import LLM_CALLS, RUN_CHILDREN, RUNS
+from timepoint.store.rows import call_from_row, child_rows, run_row, text_from_row
+from timepoint.store.schema import LLM_CALL_TEXTS, LLM_CALLS, RUN_CHILDREN, RUNS
 from timepoint.store.service import ServiceTables
 from timepoint.world.record import RunRecord
 
@@ -68,9 +69,15 @@ class Store(RunQueries, BatchTables, ServiceTables):
         db.execute(delete(RUNS.sql).where(RUNS.sql.c.run_id == run_id))
 
     def save_run(
-        self, record: RunRecord, calls: Sequence[CallRecord] = (), *, children: bool = True
+        self,
+        record: RunRecord,
+        calls: Sequence[CallRecord] = (),
+        *,
+        children: bool = True,
+        texts: Sequence[CallText] = (),
     ) -> None:
-        """Write a run and its call records, replacing whatever the store held for that run id.
+        """Write a run, its call records and their ``texts`` (prompts and answers), replacing
+        whatever the store held for that run id.
 
         With ``children=False`` only the ``runs`` row is replaced when the run is already
         stored: for a record whose child rows are stored (the same run saved before with another
@@ -85,7 +92,7 @@ class Store(RunQueries, BatchTables, ServiceTables):
                 values = {k: v for k, v in self._full_row(RUNS, head).items() if k != "run_id"}
                 db.execute(update(runs).where(runs.c.run_id == record.run_id).values(**values))
                 return
-            children_rows = child_rows(record, calls)
+            children_rows = child_rows(record, calls, texts)
             self._delete_run(db, record.run_id)
             db.execute(insert(RUNS.sql), [self._full_row(RUNS, head)])
             for table in RUN_CHILDREN:
@@ -119,6 +126,17 @@ class Store(RunQueries, BatchTables, ServiceTables):
             doing=f"reading calls of run {full!r}",
         )
         return [call_from_row(r) for r in rows]
+
+    def call_texts(self, run_id: str) -> list[CallText]:
+        """The prompt and answer of each call saved with a run, by call ``seq`` (empty for runs
+        stored before schema version 5, which kept none)."""
+        full = self.resolve_run_id(run_id)
+        texts = LLM_CALL_TEXTS.sql
+        rows = self._rows(
+            select(texts).where(texts.c.run_id == full).order_by(texts.c.call_seq),
+            doing=f"reading call texts of run {full!r}",
+        )
+        return [text_from_row(r) for r in rows]
 
     def delete_run(self, run_id: str) -> str:
         """Delete a run and all its rows; returns the full id that was deleted."""

@@ -122,6 +122,11 @@ def _prompt(state: WorldState, tp: Timepoint, participants: list[dict], scene: d
     return "\n".join(lines)
 
 
+def dialog_id(timepoint_id: str) -> str:
+    """The id of the dialog at ``timepoint_id`` (also what its calls are recorded for)."""
+    return f"dlg_{timepoint_id}"
+
+
 def synthesize_dialog(ctx: RunContext, state: WorldState, tp: Timepoint) -> Dialog | None:
     """Generate, validate and (if needed) repair the dialog of ``tp``; record exposures."""
     speaker_ids = choose_participants(state, tp)
@@ -151,6 +156,7 @@ def synthesize_dialog(ctx: RunContext, state: WorldState, tp: Timepoint) -> Dial
         data=context,
         seed=ctx.seed,
         max_tokens=1200,
+        subject=dialog_id(tp.id),
     )
     known = {p["id"]: set(state.knowledge_at(p["id"], tp.id)) for p in participants}
     answer = _ask(ctx, request)
@@ -212,7 +218,7 @@ def synthesize_dialog(ctx: RunContext, state: WorldState, tp: Timepoint) -> Dial
         for i, t in enumerate(draft.turns)
     ]
     dialog = Dialog(
-        id=f"dlg_{tp.id}",
+        id=dialog_id(tp.id),
         timepoint_id=tp.id,
         participants=speaker_ids,
         turns=turns,

@@ -73,8 +73,9 @@ class Simulator(Protocol):
         parent: str | None,
         planned: str | None = None,
         phase: str | None = None,
+        subject: str | None = None,
     ) -> Request:
-        """The temporal-reasoning request for an event."""
+        """The temporal-reasoning request for an event (``subject``: the timepoint's id)."""
         ...
 
     def event_timepoint(

@@ -20,7 +20,7 @@ DESCRIPTIONS: dict[int, str] = {
     2: "batch leases: lease columns on batches and batch_jobs, new table batch_attempts",
     3: "forecasts: smoothed, level and outcomes_json; questions: open_date",
     4: "service: new tables api_keys, service_work, service_runs, webhooks, webhook_deliveries",
-    5: "service: new table rate_buckets (per-key rate limits shared by every server)",
+    5: "new tables llm_call_texts and rate_buckets, column llm_calls.subject",
 }
 
 

@@ -128,7 +128,11 @@ class BranchingMode:
         when = step_time(sim, index)
         requests = [
             sim.event_request(
-                index=index, timestamp=when, parent=p, planned=planned_event(sim, index)
+                index=index,
+                timestamp=when,
+                parent=p,
+                planned=planned_event(sim, index),
+                subject=_node_id(index, nodes[p].signature if p else ""),
             )
             for p in parents
         ]

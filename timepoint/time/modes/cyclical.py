@@ -186,6 +186,7 @@ class CyclicalMode:
             max_tokens=300,
             recorded_in=(sim.state, "M17", f"prophecy:{tp.id}"),
             timepoint_id=tp.id,
+            subject=tp.id,
         )
         prophecy = expect_answer(completion.parsed, Prophecy)
         speaker = prophecy.speaker if prophecy.speaker in sim.state.entities else None

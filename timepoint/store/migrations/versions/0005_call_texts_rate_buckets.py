@@ -1,4 +1,6 @@
-"""Schema version 5: per-key rate-limit buckets shared by every server of a store.
+"""Schema version 5: the prompt and answer of each LLM call (``llm_call_texts``), what each
+call was for (``llm_calls.subject``) and the REST API's rate buckets shared by every server
+(``rate_buckets``).
 
 Revision ID: 0005
 Revises: 0004
