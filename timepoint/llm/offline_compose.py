@@ -6,7 +6,7 @@ data keys by task (all optional unless noted):
 - ``entity_population``: ``scenario`` {title, description, location}, ``entity`` {id, name, kind,
   role, description, knowledge}, ``others`` [names]. With the answer ``CrowdNamesDraft`` (one
   call naming every generated entity): ``scenario`` {…, period}, ``entities`` [{id, kind, role}],
-  ``taken`` [names]; see :mod:`timepoint.llm.offline_names`.
+  ``taken`` [names], ``ids`` [ids]; see :mod:`timepoint.llm.offline_names`.
 - ``temporal_reasoning``: ``scenario``, ``index``, ``count``, ``timestamp``, ``planned`` (an event
   the scenario prescribes), ``candidates`` [{id, name, role}], ``previous`` [the latest event
   texts], ``earlier`` {covers, through, summary} (the history before them, summarized),

@@ -2,11 +2,11 @@
 
 The request's data block (task ``entity_population``, answer ``CrowdNamesDraft``) holds
 ``scenario`` {title, description, location, period}, ``entities`` [{id, kind, role}] in the
-order the names are wanted, and ``taken`` [names already in use]. Names come from fixed pools
-of given names, surnames and descriptive words, shuffled by the request's random generator, so
-the same request always gets the same names. ``period`` picks the pools of people's names and
-callings: a year before 1900 takes the older ones. No name repeats one in ``taken`` or
-another in the answer.
+order the names are wanted, ``taken`` [names already in use] and ``ids`` [every entity's id].
+Names come from fixed pools of given names, surnames and descriptive words, shuffled by the
+request's random generator, so the same request always gets the same names. ``period`` picks
+the pools of people's names and callings: a year before 1900 takes the older ones. No name
+repeats another, one in ``taken`` or an id (as written or with spaces for underscores).
 """
 
 from __future__ import annotations
@@ -164,7 +164,9 @@ def crowd_names(ctx: dict[str, Any], rng: random.Random, _leak: float) -> dict[s
         else (_OLDER_GIVEN, _OLDER_SURNAMES, _OLDER_CALLINGS)
     )
     setting = scenario.get("location") or scenario.get("title") or "the scene"
-    used = {str(name).casefold() for name in ctx.get("taken", [])}
+    ids = [str(i) for i in ctx.get("ids", [])]
+    taken = [*ctx.get("taken", []), *ids, *(i.replace("_", " ") for i in ids)]
+    used = {" ".join(str(name).split()).casefold() for name in taken}
     candidates: dict[str, list[str]] = {}
     names = []
     for entity in ctx.get("entities", []):

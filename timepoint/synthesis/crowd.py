@@ -101,6 +101,7 @@ def crowd_request(scenario: Scenario, entries: Sequence[RosterEntity], seed: int
         },
         "entities": [{"id": e.id, "kind": e.kind.value, "role": e.role.value} for e in entries],
         "taken": taken,
+        "ids": ids,
     }
     return task_request(
         ActionType.ENTITY_POPULATION,
