@@ -21,6 +21,8 @@ from timepoint.time.paths import chronology_problems
 from .conftest import SCENARIOS
 
 PLACEHOLDERS = re.compile(r"lorem ipsum|Antecedent \d|Candidate \d|Timepoint \d+/\d+|TODO", re.I)
+#: what an entity without a name would be called after its id (``human_5`` → ``Human 5``)
+NUMBERED_NAME = re.compile(r"^[^\W\d_]+ \d+$")
 LIBRARY = sorted(SCENARIOS.rglob("*.yaml"))
 
 
@@ -87,6 +89,9 @@ def test_scenario_runs_offline(path: Path, settings):
         ranked = sorted(record.paths, key=lambda p: p.rank)
         assert ranked and ranked[0].timeline_id == "main"
         assert all(t.score is not None for t in record.timelines)
+    names = [entity.name for entity in record.entities]
+    assert not [n for n in names if NUMBERED_NAME.match(n)], "every entity has a proper name"
+    assert len(set(names)) == len(names)
     said = [turn.text for dialog in record.dialogs for turn in dialog.turns]
     text = " ".join([t.event for t in record.timepoints] + said)
     assert not PLACEHOLDERS.search(text)

@@ -56,7 +56,7 @@ from timepoint.llm.testing import ScriptedModel
 from timepoint.scenario.schema import Scenario
 from timepoint.settings import Settings
 from timepoint.store import open_store
-from timepoint.synthesis.population import roster_with_generated
+from timepoint.synthesis.population import generated_entries, roster_with_generated
 from timepoint.synthesis.prospection import ProspectionSettings
 from timepoint.world import EntityKind, EntityRole
 
@@ -197,7 +197,8 @@ def call_range(scenario: Scenario) -> dict[ActionType, tuple[float, float]]:
 
     - ``entity_population``: one call per roster entry the model has to complete (entries that
       lack a name, description, traits or knowledge and have no profile file; generated entries
-      up to ``entities.count``), background entities excepted;
+      up to ``entities.count``), background entities excepted; plus one call that names every
+      generated entry together, when there are any;
     - per timepoint (sub-moments of vertical expansion included): one ``temporal_reasoning``
       call, one ``dialog_synthesis`` call (M11), one ``prospection`` call per planning entity
       (M15) and one ``animistic_behavior`` call per non-human entity when ``entities.animism``
@@ -222,8 +223,9 @@ def call_range(scenario: Scenario) -> dict[ActionType, tuple[float, float]]:
         )
     ]
     calls: dict[ActionType, tuple[float, float]] = {}
-    if populated:
-        calls[ActionType.ENTITY_POPULATION] = (len(populated), len(populated))
+    population = len(populated) + (1 if generated_entries(scenario) else 0)
+    if population:
+        calls[ActionType.ENTITY_POPULATION] = (population, population)
     tps = scenario.timepoints
     sub_moments = tps.before + tps.after
     expanded = len(tps.expand) if tps.expand else (1 if sub_moments else 0)

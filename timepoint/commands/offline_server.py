@@ -10,7 +10,13 @@ from pydantic import BaseModel
 from timepoint.calibrate.judge import OutcomeJudgement
 from timepoint.engine.answering import AnswerDraft
 from timepoint.fidelity.training import EnrichmentDraft
-from timepoint.llm.drafts import DialogDraft, EntityDraft, EventDraft, SummaryDraft
+from timepoint.llm.drafts import (
+    CrowdNamesDraft,
+    DialogDraft,
+    EntityDraft,
+    EventDraft,
+    SummaryDraft,
+)
 from timepoint.llm.offline import OfflineModel
 from timepoint.llm.offline_server import OfflineEndpoint, OfflineServer
 from timepoint.report.summary import ExecutiveSummary
@@ -40,6 +46,7 @@ def answer_schemas() -> dict[str, type[BaseModel]]:
         CoherenceJudgement,
         ConsequentSet,
         CrowdMemberDraft,
+        CrowdNamesDraft,
         DialogDraft,
         EnrichmentDraft,
         EntityDraft,

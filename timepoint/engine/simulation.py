@@ -100,18 +100,19 @@ class Simulation:
 
     def populate(self) -> None:
         floor = self.scenario.entities.initial_resolution
-        entities, knowledge, calls = populate(self.scenario, self.ctx, self.base_dir, floor)
+        population = populate(self.scenario, self.ctx, self.base_dir, floor)
         start = self.scenario.timepoints.start
-        for entity in entities:
+        for entity in population.entities:
             self.state.set_entity(entity)
-            for text in knowledge[entity.id]:
+            for text in population.knowledge[entity.id]:
                 fact = self.state.add_fact(make_fact(text, origin=f"initial:{entity.id}"))
                 self.state.exposures.expose(
                     entity.id, fact, ExposureKind.INITIAL, "scenario", None, start
                 )
         self.state.ledger.count("M3", "initial", len(self.state.exposures))
-        self.state.ledger.count("M1", "entities populated by the model", calls)
-        profiles = sum(e.profile_source.startswith("profile:") for e in entities)
+        self.state.ledger.count("M1", "entities populated by the model", population.populated)
+        self.state.ledger.count("M1", "generated entities named in one call", population.named)
+        profiles = sum(e.profile_source.startswith("profile:") for e in population.entities)
         self.state.ledger.count("M1", "entities loaded from profiles", profiles)
 
     def plan_graph(self) -> None:

@@ -53,3 +53,20 @@ class SummaryDraft(Draft):
     """Summarization: an executive summary of a run or a path."""
 
     summary: str
+
+
+class CrowdName(Draft):
+    """One generated entity's proper name and a line about who or what it is."""
+
+    name: str = Field(min_length=1, max_length=80)
+    description: str = Field("", max_length=300)
+
+
+class CrowdNamesDraft(Draft):
+    """Entity population of the crowd: a name per generated entity, in the order asked.
+
+    Runs build a subclass per request that fixes the count and refuses repeated or placeholder
+    names (see :mod:`timepoint.synthesis.crowd`), so an answer that does not fit is re-asked.
+    """
+
+    names: list[CrowdName] = Field(min_length=1)

@@ -4,7 +4,9 @@ The block (see :mod:`timepoint.llm.task_data`) is part of the prompt every model
 data keys by task (all optional unless noted):
 
 - ``entity_population``: ``scenario`` {title, description, location}, ``entity`` {id, name, kind,
-  role, description, knowledge}, ``others`` [names].
+  role, description, knowledge}, ``others`` [names]. With the answer ``CrowdNamesDraft`` (one
+  call naming every generated entity): ``scenario`` {…, period}, ``entities`` [{id, kind, role}],
+  ``taken`` [names], ``ids`` [ids]; see :mod:`timepoint.llm.offline_names`.
 - ``temporal_reasoning``: ``scenario``, ``index``, ``count``, ``timestamp``, ``planned`` (an event
   the scenario prescribes), ``candidates`` [{id, name, role}], ``previous`` [the latest event
   texts], ``earlier`` {covers, through, summary} (the history before them, summarized),
@@ -26,6 +28,7 @@ from pydantic import BaseModel
 
 from timepoint.llm.base import ActionType
 from timepoint.llm.bounded import percent
+from timepoint.llm.offline_names import crowd_names
 from timepoint.llm.task_data import TaskData
 from timepoint.world.phrasing import as_spoken_by, point_of, sentence_case, topic_of
 
@@ -200,6 +203,8 @@ _COMPOSERS: dict[ActionType, Composer] = {
     ActionType.DIALOG_SYNTHESIS: _dialog,
     ActionType.SUMMARIZATION: _summary,
 }
+#: answers a task may ask for besides its usual one, by the answer's name
+_BY_ANSWER: dict[str, Composer] = {"CrowdNamesDraft": crowd_names}
 
 
 def compose(
@@ -220,6 +225,8 @@ def compose(
         return schema.offline_answer(data, rng)
     action = _action(task)
     composer = _COMPOSERS.get(action, _text) if action is not None else _text
+    if task is not None and task.answer in _BY_ANSWER:
+        composer = _BY_ANSWER[task.answer]
     if schema is None and composer is not _text:
         composer = _text
     return composer(data, rng, leak_rate)

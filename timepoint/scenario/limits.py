@@ -4,6 +4,9 @@ A scenario file is read as bytes (at most :data:`MAX_FILE_BYTES`), must be UTF-8
 YAML is walked event by event before any Python object is built, so an alias bomb, a deeply
 nested list or a very long ``extends:`` chain is refused in milliseconds with a message that
 names the file, the limit and the fix, instead of exhausting memory or the recursion limit.
+
+A valid scenario is also bounded in size: :func:`size_problem` says why its entities ×
+timepoints make too large a run (:data:`MAX_PAIR_TIMEPOINTS`); the schema checks it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,12 @@ from pathlib import Path
 import yaml
 
 from timepoint.errors import ScenarioError
+
+#: most entity pairs × timepoints in one scenario: a run keeps a relationship (M13) per pair of
+#: present entities per timepoint, so its time and memory grow with this product. At the
+#: limit (e.g. 500 entities × 12 timepoints, 200 × 75) an offline run takes about a minute on
+#: two cores; see ``benchmarks/scale.py``.
+MAX_PAIR_TIMEPOINTS = 1_500_000
 
 #: largest scenario file read, in bytes (the shipped scenarios are under 8 KiB)
 MAX_FILE_BYTES = 256 * 1024
@@ -145,3 +154,30 @@ def _limit(label: str, event: yaml.Event, what: str, fix: str) -> str:
     mark = event.start_mark
     where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark is not None else label
     return f"{where}: {what}, the limit for a scenario; {fix}"
+
+
+def entity_pairs(entities: int) -> int:
+    """How many pairs ``entities`` entities make."""
+    return entities * (entities - 1) // 2
+
+
+def size_problem(entities: int, timepoints: int) -> str | None:
+    """Why ``entities`` × ``timepoints`` is too large a run (:data:`MAX_PAIR_TIMEPOINTS`), or
+    None when it is within the limit."""
+    pairs = entity_pairs(entities)
+    size = pairs * timepoints
+    if size <= MAX_PAIR_TIMEPOINTS:
+        return None
+    most_timepoints = MAX_PAIR_TIMEPOINTS // pairs
+    most_entities = max(
+        e for e in range(2, entities) if entity_pairs(e) * timepoints <= MAX_PAIR_TIMEPOINTS
+    )
+    fewer_timepoints = (
+        f"timepoints.count to at most {most_timepoints} or " if most_timepoints else ""
+    )
+    return (
+        f"{entities} entities ({pairs:,} pairs) × timepoints.count {timepoints} make "
+        f"{size:,} pair-timepoints, more than the limit of {MAX_PAIR_TIMEPOINTS:,} a run can "
+        "finish (relationships are kept per pair per timepoint); lower "
+        f"{fewer_timepoints}entities.count to at most {most_entities}"
+    )

@@ -1,7 +1,9 @@
 """The scenario schema (SPEC §3): frozen, extra-forbidding pydantic models.
 
 A scenario file is YAML; ``extends:`` is resolved by :mod:`timepoint.scenario.loader` before
-validation, so the models here never see it.
+validation, so the models here never see it. The ``temporal:`` section lives in
+:mod:`timepoint.scenario.temporal` and the sections' base in :mod:`timepoint.scenario.frozen`;
+both are re-exported here, so ``timepoint.scenario.schema`` names every part of a scenario.
 """
 
 from __future__ import annotations
@@ -14,53 +16,38 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails
 
 from timepoint.errors import ScenarioError
 from timepoint.llm.config import BudgetConfig, ModelsConfig
 from timepoint.scenario.clock import TimeUnit, advance
+from timepoint.scenario.frozen import MAX_TEXT as MAX_TEXT
+from timepoint.scenario.frozen import Frozen as Frozen
+from timepoint.scenario.limits import MAX_PAIR_TIMEPOINTS as MAX_PAIR_TIMEPOINTS
+from timepoint.scenario.limits import entity_pairs as entity_pairs
+from timepoint.scenario.limits import size_problem as size_problem
 from timepoint.scenario.mechanisms import MECHANISM_IDS, settings_model
 from timepoint.scenario.overrides import apply_overrides
 from timepoint.scenario.problems import describe_errors
+from timepoint.scenario.temporal import NO_EXPANSION as NO_EXPANSION
+from timepoint.scenario.temporal import BranchingConfig as BranchingConfig
+from timepoint.scenario.temporal import CyclicalConfig as CyclicalConfig
+from timepoint.scenario.temporal import DirectorialConfig as DirectorialConfig
+from timepoint.scenario.temporal import NonlinearConfig as NonlinearConfig
+from timepoint.scenario.temporal import PortalConfig as PortalConfig
+from timepoint.scenario.temporal import PortalWeights as PortalWeights
+from timepoint.scenario.temporal import TemporalConfig as TemporalConfig
+from timepoint.scenario.temporal import TemporalMode as TemporalMode
 from timepoint.world.entity import CognitiveState, EntityKind, EntityRole, PhysicalState
 from timepoint.world.resolution import ResolutionLevel
 
 #: the scenario format this version reads
 SCHEMA_VERSION = 1
-#: longest text in any field but ``title`` and ``description`` (a prompt carries it every call)
-MAX_TEXT = 2_000
 MAX_TITLE = 200
 MAX_DESCRIPTION = 5_000
 #: what the run store (a signed 64-bit integer column) can hold
 SEED_RANGE = (-(2**63), 2**63 - 1)
-#: most entity pairs × timepoints in one scenario: a run keeps a relationship (M13) per pair of
-#: present entities per timepoint, so its time and memory grow with this product. At the
-#: limit (e.g. 500 entities × 12 timepoints, 200 × 75) an offline run takes about a minute on
-#: two cores; see ``benchmarks/scale.py``.
-MAX_PAIR_TIMEPOINTS = 1_500_000
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=MAX_TEXT
-    )
-
-
-class TemporalMode(StrEnum):
-    PEARL = "pearl"
-    DIRECTORIAL = "directorial"
-    NONLINEAR = "nonlinear"
-    BRANCHING = "branching"
-    CYCLICAL = "cyclical"
-    PORTAL = "portal"
 
 
 class FidelityTemplate(StrEnum):
@@ -212,75 +199,6 @@ class TimepointsConfig(Frozen):
         return self
 
 
-class DirectorialConfig(Frozen):
-    narrative_arc: str = "rising_action"
-    dramatic_tension: float = Field(0.7, ge=0, le=1)
-    pov: list[str] = Field(default_factory=list)
-
-
-class CyclicalConfig(Frozen):
-    cycle_length: int = Field(3, ge=2, le=200)
-    prophecy_accuracy: float = Field(0.5, ge=0, le=1)
-    variation: list[str] = Field(default_factory=lambda: ["mutation", "amplification"])
-
-
-class BranchingConfig(Frozen):
-    branches: int = Field(2, ge=1, le=20)
-    path_count: int = Field(3, ge=1, le=20)
-    coherence_threshold: float = Field(0.5, ge=0, le=1)
-
-
-class NonlinearConfig(Frozen):
-    presentation: list[int] = Field(default_factory=list)
-
-
-class PortalWeights(Frozen):
-    plausibility: float = Field(0.3, ge=0)
-    precedent: float = Field(0.2, ge=0)
-    necessity: float = Field(0.3, ge=0)
-    capability: float = Field(0.2, ge=0)
-
-
-class PortalConfig(Frozen):
-    description: str
-    portal_year: int = Field(ge=1, le=9999)
-    origin_year: int = Field(ge=1, le=9999)
-    backward_steps: int = Field(5, ge=1, le=50)
-    candidates_per_step: int = Field(3, ge=1, le=10)
-    path_count: int = Field(3, ge=1, le=20)
-    coherence_threshold: float = Field(0.6, ge=0, le=1)
-    weights: PortalWeights = Field(default_factory=PortalWeights)
-    max_backtrack_depth: int = Field(2, ge=0, le=20)
-    exploration: str = Field("adaptive", pattern="^(reverse_chronological|oscillating|adaptive)$")
-    oscillation_threshold: int = Field(10, ge=1, le=1_000)
-    simulation_judging: bool = False
-    judge_model: str | None = None
-    simulation_forward_steps: int = Field(1, ge=1, le=20)
-
-    @model_validator(mode="after")
-    def _years(self) -> PortalConfig:
-        if self.origin_year >= self.portal_year:
-            raise ValueError(
-                f"origin_year {self.origin_year} must be before portal_year {self.portal_year}"
-            )
-        return self
-
-
-class TemporalConfig(Frozen):
-    mode: TemporalMode = TemporalMode.PEARL
-    directorial: DirectorialConfig = Field(default_factory=DirectorialConfig)
-    cyclical: CyclicalConfig = Field(default_factory=CyclicalConfig)
-    branching: BranchingConfig = Field(default_factory=BranchingConfig)
-    nonlinear: NonlinearConfig = Field(default_factory=NonlinearConfig)
-    portal: PortalConfig | None = None
-
-    @model_validator(mode="after")
-    def _portal_needs_config(self) -> TemporalConfig:
-        if self.mode is TemporalMode.PORTAL and self.portal is None:
-            raise ValueError("mode 'portal' needs a 'portal:' section (description, years)")
-        return self
-
-
 class FidelityConfig(Frozen):
     template: FidelityTemplate = FidelityTemplate.BALANCED
     planning: PlanningMode = PlanningMode.HYBRID
@@ -360,42 +278,6 @@ def _did_you_mean(name: str, known: list[str]) -> str:
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ";"
     return f"{hint} allowed: {', '.join(known)}"
-
-
-def entity_pairs(entities: int) -> int:
-    """How many pairs ``entities`` entities make."""
-    return entities * (entities - 1) // 2
-
-
-def size_problem(entities: int, timepoints: int) -> str | None:
-    """Why ``entities`` × ``timepoints`` is too large a run (:data:`MAX_PAIR_TIMEPOINTS`), or
-    None when it is within the limit."""
-    pairs = entity_pairs(entities)
-    size = pairs * timepoints
-    if size <= MAX_PAIR_TIMEPOINTS:
-        return None
-    most_timepoints = MAX_PAIR_TIMEPOINTS // pairs
-    most_entities = max(
-        e for e in range(2, entities) if entity_pairs(e) * timepoints <= MAX_PAIR_TIMEPOINTS
-    )
-    fewer_timepoints = (
-        f"timepoints.count to at most {most_timepoints} or " if most_timepoints else ""
-    )
-    return (
-        f"{entities} entities ({pairs:,} pairs) × timepoints.count {timepoints} make "
-        f"{size:,} pair-timepoints, more than the limit of {MAX_PAIR_TIMEPOINTS:,} a run can "
-        "finish (relationships are kept per pair per timepoint); lower "
-        f"{fewer_timepoints}entities.count to at most {most_entities}"
-    )
-
-
-#: modes whose timepoints cannot be expanded into sub-moments (M8), and why
-NO_EXPANSION: dict[TemporalMode, str] = {
-    TemporalMode.BRANCHING: "its paths fork between steps, so a chain of sub-moments inside a "
-    "step would belong to one path and not the others",
-    TemporalMode.PORTAL: "its steps are placed between origin_year and portal_year by the "
-    "backward search, not on timepoints.step, so a step has no time window to unfold",
-}
 
 
 class Scenario(Frozen):

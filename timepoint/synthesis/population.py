@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +12,11 @@ from timepoint.fidelity.planner import plan_resolution
 from timepoint.kernel.context import RunContext
 from timepoint.kernel.fanout import fan_out
 from timepoint.llm.base import ActionType
-from timepoint.llm.drafts import EntityDraft
+from timepoint.llm.drafts import CrowdName, EntityDraft
 from timepoint.llm.structured import expect_answer
 from timepoint.llm.task_data import task_request
 from timepoint.scenario.schema import RosterEntity, Scenario
+from timepoint.synthesis.crowd import display_id, name_crowd
 from timepoint.world import (
     CognitiveState,
     Entity,
@@ -62,6 +64,11 @@ def roster_with_generated(scenario: Scenario) -> list[RosterEntity]:
     return roster
 
 
+def generated_entries(scenario: Scenario) -> list[RosterEntity]:
+    """The entries :func:`roster_with_generated` adds to the scenario's roster."""
+    return roster_with_generated(scenario)[len(scenario.entities.roster) :]
+
+
 def load_profile(path: str, base_dir: Path) -> dict[str, Any]:
     """A known entity's fields from ``profile: path.json`` (relative to the scenario's folder)."""
     file = (base_dir / path) if not Path(path).is_absolute() else Path(path)
@@ -94,12 +101,28 @@ def _needs_model(entry: RosterEntity, profile: dict[str, Any]) -> bool:
     return not all(filled.get(k) for k in ("name", "description", "traits", "knowledge"))
 
 
+@dataclass(frozen=True)
+class Population:
+    """The entities of a run at its start, their initial knowledge texts by id, and the calls.
+
+    ``populated`` counts the entities the model wrote in full (one call each); ``named`` the
+    generated entities named together by one further call (0: no such call).
+    """
+
+    entities: list[Entity]
+    knowledge: dict[str, list[str]]
+    populated: int
+    named: int
+
+
 def populate(
     scenario: Scenario, ctx: RunContext, base_dir: Path, floor: ResolutionLevel
-) -> tuple[list[Entity], dict[str, list[str]], int]:
-    """Entities, their initial knowledge texts by id, and the number of model calls made.
+) -> Population:
+    """The run's entities, from the roster, profile files and the model.
 
-    Background and environment entities below ``scene`` are not sent to the model.
+    Entities expected below ``graph`` are not sent to the model for population (M1); every
+    generated entry (beyond the roster, up to ``entities.count``) is named by one call for all
+    of them (:mod:`timepoint.synthesis.crowd`), so none is called by its id.
     """
     roster = roster_with_generated(scenario)
     admitted = admitted_kinds(scenario.entities.animism)
@@ -112,12 +135,14 @@ def populate(
     if problems:
         raise ScenarioError(problems)
     profiles = {r.id: load_profile(r.profile, base_dir) if r.profile else {} for r in roster}
-    names = [r.name or r.id.replace("_", " ").title() for r in roster]
-    to_ask = [
-        r
+    to_ask = {
+        r.id
         for r in roster
         if _needs_model(r, profiles[r.id]) and expected_level(r, scenario) >= ResolutionLevel.GRAPH
-    ]
+    }
+    crowd = name_crowd(scenario, ctx, roster[len(scenario.entities.roster) :])
+    roster = [_named(r, crowd.get(r.id), full=r.id in to_ask) for r in roster]
+    names = [r.name or display_id(r.id) for r in roster]
 
     def ask(entry: RosterEntity) -> EntityDraft:
         context = {
@@ -148,9 +173,8 @@ def populate(
         parsed = expect_answer(ctx.gateway.complete(request).parsed, EntityDraft)
         return parsed
 
-    drafts = dict(
-        zip([r.id for r in to_ask], fan_out(ask, to_ask, ctx.max_concurrency), strict=True)
-    )
+    asked = [r for r in roster if r.id in to_ask]
+    drafts = dict(zip([r.id for r in asked], fan_out(ask, asked, ctx.max_concurrency), strict=True))
     entities, knowledge = [], {}
     for entry in roster:
         draft = drafts.get(entry.id)
@@ -160,7 +184,18 @@ def populate(
         knowledge[entry.id] = list(
             entry.knowledge or profile.get("knowledge") or (draft.knowledge if draft else [])
         )
-    return entities, knowledge, len(to_ask)
+    return Population(entities, knowledge, populated=len(asked), named=len(crowd))
+
+
+def _named(entry: RosterEntity, crowd: CrowdName | None, full: bool) -> RosterEntity:
+    """``entry`` with its crowd name; its line of description too, unless the model writes a
+    fuller one (``full``)."""
+    if crowd is None:
+        return entry
+    update = (
+        {"name": crowd.name} if full else {"name": crowd.name, "description": crowd.description}
+    )
+    return entry.model_copy(update=update)
 
 
 def _merge(entry: RosterEntity, draft: EntityDraft | None, profile: dict[str, Any]) -> Entity:
@@ -176,7 +211,7 @@ def _merge(entry: RosterEntity, draft: EntityDraft | None, profile: dict[str, An
 
     return Entity(
         id=entry.id,
-        name=pick("name", entry.id.replace("_", " ").title()),
+        name=pick("name", display_id(entry.id)),
         kind=EntityKind(profile.get("kind", entry.kind)),
         role=EntityRole(profile.get("role", entry.role)),
         description=pick("description", ""),
