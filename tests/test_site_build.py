@@ -125,6 +125,18 @@ def test_site_for_a_forward_run_has_its_pages_and_rebuilds_from_cache(settings, 
         thread.join()
 
 
+def test_url_hash_helpers_are_defined_once_in_the_shared_site_script():
+    shared = asset("site.js")
+    assert "window.tpHash = { read: read, write: write }" in shared
+    assert shared.count("replaceState") == 1 and shared.count("decodeURIComponent") == 2
+    for script in ("run_browser.js", "call_viewer.js"):
+        source = asset(script)
+        assert "window.tpHash.read()" in source and "window.tpHash.write(pairs)" in source
+        assert "replaceState" not in source and "decodeURIComponent" not in source, script
+    page = asset("page.html")
+    assert page.index("assets/site.js") < page.index("{%- for name in scripts %}"), "loaded first"
+
+
 def test_build_options_are_checked(settings):
     with pytest.raises(ReportError, match="auto, quarto, nbconvert"):
         build_site(settings=settings, renderer="latex")
@@ -155,7 +167,9 @@ def test_quarto_project_is_staged_from_the_executed_notebooks(tmp_path):
     config = yaml.safe_load((project / "_quarto.yml").read_text())
     assert config["project"] == {"output-dir": "_site", "type": "website"}
     assert config["website"]["title"] == "My runs"
-    assert "```{=html}\n<table id='tp-runs'></table>\n```" in (project / "index.qmd").read_text()
+    index = (project / "index.qmd").read_text()
+    shared = '<script src="assets/site.js"></script>'
+    assert f"```{{=html}}\n<table id='tp-runs'></table>\n{shared}\n```" in index, "hash helpers"
     staged = nbformat.read(project / "runs" / "abc.ipynb", as_version=4)
     assert staged.cells[0].cell_type == "raw"
     assert staged.cells[-1].source.count('src="../assets/') == 4, "the chart scripts, no CDN"
