@@ -12,8 +12,8 @@ from typing import Any
 
 from timepoint.errors import ReportError
 
-#: bump when a template changes, so cached executed notebooks are rebuilt
-TEMPLATE_VERSION = 5
+#: bump when a template or what it shows changes, so cached executed notebooks are rebuilt
+TEMPLATE_VERSION = 6
 HIDDEN_INPUT_TAG = "remove-input"
 
 _IMPORTS = (
