@@ -195,7 +195,7 @@ def test_site_for_branching_portal_batches_and_comparisons(settings):
     other = tp.run(JEFFERSON, settings=settings, seed=3)
     first = tp.run(JEFFERSON, settings=settings)
     summary = tp.run_batch(
-        tp.expand_grid(JEFFERSON, {"seed": [5, 6]}),
+        tp.expand_grid(JEFFERSON, {"seed": [5], "timepoints.count": [2, 3]}),
         parallel_workers=1,
         settings=settings,
         progress=False,
@@ -217,9 +217,23 @@ def test_site_for_branching_portal_batches_and_comparisons(settings):
     index = (site / "index.html").read_text()
     assert index.count("<tr data-run=") == 6  # 4 runs + 2 batch runs
     assert f"batches/{summary.batch_id}.html" in index
-    assert f"{summary.batch_id} · 2 jobs · seed" in index, "the batch says what it sweeps"
-    for job in tables_of(batch_page)[-1][1:]:
-        assert job[1] in ("5", "6") and job[4].endswith(".html") and job[5].endswith(".ipynb")
+    assert f"{summary.batch_id} · 2 jobs · seed × timepoints.count" in index, "what it sweeps"
+    head, *jobs = tables_of(batch_page)[-1]
+    assert head[:3] == ["#", "seed", "timepoints.count"]
+    assert sorted(job[2] for job in jobs) == ["2", "3"] and {job[1] for job in jobs} == {"5"}
+    for job in jobs:
+        run_id = job[5].removesuffix(".html").rpartition("/")[2]
+        assert job[5] == f"../runs/{run_id}.html" and job[6] == f"../runs/{run_id}.ipynb"
+        assert (site / "runs" / f"{run_id}.html").is_file()
+        assert (site / "runs" / f"{run_id}.ipynb").is_file()
+    browser_head, *browser_rows = tables_of(index)[0]
+    at = browser_head.index("timepoints.count")
+    assert browser_head[at - 1] == "seed"
+    by_run = {row[0].removeprefix("runs/").removesuffix(".html"): row for row in browser_rows}
+    for job in jobs:
+        run_id = job[5].removesuffix(".html").rpartition("/")[2]
+        assert by_run[run_id][at - 1 : at + 1] == ["5", job[2]]
+    assert by_run[first.run_id][at - 1 : at + 1] == [str(first.record.seed), ""]
 
 
 @pytest.mark.slow

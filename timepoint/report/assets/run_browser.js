@@ -13,7 +13,7 @@
     });
     var sortSelect = document.getElementById("tp-sort");
     var count = document.getElementById("tp-count");
-    var numeric = { cost: true, duration: true, tokens: true };
+    var numeric = { cost: true, duration: true, tokens: true, seed: true };
 
     /* The view's state lives in the URL's hash (window.tpHash, from site.js). */
     function writeHash() {
