@@ -15,7 +15,7 @@ from timepoint.report.narrative import (
     narrative_json,
     narrative_markdown,
 )
-from timepoint.report.pdf import narrative_pdf, pdf_view
+from timepoint.report.pdf import narrative_pdf, pdf_view, run_pdf
 from timepoint.report.summary import (
     ExecutiveSummary,
     compose_summary,
@@ -42,6 +42,13 @@ def test_run_folder_holds_markdown_json_and_the_pdf_the_scenario_asks_for(jeffer
     assert (folder / "narrative.md").read_text().startswith(f"# {jefferson.record.title}")
     assert (folder / "narrative.pdf").read_bytes()[:5] == b"%PDF-"
     assert jefferson.record.narrative_pdf_error is None
+
+
+def test_the_run_folder_pdf_is_the_run_pdf_with_its_charts(jefferson):
+    detail = jefferson.scenario.outputs.detail
+    written = (jefferson.folder / "narrative.pdf").read_bytes()
+    assert written == run_pdf(jefferson.record, detail), "one function, one document"
+    assert len(written) > len(narrative_pdf(jefferson.record, detail, charts=False)) + 20_000
 
 
 def test_detail_levels_add_sections(jefferson):

@@ -95,8 +95,8 @@ def test_site_for_a_forward_run_has_its_pages_and_rebuilds_from_cache(settings, 
     assert f'href="{run.run_id}.ipynb"' in page and f'href="{run.run_id}/narrative.pdf"' in page
     for published in ("narrative.md", "narrative.json", "narrative.pdf", "run.json"):
         assert (site / "runs" / run.run_id / published).is_file()
-    site_pdf = (site / "runs" / run.run_id / "narrative.pdf").stat().st_size
-    assert site_pdf > (run.folder / "narrative.pdf").stat().st_size + 20_000, "charts embedded"
+    site_pdf = (site / "runs" / run.run_id / "narrative.pdf").read_bytes()
+    assert site_pdf == (run.folder / "narrative.pdf").read_bytes(), "the same document"
     executed = nbformat.read(site / "runs" / f"{run.run_id}.ipynb", as_version=4)
     assert executed.metadata["timepoint"]["parameters"]["run_id"] == run.run_id
     assert (run.folder / "report.ipynb").is_file()
@@ -125,6 +125,18 @@ def test_site_for_a_forward_run_has_its_pages_and_rebuilds_from_cache(settings, 
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def test_url_hash_helpers_are_defined_once_in_the_shared_site_script():
+    shared = asset("site.js")
+    assert "window.tpHash = { read: read, write: write }" in shared
+    assert shared.count("replaceState") == 1 and shared.count("decodeURIComponent") == 2
+    for script in ("run_browser.js", "call_viewer.js"):
+        source = asset(script)
+        assert "window.tpHash.read()" in source and "window.tpHash.write(pairs)" in source
+        assert "replaceState" not in source and "decodeURIComponent" not in source, script
+    page = asset("page.html")
+    assert page.index("assets/site.js") < page.index("{%- for name in scripts %}"), "loaded first"
 
 
 def test_build_options_are_checked(settings):
@@ -157,7 +169,9 @@ def test_quarto_project_is_staged_from_the_executed_notebooks(tmp_path):
     config = yaml.safe_load((project / "_quarto.yml").read_text())
     assert config["project"] == {"output-dir": "_site", "type": "website"}
     assert config["website"]["title"] == "My runs"
-    assert "```{=html}\n<table id='tp-runs'></table>\n```" in (project / "index.qmd").read_text()
+    index = (project / "index.qmd").read_text()
+    shared = '<script src="assets/site.js"></script>'
+    assert f"```{{=html}}\n<table id='tp-runs'></table>\n{shared}\n```" in index, "hash helpers"
     staged = nbformat.read(project / "runs" / "abc.ipynb", as_version=4)
     assert staged.cells[0].cell_type == "raw"
     assert staged.cells[-1].source.count('src="../assets/') == 4, "the chart scripts, no CDN"
@@ -183,7 +197,7 @@ def test_site_for_branching_portal_batches_and_comparisons(settings):
     other = tp.run(JEFFERSON, settings=settings, seed=3)
     first = tp.run(JEFFERSON, settings=settings)
     summary = tp.run_batch(
-        tp.expand_grid(JEFFERSON, {"seed": [5, 6]}),
+        tp.expand_grid(JEFFERSON, {"seed": [5], "timepoints.count": [2, 3]}),
         parallel_workers=1,
         settings=settings,
         progress=False,
@@ -205,9 +219,23 @@ def test_site_for_branching_portal_batches_and_comparisons(settings):
     index = (site / "index.html").read_text()
     assert index.count("<tr data-run=") == 6  # 4 runs + 2 batch runs
     assert f"batches/{summary.batch_id}.html" in index
-    assert f"{summary.batch_id} · 2 jobs · seed" in index, "the batch says what it sweeps"
-    for job in tables_of(batch_page)[-1][1:]:
-        assert job[1] in ("5", "6") and job[4].endswith(".html") and job[5].endswith(".ipynb")
+    assert f"{summary.batch_id} · 2 jobs · seed × timepoints.count" in index, "what it sweeps"
+    head, *jobs = tables_of(batch_page)[-1]
+    assert head[:3] == ["#", "seed", "timepoints.count"]
+    assert sorted(job[2] for job in jobs) == ["2", "3"] and {job[1] for job in jobs} == {"5"}
+    for job in jobs:
+        run_id = job[5].removesuffix(".html").rpartition("/")[2]
+        assert job[5] == f"../runs/{run_id}.html" and job[6] == f"../runs/{run_id}.ipynb"
+        assert (site / "runs" / f"{run_id}.html").is_file()
+        assert (site / "runs" / f"{run_id}.ipynb").is_file()
+    browser_head, *browser_rows = tables_of(index)[0]
+    at = browser_head.index("timepoints.count")
+    assert browser_head[at - 1] == "seed"
+    by_run = {row[0].removeprefix("runs/").removesuffix(".html"): row for row in browser_rows}
+    for job in jobs:
+        run_id = job[5].removesuffix(".html").rpartition("/")[2]
+        assert by_run[run_id][at - 1 : at + 1] == ["5", job[2]]
+    assert by_run[first.run_id][at - 1 : at + 1] == [str(first.record.seed), ""]
 
 
 @pytest.mark.slow

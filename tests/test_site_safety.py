@@ -268,6 +268,6 @@ def test_quarto_index_keeps_a_title_with_backticks_inside_its_raw_block(tmp_path
     index = "<td>a\n````\n&lt;b&gt;</td>"
     quarto.stage_project(tmp_path / "project", tmp_path, index, [])
     staged = (tmp_path / "project" / "index.qmd").read_text()
-    assert f"`````{{=html}}\n{index}\n`````\n" in staged
+    assert f'`````{{=html}}\n{index}\n<script src="assets/site.js"></script>\n`````\n' in staged
     front = quarto.front_matter_cell("<script>x</script> *y*").source
     assert "&lt;script&gt;x&lt;/script&gt; \\*y\\*" in front

@@ -49,15 +49,51 @@ def test_runs_prints_a_compact_table_newest_first(home, capsys):
     assert main(["runs"]) == 0
     lines = capsys.readouterr().out.splitlines()
 
-    assert lines[0].split() == ["run_id", "scenario", "mode", "status", "started", "duration",
-                                "calls", "tokens", "cost", "provider"]  # fmt: skip
+    assert lines[0].split() == ["run_id", "scenario", "mode", "status", "seed", "started",
+                                "duration", "calls", "tokens", "cost", "provider"]  # fmt: skip
     assert [line.split()[0] for line in lines[1:]] == [
         "20250303-120000-cccc",
         "20250302-120000-bbbb",
         "20250301-120000-aaaa",
     ]
-    assert lines[1].split()[1:] == ["mars_mission", "portal", "completed", "2025-03-03", "09:30",
-                                    "4.5s", "3", "1593", "$0.0030", "offline"]  # fmt: skip
+    assert lines[1].split()[1:] == ["mars_mission", "portal", "completed", "7", "2025-03-03",
+                                    "09:30", "4.5s", "3", "1593", "$0.0030", "offline"]  # fmt: skip
+
+
+def _sweep(home):
+    """Record a batch whose two jobs made the runs aaaa and cccc with different overrides."""
+    with open_store(home=home) as store:
+        store.create_batch("batch-sweep", {"jobs": 2})
+        for job_id, run_id, seed, temperature in (
+            ("job-a", "20250301-120000-aaaa", 7, 0.2),
+            ("job-c", "20250303-120000-cccc", 7, 0.9),
+        ):
+            overrides = {"models.temperature": temperature, "timepoints.count": 2}
+            spec = {"seed": seed, "overrides": overrides, "replicate": 0}
+            store.upsert_job("batch-sweep", job_id, spec=spec, run_id=run_id, status="completed")
+
+
+def test_runs_shows_the_seed_and_swept_parameters_as_columns(home, capsys):
+    _sweep(home)
+    assert main(["runs"]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    names = header.split()
+    assert names[4:7] == ["seed", "models.temperature", "timepoints.count"]
+    cells = {row.split()[0]: row for row in rows}
+    assert cells["20250303-120000-cccc"].split()[4:7] == ["7", "0.9", "2"]
+    assert cells["20250301-120000-aaaa"].split()[4:7] == ["7", "0.2", "2"]
+    unswept = cells["20250302-120000-bbbb"]
+    at = header.index("models.temperature")
+    assert unswept[at : at + len("models.temperature")].strip() == "", "no job, no parameters"
+
+    assert main(["runs", "--json"]) == 0
+    listed = {r["run_id"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert listed["20250301-120000-aaaa"]["parameters"] == {
+        "models.temperature": 0.2,
+        "timepoints.count": 2,
+    }
+    assert listed["20250302-120000-bbbb"]["parameters"] == {}
+    assert listed["20250302-120000-bbbb"]["seed"] == 7
 
 
 def test_runs_filters_and_json_lines(home, capsys):

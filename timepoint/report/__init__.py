@@ -19,6 +19,7 @@ _EXPORTS: dict[str, str] = {
     "narrative_json": "narrative",
     "narrative_markdown": "narrative",
     "narrative_pdf": "pdf",
+    "run_pdf": "pdf",
     "ExecutiveSummary": "summary",
     "summarize": "summary",
     "templated_summary": "summary",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -27,6 +27,7 @@ from timepoint.errors import ReportError
 from timepoint.report.csp import page_policy
 from timepoint.report.embed import embed_outputs
 from timepoint.report.packaged import asset
+from timepoint.report.parameters import parameter_cells, parameter_columns
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,21 @@ def _trusted(html: str) -> Any:
     return Markup(html)
 
 
-def browser_row(summary: Any, page: str | None) -> dict[str, Any]:
+def browser_row(
+    summary: Any,
+    page: str | None,
+    overrides: Mapping[str, Any] | None = None,
+    columns: Sequence[str] = (),
+) -> dict[str, Any]:
     """What the run browser shows of a run summary (a ``RunSummary``): cells and ``data-``
     attributes, as plain values; ``page`` is the run page's path relative to the site root,
-    or None when the run has no page."""
+    or None when the run has no page. ``overrides`` are those of the batch job that made the
+    run, shown under the parameter ``columns`` (see :mod:`timepoint.report.parameters`)."""
     s = summary
     started = s.started.strftime("%Y-%m-%dT%H:%M:%S")
     tokens = s.tokens_in + s.tokens_out
+    cells = parameter_cells(overrides or {}, columns)
+    said = [f"{name}={cell}" for name, cell in zip(columns, cells, strict=True) if cell]
     return {
         "run": s.run_id,
         "page": page,
@@ -89,6 +98,8 @@ def browser_row(summary: Any, page: str | None) -> dict[str, Any]:
         "title": s.title,
         "mode": s.mode,
         "status": s.status,
+        "seed": str(s.seed),
+        "parameters": cells,
         "started": started.replace("T", " "),
         "duration": f"{s.duration_s or 0:.2f}",
         "tokens": f"{tokens:,}",
@@ -102,18 +113,30 @@ def browser_row(summary: Any, page: str | None) -> dict[str, Any]:
             "duration": f"{s.duration_s or 0:.3f}",
             "tokens": str(tokens),
             "cost": f"{s.cost_usd:.6f}",
-            "text": " ".join([s.run_id, s.scenario_id, s.title, s.mode, s.status]).lower(),
+            "seed": str(s.seed),
+            "text": " ".join([s.run_id, s.scenario_id, s.title, s.mode, s.status, *said]).lower(),
         },
     }
 
 
-def run_browser(summaries: Sequence[Any], pages: dict[str, str]) -> str:
-    """The run browser fragment: controls, one row per run (newest first) and its script."""
+def run_browser(
+    summaries: Sequence[Any],
+    pages: dict[str, str],
+    parameters: Mapping[str, Mapping[str, Any]] | None = None,
+) -> str:
+    """The run browser fragment: controls, one row per run (newest first) and its script.
+    ``parameters`` maps a run made by a batch job to that job's overrides; each override path
+    becomes a column, after the seed's."""
+    found = dict(parameters or {})
+    columns = parameter_columns(found)
     return (
         _templates()
         .get_template("run_browser.html")
         .render(
-            rows=[browser_row(s, pages.get(s.run_id)) for s in summaries],
+            rows=[
+                browser_row(s, pages.get(s.run_id), found.get(s.run_id), columns) for s in summaries
+            ],
+            parameters=columns,
             scenarios=sorted({s.scenario_id for s in summaries}),
             modes=sorted({s.mode for s in summaries}),
             statuses=sorted({s.status for s in summaries}),
@@ -123,12 +146,16 @@ def run_browser(summaries: Sequence[Any], pages: dict[str, str]) -> str:
 
 
 def index_body(
-    summaries: Sequence[Any], pages: dict[str, str], sections: Sequence[LinkList] = ()
+    summaries: Sequence[Any],
+    pages: dict[str, str],
+    sections: Sequence[LinkList] = (),
+    parameters: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
-    """The index's content: the run browser, then titled lists of links (path comparisons,
-    batches). Both builds use it (the Quarto build as the body of ``index.qmd``)."""
+    """The index's content: the run browser (with the runs' ``parameters``), then titled lists
+    of links (path comparisons, batches). Both builds use it (the Quarto build as the body of
+    ``index.qmd``)."""
     links = _templates().get_template("link_lists.html").render(sections=sections)
-    return run_browser(summaries, pages) + links
+    return run_browser(summaries, pages, parameters) + links
 
 
 _HEADING = re.compile(r'<h2 id="([^"]+)"[^>]*>(.*?)</h2>', re.S)

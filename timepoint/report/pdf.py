@@ -104,6 +104,20 @@ def _chart_files(record: RunRecord, detail: str, folder: Path) -> list[dict[str,
     return files
 
 
+def run_pdf(record: RunRecord, detail: str = "summary") -> bytes:
+    """The PDF of a run: its narrative at ``detail`` with the charts of that detail level.
+
+    This one function makes both ``narrative.pdf`` files: the one written into the run folder
+    when the scenario asks for ``pdf`` and the one the report site publishes, so the two are
+    the same document for the same record (the site makes it again only when the stored record
+    changed after the run, by questions asked or branches added).
+
+    Raises:
+        ReportError: typst or vl-convert is not installed, or the document did not compile.
+    """
+    return narrative_pdf(record, detail, charts=True)
+
+
 def narrative_pdf(record: RunRecord, detail: str = "summary", *, charts: bool = True) -> bytes:
     """The narrative as PDF bytes, charts included as SVG (``charts=False`` leaves them out).
 

@@ -79,8 +79,10 @@ def stage_project(
     # the raw block's fence is longer than any run of backticks in the (escaped) index, so
     # no value can close it and be read as Markdown
     fence = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", index_html)), default=0))
+    # the run browser's inline script uses the URL-hash helpers of the site's script
+    shared = '<script src="assets/site.js"></script>'
     (project / "index.qmd").write_text(
-        f'---\ntitle: "Runs"\n---\n\n{fence}{{=html}}\n{index_html}\n{fence}\n'
+        f'---\ntitle: "Runs"\n---\n\n{fence}{{=html}}\n{index_html}\n{shared}\n{fence}\n'
     )
     for source, target, title in notebooks:
         notebook = embed_outputs(nbformat.read(source, as_version=4))

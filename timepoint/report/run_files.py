@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from timepoint.report.narrative import narrative_json, narrative_markdown
-from timepoint.report.pdf import narrative_pdf
+from timepoint.report.pdf import run_pdf
 from timepoint.world.record import RunRecord
 
 
@@ -13,7 +13,8 @@ def narrative_files(
     record: RunRecord, detail: str, formats: Sequence[str]
 ) -> dict[str, str | bytes]:
     """The narrative files of a run folder: ``narrative.md`` and ``narrative.json`` always,
-    ``narrative.pdf`` when ``formats`` contains ``pdf``.
+    ``narrative.pdf`` (:func:`~timepoint.report.pdf.run_pdf`, the same document the report
+    site publishes) when ``formats`` contains ``pdf``.
 
     Raises:
         ReportError: the PDF was asked for but could not be built (the message says why).
@@ -23,5 +24,5 @@ def narrative_files(
         "narrative.json": narrative_json(record, detail),
     }
     if "pdf" in formats:
-        files["narrative.pdf"] = narrative_pdf(record, detail, charts=False)
+        files["narrative.pdf"] = run_pdf(record, detail)
     return files

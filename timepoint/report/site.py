@@ -39,10 +39,10 @@ from timepoint.report import call_viewer, quarto, site_pdf
 from timepoint.report.csp import secure_quarto_site
 from timepoint.report.execute import ReportJob, digest_of
 from timepoint.report.pages import LinkList, NavLink, index_body, notebook_body, page, templates
+from timepoint.report.parameters import run_parameters, swept_parameters
 from timepoint.report.quarto import quarto_binary
 from timepoint.report.search_index import SearchEntry, index_script, run_entry
 from timepoint.report.site_assets import publish_assets
-from timepoint.report.tables import swept_parameters
 from timepoint.report.workers import execute_reports
 from timepoint.settings import Settings
 from timepoint.store import open_store
@@ -148,7 +148,11 @@ class SiteBuilder:
             )
         return jobs
 
-    def jobs(self, run_ids: list[str], compare: Sequence[tuple[str, str]]) -> list[ReportJob]:
+    def jobs(
+        self, run_ids: list[str], compare: Sequence[tuple[str, str]], paged: set[str]
+    ) -> list[ReportJob]:
+        """The report notebooks of this build; ``paged`` holds the runs that will have a page
+        (a batch page links only those)."""
         jobs = [job for run_id in run_ids for job in self.run_jobs(run_id)]
         for a, b in compare:
             a, b = self.store.resolve_run_id(a), self.store.resolve_run_id(b)
@@ -163,12 +167,14 @@ class SiteBuilder:
             )
         for batch in self.store.batches():
             batch_id = batch["batch_id"]
+            batch_jobs = self.store.jobs(batch_id)
+            pages = sorted({j["run_id"] for j in batch_jobs if j.get("run_id") in paged})
             jobs.append(
                 ReportJob(
                     "batch",
                     self.stage / "batches" / f"{batch_id}.ipynb",
-                    self._params(batch_id=batch_id),
-                    digest_of(batch, self.store.jobs(batch_id)),
+                    self._params(batch_id=batch_id, run_pages=pages),
+                    digest_of(batch, batch_jobs, pages),
                 )
             )
         for extra in self.extra:
@@ -211,7 +217,8 @@ class SiteBuilder:
         known = {s.run_id for s in summaries}
         selected = [self.store.resolve_run_id(r) for r in run_ids] if run_ids else sorted(known)
         self.say(f"{len(known)} stored runs, pages for {len(selected)}")
-        jobs = self.jobs(selected, compare)
+        paged = set(selected) | {p.stem for p in _pages(self.stage, "runs", known)}
+        jobs = self.jobs(selected, compare, paged)
         if self.refresh:
             jobs = [replace(job, digest="") for job in jobs]
         execute_reports(jobs, workers=self.workers, progress=self.say)
@@ -237,6 +244,7 @@ class SiteBuilder:
                 LinkList("Batches", batch_links),
                 *(LinkList(title, links) for title, links in sections.items()),
             ],
+            run_parameters(self.store, sorted(known)),
         )
         notebooks = [
             *((p, f"runs/{p.name}", f"{titles.get(p.stem, p.stem)} · {p.stem}") for p in runs),

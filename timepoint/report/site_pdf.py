@@ -1,9 +1,10 @@
-"""The site's PDF of a run: the narrative with charts, made once per version of the run.
+"""The site's PDF of a run, made once per version of the run.
 
-The run folder's ``narrative.pdf`` is text only (kept light at run time); the site publishes
-one with charts. It is made by a report worker (a ``pdf`` job, beside the notebooks) into
-``<home>/.site/pdf/<run_id>.<digest>.pdf``, where ``digest`` is that of the stored record, so
-a rebuild copies it unless the run changed.
+It is the run folder's ``narrative.pdf`` (both come from :func:`~timepoint.report.pdf.run_pdf`:
+the narrative with its charts) made from the stored record, which questions asked or branches
+added after the run may have changed. It is made by a report worker (a ``pdf`` job, beside the
+notebooks) into ``<home>/.site/pdf/<run_id>.<digest>.pdf``, where ``digest`` is that of the
+stored record, so a rebuild copies it unless the run changed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import yaml
 
 from timepoint.report.execute import ReportJob, digest_of
-from timepoint.report.pdf import narrative_pdf
+from timepoint.report.pdf import run_pdf
 from timepoint.store import open_store
 
 KIND = "pdf"
@@ -56,7 +57,7 @@ def make_pdf(job: ReportJob) -> Path:
         store.close()
     job.output.parent.mkdir(parents=True, exist_ok=True)
     partial = job.output.with_suffix(".partial")
-    partial.write_bytes(narrative_pdf(record, params["detail"], charts=True))
+    partial.write_bytes(run_pdf(record, params["detail"]))
     for stale in job.output.parent.glob(f"{record.run_id}.*.pdf"):
         stale.unlink()
     os.replace(partial, job.output)

@@ -8,7 +8,7 @@ Every value from a run record, a scenario or a batch goes in through :mod:`~time
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from timepoint.knowledge.provenance import Provenance
 from timepoint.report.compare import PathComparison
 from timepoint.report.highlights import provenance_highlights
 from timepoint.report.markup import code, link, paragraphs, text
+from timepoint.report.parameters import job_overrides, job_spec, parameter_cells, swept_parameters
 from timepoint.report.records import as_record, entity_names, main_path, spend_line
 from timepoint.report.summary import templated_summary
 from timepoint.world import ExposureKind
@@ -124,22 +125,13 @@ def batch_markdown(batch: Mapping[str, Any], jobs: Sequence[Mapping[str, Any]]) 
     return "\n".join(lines)
 
 
-def _spec(job: Mapping[str, Any]) -> dict[str, Any]:
-    spec = job.get("spec_json") or job.get("spec") or {}
-    return spec if isinstance(spec, dict) else {}
-
-
-def swept_parameters(jobs: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The override paths set in any job of a batch, in first-seen order."""
-    names: dict[str, None] = {}
-    for job in jobs:
-        names.update(dict.fromkeys(_spec(job).get("overrides") or {}))
-    return list(names)
-
-
-def batch_jobs_markdown(jobs: Sequence[Mapping[str, Any]]) -> str:
-    """One row per job: its seed and every swept parameter as columns, status, a link to its
-    run page and executed notebook, cost and duration."""
+def batch_jobs_markdown(
+    jobs: Sequence[Mapping[str, Any]], pages: Collection[str] | None = None
+) -> str:
+    """One row per job: its seed and every swept parameter as columns, replicate, status,
+    links to its run page and executed notebook, cost, duration and job id. With ``pages``
+    (the run ids the site has pages for), only those runs are linked; the others show their id.
+    """
     if not jobs:
         return "No jobs."
     swept = swept_parameters(jobs)
@@ -151,17 +143,18 @@ def batch_jobs_markdown(jobs: Sequence[Mapping[str, Any]]) -> str:
         "|" + "|".join("---:" if h in ("#", "seed", "USD", "s") else "---" for h in head) + "|",
     ]
     for number, job in enumerate(jobs, 1):
-        spec = _spec(job)
-        overrides = spec.get("overrides") or {}
+        spec = job_spec(job)
         run_id = job.get("run_id")
+        linked = bool(run_id) and (pages is None or run_id in pages)
+        shown = code(run_id) if run_id else ""
         cells = [
             str(number),
             text(spec.get("seed", "")),
-            *(text(overrides.get(name, "")) for name in swept),
+            *(text(cell) for cell in parameter_cells(job_overrides(job), swept)),
             text(spec.get("replicate", "")),
             text(job.get("status")),
-            link(run_id, f"../runs/{run_id}.html") if run_id else "",
-            link("ipynb", f"../runs/{run_id}.ipynb") if run_id else "",
+            link(run_id, f"../runs/{run_id}.html") if linked else shown,
+            link("ipynb", f"../runs/{run_id}.ipynb") if linked else "",
             f"{float(job.get('cost_usd') or 0):.4f}",
             f"{float(job.get('duration_s') or 0):.2f}",
             code(job.get("job_id") or ""),

@@ -12,7 +12,7 @@ from typing import Any
 
 from timepoint.errors import ReportError
 
-#: bump when a template changes, so cached executed notebooks are rebuilt
+#: bump when a template or what it shows changes, so cached executed notebooks are rebuilt
 TEMPLATE_VERSION = 6
 HIDDEN_INPUT_TAG = "remove-input"
 
@@ -83,7 +83,7 @@ _CELLS: dict[str, list[tuple[str, str]]] = {
         ),
     ],
     "batch": [
-        ("parameters", 'batch_id = ""\nhome = ""\ndb_url = ""'),
+        ("parameters", 'batch_id = ""\nhome = ""\ndb_url = ""\nrun_pages = None'),
         (
             "code",
             _IMPORTS + "\nstore = view.open_store_for(home, db_url)\n"
@@ -91,7 +91,7 @@ _CELLS: dict[str, list[tuple[str, str]]] = {
             "jobs = store.jobs(batch_id)\n"
             "view.show(tables.batch_markdown(batch, jobs))\n"
             'show_chart(charts.batch_spec(jobs, title=f"Batch {batch_id}"))\n'
-            "view.show(tables.batch_jobs_markdown(jobs))",
+            "view.show(tables.batch_jobs_markdown(jobs, pages=run_pages))",
         ),
     ],
     "costs": [

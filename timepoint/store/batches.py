@@ -115,6 +115,18 @@ class BatchTables(StoreBase):
             doing=f"reading jobs of batch {batch_id!r}",
         )
 
+    def jobs_of_runs(self, run_ids: Sequence[str]) -> list[Row]:
+        """The jobs (of any batch) that made the runs ``run_ids``, oldest change first, so a
+        run made again by a later job is described by the later one."""
+        ids = list(dict.fromkeys(run_ids))
+        rows: list[Row] = []
+        for start in range(0, len(ids), 500):
+            rows += self._rows(
+                select(_jobs).where(_jobs.c.run_id.in_(ids[start : start + 500])),
+                doing="reading the jobs of runs",
+            )
+        return sorted(rows, key=lambda r: r["updated"])
+
     def completed_job_ids(self, batch_id: str) -> set[str]:
         """Ids of the jobs of a batch whose status is ``completed`` (skipped on resume)."""
         rows = self._rows(

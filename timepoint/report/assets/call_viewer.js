@@ -14,29 +14,10 @@
     return { key: key, element: document.getElementById("tp-call-" + key) };
   });
 
-  function readHash() {
-    var state = {};
-    window.location.hash.replace(/^#/, "").split("&").forEach(function (pair) {
-      var cut = pair.indexOf("=");
-      if (cut > 0) {
-        try {
-          state[decodeURIComponent(pair.slice(0, cut))] = decodeURIComponent(pair.slice(cut + 1));
-        } catch (e) { /* a malformed hash is ignored */ }
-      }
-    });
-    return state;
-  }
-
   function writeHash() {
-    var parts = [];
-    if (search.value) { parts.push("q=" + encodeURIComponent(search.value)); }
-    filters.forEach(function (f) {
-      if (f.element.value) { parts.push(f.key + "=" + encodeURIComponent(f.element.value)); }
-    });
-    var hash = parts.length ? "#" + parts.join("&") : "";
-    if (hash !== window.location.hash) {
-      window.history.replaceState(null, "", window.location.pathname + window.location.search + hash);
-    }
+    var pairs = [["q", search.value]];
+    filters.forEach(function (f) { pairs.push([f.key, f.element.value]); });
+    window.tpHash.write(pairs);
   }
 
   function apply() {
@@ -60,7 +41,7 @@
     return Array.prototype.some.call(select.options, function (o) { return o.value === value; });
   }
 
-  var initial = readHash();
+  var initial = window.tpHash.read();
   if (initial.q) { search.value = initial.q; }
   filters.forEach(function (f) {
     var value = initial[f.key];

@@ -1,3 +1,37 @@
+/* The state of a filtered view (run browser, call viewer) lives in the URL's hash
+   (#q=...&scenario=...&sort=cost:desc), so a view can be bookmarked and shared.
+   window.tpHash.read() gives the hash as an object; window.tpHash.write(pairs) sets it from
+   [key, value] pairs, leaving out empty values, without adding a history entry. */
+(function () {
+  "use strict";
+
+  function read() {
+    var state = {};
+    window.location.hash.replace(/^#/, "").split("&").forEach(function (pair) {
+      var cut = pair.indexOf("=");
+      if (cut > 0) {
+        try {
+          state[decodeURIComponent(pair.slice(0, cut))] = decodeURIComponent(pair.slice(cut + 1));
+        } catch (e) { /* a malformed hash is ignored */ }
+      }
+    });
+    return state;
+  }
+
+  function write(pairs) {
+    var parts = [];
+    pairs.forEach(function (pair) {
+      if (pair[1]) { parts.push(pair[0] + "=" + encodeURIComponent(pair[1])); }
+    });
+    var hash = parts.length ? "#" + parts.join("&") : "";
+    if (hash !== window.location.hash) {
+      window.history.replaceState(null, "", window.location.pathname + window.location.search + hash);
+    }
+  }
+
+  window.tpHash = { read: read, write: write };
+})();
+
 /* Site-wide search over the prebuilt index (assets/search-index.js, which sets
    window.tpSearchIndex): run titles and ids, scenarios, entity names, batches. Offline. */
 (function () {

@@ -19,6 +19,13 @@ from timepoint.report.records import as_record
 #: characters per line and lines per step of an event in the chart
 LINE_WIDTH = 44
 MAX_LINES = 4
+#: text geometry in pixels: font size, line height, width of a column, padding in a cell;
+#: a line of LINE_WIDTH characters at FONT_SIZE is well under TEXT_LIMIT wide
+FONT_SIZE = 12
+LINE_HEIGHT = 16
+COLUMN_WIDTH = 370
+TEXT_LIMIT = 350
+PADDING = 10
 
 
 def event_lines(event: str) -> list[str]:
@@ -70,10 +77,24 @@ def path_comparison_spec(
     )
     position = {
         "x": enc(
-            "side", "nominal", sort=sides, title=None, axis={"orient": "top", "labelAngle": 0}
+            "side",
+            "nominal",
+            sort=sides,
+            title=None,
+            axis={"orient": "top", "labelAngle": 0, "labelLimit": TEXT_LIMIT}
+            | {"labelFontSize": FONT_SIZE},
         ),
-        "y": enc("step", "ordinal", title="step"),
+        "y": enc("step", "ordinal", title="step", axis={"labelFontSize": FONT_SIZE}),
     }
+    tooltip = [
+        enc("side", "nominal"),
+        enc("step", "ordinal"),
+        enc("timepoint", "nominal"),
+        enc("timestamp", "nominal"),
+        enc("event", "nominal"),
+        enc("status", "nominal"),
+        enc("differs", "nominal", title="what differs"),
+    ]
     cells = unit(
         {"type": "rect", "stroke": "white", "strokeWidth": 2},
         position
@@ -85,17 +106,9 @@ def path_comparison_spec(
                     "domain": ["shared", "diverged", "missing"],
                     "range": ["#e0e0e0", "#fdd0a2", "#f7f7f7"],
                 },
-                legend={"title": None, "orient": "bottom"},
+                legend={"title": None, "orient": "bottom", "labelFontSize": FONT_SIZE},
             ),
-            "tooltip": [
-                enc("side", "nominal"),
-                enc("step", "ordinal"),
-                enc("timepoint", "nominal"),
-                enc("timestamp", "nominal"),
-                enc("event", "nominal"),
-                enc("status", "nominal"),
-                enc("differs", "nominal", title="what differs"),
-            ],
+            "tooltip": tooltip,
         },
     )
     marker = unit(
@@ -105,17 +118,25 @@ def path_comparison_spec(
     )
     rows = path_comparison_data(comparison)
     text = unit(
-        {"type": "text", "fontSize": 12, "lineHeight": 16, "limit": 360},
-        position | {"text": enc("lines", "nominal")},
+        {"type": "text", "fontSize": FONT_SIZE, "lineHeight": LINE_HEIGHT, "limit": TEXT_LIMIT}
+        | {"baseline": "top", "dy": PADDING},
+        position
+        | {"y": position["y"] | {"bandPosition": 0}}
+        | {"text": enc("lines", "nominal"), "tooltip": tooltip},
     )
     tallest = max((len(r["lines"]) for r in rows), default=1)
     return {
         "title": f"Paths compared: {where}",
         "data": values(rows),
         "layer": [cells, marker, text],
-        "width": 2 * 370,
-        "height": max(60, (16 * tallest + 24) * (len(comparison.steps) or 1)),
+        "width": 2 * COLUMN_WIDTH,
+        "height": max(60, step_height(tallest) * (len(comparison.steps) or 1)),
     }
+
+
+def step_height(lines: int) -> int:
+    """Pixels of one step's row: ``lines`` of text with :data:`PADDING` above and below."""
+    return LINE_HEIGHT * lines + 2 * PADDING
 
 
 def path_comparison_specs(run: Any) -> list[Spec]:
