@@ -19,11 +19,13 @@ from hypothesis import strategies as st
 
 from tests.service_support import ROOT, ApiServer, Receiver, WorkerProcess, finished, wait_for
 from timepoint.cli import main
+from timepoint.report.pdf import run_pdf
 from timepoint.service.app import create_app
 from timepoint.service.keys import create_key
 from timepoint.service.webhooks import HEADER, verify
 from timepoint.settings import Settings
 from timepoint.store import Store, open_store
+from timepoint.world.record import RunRecord
 
 RUN = {
     "scenario": "showcase/jefferson_dinner.yaml",
@@ -136,6 +138,9 @@ def test_a_run_is_queued_done_by_the_worker_and_served(service, finished_run) ->
     assert "Compromise Dinner" in markdown.text
     assert json.loads(as_json.text)["run_id"] == run_id
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert pdf.content == run_pdf(RunRecord.model_validate(record), "minimal"), (
+        "the API's PDF is not the run folder's and the site's"
+    )
     assert [r["run_id"] for r in listed.json()] == [run_id]
     assert other.json() == []
     assert service.store.load_run(run_id).status == "completed"

@@ -20,7 +20,7 @@ from timepoint.batch.spec import expand_grid
 from timepoint.calibrate.questions import load_questions
 from timepoint.errors import RunNotFound, ServiceError
 from timepoint.report.narrative import narrative_json, narrative_markdown
-from timepoint.report.pdf import narrative_pdf
+from timepoint.report.pdf import run_pdf
 from timepoint.service import problems
 from timepoint.service.keys import ApiKey
 from timepoint.service.limits import RateLimiter
@@ -261,14 +261,12 @@ def create_app(
         format: Literal["md", "json", "pdf"] = "md",
         detail: Literal["minimal", "summary", "comprehensive"] = "summary",
     ) -> Response:
-        """The run's narrative as Markdown, JSON or PDF."""
+        """The run's narrative as Markdown, JSON or PDF (the PDF of the run folder and the site)."""
         record = store.load_run(service.owned_run_id(key, ident))
         if format == "json":
             return Response(narrative_json(record, detail), media_type="application/json")
         if format == "pdf":
-            return Response(
-                narrative_pdf(record, detail, charts=False), media_type="application/pdf"
-            )
+            return Response(run_pdf(record, detail), media_type="application/pdf")
         return Response(narrative_markdown(record, detail), media_type="text/markdown")
 
     @app.post("/runs/{ident}/ask", status_code=202, tags=["runs"], responses=ERRORS)
