@@ -11,6 +11,7 @@ from timepoint.llm.drafts import EventDraft
 from timepoint.llm.offline import OfflineModel
 from timepoint.llm.task_data import read_task_data
 from timepoint.settings import Settings
+from timepoint.synthesis.crowd import PLACEHOLDER
 from timepoint.synthesis.on_demand import CrowdMemberDraft
 from timepoint.world import EntityRole, ExposureKind, ResolutionLevel
 from timepoint.world.references import unknown_references
@@ -47,6 +48,16 @@ def test_offline_crowd_member_is_drawn_from_the_scene():
     )
     assert "Jefferson's rooms" in draft.description and "12" in draft.description
     assert "assumption" in draft.description and draft.vantage
+    taken = {"Thomas Jefferson", "James Madison"}
+    named = CrowdMemberDraft.offline_answer(
+        {**context, "period": "1790-06-20", "taken": taken}, random.Random(3)
+    )
+    assert named["name"] not in taken and " " in named["name"]
+
+
+def test_a_crowd_member_given_a_numbered_label_is_refused():
+    with pytest.raises(ValueError, match="numbered label"):
+        CrowdMemberDraft(name="Attendee 47", description="d", vantage="v")
 
 
 def test_asking_about_a_crowd_member_creates_it_where_it_could_have_been(tmp_path):
@@ -55,7 +66,9 @@ def test_asking_about_a_crowd_member_creates_it_where_it_could_have_been(tmp_pat
     record = run.record
     entity = next(e for e in record.entities if e.id == "attendee_47")
     assert entity.on_demand and entity.role is EntityRole.BACKGROUND
-    assert entity.resolution is ResolutionLevel.SCENE and entity.name == "Attendee 47"
+    assert entity.resolution is ResolutionLevel.SCENE
+    assert not PLACEHOLDER.match(entity.name) and entity.name != "Attendee 47"
+    assert entity.name not in {e.name for e in record.entities if e.id != "attendee_47"}
     location = record.timepoints[0].location
     assert location in entity.description
     present = [t.id for t in record.timepoints if "attendee_47" in t.entities_present]

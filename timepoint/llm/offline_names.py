@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import product
 from typing import Any
 
@@ -190,3 +190,15 @@ def crowd_names(ctx: dict[str, Any], rng: random.Random, _leak: float) -> dict[s
 def _year(period: str) -> int:
     found = re.match(r"-?\d{1,4}", period.strip())
     return int(found.group()) if found else MODERN_FROM
+
+
+def person_name(period: str, taken: Iterable[str], rng: random.Random) -> str:
+    """A person's name of ``period`` (a date or year) that is none of ``taken``."""
+    modern = _year(period) >= MODERN_FROM
+    given, surnames = (
+        (_MODERN_GIVEN, _MODERN_SURNAMES) if modern else (_OLDER_GIVEN, _OLDER_SURNAMES)
+    )
+    used = {" ".join(str(name).split()).casefold() for name in taken}
+    names = [f"{g} {s}" for g, s in product(given, surnames)]
+    rng.shuffle(names)
+    return next(n for n in names if n.casefold() not in used)

@@ -13,13 +13,15 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from timepoint.kernel.context import RunContext, ask_model
 from timepoint.kernel.state import WorldState
 from timepoint.llm.base import ActionType
 from timepoint.llm.bounded import Signed, percent
+from timepoint.llm.offline_names import person_name
 from timepoint.llm.structured import expect_answer
+from timepoint.synthesis.crowd import PLACEHOLDER
 from timepoint.world import Entity, EntityKind, EntityRole, ExposureKind, ResolutionLevel, Timepoint
 from timepoint.world.causal import causal_path
 from timepoint.world.exposure import make_fact
@@ -42,6 +44,7 @@ class CrowdMemberDraft(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    name: str = Field(min_length=1, max_length=80)
     description: str
     vantage: str
     voice: str = ""
@@ -49,7 +52,8 @@ class CrowdMemberDraft(BaseModel):
 
     @classmethod
     def offline_answer(cls, context: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-        """A person drawn from the scene: its place, its crowd, the moment they are asked about."""
+        """A person drawn from the scene: a name of its period, its place, its crowd, the moment
+        they are asked about."""
         noun = context.get("noun", "attendee")
         place = context.get("location") or "the gathering"
         crowd = context.get("crowd_size") or 0
@@ -61,6 +65,7 @@ class CrowdMemberDraft(BaseModel):
             f"An {noun}" if noun[0] in "aeiou" else f"A {noun}"
         ) + f" at {place}, {among} present, {mood} as {topic_of(event, 10) or 'events unfold'}"
         return {
+            "name": person_name(str(context.get("period", "")), context.get("taken", []), rng),
             "description": description.rstrip(".") + ".",
             "vantage": vantage,
             "voice": rng.choice(("plain-spoken", "hesitant", "observant", "wry")),
@@ -70,6 +75,13 @@ class CrowdMemberDraft(BaseModel):
                 "neuroticism": percent(rng.uniform(-0.6, 0.5)),
             },
         }
+
+    @field_validator("name")
+    @classmethod
+    def _a_proper_name(cls, name: str) -> str:
+        if PLACEHOLDER.match(name.strip()):
+            raise ValueError(f"{name!r} is a numbered label; give the person a proper name")
+        return name.strip()
 
 
 def _scene_view(state: WorldState, tp: Timepoint) -> dict[str, Any]:
@@ -107,20 +119,25 @@ def materialize(
     """Create the entity ``ref`` at ``anchor``'s scene; returns it and the tokens spent."""
     noun, _, number = ref.rpartition("_")
     view = _scene_view(state, anchor)
+    taken = sorted(e.name for e in state.entities.values())
     context = {
         "noun": noun,
         "number": number,
         "event": anchor.event,
         "timepoint": anchor.id,
+        "period": anchor.timestamp.date().isoformat(),
+        "taken": taken,
         **view,
     }
-    name = f"{noun.replace('_', ' ').title()} {number}"
+    label = f"{noun.replace('_', ' ')} {number}"
     prompt = (
         f"Scenario: {state.scenario.title}. At {anchor.location or 'the scene'} "
         f"({anchor.timestamp.isoformat()}): {anchor.event}\n"
         f"The crowd numbers {view['crowd_size'] or 'unknown'}; mood {view['mood'] or 'unknown'}.\n"
-        f"Describe {name}, one of those present: description, where they stood (vantage), "
-        "voice, traits (whole percentages, -100..100). Stay consistent with the scene."
+        f"Describe {label}, one of those present: a proper name fitting the time and place "
+        "(not a numbered label, and none of the names in `taken`), description, where they "
+        "stood (vantage), voice, traits (whole percentages, -100..100). Stay consistent with "
+        "the scene."
     )
     completion = ask_model(
         ctx,
@@ -135,7 +152,7 @@ def materialize(
     draft = expect_answer(completion.parsed, CrowdMemberDraft)
     entity = Entity(
         id=ref,
-        name=name,
+        name=draft.name,
         kind=EntityKind.HUMAN,
         role=EntityRole.BACKGROUND,
         description=f"{draft.description} Stood {draft.vantage}.",
