@@ -218,3 +218,23 @@ def test_one_table_names_every_variable_a_container_reads() -> None:
     table = environment_table()
     assert read - table == set(), "add these to the README's table"
     assert table - read - {"DASK_WORKER_NAME"} == set(), "the table names variables nothing reads"
+
+
+def max_connections(args: list[str]) -> int:
+    [setting] = [a for a in args if a.startswith("max_connections=")]
+    return int(setting.split("=")[1])
+
+
+def test_the_database_takes_a_connection_for_every_job_the_workers_can_run() -> None:
+    # one connection per running job (benchmarks/store_write_rate.py), 50 for the API pods
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())["services"]
+    threads = int(
+        compose["worker"]["command"][compose["worker"]["command"].index("--nthreads") + 1]
+    )
+    jobs = compose["worker"]["deploy"]["replicas"] * threads
+    assert max_connections(compose["postgres"]["command"]) >= jobs + 50
+    [worker] = the("DaskCluster", "timepoint-dask")["spec"]["worker"]["spec"]["containers"]
+    threads = int(worker["args"][worker["args"].index("--nthreads") + 1])
+    jobs = the("DaskAutoscaler", "timepoint-dask")["spec"]["maximum"] * threads
+    [database] = the("StatefulSet", "postgres")["spec"]["template"]["spec"]["containers"]
+    assert max_connections(database["args"]) >= jobs + 50
