@@ -21,7 +21,10 @@ FROM python:${PYTHON_VERSION}-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    TIMEPOINT_HOME=/data
+    TIMEPOINT_HOME=/data \
+    HOME=/tmp
+# HOME=/tmp: caches of Dask and the PDF renderer go to /tmp, writable even where the root
+# filesystem is read-only (the Kubernetes pods mount an emptyDir there)
 RUN groupadd --system --gid 10001 timepoint \
     && useradd --system --uid 10001 --gid timepoint --home-dir /app --no-create-home \
        --shell /usr/sbin/nologin timepoint
