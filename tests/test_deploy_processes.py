@@ -162,7 +162,10 @@ def test_compose_services_are_the_ones_the_issue_names():
     api = services["api"]["environment"]
     assert api["DASK_SCHEDULER_ADDRESS"] == "tcp://scheduler:8786"
     assert api["TIMEPOINT_DB_URL"].startswith("postgresql://timepoint@postgres:5432/")
-    assert "password" not in api["TIMEPOINT_DB_URL"].split("@")[0].removeprefix("postgresql://")
+    user = api["TIMEPOINT_DB_URL"].removeprefix("postgresql://").split("@")[0]
+    assert ":" not in user, "the password comes from the secret file, never the URL"
+    assert api["TIMEPOINT_DB_PASSWORD_FILE"] == "/run/secrets/db_password"
+    assert services["api"]["secrets"] == services["postgres"]["secrets"] == ["db_password"]
     assert services["postgres"]["volumes"] == ["pgdata:/var/lib/postgresql/data"]
     assert dockerfile_entrypoint() == ["timepoint"]
 
