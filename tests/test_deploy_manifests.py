@@ -122,7 +122,7 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
 
 
 def test_only_the_api_and_the_dask_workers_reach_the_database() -> None:
-    [policy] = by_kind("NetworkPolicy")
+    policy = the("NetworkPolicy", "postgres-clients")
     database = the("StatefulSet", "postgres")
     assert selects(
         policy["spec"]["podSelector"], database["spec"]["template"]["metadata"]["labels"]
@@ -139,6 +139,28 @@ def test_only_the_api_and_the_dask_workers_reach_the_database() -> None:
     assert all(set(peer) == {"podSelector"} for peer in rule["from"]), "no namespace or IP peers"
     for labels, allowed in ((api, True), (worker, True), (scheduler, False), (database, False)):
         assert any(selects(s, labels) for s in sources) is allowed, labels
+
+
+def test_only_the_api_the_workers_and_the_operator_reach_the_scheduler() -> None:
+    policy = the("NetworkPolicy", "dask-scheduler-clients")
+    cluster = the("DaskCluster", "timepoint-dask")
+    assert (
+        policy["spec"]["podSelector"]["matchLabels"]
+        == cluster["spec"]["scheduler"]["service"]["selector"]
+    )
+    [rule] = policy["spec"]["ingress"]
+    service_ports = {p["port"] for p in cluster["spec"]["scheduler"]["service"]["ports"]}
+    assert {p["port"] for p in rule["ports"]} == service_ports
+    api = the("Deployment", "timepoint-api")["spec"]["template"]["metadata"]["labels"]
+    worker = {"dask.org/cluster-name": "timepoint-dask", "dask.org/component": "worker"}
+    database = the("StatefulSet", "postgres")["spec"]["template"]["metadata"]["labels"]
+    pods = [peer["podSelector"] for peer in rule["from"] if "podSelector" in peer]
+    for labels, allowed in ((api, True), (worker, True), (database, False)):
+        assert any(selects(s, labels) for s in pods) is allowed, labels
+    namespaces = [peer["namespaceSelector"] for peer in rule["from"] if "namespaceSelector" in peer]
+    assert namespaces == [{"matchLabels": {"kubernetes.io/metadata.name": "dask-operator"}}]
+    readme = (ROOT / "README.md").read_text()
+    assert "-n dask-operator" in readme, "the README installs the operator where the policy expects"
 
 
 def env(container: dict[str, Any]) -> dict[str, Any]:
