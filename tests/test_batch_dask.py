@@ -126,3 +126,24 @@ def test_dask_scheduler_address_runs_batch_under_a_shared_rate_limit(
     runs = [store.load_run(row["run_id"]) for row in store.jobs(summary.batch_id)]
     assert sorted(r.seed for r in runs) == [0, 1, 2]
     assert all(r.status == "completed" for r in runs)
+
+
+def test_workers_that_join_a_running_cluster_widen_the_driver_window():
+    from distributed import Client, LocalCluster
+
+    from timepoint.batch.backends import DaskBackend
+    from timepoint.batch.driver import Driver
+
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        backend = DaskBackend(1, client, refresh_s=0)
+        driver = Driver(backend, None, None, None, None)  # only its window is asked for
+        assert (backend.capacity, driver.window) == (2, 4)
+        cluster.scale(3)  # what an autoscaler does while a batch runs
+        client.wait_for_workers(3, timeout=30)
+        assert (backend.capacity, driver.window) == (6, 12)
+        assert Driver(backend, None, None, None, None, window=5).window == 5

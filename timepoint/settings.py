@@ -16,6 +16,12 @@ TIMEPOINT_LLM_PRICE_MARGIN  budgets reserve list price times this (default 1.25)
 TIMEPOINT_LLM_REGISTRY      extra model registry YAML (local models, custom prices)
 TIMEPOINT_HOME              where runs are written (default ``runs/`` in the project root)
 TIMEPOINT_DB_URL            run store URL (default SQLite under TIMEPOINT_HOME)
+TIMEPOINT_DB_PASSWORD_FILE  a file holding the password of TIMEPOINT_DB_URL (a Docker or
+                            Kubernetes secret); the URL itself then names no password
+TIMEPOINT_LLM_API_KEY_FILE  a file holding the endpoint key, when TIMEPOINT_LLM_API_KEY is
+                            unset
+DASK_SCHEDULER_ADDRESS      Dask's own variable: the scheduler ``timepoint serve`` and
+                            ``timepoint worker`` send batches to when no ``--cluster`` is given
 =========================== ==============================================================
 
 Without ``TIMEPOINT_HOME`` the store does not depend on the current folder: :func:`project_root`
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -95,6 +102,7 @@ class Settings(BaseModel):
     registry_path: Path | None = None
     max_response_bytes: int = Field(8 * 1024 * 1024, ge=1024)
     price_margin: float = Field(1.25, ge=1.0)
+    dask_scheduler: str | None = None
 
     @field_validator("api_key")
     @classmethod
@@ -105,7 +113,8 @@ class Settings(BaseModel):
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         for name, value in super().__repr_args__():
-            yield name, public_url(value) if name == "base_url" else value
+            shown = name in ("base_url", "db_url") and isinstance(value, str)
+            yield name, public_url(value) if shown else value
 
     @classmethod
     def from_env(
@@ -123,7 +132,16 @@ class Settings(BaseModel):
         def get(name: str) -> str | None:
             return env.get(name) or None
 
-        key = get("TIMEPOINT_LLM_API_KEY") or get("OPENROUTER_API_KEY")
+        key = (
+            get("TIMEPOINT_LLM_API_KEY")
+            or get("OPENROUTER_API_KEY")
+            or _secret_file(get("TIMEPOINT_LLM_API_KEY_FILE"), "TIMEPOINT_LLM_API_KEY_FILE")
+        )
+        db_url = get("TIMEPOINT_DB_URL")
+        password_file = get("TIMEPOINT_DB_PASSWORD_FILE")
+        if password_file:
+            password = _secret_file(password_file, "TIMEPOINT_DB_PASSWORD_FILE")
+            db_url = with_password(db_url, password or "")
         registry = get("TIMEPOINT_LLM_REGISTRY")
         home, home_source = default_home({k: v for k, v in env.items() if v}, cwd)
         return cls(
@@ -132,7 +150,7 @@ class Settings(BaseModel):
             model=get("TIMEPOINT_LLM_MODEL"),
             home=home,
             home_source=home_source,
-            db_url=get("TIMEPOINT_DB_URL"),
+            db_url=db_url,
             rpm=_number(get("TIMEPOINT_LLM_RPM"), "TIMEPOINT_LLM_RPM", int, "60"),
             timeout=_number(get("TIMEPOINT_LLM_TIMEOUT"), "TIMEPOINT_LLM_TIMEOUT", float, "120")
             or 120.0,
@@ -145,6 +163,7 @@ class Settings(BaseModel):
             )
             or 8 * 1024 * 1024,
             price_margin=_margin(get("TIMEPOINT_LLM_PRICE_MARGIN")),
+            dask_scheduler=get("DASK_SCHEDULER_ADDRESS"),
         )
 
     @property
@@ -176,6 +195,52 @@ class Settings(BaseModel):
         model = self.model or "selected per action from the registry"
         rpm = f", {self.rpm} requests/minute" if self.rpm else ""
         return f"LLM: {public_url(self.base_url)} (API key set; model: {model}{rpm})"
+
+
+def _secret_file(path: str | None, name: str) -> str | None:
+    """The text of the secret file ``path`` names, stripped (None when ``path`` is None)."""
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip() or None
+    except OSError as error:
+        raise ConfigurationError(
+            f"{name}={path!r} cannot be read ({error.strerror}); mount the secret file there "
+            "or unset the variable"
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigurationError(
+            f"{name}={path!r} is not UTF-8 text; write the secret alone in the file"
+        ) from None
+
+
+def with_password(url: str | None, password: str) -> str:
+    """``url`` with ``password`` as the password of its user (``TIMEPOINT_DB_PASSWORD_FILE``).
+
+    Raises:
+        ConfigurationError: there is no URL, it has no user, or it already names a password.
+    """
+    if not url or not password:
+        raise ConfigurationError(
+            "TIMEPOINT_DB_PASSWORD_FILE is set but "
+            + ("TIMEPOINT_DB_URL is not" if not url else "the file is empty")
+            + "; set TIMEPOINT_DB_URL=postgresql://USER@HOST:5432/DB and put the password alone "
+            "in the file"
+        )
+    parts = urllib.parse.urlsplit(url)
+    user, at, host = parts.netloc.rpartition("@")
+    if not at or not user:
+        raise ConfigurationError(
+            f"TIMEPOINT_DB_URL={public_url(url)!r} names no user for the password of "
+            "TIMEPOINT_DB_PASSWORD_FILE; write it as postgresql://USER@HOST:5432/DB"
+        )
+    if ":" in user:
+        raise ConfigurationError(
+            f"TIMEPOINT_DB_URL={public_url(url)!r} already holds a password and "
+            "TIMEPOINT_DB_PASSWORD_FILE gives another; keep the password in one of them"
+        )
+    netloc = f"{user}:{urllib.parse.quote(password, safe='')}@{host}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def _margin(raw: str | None) -> float:

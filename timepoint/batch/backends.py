@@ -11,8 +11,9 @@ tasks get unique keys and ``pure=False`` so no two jobs are ever merged.
 - ``dask`` with ``cluster=None``: a ``distributed.LocalCluster`` of ``workers`` processes on
   127.0.0.1, dashboard on a random local port (never 8787).
 - ``dask`` with ``cluster="tcp://host:port"``: an existing scheduler; its workers' threads are
-  the capacity. Workers must reach the run store (PostgreSQL, or a shared filesystem for
-  SQLite) and the scenario files.
+  the capacity, read again every few seconds, so workers that join while a batch runs (an
+  autoscaled pool) get its jobs too. Workers must reach the run store (PostgreSQL, or a shared
+  filesystem for SQLite) and the scenario files.
 
 Local worker processes die with the driver (:func:`~timepoint.batch.lifeline.bind_to_parent`
 is their initializer), so a driver killed with ``kill -9`` leaves no worker running its queued
@@ -22,7 +23,9 @@ keep a job whose driver is gone from recording its result and from making furthe
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
@@ -30,11 +33,17 @@ from timepoint.batch.local import LocalBackend  # joblib: the optional batch ext
 from timepoint.errors import BatchError
 
 BACKENDS = ("local", "dask")
+#: seconds between two looks at a Dask cluster's threads
+CAPACITY_REFRESH_S = 5.0
 
 
 class Backend(Protocol):
     name: str
-    capacity: int
+
+    @property
+    def capacity(self) -> int:
+        """Jobs the backend runs at once now."""
+        ...
 
     def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any: ...
 
@@ -52,8 +61,16 @@ class DaskBackend:
 
     name = "dask"
 
-    def __init__(self, workers: int, cluster: Any = None, threads_per_worker: int = 1):
+    def __init__(
+        self,
+        workers: int,
+        cluster: Any = None,
+        threads_per_worker: int = 1,
+        refresh_s: float = CAPACITY_REFRESH_S,
+    ):
         from distributed import Client, LocalCluster
+
+        self.refresh_s = refresh_s
 
         self._cluster = None
         if cluster is None:
@@ -80,10 +97,21 @@ class DaskBackend:
             self.client = cluster
             self._own_client = False
         self.client.wait_for_workers(1, timeout=60)
-        threads = sum(self.client.nthreads().values())
-        self.capacity = max(1, threads)
+        self._capacity = max(1, sum(self.client.nthreads().values()))
+        self._counted = time.monotonic()
         where = "LocalCluster" if self._cluster is not None else self.client.scheduler.address
         self._description = f"dask: {self.capacity} worker threads ({where})"
+
+    @property
+    def capacity(self) -> int:
+        """The cluster's worker threads, counted again once ``refresh_s`` has passed (at
+        least 1: jobs wait on the scheduler while no worker is there)."""
+        if time.monotonic() - self._counted >= self.refresh_s:
+            # a scheduler that does not answer leaves the last count
+            with contextlib.suppress(OSError, TimeoutError):
+                self._capacity = max(1, sum(self.client.nthreads().values()))
+            self._counted = time.monotonic()
+        return self._capacity
 
     def submit(self, fn: Callable[..., Any], *args: Any, key: str) -> Any:
         return self.client.submit(fn, *args, key=key, pure=False, retries=0)

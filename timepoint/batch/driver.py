@@ -83,7 +83,8 @@ class Driver:
         ctx: the context sent with every task.
         fn: the top-level job function ``fn(payload, ctx, cap_usd) -> JobResult``.
         ledger: the batch budget (reserve before submit, settle after).
-        window: most tasks in flight at once (default: twice the backend's capacity).
+        window: most tasks in flight at once (default: twice the backend's capacity, which
+            grows and shrinks with a Dask cluster's workers).
         fail_fast: stop submitting after the first failed job.
         progress: the progress display.
         lease: the driver's lease on the batch; once it is lost (another process took the
@@ -108,12 +109,17 @@ class Driver:
         self.ctx = ctx
         self.fn = fn
         self.ledger = ledger
-        self.window = window or 2 * backend.capacity
+        self._window = window
         self.fail_fast = fail_fast
         self.progress = progress or NoProgress()
         self.lease = lease
         self.tally = Tally()
         self._in_flight: dict[Any, _Flight] = {}
+
+    @property
+    def window(self) -> int:
+        """Most tasks in flight at once, now."""
+        return self._window or 2 * self.backend.capacity
 
     def execute(self, tasks: Iterator[Task]) -> Tally:
         """Run ``tasks`` to the end (or until a stop); returns the counters."""

@@ -14,7 +14,12 @@ from pathlib import Path
 
 import uvicorn
 
-from timepoint.commands.worker import webhook_secrets, worker_processes
+from timepoint.commands.worker import (
+    add_backend_arguments,
+    batch_target,
+    webhook_secrets,
+    worker_processes,
+)
 from timepoint.service.app import create_app
 from timepoint.service.limits import DEFAULT_RATE_PER_MINUTE, RateLimiter
 from timepoint.service.webhooks import load_webhooks
@@ -29,8 +34,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=1, metavar="N", help="worker processes to start (0: none)"
     )
-    parser.add_argument("--backend", choices=("local", "dask"), default="local")
-    parser.add_argument("--cluster", metavar="URL", help="Dask scheduler, e.g. tcp://host:8786")
+    add_backend_arguments(parser)
     parser.add_argument("--library", type=Path, default=Path("scenarios"), help="scenario folder")
     parser.add_argument(
         "--questions", type=Path, default=Path("questions"), help="question-set folder"
@@ -46,12 +50,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=handle)
 
 
-def worker_command(args: argparse.Namespace) -> list[str]:
+def worker_command(args: argparse.Namespace, settings: Settings) -> list[str]:
     """The command line of one worker process."""
+    backend, cluster = batch_target(args, settings)
     command = [sys.executable, "-m", "timepoint.cli", "worker", "--bound"]
-    command += ["--backend", args.backend]
-    if args.cluster:
-        command += ["--cluster", args.cluster]
+    command += ["--backend", backend]
+    if cluster:
+        command += ["--cluster", cluster]
     if args.webhooks:
         command += ["--webhooks", str(args.webhooks)]
     return command
@@ -72,7 +77,7 @@ def handle(args: argparse.Namespace) -> int:
         webhook_secrets=webhook_secrets(settings),
     )
     try:
-        with worker_processes(worker_command(args), args.workers):
+        with worker_processes(worker_command(args, settings), args.workers):
             uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
     finally:
         store.close()

@@ -20,12 +20,35 @@ from timepoint.store import open_store
 
 def register(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``timepoint worker``."""
-    parser.add_argument("--backend", choices=("local", "dask"), default="local")
-    parser.add_argument("--cluster", metavar="URL", help="Dask scheduler, e.g. tcp://host:8786")
+    add_backend_arguments(parser)
     parser.add_argument("--lease", type=float, default=LEASE_S, metavar="S", help="lease seconds")
     parser.add_argument("--webhooks", type=Path, metavar="FILE", help="webhooks YAML file")
     parser.add_argument("--bound", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(handler=handle)
+
+
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--backend`` and ``--cluster`` of ``timepoint worker`` and ``timepoint serve``."""
+    parser.add_argument(
+        "--backend",
+        choices=("local", "dask"),
+        help="where batches run (default: dask when a scheduler is known, else local)",
+    )
+    parser.add_argument(
+        "--cluster",
+        metavar="URL",
+        help="Dask scheduler, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS)",
+    )
+
+
+def batch_target(args: argparse.Namespace, settings: Settings) -> tuple[str, str | None]:
+    """The backend and Dask scheduler the arguments and settings choose: ``--cluster``, else
+    ``DASK_SCHEDULER_ADDRESS``; ``--backend`` defaults to ``dask`` when there is a scheduler.
+    ``--backend local`` ignores ``DASK_SCHEDULER_ADDRESS``."""
+    if args.backend == "local":
+        return "local", args.cluster
+    cluster = args.cluster or settings.dask_scheduler
+    return ("dask" if cluster or args.backend == "dask" else "local"), cluster
 
 
 def webhook_secrets(settings: Settings) -> WebhookSecrets:
@@ -63,6 +86,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.bound:
         set_parent_death_signal(signal.SIGTERM)
     settings = Settings.from_env()
+    backend, cluster = batch_target(args, settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with open_store(settings.db_url, home=settings.home) as store:
@@ -71,13 +95,14 @@ def handle(args: argparse.Namespace) -> int:
         worker = Worker(
             store,
             settings,
-            backend=args.backend,
-            cluster=args.cluster,
+            backend=backend,
+            cluster=cluster,
             lease_s=args.lease,
             notify=dispatcher.notify,
             say=lambda line: print(line, flush=True),
         )
-        print(f"timepoint worker {worker.token}: waiting for work", flush=True)
+        where = f"dask at {cluster}" if cluster else backend
+        print(f"timepoint worker {worker.token} ({where}): waiting for work", flush=True)
         try:
             worker.serve(stop)
         finally:
