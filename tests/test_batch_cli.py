@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -135,3 +136,13 @@ def test_sweep_executes_the_notebook_per_grid_point_and_links_runs(tmp_path):
         "cell 2",
     )
     assert "refused" in failed["message"]
+    listed = result.stdout.split("executed notebooks:\n", 1)[1].splitlines()
+    assert [line.split()[:2] for line in listed] == [
+        ["seed=0", "completed"],
+        ["seed=1", "completed"],
+        ["seed=2", "failed"],
+    ], "every executed notebook is printed with its parameters, in grid order"
+    for line, seed in zip(listed, (0, 1, 2), strict=True):
+        output = home / "sweeps" / batch["batch_id"] / f"{by_seed[seed]['job_id']}.ipynb"
+        assert Path(line.split()[2]).resolve() == output.resolve()
+    assert f"run {by_seed[0]['run_id']}" in listed[0]
