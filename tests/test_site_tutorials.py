@@ -224,3 +224,8 @@ def test_freeze_command_runs_only_stale_tutorials_offline(tmp_path):
     assert run("--check").returncode == 0
     unknown = run("nope")
     assert unknown.returncode == 2 and "no tutorial 'nope'" in unknown.stderr
+    _tutorial(tutorials.source, "gamma", "raise ValueError('broken on purpose')")
+    failed = run("gamma")
+    assert failed.returncode == 2
+    assert "tutorial gamma failed, its frozen copy is unchanged" in failed.stderr
+    assert "broken on purpose" in failed.stderr and not tutorials.frozen_copy("gamma").exists()

@@ -134,7 +134,8 @@ def freeze_one(tutorials: Tutorials, name: str) -> Path:
     write its frozen copy atomically; returns the copy's path.
 
     Raises:
-        ReportError: papermill or jupyter_client is missing, or a cell failed.
+        ReportError: papermill is missing, or a cell failed (the executed notebook is kept
+            in the temporary folder as ``timepoint-freeze/<name>.failed.ipynb``).
     """
     import nbformat
     from jupyter_client import KernelManager
@@ -148,7 +149,8 @@ def freeze_one(tutorials: Tutorials, name: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="timepoint-freeze-") as tmp:
         home = str(Path(tmp) / "runs")
-        executed = Path(tmp) / f"{name}.ipynb"
+        # outside the temporary folder, so a failed execution's notebook is kept to read
+        executed = Path(tempfile.gettempdir()) / "timepoint-freeze" / f"{name}.ipynb"
         km = KernelManager(kernel_name=KERNEL)
         km.start_kernel(
             cwd=str(tutorials.source.resolve()), env=_offline_env(), stderr=subprocess.DEVNULL
@@ -156,9 +158,14 @@ def freeze_one(tutorials: Tutorials, name: str) -> Path:
         try:
             job = ReportJob("tutorial", executed, {"home": home}, "", source)
             execute_report(job, km=km)
+        except ReportError as error:
+            raise ReportError(
+                f"tutorial {name} failed, its frozen copy is unchanged: {error}"
+            ) from None
         finally:
             km.shutdown_kernel(now=True)
         notebook = slim(nbformat.read(executed, as_version=4), home)
+        executed.unlink()
     notebook.metadata["timepoint"] = {
         "freeze": {
             "source": f"{SOURCE_DIR.as_posix()}/{source.name}",
@@ -204,11 +211,12 @@ def freeze_tutorials(
     """
     say = progress or (lambda line: None)
     chosen = select(tutorials, names)
-    todo = [n for n in chosen if everything or freeze_state(tutorials, n) != "current"]
-    say(f"{len(chosen) - len(todo)} of {len(chosen)} frozen tutorials current, {len(todo)} to run")
+    states = {n: freeze_state(tutorials, n) for n in chosen}
+    todo = [n for n in chosen if everything or states[n] != "current"]
+    current = sum(state == "current" for state in states.values())
+    say(f"{current} of {len(chosen)} frozen tutorials current, {len(todo)} to run")
     for count, name in enumerate(todo, 1):
-        state = freeze_state(tutorials, name)
-        say(f"[{count}/{len(todo)}] {name} ({state}) …")
+        say(f"[{count}/{len(todo)}] {name} ({states[name]}) …")
         path = freeze_one(tutorials, name)
         say(f"[{count}/{len(todo)}] {name} frozen: {path} ({path.stat().st_size // 1024} KiB)")
     return todo
