@@ -1,5 +1,6 @@
 """Every page type of the site in headless Chromium at 1400×1000: live charts drawn by the
-bundled vega-embed (first chart visible without scrolling), no console error, no request off
+bundled vega-embed (first chart visible without scrolling; on a tutorial page, below its
+introduction and code, once scrolled to), no console error, no request off
 localhost, the site search, filters kept in the URL, the call viewer, and pages opened from
 ``file://``. Screenshots of each page type go to ``$TIMEPOINT_SCREENSHOTS`` (default: the
 test's temporary folder); ``docs/screenshots/`` holds a committed set.
@@ -16,11 +17,12 @@ from pathlib import Path
 import pytest
 
 import timepoint as tp
+from timepoint.report.freeze import Tutorials
 from timepoint.report.serve import serve_site
 from timepoint.report.site import build_site
 from timepoint.settings import Settings
 
-from .conftest import JEFFERSON, SCENARIOS
+from .conftest import JEFFERSON, ROOT, SCENARIOS
 from .test_site_browser import CHROMIUM, DevTools
 
 pytestmark = [
@@ -38,11 +40,13 @@ FIRST_CHART = """(() => {
   return {top: box.top, bottom: box.bottom, height: box.height,
           live: chart.querySelectorAll('.tp-live svg').length};
 })()"""
+SCROLL_TO_CHART = "document.querySelector('.tp-chart').scrollIntoView({block: 'center'})"
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """A site with two forward runs, a branching run (paths page), a batch and costs."""
+    """A site with two forward runs, a branching run (paths page), a batch, costs and the
+    repository's tutorials (from their frozen copies)."""
     root = tmp_path_factory.mktemp("pages")
     settings = Settings(home=root / "runs")
     first = tp.run(JEFFERSON, settings=settings)
@@ -54,7 +58,9 @@ def site(tmp_path_factory):
         settings=settings,
         progress=False,
     )
-    folder = build_site(settings=settings, renderer="nbconvert", out=root / "_site")
+    folder = build_site(
+        settings=settings, renderer="nbconvert", out=root / "_site", tutorials=Tutorials.of(ROOT)
+    )
     server = serve_site(folder, port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -114,6 +120,8 @@ def _page_types(site: dict) -> dict[str, str]:
         "batch": f"batches/{batch.batch_id}.html",
         "costs": "costs.html",
         "calls": f"runs/{first.run_id}/calls.html",
+        "tutorials": "tutorials/index.html",
+        "tutorial": "tutorials/01_fidelity_and_tokens.html",
     }
 
 
@@ -124,7 +132,11 @@ def test_every_page_type_draws_its_charts_first_offline(site, browser, shots):
         assert browser.errors() == [], f"{page}: {browser.errors()}"
         assert browser.requested_hosts() <= LOCAL, f"{page}: {browser.requested_hosts()}"
         chart = browser.evaluate(FIRST_CHART)
-        if name in ("index", "calls"):
+        if name == "tutorial":  # its charts follow the introduction and the code
+            browser.evaluate(SCROLL_TO_CHART)
+            chart = browser.evaluate(FIRST_CHART)
+            assert chart["top"] >= -1, f"{page}: {chart}"
+        if name in ("index", "calls", "tutorials"):
             assert chart is None
         else:
             assert chart is not None and chart["live"] == 1, f"{page}: chart not drawn live"

@@ -1,8 +1,11 @@
-"""``timepoint site build|serve``: build the report site from stored runs, or serve it.
+"""``timepoint site build|serve|freeze-tutorials``: build the report site, serve it, or
+execute the tutorials it shows.
 
 ``build`` writes ``_site/`` beside ``TIMEPOINT_HOME`` (``./_site`` by default; ``--out`` to
 change it) with Quarto when installed, else nbconvert, with a calibration page per question set
-in the store. ``serve`` serves it on 127.0.0.1.
+in the store and the tutorials from their frozen copies. ``serve`` serves it on 127.0.0.1.
+``freeze-tutorials`` executes the tutorials whose frozen copy (``_freeze/tutorials/``) is
+missing or stale; ``--check`` only lists them.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import sys
 from pathlib import Path
 
 from timepoint.calibrate.site import calibration_pages
+from timepoint.report.freeze import Tutorials, freeze_state, freeze_tutorials, select
 from timepoint.report.serve import serve_site
 from timepoint.report.site import build_site, site_dir
 from timepoint.settings import Settings
@@ -43,6 +47,25 @@ def register(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument("--dir", type=Path, help="site folder (default: _site beside the runs)")
     serve.set_defaults(handler=handle_serve)
+    freeze = sub.add_parser(
+        "freeze-tutorials",
+        help="execute the tutorials whose frozen copy (_freeze/tutorials/) is missing or stale",
+    )
+    freeze.add_argument(
+        "names", nargs="*", metavar="NAME", help="tutorials to freeze (default: every one)"
+    )
+    freeze.add_argument(
+        "--all", dest="everything", action="store_true", help="execute them even when current"
+    )
+    freeze.add_argument(
+        "--check", action="store_true", help="execute nothing; exit 1 if any copy is stale"
+    )
+    freeze.add_argument(
+        "--dir",
+        type=Path,
+        help="project folder with notebooks/tutorials (default: the folder of the runs)",
+    )
+    freeze.set_defaults(handler=handle_freeze)
 
 
 def handle_build(args: argparse.Namespace) -> int:
@@ -59,6 +82,27 @@ def handle_build(args: argparse.Namespace) -> int:
         progress=lambda line: print(line, file=sys.stderr, flush=True),
     )
     print(f"site: {site / 'index.html'}  (serve with: timepoint site serve)")
+    return 0
+
+
+def handle_freeze(args: argparse.Namespace) -> int:
+    root = args.dir or Path(Settings.from_env().home).resolve().parent
+    tutorials = Tutorials.of(root)
+    if args.check:
+        stale = [(n, freeze_state(tutorials, n)) for n in select(tutorials, args.names)]
+        for name, state in stale:
+            if state != "current":
+                print(f"{name}: frozen copy {state}; run: {tutorials.refreeze_command(name)}")
+        current = sum(state == "current" for _, state in stale)
+        print(f"{current} of {len(stale)} frozen tutorials current")
+        return 0 if current == len(stale) else 1
+    done = freeze_tutorials(
+        tutorials,
+        args.names,
+        everything=args.everything,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(f"frozen: {', '.join(done) or 'nothing (every copy is current)'} in {tutorials.frozen}")
     return 0
 
 

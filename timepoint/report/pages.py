@@ -211,8 +211,15 @@ def page(
     )
 
 
+def shows_code(notebook: Any) -> bool:
+    """Whether a notebook's page shows its code (a tutorial's does: its metadata says
+    ``timepoint.show_code``); report pages show outputs only."""
+    return bool(notebook.metadata.get("timepoint", {}).get("show_code"))
+
+
 def notebook_body(path: Path) -> str:
-    """The HTML body of an executed notebook: outputs only, no inputs, prompts or scripts.
+    """The HTML body of an executed notebook: outputs only (and code, when it
+    :func:`shows_code`), no prompts or scripts.
 
     Raises:
         ReportError: nbconvert is not installed.
@@ -225,12 +232,12 @@ def notebook_body(path: Path) -> str:
             f"building pages needs nbconvert ({error}); install the notebooks extra: "
             "pip install 'timepoint[notebooks]'"
         ) from None
+    notebook = embed_outputs(nbformat.read(path, as_version=4))
     exporter = HTMLExporter(
         template_name="basic",
-        exclude_input=True,
+        exclude_input=not shows_code(notebook),
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
-    notebook = embed_outputs(nbformat.read(path, as_version=4))
     body, _ = exporter.from_notebook_node(notebook)
     return body

@@ -2,7 +2,9 @@
 
 The project is staged beside the executed notebooks; its ``_quarto.yml`` is the site root's
 ``_quarto.yml`` when there is one (so title, theme and navbar can be edited there), else the
-packaged default. Quarto renders the notebooks as they are (``execute: enabled: false``).
+packaged default. Quarto renders the notebooks as they are (``execute: enabled: false``,
+``freeze: true``): tutorial pages are staged from their frozen copies, never executed. Navbar
+entries whose page was not staged (the tutorials, in a project without them) are dropped.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from timepoint.errors import ReportError
 from timepoint.report.embed import embed_outputs
 from timepoint.report.markup import text
 from timepoint.report.packaged import asset
+from timepoint.report.pages import shows_code
 
 
 def quarto_binary() -> str | None:
@@ -39,13 +42,34 @@ def quarto_config(site_root: Path) -> dict[str, Any]:
     return config
 
 
-def front_matter_cell(title: str) -> Any:
-    """A raw cell carrying the page title, the way Quarto reads front matter from a notebook.
+def front_matter_cell(title: str, code: bool = False) -> Any:
+    """A raw cell carrying the page title (and, with ``code``, ``echo: true`` so the page
+    shows its code), the way Quarto reads front matter from a notebook.
 
     Pandoc reads metadata strings as Markdown, so the title goes in as Markdown text."""
     import nbformat
 
-    return nbformat.v4.new_raw_cell("---\n" + yaml.safe_dump({"title": text(title)}) + "---")
+    matter: dict[str, Any] = {"title": text(title)}
+    if code:
+        matter["echo"] = True
+    return nbformat.v4.new_raw_cell("---\n" + yaml.safe_dump(matter) + "---")
+
+
+def keep_staged_navbar(config: dict[str, Any], staged: set[str]) -> dict[str, Any]:
+    """``config`` with navbar entries whose ``href`` is a page of the project but was not
+    staged removed (entries linking elsewhere are kept)."""
+    navbar = (config.get("website") or {}).get("navbar") or {}
+    for side in ("left", "right"):
+        items = navbar.get(side)
+        if isinstance(items, list):
+            navbar[side] = [
+                item
+                for item in items
+                if not isinstance(item, dict)
+                or not str(item.get("href", "")).endswith((".ipynb", ".qmd"))
+                or item["href"] in staged
+            ]
+    return config
 
 
 def chart_scripts_cell(depth: int) -> Any:
@@ -74,7 +98,8 @@ def stage_project(
     if project.exists():
         shutil.rmtree(project)
     project.mkdir(parents=True)
-    config = quarto_config(site_root)
+    staged = {"index.qmd", *(target for _, target, _ in notebooks)}
+    config = keep_staged_navbar(quarto_config(site_root), staged)
     (project / "_quarto.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     # the raw block's fence is longer than any run of backticks in the (escaped) index, so
     # no value can close it and be read as Markdown
@@ -86,7 +111,7 @@ def stage_project(
     )
     for source, target, title in notebooks:
         notebook = embed_outputs(nbformat.read(source, as_version=4))
-        notebook.cells.insert(0, front_matter_cell(title))
+        notebook.cells.insert(0, front_matter_cell(title, code=shows_code(notebook)))
         notebook.cells.append(chart_scripts_cell(len(Path(target).parts) - 1))
         path = project / target
         path.parent.mkdir(parents=True, exist_ok=True)

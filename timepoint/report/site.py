@@ -11,7 +11,8 @@ Where things go (``home`` is ``TIMEPOINT_HOME``, default ``./runs``):
 Pages: ``index.html`` (run browser with search, filters and sorting kept in the URL),
 ``runs/<run_id>.html`` (the timeline first, then narrative, charts, costs, links to the
 narrative files, the executed notebook and the call viewer ``runs/<run_id>/calls.html``),
-``paths/<id>.html`` (path comparisons), ``batches/<batch_id>.html`` and ``costs.html``;
+``paths/<id>.html`` (path comparisons), ``batches/<batch_id>.html``, ``costs.html`` and
+``tutorials/`` (the tutorials' frozen copies, :mod:`timepoint.report.tutorials`);
 pages that higher layers add (:class:`ExtraPage`: calibration reports, say) under their own
 folder, linked from the index; every
 page has the site search (``assets/search-index.js``) and live charts (``assets/``, bundled).
@@ -38,11 +39,13 @@ from timepoint.errors import ReportError
 from timepoint.report import call_viewer, quarto, site_pdf
 from timepoint.report.csp import secure_quarto_site
 from timepoint.report.execute import ReportJob, digest_of
+from timepoint.report.freeze import Tutorials
 from timepoint.report.pages import LinkList, NavLink, index_body, notebook_body, page, templates
 from timepoint.report.parameters import run_parameters, swept_parameters
 from timepoint.report.quarto import quarto_binary
 from timepoint.report.search_index import SearchEntry, index_script, run_entry
 from timepoint.report.site_assets import publish_assets
+from timepoint.report.tutorials import tutorial_pages
 from timepoint.report.workers import execute_reports
 from timepoint.settings import Settings
 from timepoint.store import open_store
@@ -50,6 +53,7 @@ from timepoint.store import open_store
 RENDERERS = ("auto", "quarto", "nbconvert")
 RUN_FILES = ("narrative.md", "narrative.json", "narrative.pdf", "run.json", "scenario.yaml")
 NAV = (NavLink("Runs", "index.html"), NavLink("Costs", "costs.html"))
+TUTORIALS_NAV = NavLink("Tutorials", "tutorials/index.html")
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class SiteBuilder:
         refresh: bool,
         extra: Sequence[ExtraPage] = (),
         progress: Callable[[str], None] | None = None,
+        tutorials: Tutorials | None = None,
     ):
 
         self.settings = settings
@@ -107,6 +112,8 @@ class SiteBuilder:
         self.progress = progress or (lambda line: None)
         self.started = time.monotonic()
         self.records: dict[str, Any] = {}
+        self.tutorials = tutorials or Tutorials.of(self.home.parent)
+        self.nav: tuple[NavLink, ...] = NAV
 
     def say(self, line: str) -> None:
         self.progress(f"[{time.monotonic() - self.started:6.1f} s] {line}")
@@ -253,6 +260,9 @@ class SiteBuilder:
             (self.stage / "costs.ipynb", "costs.ipynb", "Cost analytics"),
             *((self._extra_output(e), f"{e.folder}/{e.slug}.ipynb", e.title) for e in self.extra),
         ]
+        tutorials = tutorial_pages(self.tutorials, self.stage / "tutorials", self.say)
+        notebooks += tutorials.notebooks
+        self.nav = (*NAV, TUTORIALS_NAV) if tutorials.notebooks else NAV
         staging = self.out.parent / f".{self.out.name}.partial"
         if staging.exists():
             shutil.rmtree(staging)
@@ -272,6 +282,7 @@ class SiteBuilder:
         entries += [
             SearchEntry(c.label, "path comparison", c.href, c.label.lower()) for c in comparisons
         ]
+        entries += tutorials.entries
         (staging / "assets" / "search-index.js").write_text(index_script(entries))
         self.say(f"site written: {self.out}")
         if self.out.exists():
@@ -283,12 +294,12 @@ class SiteBuilder:
         self, staging: Path, index: str, notebooks: Sequence[tuple[Path, str, str]]
     ) -> None:
         staging.mkdir(parents=True)
-        (staging / "index.html").write_text(page("Runs", index, NAV, heading="Runs"))
+        (staging / "index.html").write_text(page("Runs", index, self.nav, heading="Runs"))
         for source, target, title in notebooks:
             html_path = staging / Path(target).with_suffix(".html")
             html_path.parent.mkdir(parents=True, exist_ok=True)
             depth = len(Path(target).parts) - 1
-            html_path.write_text(page(title, _cached_body(source), NAV, depth, toc=True))
+            html_path.write_text(page(title, _cached_body(source), self.nav, depth, toc=True))
 
     def batch_label(self, batch_id: str) -> str:
         """``batch-… · 12 jobs · seed × a.b`` (what the batch sweeps)."""
@@ -310,7 +321,7 @@ class SiteBuilder:
             calls, texts = self.store.calls(run_id), self.store.call_texts(run_id)
             body = call_viewer.call_viewer_body(templates(), run_id, calls, texts)
             title = f"LLM calls · {run_id}"
-            html = page(title, body, NAV, 2, heading=title, scripts=(call_viewer.SCRIPT,))
+            html = page(title, body, self.nav, 2, heading=title, scripts=(call_viewer.SCRIPT,))
             target = staging / "runs" / run_id / "calls.html"
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(html)
@@ -368,6 +379,7 @@ def build_site(
     refresh: bool = False,
     extra: Sequence[ExtraPage] = (),
     progress: Callable[[str], None] | None = None,
+    tutorials: Tutorials | None = None,
 ) -> Path:
     """Build the report site and return its folder (see the module docstring for locations).
 
@@ -384,7 +396,10 @@ def build_site(
             (after upgrading Timepoint, say).
         extra: pages added by higher layers (``timepoint site build`` adds a calibration
             page per question set in the store; see :mod:`timepoint.calibrate.site`).
-        progress: called with a line of text per stage and per executed notebook.
+        progress: called with a line of text per stage and per executed notebook (and per
+            tutorial whose frozen copy is missing or stale).
+        tutorials: the tutorials to put on the site from their frozen copies (never
+            executed); default ``notebooks/tutorials`` beside ``TIMEPOINT_HOME``, if any.
 
     Raises:
         ReportError: an unknown renderer, a report notebook that failed, or Quarto failing.
@@ -392,7 +407,7 @@ def build_site(
     """
     if renderer not in RENDERERS:
         raise ReportError(f"renderer {renderer!r} is not one of {', '.join(RENDERERS)}")
-    builder = SiteBuilder(settings, out, workers, refresh, extra, progress)
+    builder = SiteBuilder(settings, out, workers, refresh, extra, progress, tutorials)
     try:
         return builder.build(run_ids, compare, renderer)
     finally:
