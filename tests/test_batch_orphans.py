@@ -26,6 +26,7 @@ from timepoint.batch.job import JobContext, run_job
 from timepoint.batch.lease import this_host
 from timepoint.batch.lifeline import ORPHANED, watch_parent
 from timepoint.commands.offline_server import answer_schemas
+from timepoint.engine.locks import run_lock
 from timepoint.errors import BatchError
 from timepoint.llm.offline import OfflineModel
 from timepoint.llm.offline_server import OfflineEndpoint, OfflineServer
@@ -219,6 +220,19 @@ def test_local_pool_workers_die_with_a_killed_driver(tmp_path, threads):
     assert not _live(alive), [p.cmdline() for p in _live(alive)]
 
 
+def _recover_slowly(home, store, job_id, record) -> None:
+    """Hold the run's writer lock (as another job's recovery does) from before the resumed job
+    looks for its orphan until after, then store the run completed."""
+    with run_lock(home, record.run_id):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if any(a["job_id"] == job_id and a["attempt"] == 2 for a in store.attempts("adopt")):
+                break
+            time.sleep(0.02)
+        time.sleep(0.5)
+        store.save_run(record, store.calls(record.run_id), children=False)
+
+
 def _resume(grid, settings, **options):
     return tp.run_batch(grid, parallel_workers=1, progress=False, settings=settings, **options)
 
@@ -301,9 +315,13 @@ def test_a_job_that_loses_its_lease_stops_calling_the_model_and_records_nothing(
     assert completed == []
 
 
-@pytest.mark.parametrize("closed_by_driver", [False, True], ids=["killed", "worker-died"])
+@pytest.mark.parametrize(
+    "how",
+    ["killed", "worker-died", "killed-before-final-row", "being-recovered-by-another-job"],
+    ids=lambda how: how,
+)
 def test_a_resume_adopts_a_run_its_killed_attempt_stored_but_never_recorded(
-    tmp_path, settings, closed_by_driver
+    tmp_path, settings, how
 ):
     grid = tp.expand_grid(write_scenario(tmp_path), {"seed": range(2)})
     store = open_store(settings.db_url, home=settings.home)
@@ -325,14 +343,26 @@ def test_a_resume_adopts_a_run_its_killed_attempt_stored_but_never_recorded(
         settings=settings,
         run_id="20260101-000000-orphan",
     )
-    if closed_by_driver:  # the driver saw the worker die and closed its attempt as failed
+    if how in ("killed-before-final-row", "being-recovered-by-another-job"):
+        # its folder was written, its store row still says running
+        running = stored.record.model_copy(update={"status": "running"})
+        store.save_run(running, store.calls(stored.run_id), children=False)
+    if how == "being-recovered-by-another-job":  # another job's start-up is finishing it
+        recovering = threading.Thread(
+            target=_recover_slowly, args=(settings.home, store, first.job_id, stored.record)
+        )
+        recovering.start()
+    if how == "worker-died":  # the driver saw the worker die and closed its attempt as failed
         assert store.close_job(
             "adopt", first.job_id, far, status="failed", step="worker", message="worker died"
         )
     summary = _resume(grid, settings, resume="adopt", lease_s=2.0)
+    if how == "being-recovered-by-another-job":
+        recovering.join()
     assert (summary.completed, summary.failed) == (2, 0)
     rows = {r["job_id"]: r for r in store.jobs("adopt")}
     assert rows[first.job_id]["run_id"] == stored.run_id, "the stored run was not adopted"
+    assert store.load_run(stored.run_id).status == "completed"
     seeds = collections.Counter(r.seed for r in store.list_runs() if r.status == "completed")
     assert seeds == {0: 1, 1: 1}, "a job ran to completion twice"
     adopting = [a for a in store.attempts("adopt") if a["job_id"] == first.job_id]

@@ -242,7 +242,7 @@ def _run_leased(spec: JobSpec, ctx: JobContext, store: Any, cap_usd: float | Non
         return JobResult(
             job_id=spec.job_id, status="lost", message=refused, recorded=True, lost=True
         )
-    adopted = lease.orphaned_run()
+    adopted = lease.orphaned_run(ctx.settings.home)
     if adopted is not None:  # stored by a killed attempt that never recorded it
         # this attempt spent nothing: the run's spend is in the killed attempt's row already,
         # and the batch totals add up attempts

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from timepoint.batch.lifeline import pid_alive
+from timepoint.engine.persist import recover_run
 from timepoint.errors import BatchError, BudgetExceeded, StoreError, TimepointError
 from timepoint.llm.meter import Budget, BudgetOverspent
 from timepoint.world.record import RunRecord
@@ -330,12 +331,14 @@ class JobLease:
             raise BatchError(f"job {self.job_id}: name_run() before claim()")
         self.store.name_attempt_run(self.batch_id, self.job_id, self.attempt, run_id)
 
-    def orphaned_run(self) -> RunRecord | None:
+    def orphaned_run(self, home: Path) -> RunRecord | None:
         """A completed run an earlier attempt of this job stored but never recorded (it was
         killed in between), or ``None``.
 
         The attempt's status does not decide: a driver that saw the worker die closes its
-        attempts as ``failed`` although the run may have been stored complete just before.
+        attempts as ``failed`` although the run may have been stored complete just before. A
+        run killed between writing its folder and its final store row (still ``running``) is
+        first finished from its folder under ``home``.
         """
         earlier = [
             row
@@ -345,6 +348,9 @@ class JobLease:
         for row in reversed(earlier):
             try:
                 record: RunRecord = self.store.load_run(row["run_id"])
+                if record.status == "running":  # another job may be recovering it: wait
+                    recover_run(home, self.store, record.run_id, wait=True)
+                    record = self.store.load_run(record.run_id)
             except StoreError:
                 continue
             if record.status == "completed":

@@ -50,29 +50,12 @@ def store_run(
 
 def recover_interrupted(home: Path, store: Any) -> list[str]:
     """Finish or fail what killed writers left under ``home``; returns what was done."""
-    done: list[str] = []
     home = Path(home)
-    for summary in store.list_runs(status="running"):
-        run_id = summary.run_id
-        with run_lock(home, run_id, wait=False) as held:
-            if not held:
-                continue  # its writer is alive
-            run_json = home / run_id / "run.json"
-            if run_json.is_file():
-                record = RunRecord.model_validate_json(run_json.read_text())
-                calls = _calls(home / run_id / "llm_calls.jsonl")
-                store.save_run(record, calls, texts=store.call_texts(run_id))
-                done.append(f"{run_id}: stored from its folder ({record.status})")
-            else:
-                record = store.load_run(run_id).model_copy(
-                    update={
-                        "status": "failed",
-                        "error": "interrupted while being stored: its run folder was never "
-                        "written; run the scenario again",
-                    }
-                )
-                store.save_run(record, store.calls(run_id), texts=store.call_texts(run_id))
-                done.append(f"{run_id}: marked failed (its folder was never written)")
+    done = [
+        line
+        for summary in store.list_runs(status="running")
+        if (line := recover_run(home, store, summary.run_id)) is not None
+    ]
     for staging in sorted(home.glob(f".*{STAGING_SUFFIX}")) if home.is_dir() else []:
         run_id = staging.name[1 : -len(STAGING_SUFFIX)]
         with run_lock(home, run_id, wait=False) as held:
@@ -80,6 +63,34 @@ def recover_interrupted(home: Path, store: Any) -> list[str]:
                 shutil.rmtree(staging, ignore_errors=True)
                 done.append(f"{run_id}: removed an abandoned staging folder")
     return done
+
+
+def recover_run(home: Path, store: Any, run_id: str, *, wait: bool = False) -> str | None:
+    """Finish or fail the run ``run_id`` if a killed writer left it ``running``: completed from
+    its folder when that was written, else marked failed. Returns what was done, or None (it
+    is not ``running`` (any more), or its writer is alive and ``wait`` is False).
+
+    With ``wait=True`` a writer holding the run (another process recovering it, say) is waited
+    for, so the run's stored status is final when this returns.
+    """
+    with run_lock(Path(home), run_id, wait=wait) as held:
+        if not held or store.load_run(run_id).status != "running":
+            return None
+        run_json = Path(home) / run_id / "run.json"
+        if run_json.is_file():
+            record = RunRecord.model_validate_json(run_json.read_text())
+            calls = _calls(Path(home) / run_id / "llm_calls.jsonl")
+            store.save_run(record, calls, texts=store.call_texts(run_id))
+            return f"{run_id}: stored from its folder ({record.status})"
+        record = store.load_run(run_id).model_copy(
+            update={
+                "status": "failed",
+                "error": "interrupted while being stored: its run folder was never "
+                "written; run the scenario again",
+            }
+        )
+        store.save_run(record, store.calls(run_id), texts=store.call_texts(run_id))
+        return f"{run_id}: marked failed (its folder was never written)"
 
 
 def _calls(path: Path) -> list[CallRecord]:
