@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install Timepoint with its development tools into ./.venv, lint (the code and the deployment
-# files), type-check, and run the whole test suite (slow tests included; plain `pytest` runs the
-# fast default selection) measuring coverage of timepoint/ (at least 90%; subprocesses are not
-# traced).
+# files), type-check, and run the whole test suite (slow tests included, one pytest process per
+# core; plain `pytest` runs the fast default selection) measuring coverage of timepoint/ (at
+# least 90%; subprocesses are not traced).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -22,5 +22,5 @@ python3 -m venv .venv
   deploy/kubernetes/dask-cluster.yaml
 .venv/bin/check-jsonschema --schemafile deploy/kubernetes/schemas/daskautoscaler.schema.json \
   deploy/kubernetes/dask-autoscaler.yaml
-.venv/bin/python -m pytest -m "slow or not slow" --cov --cov-report=term:skip-covered \
-  --cov-fail-under=90 "$@"
+.venv/bin/python -m pytest -m "slow or not slow" --numprocesses auto \
+  --cov --cov-report=term:skip-covered --cov-fail-under=90 "$@"
