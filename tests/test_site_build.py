@@ -127,14 +127,16 @@ def test_site_for_a_forward_run_has_its_pages_and_rebuilds_from_cache(settings, 
         thread.join()
 
 
-def test_url_hash_helpers_are_defined_once_in_the_shared_site_script():
+def test_url_hash_and_row_filter_helpers_are_defined_once_in_the_shared_site_script():
     shared = asset("site.js")
-    assert "window.tpHash = { read: read, write: write }" in shared
+    assert "window.tpHash = { read: read, write: write, shows: shows }" in shared
     assert shared.count("replaceState") == 1 and shared.count("decodeURIComponent") == 2
     for script in ("run_browser.js", "call_viewer.js"):
         source = asset(script)
         assert "window.tpHash.read()" in source and "window.tpHash.write(pairs)" in source
+        assert "window.tpHash.shows(row, needle, filters)" in source, script
         assert "replaceState" not in source and "decodeURIComponent" not in source, script
+        assert "dataset.text.indexOf" not in source, f"{script} filters rows itself"
     page = asset("page.html")
     assert page.index("assets/site.js") < page.index("{%- for name in scripts %}"), "loaded first"
 

@@ -32,10 +32,7 @@
       var needle = search.value.trim().toLowerCase();
       var shown = 0;
       rows.forEach(function (row) {
-        var visible = !needle || row.dataset.text.indexOf(needle) !== -1;
-        filters.forEach(function (f) {
-          if (f.element.value && row.dataset[f.key] !== f.element.value) { visible = false; }
-        });
+        var visible = window.tpHash.shows(row, needle, filters);
         row.hidden = !visible;
         if (visible) { shown += 1; }
       });

@@ -1,7 +1,10 @@
 /* The state of a filtered view (run browser, call viewer) lives in the URL's hash
    (#q=...&scenario=...&sort=cost:desc), so a view can be bookmarked and shared.
    window.tpHash.read() gives the hash as an object; window.tpHash.write(pairs) sets it from
-   [key, value] pairs, leaving out empty values, without adding a history entry. */
+   [key, value] pairs, leaving out empty values, without adding a history entry.
+   window.tpHash.shows(row, needle, filters) says whether a table row passes a view's search text
+   (matched against its data-text) and its select filters ({key, element}, matched against its
+   data-<key>). */
 (function () {
   "use strict";
 
@@ -29,7 +32,14 @@
     }
   }
 
-  window.tpHash = { read: read, write: write };
+  function shows(row, needle, filters) {
+    if (needle && row.dataset.text.indexOf(needle) === -1) { return false; }
+    return filters.every(function (f) {
+      return !f.element.value || row.dataset[f.key] === f.element.value;
+    });
+  }
+
+  window.tpHash = { read: read, write: write, shows: shows };
 })();
 
 /* Site-wide search over the prebuilt index (assets/search-index.js, which sets
