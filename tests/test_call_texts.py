@@ -3,6 +3,7 @@ linked from the timepoints and dialogs of the run page; runs stored before have 
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -148,3 +149,34 @@ def test_runs_stored_before_texts_were_kept_still_render(tmp_path) -> None:
     assert "This run was stored without the prompts and responses" in html
     assert html.count('<tr class="tp-call" ') == len(calls)
     assert "tp-call-texts" not in html and "<pre" not in html
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        "base/animistic.yaml",
+        "base/branching.yaml",
+        "base/directorial.yaml",
+        "base/portal.yaml",
+        "showcase/detective_prospection.yaml",
+    ],
+)
+def test_every_call_of_a_run_says_what_it_was_for(tmp_path: Path, scenario: str) -> None:
+    library = Path(__file__).resolve().parents[1] / "scenarios"
+    run = tp.run(library / scenario, settings=Settings(home=tmp_path / "runs"))
+    calls = run.store.calls(run.run_id)
+    assert calls and [c.seq for c in calls if not c.subject] == [], "calls without a subject"
+    # a branching run asks for consequents of nodes it may prune later
+    timepoints = {t.id for t in run.record.timepoints}
+    entities = {e.id for e in run.record.entities}
+    for call in calls:
+        subject = call.subject or ""
+        kind, _, rest = subject.partition(":")
+        assert (
+            subject in timepoints
+            or subject.removeprefix("dlg_") in timepoints
+            or (run.record.mode == "branching" and re.fullmatch(r"tp_\d{3}_[a-z]+", subject))
+            or (kind == "entity" and rest in entities)
+            or kind == "portal"
+            or subject in ("entities", "plan", "history", "summary")
+        ), f"{call.action}: subject {subject!r} names nothing of the run"

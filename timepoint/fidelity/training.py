@@ -263,6 +263,7 @@ def enrich(
         data=context,
         max_tokens=300,
         on_demand=on_demand,
+        subject=f"entity:{entity.id}",
     )
     draft = expect_answer(completion.parsed, EnrichmentDraft)
     fact_ids = []

@@ -319,6 +319,7 @@ def _ask(
         prompt=prompt,
         data=context,
         max_tokens=300,
+        subject=tp.id,
     )
     draft = expect_answer(completion.parsed, AnimisticBehaviorDraft)
     state.spend([entity.id], tp.id, completion.usage.total_tokens)

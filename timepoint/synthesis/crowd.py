@@ -119,6 +119,7 @@ def crowd_request(scenario: Scenario, entries: Sequence[RosterEntity], seed: int
         data=data,
         seed=seed,
         max_tokens=200 + TOKENS_PER_NAME * len(entries),
+        subject="entities",
     )
 
 

@@ -148,6 +148,7 @@ def materialize(
         data=context,
         max_tokens=300,
         on_demand=on_demand,
+        subject=f"entity:{ref}",
     )
     draft = expect_answer(completion.parsed, CrowdMemberDraft)
     entity = Entity(

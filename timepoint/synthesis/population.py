@@ -169,6 +169,7 @@ def populate(
             data=context,
             seed=ctx.seed,
             max_tokens=600,
+            subject=f"entity:{entry.id}",
         )
         parsed = expect_answer(ctx.gateway.complete(request).parsed, EntityDraft)
         return parsed

@@ -412,4 +412,5 @@ def _request(
         data=context,
         seed=ctx.seed,
         max_tokens=600,
+        subject=tp.id,
     )

@@ -182,6 +182,7 @@ def generate_sub_moment(
         max_tokens=400,
         recorded_in=(state, "M8", f"sub-moment:{central}:{phase}"),
         timepoint_id=central,
+        subject=central,
     )
     draft = expect_answer(completion.parsed, SubMomentDraft)
     tp_id = f"{central}_{phase}"

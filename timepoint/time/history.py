@@ -201,6 +201,7 @@ class History:
             prompt=prompt,
             data=context,
             max_tokens=2 * cfg.words,
+            subject="history",
         )
         draft = expect_answer(completion.parsed, HistorySummary)
         return _clip(draft.summary, 2 * cfg.words), completion.usage.total_tokens, completion.model

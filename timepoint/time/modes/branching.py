@@ -233,6 +233,7 @@ class BranchingMode:
             data=context,
             seed=sim.ctx.seed,
             max_tokens=900,
+            subject=parent.id,
         )
 
     @staticmethod

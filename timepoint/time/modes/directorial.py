@@ -247,6 +247,7 @@ class DirectorialMode:
             data=context,
             max_tokens=900,
             recorded_in=(sim.state, "M17", "narrative_plan"),
+            subject="plan",
         )
         plan = expect_answer(completion.parsed, NarrativePlan)
         sim.state.ledger.count("M17", "acts", len(set(acts)))

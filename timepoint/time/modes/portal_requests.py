@@ -77,4 +77,5 @@ def candidate_request(
         data=context,
         seed=search.sim.ctx.seed,
         max_tokens=400 * k,
+        subject=f"portal:{direction}:{year}",
     )

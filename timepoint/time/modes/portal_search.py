@@ -365,6 +365,7 @@ class PortalSearch:
                 seed=self.sim.ctx.seed,
                 max_tokens=400,
                 model=model,
+                subject="portal:judging",
             )
         )
         assert completion.parsed is not None
