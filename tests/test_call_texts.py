@@ -62,6 +62,10 @@ def test_a_dialog_on_the_run_page_links_to_the_viewer_filtered_to_its_calls(run)
     assert f"[LLM calls of this dialog]({viewer}#subject={dialog.id})" in page
     for timepoint in run.record.timepoints:
         assert f"[LLM calls]({viewer}#subject={timepoint.id})" in page
+    assert f"[LLM calls of this summary]({viewer}#subject=summary)" in page
+    assert [c.action for c in run.store.calls(run.run_id) if c.subject == "summary"] == [
+        "summarization"
+    ]
     assert "calls.html" not in narrative_markdown(run.record, "summary"), "not in narrative.md"
     html = _viewer(run)
     made_for = [c for c in run.store.calls(run.run_id) if c.subject == dialog.id]

@@ -236,13 +236,17 @@ def narrative_markdown(
 ) -> str:
     """The narrative as Markdown (the content of ``narrative.md``); ``heading=False`` leaves
     out the title and the header line (report pages print their own). With ``calls`` (the
-    path of the run's call viewer, relative to the page) every timepoint and dialog links to
-    the LLM calls that produced it."""
+    path of the run's call viewer, relative to the page) the executive summary (unless it is
+    the template's), every timepoint and every dialog link to the LLM calls that produced them."""
     d = narrative_data(record, detail)
     lines = [f"# {text(d['title'])}", "", _header(d), ""] if heading else []
     if d["error"] and heading:
         lines += [f"**Failed at step {text(d['failed_step'])}:** {text(d['error'])}", ""]
-    lines += ["## Executive summary", "", paragraphs(d["summary"]), "", "## Timeline", ""]
+    lines += ["## Executive summary", "", paragraphs(d["summary"]), ""]
+    if calls and d["summary_source"] != "template":
+        link = _calls_link(calls, "summary", "LLM calls of this summary")
+        lines += [link.removeprefix(" · "), ""]
+    lines += ["## Timeline", ""]
     lines += _timeline_lines(d["timeline"], calls)
     if detail == "minimal":
         return "\n".join(lines) + "\n"

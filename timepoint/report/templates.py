@@ -13,7 +13,7 @@ from typing import Any
 from timepoint.errors import ReportError
 
 #: bump when a template or what it shows changes, so cached executed notebooks are rebuilt
-TEMPLATE_VERSION = 6
+TEMPLATE_VERSION = 7
 HIDDEN_INPUT_TAG = "remove-input"
 
 _IMPORTS = (
