@@ -74,7 +74,8 @@ def recover_run(home: Path, store: Any, run_id: str, *, wait: bool = False) -> s
     for, so the run's stored status is final when this returns.
     """
     with run_lock(Path(home), run_id, wait=wait) as held:
-        if not held or store.load_run(run_id).status != "running":
+        stored = store.load_run(run_id) if held else None
+        if stored is None or stored.status != "running":
             return None
         run_json = Path(home) / run_id / "run.json"
         if run_json.is_file():
@@ -82,7 +83,7 @@ def recover_run(home: Path, store: Any, run_id: str, *, wait: bool = False) -> s
             calls = _calls(Path(home) / run_id / "llm_calls.jsonl")
             store.save_run(record, calls, texts=store.call_texts(run_id))
             return f"{run_id}: stored from its folder ({record.status})"
-        record = store.load_run(run_id).model_copy(
+        record = stored.model_copy(
             update={
                 "status": "failed",
                 "error": "interrupted while being stored: its run folder was never "

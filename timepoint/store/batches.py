@@ -304,6 +304,13 @@ class BatchTables(StoreBase):
         cost_usd: float,
         tokens: int,
     ) -> None:
+        self._update_attempt(db, batch_id, job_id, attempt, cost_usd=cost_usd, tokens=tokens)
+
+    @staticmethod
+    def _update_attempt(
+        db: StoreConnection, batch_id: str, job_id: str, attempt: int, **values: Any
+    ) -> None:
+        """Set ``values`` (and ``updated``) on one attempt's row."""
         db.execute(
             update(_attempts)
             .where(
@@ -311,7 +318,7 @@ class BatchTables(StoreBase):
                 _attempts.c.job_id == job_id,
                 _attempts.c.attempt == attempt,
             )
-            .values(cost_usd=cost_usd, tokens=tokens, updated=_now())
+            .values(**values, updated=_now())
         )
 
     def _holds(
@@ -364,15 +371,7 @@ class BatchTables(StoreBase):
         can adopt that run if the attempt is killed after storing it but before recording."""
         doing = f"naming the run of job {job_id!r} of batch {batch_id!r}"
         with self._guard(doing) as db, db.write():
-            db.execute(
-                update(_attempts)
-                .where(
-                    _attempts.c.batch_id == batch_id,
-                    _attempts.c.job_id == job_id,
-                    _attempts.c.attempt == attempt,
-                )
-                .values(run_id=run_id, updated=_now())
-            )
+            self._update_attempt(db, batch_id, job_id, attempt, run_id=run_id)
 
     def finish_job(
         self, batch_id: str, job_id: str, owner: str, attempt: int, **fields: Any
