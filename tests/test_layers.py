@@ -22,7 +22,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"time"}),
     frozenset({"report"}),
     frozenset({"engine"}),
-    frozenset({"batch", "calibrate", "service", "commands", "cli", "view", "__init__"}),
+    frozenset({"batch", "calibrate", "service", "commands", "cli", "view", "__init__", "__main__"}),
 )
 RANK = {package: n for n, layer in enumerate(LAYERS) for package in layer}
 PACKAGE = ROOT / "timepoint"

@@ -63,3 +63,18 @@ def test_commands_that_wait_for_a_model_show_that_they_are_waiting(tmp_path: Pat
     assert written.returncode == 0, written.stderr
     assert "timepoint new: waiting for the model" in written.stderr
     assert "id:" in written.stdout
+
+
+def test_python_dash_m_timepoint_is_the_command_line(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMEPOINT_")}
+    env["TIMEPOINT_HOME"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "timepoint", "validate", str(JEFFERSON)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "jefferson_dinner" in result.stdout + result.stderr
