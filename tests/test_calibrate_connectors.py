@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
@@ -79,16 +80,53 @@ def test_events_and_price_history(server):
     assert closed_query["fidelity"] == "720" and closed_query["market"] == "3333"
 
 
-def test_a_market_becomes_a_question_with_its_price_as_reference(server):
+def _histories(query: dict[str, str]) -> Answer:
+    """The resolved Artemis market (token 3333) has its own history; others the open one's."""
+    name = "polymarket_history_resolved" if query["market"] == "3333" else "polymarket_history"
+    return Answer(recording(name))
+
+
+def test_an_open_market_is_a_question_with_its_current_price(server):
     server.routes["/markets"] = [Answer(recording("polymarket_markets"))]
     with polymarket(server) as client:
-        fed, artemis, cup = client.markets()
-    question = market_question(artemis, "dinner.yaml")
-    assert question.id == "polymarket-502311" and question.market_probability == 1.0
-    assert question.resolved_yes() is True and question.outcome.kind == "judge"
-    assert market_question(fed, "x.yaml").resolution is None
+        fed, _artemis, cup = client.markets()
+    now = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
+    question = market_question(fed, "x.yaml", now=now)
+    assert (question.market_probability, question.market_probability_at) == (0.62, now)
+    assert question.resolution is None and question.outcome.kind == "judge"
+    assert "open market's Yes price at 2026-05-01 09:30 UTC" in question.market_note
     with pytest.raises(ConnectorError, match="no Yes outcome"):
         market_question(cup, "x.yaml")
+
+
+def test_a_closed_market_is_priced_before_it_stopped_trading_never_at_its_settlement(server):
+    server.routes["/markets"] = [Answer(recording("polymarket_markets"))]
+    server.routes["/prices-history"] = _histories
+    with polymarket(server) as client:
+        _fed, artemis, _cup = client.markets()
+        history = client.price_history(artemis)
+    assert artemis.prices[0] == 1.0 and history[-1][1] == 1.0  # settled at yes
+
+    question = market_question(artemis, "dinner.yaml", history=history)
+    assert question.id == "polymarket-502311" and question.resolved_yes() is True
+    # ends 2026-11-30 00:00; 24 h earlier the last price was the one of 11-28 12:00
+    assert question.market_probability == 0.71
+    assert question.market_probability_at == datetime(2026, 11, 28, 12, tzinfo=UTC)
+    assert "24 h before the market stopped trading at 2026-11-30 00:00 UTC" in (
+        question.market_note
+    )
+    earlier = market_question(artemis, "x.yaml", history=history, lead=timedelta(hours=48))
+    assert earlier.market_probability == 0.55
+
+    # a market that closed before its scheduled end is read before it closed
+    closed_early = artemis.model_copy(update={"closed_time": datetime(2026, 11, 28, 6, tzinfo=UTC)})
+    assert market_question(closed_early, "x.yaml", history=history).market_probability == 0.55
+
+    for missing in ([], history[-2:]):
+        empty = market_question(artemis, "x.yaml", history=missing)
+        assert empty.market_probability is None and empty.market_probability_at is None
+        assert "no price history at or before 2026-11-29 00:00 UTC" in empty.market_note
+        assert "not a forecast" in empty.market_note and empty.resolved_yes() is True
 
 
 @pytest.mark.parametrize(
@@ -184,7 +222,7 @@ def _cli(*args: str, home) -> subprocess.CompletedProcess:
 
 def test_the_cli_writes_a_question_set_from_each_source(server, tmp_path):
     server.routes["/markets"] = [Answer(recording("polymarket_markets"))]
-    server.routes["/prices-history"] = [Answer(recording("polymarket_history"))]
+    server.routes["/prices-history"] = _histories
     out = tmp_path / "sets" / "markets.yaml"
     args = ["--scenario", str(JEFFERSON), "-o", str(out), "--base-url", server.url]
     done = _cli(
@@ -202,6 +240,26 @@ def test_the_cli_writes_a_question_set_from_each_source(server, tmp_path):
     assert [q.id for q in loaded.questions] == ["polymarket-516706", "polymarket-502311"]
     assert loaded.questions[0].scenario == str(JEFFERSON.resolve())
     assert loaded.questions[0].market_history[-1] == (1764633600, 0.62)
+    fed, artemis = loaded.questions
+    assert (fed.market_probability, artemis.market_probability) == (0.62, 0.71)
+    assert artemis.market_probability_at == datetime(2026, 11, 28, 12, tzinfo=UTC)
+
+    server.seen.clear()  # without --history, a closed market's history is still read
+    done = _cli(
+        "import-questions",
+        "polymarket",
+        *args,
+        "--clob-url",
+        server.url,
+        "--lead-hours",
+        "96",
+        home=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert [s.query["market"] for s in server.seen if s.path == "/prices-history"] == ["3333"]
+    fed, artemis = load_questions(out).questions
+    assert fed.market_history == [] and artemis.market_probability is None
+    assert "market 502311: no price history at or before 2026-11-26 00:00 UTC" in done.stderr
 
     pages = {"0": recording("metaculus_posts_1"), "2": recording("metaculus_posts_2")}
     server.routes["/api/posts/"] = lambda query: Answer(pages[query["offset"]])
@@ -238,7 +296,9 @@ def test_resolutions_are_read_again_from_the_sources(server, tmp_path):
 
     market.update(closed=True, outcomePrices='["0", "1"]')
     server.routes["/markets/516706"] = [Answer(market)]
-    args = ["--polymarket-url", server.url, "--metaculus-url", server.url, "--token", "t"]
+    server.routes["/prices-history"] = [Answer(recording("polymarket_history"))]
+    args = ["--polymarket-url", server.url, "--clob-url", server.url]
+    args += ["--metaculus-url", server.url, "--token", "t"]
     done = _cli("resolve", str(path), "--from-source", *args, home=tmp_path / "runs")
     assert done.returncode == 0, done.stderr
     assert "p: no; no forecast yet" in done.stdout and "m: yes" in done.stdout
@@ -249,3 +309,5 @@ def test_resolutions_are_read_again_from_the_sources(server, tmp_path):
         "m": 1.0,
         "own": 0.0,
     }
+    # the closed market's reference is its last price before the end, not the settled 0
+    assert {q["question_id"]: q["market_probability"] for q in store.questions()}["p"] == 0.62
