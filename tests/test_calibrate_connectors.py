@@ -16,7 +16,11 @@ from timepoint.calibrate.connectors.metaculus import (
     MetaculusClient,
     post_question,
 )
-from timepoint.calibrate.connectors.polymarket import PolymarketClient, market_question
+from timepoint.calibrate.connectors.polymarket import (
+    PolymarketClient,
+    market_question,
+    parse_market,
+)
 from timepoint.calibrate.questions import load_questions
 from timepoint.calibrate.resolve import from_sources
 from timepoint.errors import ConnectorError
@@ -311,3 +315,85 @@ def test_resolutions_are_read_again_from_the_sources(server, tmp_path):
     }
     # the closed market's reference is its last price before the end, not the settled 0
     assert {q["question_id"]: q["market_probability"] for q in store.questions()}["p"] == 0.62
+
+
+def test_metaculus_rate_limits_are_waited_out_then_reported(server):
+    waits: list[float] = []
+    page = recording("metaculus_posts_2")
+    server.routes["/api/posts/"] = [
+        Answer({"detail": "Request was throttled."}, 429, {"Retry-After": "7"}),
+        Answer({"detail": "Request was throttled."}, 429, {"Retry-After": "soon"}),
+        Answer(page),
+    ]
+    with MetaculusClient("t", server.url, sleep=waits.append) as client:
+        assert [p.id for p in client.posts(limit=5)] == [28003]
+    assert waits == [7.0, 2.0]  # Retry-After, then 2^attempt when it is not a number
+    server.routes["/api/posts/28003/"] = [Answer({"detail": "Request was throttled."}, 429)]
+    client = MetaculusClient("t", server.url, **NO_WAIT)
+    with client, pytest.raises(ConnectorError) as caught:
+        client.post(28003)
+    assert caught.value.status == 429
+    assert str(caught.value).startswith("metaculus: GET /api/posts/28003/ was rate limited 4")
+    assert len(server.seen) == 3 + 4
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"error": "invalid market"}, "/prices-history for market 516706 has no 'history' list"),
+        ({"history": {"t": 1, "p": 0.5}}, "has no 'history' list"),
+        ([{"t": 1, "p": 0.5}], "has no 'history' list"),
+        ({"history": [{"t": 1, "p": 0.5}, {"p": 0.6}]}, "market 516706: points need 't' and 'p'"),
+        ({"history": [{"t": 1}]}, "points need 't' and 'p'"),
+        ({"history": [{"t": 1, "p": "high"}]}, "points need 't' and 'p'"),
+    ],
+)
+def test_malformed_price_histories_are_clear_errors(server, payload, message):
+    server.routes["/markets"] = [Answer(recording("polymarket_markets"))]
+    server.routes["/prices-history"] = [Answer(payload)]
+    with polymarket(server) as client:
+        fed, *_ = client.markets()
+        with pytest.raises(ConnectorError, match=message):
+            client.price_history(fed)
+
+
+def test_a_market_without_a_yes_token_has_no_history(server):
+    market = {**recording("polymarket_markets")[0], "clobTokenIds": '["1111"]'}
+    market["outcomes"] = '["No", "Yes"]'  # Yes is the second outcome, its token is missing
+    server.routes["/markets/516706"] = [Answer(market)]
+    server.routes["/prices-history"] = [Answer(recording("polymarket_history"))]
+    with polymarket(server) as client:
+        found = client.market("516706")
+        with pytest.raises(ConnectorError, match="market 516706 has no Yes token id"):
+            client.price_history(found)
+        cup = parse_market(recording("polymarket_markets")[2])
+        with pytest.raises(ConnectorError, match="market 498000 has no Yes token id"):
+            client.price_history(cup)
+    assert all(s.path != "/prices-history" for s in server.seen)
+
+
+def test_an_event_without_markets_is_a_clear_error(server):
+    good, *_ = recording("polymarket_events")
+    server.routes["/events"] = [Answer([good, {"id": "904", "title": "Empty"}])]
+    with polymarket(server) as client:
+        events = client.events(limit=5)
+        title, markets = next(events)
+        assert (title, [m.id for m in markets]) == ("Fed decisions 2026", ["516706"])
+        with pytest.raises(ConnectorError, match="an event lacks its 'markets' list"):
+            next(events)
+
+
+@pytest.mark.parametrize(
+    ("post", "message"),
+    [
+        ({"title": "Will it rain?", "question": {"type": "binary"}}, r"post \(no id\) lacks id"),
+        ({"id": 41, "question": {"type": "binary"}}, "post 41 lacks id or title"),
+        ({"id": 42, "title": "", "question": {"type": "binary"}}, "post 42 lacks id or title"),
+        ("not a post", "a post is a JSON object, got str"),
+    ],
+)
+def test_a_metaculus_post_without_id_or_title_is_a_clear_error(server, post, message):
+    server.routes["/api/posts/"] = [Answer({"results": [post], "next": None})]
+    client = MetaculusClient("t", server.url, **NO_WAIT)
+    with client, pytest.raises(ConnectorError, match=message):
+        list(client.posts())
