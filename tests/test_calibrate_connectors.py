@@ -357,7 +357,7 @@ def test_malformed_price_histories_are_clear_errors(server, payload, message):
             client.price_history(fed)
 
 
-def test_a_market_without_a_yes_token_has_no_history(server):
+def test_a_market_without_a_yes_token_has_no_history(server, tmp_path):
     market = {**recording("polymarket_markets")[0], "clobTokenIds": '["1111"]'}
     market["outcomes"] = '["No", "Yes"]'  # Yes is the second outcome, its token is missing
     server.routes["/markets/516706"] = [Answer(market)]
@@ -369,6 +369,19 @@ def test_a_market_without_a_yes_token_has_no_history(server):
         cup = parse_market(recording("polymarket_markets")[2])
         with pytest.raises(ConnectorError, match="market 498000 has no Yes token id"):
             client.price_history(cup)
+
+    # once closed, resolving it again keeps its outcome and says why there is no reference
+    server.routes["/markets/516706"] = [
+        Answer({**market, "closed": True, "outcomePrices": "[0, 1]"})
+    ]
+    path = tmp_path / "one.yaml"
+    item = {"id": "p", "question": "Will it?", "scenario": str(JEFFERSON), "source": "polymarket"}
+    item |= {"outcome": {"kind": "judge"}, "source_ref": "516706", "market_probability": 0.6}
+    path.write_text(yaml.safe_dump({"questions": [item]}))
+    with polymarket(server) as client:
+        (fresh,) = from_sources(load_questions(path), polymarket=client).questions
+    assert fresh.resolved_yes() is True and fresh.market_probability is None
+    assert "no price history at or before" in fresh.market_note
     assert all(s.path != "/prices-history" for s in server.seen)
 
 

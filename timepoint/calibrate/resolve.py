@@ -83,7 +83,8 @@ def from_sources(
         ref = question.source_ref
         if question.source == "polymarket" and polymarket is not None and ref:
             market = polymarket.market(ref)
-            history = polymarket.price_history(market) if market.closed else []
+            priced = market.closed and market.yes_token is not None
+            history = polymarket.price_history(market) if priced else []
             price = reference(market, history, lead=lead)
             change = {
                 "resolution": market.resolution,

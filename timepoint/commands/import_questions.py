@@ -63,7 +63,7 @@ def handle(args: argparse.Namespace) -> int:
                 if market.probability is None:
                     print(f"skipped market {market.id}: not a Yes/No market", file=sys.stderr)
                     continue
-                wanted = args.history or market.closed
+                wanted = (args.history or market.closed) and market.yes_token is not None
                 history = client.price_history(market) if wanted else []
                 question = polymarket.market_question(
                     market,

@@ -81,6 +81,12 @@ class Market(BaseModel):
         return lowered.index("yes") if "yes" in lowered else None
 
     @property
+    def yes_token(self) -> str | None:
+        """The CLOB token id of *Yes*, whose price history the CLOB keeps (``None``: none)."""
+        index = self.yes_index
+        return self.token_ids[index] if index is not None and index < len(self.token_ids) else None
+
+    @property
     def probability(self) -> float | None:
         """The price of *Yes* (``None`` for a market without a Yes outcome)."""
         index = self.yes_index
@@ -242,10 +248,10 @@ class PolymarketClient:
         Raises:
             ConnectorError: the market has no Yes token, or the answer is not a history.
         """
-        index = market.yes_index
-        if index is None or index >= len(market.token_ids):
+        token = market.yes_token
+        if token is None:
             raise ConnectorError(f"{SOURCE}: market {market.id} has no Yes token id")
-        params: dict[str, Any] = {"market": market.token_ids[index], "interval": interval}
+        params: dict[str, Any] = {"market": token, "interval": interval}
         if market.closed:
             params["fidelity"] = RESOLVED_FIDELITY
         found = get_json(self._clob, "/prices-history", source=SOURCE, params=params, **self._sleep)
