@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
@@ -15,7 +16,11 @@ from timepoint.calibrate.connectors.metaculus import (
     MetaculusClient,
     post_question,
 )
-from timepoint.calibrate.connectors.polymarket import PolymarketClient, market_question
+from timepoint.calibrate.connectors.polymarket import (
+    PolymarketClient,
+    market_question,
+    parse_market,
+)
 from timepoint.calibrate.questions import load_questions
 from timepoint.calibrate.resolve import from_sources
 from timepoint.errors import ConnectorError
@@ -79,16 +84,53 @@ def test_events_and_price_history(server):
     assert closed_query["fidelity"] == "720" and closed_query["market"] == "3333"
 
 
-def test_a_market_becomes_a_question_with_its_price_as_reference(server):
+def _histories(query: dict[str, str]) -> Answer:
+    """The resolved Artemis market (token 3333) has its own history; others the open one's."""
+    name = "polymarket_history_resolved" if query["market"] == "3333" else "polymarket_history"
+    return Answer(recording(name))
+
+
+def test_an_open_market_is_a_question_with_its_current_price(server):
     server.routes["/markets"] = [Answer(recording("polymarket_markets"))]
     with polymarket(server) as client:
-        fed, artemis, cup = client.markets()
-    question = market_question(artemis, "dinner.yaml")
-    assert question.id == "polymarket-502311" and question.market_probability == 1.0
-    assert question.resolved_yes() is True and question.outcome.kind == "judge"
-    assert market_question(fed, "x.yaml").resolution is None
+        fed, _artemis, cup = client.markets()
+    now = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
+    question = market_question(fed, "x.yaml", now=now)
+    assert (question.market_probability, question.market_probability_at) == (0.62, now)
+    assert question.resolution is None and question.outcome.kind == "judge"
+    assert "open market's Yes price at 2026-05-01 09:30 UTC" in question.market_note
     with pytest.raises(ConnectorError, match="no Yes outcome"):
         market_question(cup, "x.yaml")
+
+
+def test_a_closed_market_is_priced_before_it_stopped_trading_never_at_its_settlement(server):
+    server.routes["/markets"] = [Answer(recording("polymarket_markets"))]
+    server.routes["/prices-history"] = _histories
+    with polymarket(server) as client:
+        _fed, artemis, _cup = client.markets()
+        history = client.price_history(artemis)
+    assert artemis.prices[0] == 1.0 and history[-1][1] == 1.0  # settled at yes
+
+    question = market_question(artemis, "dinner.yaml", history=history)
+    assert question.id == "polymarket-502311" and question.resolved_yes() is True
+    # ends 2026-11-30 00:00; 24 h earlier the last price was the one of 11-28 12:00
+    assert question.market_probability == 0.71
+    assert question.market_probability_at == datetime(2026, 11, 28, 12, tzinfo=UTC)
+    assert "24 h before the market stopped trading at 2026-11-30 00:00 UTC" in (
+        question.market_note
+    )
+    earlier = market_question(artemis, "x.yaml", history=history, lead=timedelta(hours=48))
+    assert earlier.market_probability == 0.55
+
+    # a market that closed before its scheduled end is read before it closed
+    closed_early = artemis.model_copy(update={"closed_time": datetime(2026, 11, 28, 6, tzinfo=UTC)})
+    assert market_question(closed_early, "x.yaml", history=history).market_probability == 0.55
+
+    for missing in ([], history[-2:]):
+        empty = market_question(artemis, "x.yaml", history=missing)
+        assert empty.market_probability is None and empty.market_probability_at is None
+        assert "no price history at or before 2026-11-29 00:00 UTC" in empty.market_note
+        assert "not a forecast" in empty.market_note and empty.resolved_yes() is True
 
 
 @pytest.mark.parametrize(
@@ -184,7 +226,7 @@ def _cli(*args: str, home) -> subprocess.CompletedProcess:
 
 def test_the_cli_writes_a_question_set_from_each_source(server, tmp_path):
     server.routes["/markets"] = [Answer(recording("polymarket_markets"))]
-    server.routes["/prices-history"] = [Answer(recording("polymarket_history"))]
+    server.routes["/prices-history"] = _histories
     out = tmp_path / "sets" / "markets.yaml"
     args = ["--scenario", str(JEFFERSON), "-o", str(out), "--base-url", server.url]
     done = _cli(
@@ -202,6 +244,26 @@ def test_the_cli_writes_a_question_set_from_each_source(server, tmp_path):
     assert [q.id for q in loaded.questions] == ["polymarket-516706", "polymarket-502311"]
     assert loaded.questions[0].scenario == str(JEFFERSON.resolve())
     assert loaded.questions[0].market_history[-1] == (1764633600, 0.62)
+    fed, artemis = loaded.questions
+    assert (fed.market_probability, artemis.market_probability) == (0.62, 0.71)
+    assert artemis.market_probability_at == datetime(2026, 11, 28, 12, tzinfo=UTC)
+
+    server.seen.clear()  # without --history, a closed market's history is still read
+    done = _cli(
+        "import-questions",
+        "polymarket",
+        *args,
+        "--clob-url",
+        server.url,
+        "--lead-hours",
+        "96",
+        home=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert [s.query["market"] for s in server.seen if s.path == "/prices-history"] == ["3333"]
+    fed, artemis = load_questions(out).questions
+    assert fed.market_history == [] and artemis.market_probability is None
+    assert "market 502311: no price history at or before 2026-11-26 00:00 UTC" in done.stderr
 
     pages = {"0": recording("metaculus_posts_1"), "2": recording("metaculus_posts_2")}
     server.routes["/api/posts/"] = lambda query: Answer(pages[query["offset"]])
@@ -238,7 +300,9 @@ def test_resolutions_are_read_again_from_the_sources(server, tmp_path):
 
     market.update(closed=True, outcomePrices='["0", "1"]')
     server.routes["/markets/516706"] = [Answer(market)]
-    args = ["--polymarket-url", server.url, "--metaculus-url", server.url, "--token", "t"]
+    server.routes["/prices-history"] = [Answer(recording("polymarket_history"))]
+    args = ["--polymarket-url", server.url, "--clob-url", server.url]
+    args += ["--metaculus-url", server.url, "--token", "t"]
     done = _cli("resolve", str(path), "--from-source", *args, home=tmp_path / "runs")
     assert done.returncode == 0, done.stderr
     assert "p: no; no forecast yet" in done.stdout and "m: yes" in done.stdout
@@ -249,3 +313,100 @@ def test_resolutions_are_read_again_from_the_sources(server, tmp_path):
         "m": 1.0,
         "own": 0.0,
     }
+    # the closed market's reference is its last price before the end, not the settled 0
+    assert {q["question_id"]: q["market_probability"] for q in store.questions()}["p"] == 0.62
+
+
+def test_metaculus_rate_limits_are_waited_out_then_reported(server):
+    waits: list[float] = []
+    page = recording("metaculus_posts_2")
+    server.routes["/api/posts/"] = [
+        Answer({"detail": "Request was throttled."}, 429, {"Retry-After": "7"}),
+        Answer({"detail": "Request was throttled."}, 429, {"Retry-After": "soon"}),
+        Answer(page),
+    ]
+    with MetaculusClient("t", server.url, sleep=waits.append) as client:
+        assert [p.id for p in client.posts(limit=5)] == [28003]
+    assert waits == [7.0, 2.0]  # Retry-After, then 2^attempt when it is not a number
+    server.routes["/api/posts/28003/"] = [Answer({"detail": "Request was throttled."}, 429)]
+    client = MetaculusClient("t", server.url, **NO_WAIT)
+    with client, pytest.raises(ConnectorError) as caught:
+        client.post(28003)
+    assert caught.value.status == 429
+    assert str(caught.value).startswith("metaculus: GET /api/posts/28003/ was rate limited 4")
+    assert len(server.seen) == 3 + 4
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"error": "invalid market"}, "/prices-history for market 516706 has no 'history' list"),
+        ({"history": {"t": 1, "p": 0.5}}, "has no 'history' list"),
+        ([{"t": 1, "p": 0.5}], "has no 'history' list"),
+        ({"history": [{"t": 1, "p": 0.5}, {"p": 0.6}]}, "market 516706: points need 't' and 'p'"),
+        ({"history": [{"t": 1}]}, "points need 't' and 'p'"),
+        ({"history": [{"t": 1, "p": "high"}]}, "points need 't' and 'p'"),
+    ],
+)
+def test_malformed_price_histories_are_clear_errors(server, payload, message):
+    server.routes["/markets"] = [Answer(recording("polymarket_markets"))]
+    server.routes["/prices-history"] = [Answer(payload)]
+    with polymarket(server) as client:
+        fed, *_ = client.markets()
+        with pytest.raises(ConnectorError, match=message):
+            client.price_history(fed)
+
+
+def test_a_market_without_a_yes_token_has_no_history(server, tmp_path):
+    market = {**recording("polymarket_markets")[0], "clobTokenIds": '["1111"]'}
+    market["outcomes"] = '["No", "Yes"]'  # Yes is the second outcome, its token is missing
+    server.routes["/markets/516706"] = [Answer(market)]
+    server.routes["/prices-history"] = [Answer(recording("polymarket_history"))]
+    with polymarket(server) as client:
+        found = client.market("516706")
+        with pytest.raises(ConnectorError, match="market 516706 has no Yes token id"):
+            client.price_history(found)
+        cup = parse_market(recording("polymarket_markets")[2])
+        with pytest.raises(ConnectorError, match="market 498000 has no Yes token id"):
+            client.price_history(cup)
+
+    # once closed, resolving it again keeps its outcome and says why there is no reference
+    server.routes["/markets/516706"] = [
+        Answer({**market, "closed": True, "outcomePrices": "[0, 1]"})
+    ]
+    path = tmp_path / "one.yaml"
+    item = {"id": "p", "question": "Will it?", "scenario": str(JEFFERSON), "source": "polymarket"}
+    item |= {"outcome": {"kind": "judge"}, "source_ref": "516706", "market_probability": 0.6}
+    path.write_text(yaml.safe_dump({"questions": [item]}))
+    with polymarket(server) as client:
+        (fresh,) = from_sources(load_questions(path), polymarket=client).questions
+    assert fresh.resolved_yes() is True and fresh.market_probability is None
+    assert "no price history at or before" in fresh.market_note
+    assert all(s.path != "/prices-history" for s in server.seen)
+
+
+def test_an_event_without_markets_is_a_clear_error(server):
+    good, *_ = recording("polymarket_events")
+    server.routes["/events"] = [Answer([good, {"id": "904", "title": "Empty"}])]
+    with polymarket(server) as client:
+        events = client.events(limit=5)
+        title, markets = next(events)
+        assert (title, [m.id for m in markets]) == ("Fed decisions 2026", ["516706"])
+        with pytest.raises(ConnectorError, match="an event lacks its 'markets' list"):
+            next(events)
+
+
+@pytest.mark.parametrize(
+    ("post", "message"),
+    [
+        ({"title": "Will it rain?", "question": {"type": "binary"}}, r"post \(no id\) lacks id"),
+        ({"id": 41, "question": {"type": "binary"}}, "post 41 lacks id or title"),
+        ({"id": 42, "title": "", "question": {"type": "binary"}}, "post 42 lacks id or title"),
+        ("not a post", "a post is a JSON object, got str"),
+    ],
+)
+def test_a_metaculus_post_without_id_or_title_is_a_clear_error(server, post, message):
+    server.routes["/api/posts/"] = [Answer({"results": [post], "next": None})]
+    client = MetaculusClient("t", server.url, **NO_WAIT)
+    with client, pytest.raises(ConnectorError, match=message):
+        list(client.posts())

@@ -4,6 +4,7 @@ forecasts from ensemble batches stored with their runs."""
 from __future__ import annotations
 
 import json
+import re
 from functools import partial
 
 import pytest
@@ -20,6 +21,7 @@ from timepoint.llm.offline import OfflineModel
 from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.store import open_store
 
+from .llm_stub_server import StubServer, chat
 from .test_batch_specs import TINY
 
 PLANTED = TINY["description"] + " Question syn-7 hangs over them."
@@ -164,3 +166,63 @@ def test_questions_without_completed_runs_are_named_and_the_others_stored(tmp_pa
         forecast_many(loaded.questions, n=2, budget_cap=1.0, settings=settings)
     store = open_store(settings.db_url, home=settings.home)
     assert [f["question_id"] for f in store.forecasts()] == ["cheap"]
+
+
+def test_a_resumed_forecast_runs_only_the_jobs_that_did_not_finish(tmp_path, settings):
+    (tmp_path / "dear.yaml").write_text(yaml.safe_dump({**TINY, "budget": {"max_usd": 5.0}}))
+    loaded = questions(
+        tmp_path,
+        {"id": "cheap", "outcome": {"kind": "event", "pattern": "gather"}},
+        {"id": "dear", "scenario": "dear.yaml", "outcome": {"kind": "event", "pattern": "gather"}},
+    )
+    with pytest.raises(CalibrationError, match=r"resume the batch \(resume='([^']+)'\)") as caught:
+        forecast_many(loaded.questions, n=2, budget_cap=1.0, settings=settings)
+    batch_id = re.search(r"resume='([^']+)'", str(caught.value)).group(1)
+    store = open_store(settings.db_url, home=settings.home)
+    before = {j["job_id"]: (j["status"], j["run_id"]) for j in store.jobs(batch_id)}
+    assert sorted(status for status, _ in before.values()) == [
+        "completed",
+        "completed",
+        "skipped",
+        "skipped",
+    ]
+    runs_before = {s.run_id for s in store.list_runs()}
+    assert len(runs_before) == 2
+
+    cheap, dear = forecast_many(
+        loaded.questions, n=2, budget_cap=20.0, settings=settings, resume=batch_id
+    )
+    assert cheap.batch_id == dear.batch_id == batch_id
+    after = {j["job_id"]: (j["status"], j["run_id"]) for j in store.jobs(batch_id)}
+    for job, (status, run_id) in before.items():
+        if status == "completed":
+            assert after[job] == (status, run_id)  # finished jobs are not run again
+        else:
+            assert after[job][0] == "completed" and after[job][1] not in runs_before
+    assert set(cheap.run_ids) == runs_before and set(cheap.run_ids).isdisjoint(dear.run_ids)
+    assert len({s.run_id for s in store.list_runs()}) == 4  # two new runs, not four
+    assert [f["question_id"] for f in store.forecasts()] == ["cheap", "cheap", "dear"]
+
+
+def test_a_priced_judge_call_is_charged_to_the_run_it_judges(tmp_path, settings):
+    (question,) = questions(
+        tmp_path, {"id": "j", "question": "Do Ada, Bo and Cy gather?", "outcome": {"kind": "judge"}}
+    ).questions
+    judgement = {"answer": "yes", "value": None, "moment": "tp_000", "reason": "they gather"}
+    priced = chat(json.dumps(judgement), prompt_tokens=900, completion_tokens=60, cost=0.0125)
+    with (
+        StubServer(default=lambda _body: priced) as server,
+        OpenAICompatibleModel(server.url, "k", default_model="stub-model") as judge_model,
+    ):
+        (found,) = forecast_many([question], n=2, settings=settings, judge_model=judge_model)
+    assert len(server.requests) == 2 and found.yes_runs == 2  # one judge call per run
+    store = open_store(settings.db_url, home=settings.home)
+    for run_id in found.run_ids:
+        record = store.load_run(run_id)
+        judged = record.usage.by_action["outcome_judgement"]
+        assert (judged.calls, judged.cost_usd) == (1, pytest.approx(0.0125))
+        assert judged.prompt_tokens == 900 and judged.completion_tokens == 60
+        assert record.usage.cost_usd == pytest.approx(0.0125)  # the offline run itself is free
+        last = json.loads((settings.home / run_id / "llm_calls.jsonl").read_text().splitlines()[-1])
+        assert (last["action"], last["cost_usd"]) == ("outcome_judgement", pytest.approx(0.0125))
+        assert last["subject"] == "question:j"

@@ -8,25 +8,28 @@ from __future__ import annotations
 from typing import Any
 
 #: bump when the cells change, so the site executes calibration pages again
-NOTEBOOK_VERSION = 3
+NOTEBOOK_VERSION = 4
 
 INTRO = """# Calibration report
 
 How well the ensembles' probabilities match what happened, for one question set: the scores
-of the latest forecast of every resolved question, reliability diagrams (equal-width and
-quantile bins; the bars are 90% bootstrap bands of each bin's observed frequency), forecasts
-against market probabilities, each question with the runs behind its forecast, and the scores
-by month. Parameters (papermill): `questions` (a question-set file, relative to the current
-folder or the project root), `n` (when above 0, forecast
-every question from `n` runs first; offline unless `TIMEPOINT_LLM_API_KEY` is set), `home` and
-`db_url` (where runs are stored; default the environment's), `runs_href` (link pattern of a
-run's page, e.g. `../runs/{run_id}.html`; empty: no links)."""
+of the latest forecast of every resolved question, each forecast with its Wilson interval and
+Jeffreys estimate, reliability diagrams (equal-width and quantile bins; the bars are 90%
+bootstrap bands of each bin's observed frequency), forecasts against market probabilities,
+each question with the batch and every run behind its forecast, every question's forecasts
+over time and the scores by month. Parameters (papermill): `questions` (a question-set file,
+relative to the current folder or the project root), `n` (when above 0, forecast every
+question from `n` runs first; offline unless `TIMEPOINT_LLM_API_KEY` is set), `home` and
+`db_url` (where runs are stored; default the environment's), `runs_href` and `batches_href`
+(link patterns of a run's and a batch's page, e.g. `../runs/{run_id}.html` and
+`../batches/{batch_id}.html`; empty: no links)."""
 
 PARAMETERS = """questions = "questions/library.yaml"
 n = 0
 home = ""
 db_url = ""
-runs_href = \"\""""
+runs_href = ""
+batches_href = \"\""""
 
 CELLS: tuple[tuple[str, str], ...] = (
     ("markdown", INTRO),
@@ -34,13 +37,15 @@ CELLS: tuple[tuple[str, str], ...] = (
     (
         "code",
         "from timepoint import view\n"
-        "from timepoint.calibrate import report\n\n"
+        "from timepoint.calibrate import over_time, report\n\n"
         "# a question-set file is found from here or the project root; a set id is kept\n"
         'path = view.project_path(questions) if questions.endswith((".yaml", ".yml")) '
         "else questions\n"
         "card = report.open_scorecard(path, home=home, db_url=db_url, n=n)\n"
         "view.show(report.scores_markdown(card))",
     ),
+    ("markdown", "## Forecasts"),
+    ("code", "view.show(report.forecasts_spec(card))"),
     ("markdown", "## Reliability"),
     (
         "code",
@@ -50,9 +55,15 @@ CELLS: tuple[tuple[str, str], ...] = (
     ("markdown", "## Forecasts against markets"),
     ("code", "view.show(report.market_spec(card))"),
     ("markdown", "## Questions and the runs behind them"),
-    ("code", "view.show(report.questions_markdown(card, runs_href))"),
+    ("code", "view.show(report.questions_markdown(card, batches_href))"),
+    ("markdown", "Every run behind each question's latest forecast:"),
+    ("code", "view.show(report.runs_markdown(card, runs_href, batches_href))"),
     ("markdown", "## Over time"),
-    ("code", "view.show(report.history_markdown(card))"),
+    ("code", "view.show(over_time.history_spec(card))"),
+    (
+        "code",
+        "view.show(over_time.scores_by_month_spec(card))\nview.show(report.history_markdown(card))",
+    ),
 )
 
 

@@ -23,7 +23,7 @@ line each naming the file, the field and the fix (:class:`~timepoint.errors.Ques
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -129,6 +129,10 @@ class Question(_Frozen):
     resolves: date | None = None
     resolution: bool | float | None = None
     market_probability: float | None = Field(None, ge=0, le=1)
+    #: when the market had that price (UTC); empty: a price read when the question was written
+    market_probability_at: datetime | None = None
+    #: where the reference probability comes from, or why there is none
+    market_note: str = Field("", max_length=500)
     #: ``[unix seconds, probability]`` points of the market's price, oldest first
     market_history: list[tuple[int, float]] = Field(default_factory=list)
     source: str = "yaml"

@@ -1,8 +1,8 @@
 """What a calibration report shows, from a :class:`~timepoint.calibrate.scorecard.Scorecard`:
 the score table, reliability diagrams (equal-width and quantile bins with bootstrap bands),
 each forecast with its Wilson interval and Jeffreys estimate, forecasts against market
-probabilities, the questions with links to the runs behind each forecast, and the scores by
-month.
+probabilities, the questions with links to the batch and every run behind each forecast, and
+the scores by month (the charts over time are in :mod:`timepoint.calibrate.over_time`).
 
 Tables are Markdown built with :mod:`timepoint.report.markup` (values escaped, no HTML);
 charts are Vega-Lite specifications, shown as SVG by :func:`timepoint.view.show`. Nothing here
@@ -17,7 +17,7 @@ from typing import Any
 from timepoint.calibrate.forecast import forecast_many
 from timepoint.calibrate.questions import load_questions
 from timepoint.calibrate.resolve import resolve
-from timepoint.calibrate.scorecard import Scorecard, Scores, scorecard
+from timepoint.calibrate.scorecard import QuestionRow, Scorecard, Scores, scorecard
 from timepoint.engine.session import environment
 from timepoint.report.charts.base import Spec, enc, note, unit, values
 from timepoint.report.markup import link, text
@@ -97,29 +97,55 @@ def _outcome(value: float | None) -> str:
     return "yes" if value >= 0.5 else "no"
 
 
-def questions_markdown(card: Scorecard, runs_href: str = "../runs/{run_id}.html") -> str:
-    """One row per question: latest forecast, interval, market, outcome, and its runs linked
-    (``runs_href`` formats a run's page; empty: run ids without links)."""
+def _batch(row: QuestionRow, batches_href: str) -> str:
+    """The batch of a row's forecast: its name, linked to its page by ``batches_href``."""
+    if not row.batch_id:
+        return "–"
+    return (
+        link(row.batch_id, batches_href.format(batch_id=row.batch_id))
+        if batches_href
+        else (text(row.batch_id))
+    )
+
+
+def questions_markdown(card: Scorecard, batches_href: str = "") -> str:
+    """One row per question: latest forecast, interval, market, outcome, its number of runs
+    and the batch that made them (``batches_href`` formats a batch's page, e.g.
+    ``../batches/{batch_id}.html``; empty: no link). :func:`runs_markdown` links every run."""
     lines = [
-        "| question | forecast | 90% interval | market | outcome | runs |",
-        "|---|---:|---|---:|---|---|",
+        "| question | forecast | 90% interval | market | outcome | runs | batch |",
+        "|---|---:|---|---:|---|---:|---|",
     ]
     for row in card.rows:
         forecast = "–" if row.probability is None else f"{row.probability:.2f}"
         interval = "–" if row.lower is None else f"{row.lower:.2f}–{row.upper:.2f}"
         market = _value(row.market_probability)
-        shown = row.run_ids[:8]
-        runs = ", ".join(
-            link(r[-6:], runs_href.format(run_id=r)) if runs_href else text(r) for r in shown
-        )
-        if len(row.run_ids) > len(shown):
-            runs += f" and {len(row.run_ids) - len(shown)} more"
         label = f"{text(row.question_id)}: {text(row.text)}"
         lines.append(
             f"| {label} | {forecast} ({row.yes_runs}/{row.runs}) | {interval} | {market} | "
-            f"{_outcome(row.resolution)} | {runs or '–'} |"
+            f"{_outcome(row.resolution)} | {len(row.run_ids)} | {_batch(row, batches_href)} |"
         )
     return "\n".join(lines)
+
+
+def runs_markdown(
+    card: Scorecard, runs_href: str = "../runs/{run_id}.html", batches_href: str = ""
+) -> str:
+    """Every run behind each question's latest forecast, one list item per question: the
+    batch (linked by ``batches_href``) and each run (linked by ``runs_href``, labelled by the
+    end of its id; empty: the full ids, unlinked)."""
+    items = []
+    for row in card.rows:
+        if not row.run_ids:
+            continue
+        runs = ", ".join(
+            link(r[-6:], runs_href.format(run_id=r)) if runs_href else text(r) for r in row.run_ids
+        )
+        items.append(
+            f"- **{text(row.question_id)}** ({len(row.run_ids)} runs, batch "
+            f"{_batch(row, batches_href)}): {runs}"
+        )
+    return "\n".join(items) if items else "No forecasts yet."
 
 
 def history_markdown(card: Scorecard) -> str:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from timepoint.calibrate.connectors.metaculus import MetaculusClient
-from timepoint.calibrate.connectors.polymarket import PolymarketClient
+from timepoint.calibrate.connectors.polymarket import DEFAULT_LEAD, PolymarketClient, reference
 from timepoint.calibrate.forecast import save_question
 from timepoint.calibrate.questions import Question, QuestionSet
 from timepoint.errors import CalibrationError
@@ -66,10 +67,13 @@ def from_sources(
     *,
     polymarket: PolymarketClient | None = None,
     metaculus: MetaculusClient | None = None,
+    lead: timedelta = DEFAULT_LEAD,
 ) -> QuestionSet:
     """``questions`` with the resolution and reference probability of each imported question
     read again from its source (``source: polymarket`` or ``metaculus`` and its
     ``source_ref``); questions of other sources, or of a source without a client, are kept.
+    A closed Polymarket market's reference is its price ``lead`` before it stopped trading
+    (:func:`~timepoint.calibrate.connectors.polymarket.reference`), never its settled price.
 
     Raises:
         ConnectorError: a source answered badly (see the connectors).
@@ -79,7 +83,15 @@ def from_sources(
         ref = question.source_ref
         if question.source == "polymarket" and polymarket is not None and ref:
             market = polymarket.market(ref)
-            change = {"resolution": market.resolution, "market_probability": market.probability}
+            priced = market.closed and market.yes_token is not None
+            history = polymarket.price_history(market) if priced else []
+            price = reference(market, history, lead=lead)
+            change = {
+                "resolution": market.resolution,
+                "market_probability": price.probability,
+                "market_probability_at": price.at,
+                "market_note": price.note,
+            }
             question = question.model_copy(update=change)
         elif question.source == "metaculus" and metaculus is not None and ref:
             post = metaculus.post(int(ref))

@@ -4,8 +4,8 @@ against its resolution, by question set and by month the forecasts were made.
 A :class:`Scorecard` holds everything the calibration page and notebook show: one row per
 question (with the runs behind its forecast and its market probability, when there is one),
 the scores of the resolved questions, reliability bins (equal-width and quantile, with
-bootstrap bands) and the scores per month. It is plain data, so reports render it without
-calling a model again.
+bootstrap bands), every forecast of every question (its history) and the scores per month.
+It is plain data, so reports render it without calling a model again.
 """
 
 from __future__ import annotations
@@ -45,6 +45,22 @@ class QuestionRow(BaseModel):
     forecasts: int = 0
 
 
+class ForecastPoint(BaseModel):
+    """One stored forecast of a question (a point of its history)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    question_id: str
+    forecast_id: str
+    made: datetime
+    probability: float
+    lower: float | None = None
+    upper: float | None = None
+    smoothed: float | None = None
+    runs: int = 0
+    yes_runs: int = 0
+
+
 class Scores(BaseModel):
     """Scores of resolved, forecast questions (``None`` where undefined)."""
 
@@ -74,6 +90,8 @@ class Scorecard(BaseModel):
     bins_uniform: list[dict[str, float]] = Field(default_factory=list)
     bins_quantile: list[dict[str, float]] = Field(default_factory=list)
     by_month: dict[str, Scores] = Field(default_factory=dict)
+    #: every forecast of every question, oldest first within each question
+    history: list[ForecastPoint] = Field(default_factory=list)
 
 
 def _maybe(compute: Any, *args: Any) -> float | None:
@@ -138,6 +156,7 @@ def scorecard(store: Any, question_set: str, *, bins: int = 10, bootstrap: int =
             "`timepoint resolve` on its file first"
         )
     rows = []
+    points: list[ForecastPoint] = []
     months: dict[str, list[QuestionRow]] = defaultdict(list)
     for question in questions:
         history = store.forecasts(question["question_id"])
@@ -166,6 +185,20 @@ def scorecard(store: Any, question_set: str, *, bins: int = 10, bootstrap: int =
         row = QuestionRow(**base)
         rows.append(row)
         for forecast in history:
+            if forecast["probability"] is not None:
+                points.append(
+                    ForecastPoint(
+                        question_id=row.question_id,
+                        forecast_id=forecast["forecast_id"],
+                        made=forecast["made"],
+                        probability=forecast["probability"],
+                        lower=forecast["lower"],
+                        upper=forecast["upper"],
+                        smoothed=forecast.get("smoothed"),
+                        runs=forecast["runs"] or 0,
+                        yes_runs=forecast["yes_runs"] or 0,
+                    )
+                )
             month = forecast["made"].strftime("%Y-%m")
             months[month].append(
                 row.model_copy(
@@ -188,4 +221,5 @@ def scorecard(store: Any, question_set: str, *, bins: int = 10, bootstrap: int =
         bins_uniform=[asdict(b) for b in uniform],
         bins_quantile=[asdict(b) for b in quantile],
         by_month={m: score_rows(r) for m, r in sorted(months.items())},
+        history=points,
     )

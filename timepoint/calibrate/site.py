@@ -52,7 +52,11 @@ def calibration_pages(settings: Any, store: Any = None) -> list[ExtraPage]:
                 slug=name,
                 title=f"Calibration · {name}",
                 notebook=notebook,
-                parameters={"questions": name, "runs_href": "../runs/{run_id}.html"},
+                parameters={
+                    "questions": name,
+                    "runs_href": "../runs/{run_id}.html",
+                    "batches_href": "../batches/{batch_id}.html",
+                },
                 digest=digest_of(NOTEBOOK_VERSION, mine, forecasts),
             )
         )

@@ -4,6 +4,10 @@ market or forecasting site, each question simulated by the scenario given.
 Polymarket needs no key. Metaculus needs ``TIMEPOINT_METACULUS_TOKEN`` (or ``--token``), and
 its terms forbid using its data to evaluate AI models without written permission; the command
 prints them before it reads anything.
+
+A closed Polymarket market's reference probability is its price ``--lead-hours`` (default 24)
+before it stopped trading, read from its price history; an open market's is its current
+price.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -28,6 +33,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--id", action="append", default=None, help="only these market/post ids")
     parser.add_argument("--closed", action="store_true", help="resolved markets/questions only")
     parser.add_argument("--history", action="store_true", help="Polymarket: add price histories")
+    parser.add_argument(
+        "--lead-hours",
+        type=float,
+        default=polymarket.DEFAULT_LEAD.total_seconds() / 3600,
+        help="Polymarket: a closed market's reference price is read this many hours before it "
+        "stopped trading (default 24)",
+    )
     parser.add_argument("--token", default=None, help="Metaculus token (default from env)")
     parser.add_argument("--base-url", default=None, help="API base URL (tests, mirrors)")
     parser.add_argument("--clob-url", default=None, help="Polymarket CLOB base URL")
@@ -51,9 +63,18 @@ def handle(args: argparse.Namespace) -> int:
                 if market.probability is None:
                     print(f"skipped market {market.id}: not a Yes/No market", file=sys.stderr)
                     continue
-                question = polymarket.market_question(market, scenario)
+                wanted = (args.history or market.closed) and market.yes_token is not None
+                history = client.price_history(market) if wanted else []
+                question = polymarket.market_question(
+                    market,
+                    scenario,
+                    history=history,
+                    lead=timedelta(hours=args.lead_hours),
+                    now=datetime.now(UTC),
+                )
+                if question.market_probability is None:
+                    print(f"market {market.id}: {question.market_note}", file=sys.stderr)
                 if args.history:
-                    history = client.price_history(market)
                     question = question.model_copy(update={"market_history": history})
                 questions.append(question)
     else:

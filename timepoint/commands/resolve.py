@@ -2,7 +2,8 @@
 the scores of its latest forecasts (Brier, fair Brier, skill, log score, Murphy, ECE).
 
 ``--from-source`` first reads the resolution (and market probability) of imported questions
-again from Polymarket, and from Metaculus when a token is given (its terms are printed).
+again from Polymarket (a closed market's price `--lead-hours` before it stopped trading),
+and from Metaculus when a token is given (its terms are printed).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from timepoint.calibrate import QuestionSet, load_questions
@@ -31,6 +33,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--token", default=None, help="Metaculus token (default from env)")
     parser.add_argument("--polymarket-url", default=None, help="Gamma API base URL")
+    parser.add_argument("--clob-url", default=None, help="Polymarket CLOB (price history) URL")
+    parser.add_argument(
+        "--lead-hours",
+        type=float,
+        default=polymarket.DEFAULT_LEAD.total_seconds() / 3600,
+        help="a closed market's reference price is read this many hours before it stopped "
+        "trading (default 24)",
+    )
     parser.add_argument("--metaculus-url", default=None, help="Metaculus base URL")
     parser.set_defaults(handler=handle)
 
@@ -75,7 +85,9 @@ def handle(args: argparse.Namespace) -> int:
 def _from_sources(questions: QuestionSet, args: argparse.Namespace) -> QuestionSet:
     sources = {q.source for q in questions.questions}
     token = args.token or os.environ.get("TIMEPOINT_METACULUS_TOKEN", "")
-    markets = polymarket.PolymarketClient(args.polymarket_url or polymarket.GAMMA_URL)
+    markets = polymarket.PolymarketClient(
+        args.polymarket_url or polymarket.GAMMA_URL, args.clob_url or polymarket.CLOB_URL
+    )
     posts = None
     if "metaculus" in sources:
         print(metaculus.METACULUS_TERMS, file=sys.stderr)
@@ -84,7 +96,8 @@ def _from_sources(questions: QuestionSet, args: argparse.Namespace) -> QuestionS
         else:
             print("no Metaculus token: its questions keep the file's resolutions", file=sys.stderr)
     try:
-        return from_sources(questions, polymarket=markets, metaculus=posts)
+        lead = timedelta(hours=args.lead_hours)
+        return from_sources(questions, polymarket=markets, metaculus=posts, lead=lead)
     finally:
         markets.close()
         if posts is not None:

@@ -8,15 +8,25 @@
   ``{"history": [{"t": unix seconds, "p": price}]}``. For resolved markets it comes back
   empty unless ``fidelity`` is at least 720 minutes, so closed markets are asked at 720.
 
-A binary market becomes a :class:`~timepoint.calibrate.questions.Question` with its *Yes*
-price as the market probability and, once closed at a price of 0 or 1, its resolution.
+A binary market becomes a :class:`~timepoint.calibrate.questions.Question` with, once closed
+at a price of 0 or 1, its resolution, and a reference ("market") probability:
+
+- an open market: its current *Yes* price;
+- a closed market: the last *Yes* price of its history at or before ``lead`` (default 24 h)
+  before the market stopped trading (its ``closedTime``, or its end date when that is
+  earlier or the only one known). The settled price of 1 or 0 is never used: it is the
+  outcome, not a forecast. Without a history point that early the reference stays empty.
+
+The question's ``market_probability_at`` and ``market_note`` say which moment the price is
+from, or why there is none.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -33,6 +43,8 @@ SOURCE = "polymarket"
 PAGE = 100
 #: the coarsest history step (minutes) at which resolved markets still have a history
 RESOLVED_FIDELITY = 720
+#: how long before a closed market stopped trading its reference price is read
+DEFAULT_LEAD = timedelta(hours=24)
 
 
 class Market(BaseModel):
@@ -47,12 +59,32 @@ class Market(BaseModel):
     prices: list[float]
     token_ids: list[str] = Field(default_factory=list)
     closed: bool = False
-    end_date: date | None = None
+    #: when the market is scheduled to end (Gamma ``endDate``)
+    end_time: datetime | None = None
+    #: when it stopped trading, once closed (Gamma ``closedTime``)
+    closed_time: datetime | None = None
+
+    @property
+    def end_date(self) -> date | None:
+        """The day the market is scheduled to end."""
+        return self.end_time.date() if self.end_time else None
+
+    @property
+    def last_trading(self) -> datetime | None:
+        """When a closed market stopped trading: the earlier of its close and its end."""
+        known = [t for t in (self.closed_time, self.end_time) if t is not None]
+        return min(known) if known else None
 
     @property
     def yes_index(self) -> int | None:
         lowered = [o.strip().lower() for o in self.outcomes]
         return lowered.index("yes") if "yes" in lowered else None
+
+    @property
+    def yes_token(self) -> str | None:
+        """The CLOB token id of *Yes*, whose price history the CLOB keeps (``None``: none)."""
+        index = self.yes_index
+        return self.token_ids[index] if index is not None and index < len(self.token_ids) else None
 
     @property
     def probability(self) -> float | None:
@@ -112,7 +144,7 @@ def parse_market(raw: Any) -> Market:
         raise ConnectorError(
             f"{SOURCE}: market {market_id}: outcomePrices are not numbers"
         ) from None
-    end = raw.get("endDate") or raw.get("endDateIso")
+    end = _moment(raw.get("endDate") or raw.get("endDateIso"), "endDate", market_id)
     return Market(
         id=market_id,
         question=str(raw["question"]),
@@ -121,8 +153,22 @@ def parse_market(raw: Any) -> Market:
         prices=prices,
         token_ids=[str(t) for t in _decoded(raw, "clobTokenIds", market_id)],
         closed=bool(raw.get("closed", False)),
-        end_date=datetime.fromisoformat(str(end).replace("Z", "+00:00")).date() if end else None,
+        end_time=end,
+        closed_time=_moment(raw.get("closedTime"), "closedTime", market_id),
     )
+
+
+def _moment(value: Any, name: str, market_id: str) -> datetime | None:
+    """A Gamma time (``2026-12-17T00:00:00Z``, ``2025-01-07 17:44:40+00`` or a day) in UTC."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ConnectorError(
+            f"{SOURCE}: market {market_id}: field {name!r} is not an ISO time: {str(value)[:40]!r}"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class PolymarketClient:
@@ -202,10 +248,10 @@ class PolymarketClient:
         Raises:
             ConnectorError: the market has no Yes token, or the answer is not a history.
         """
-        index = market.yes_index
-        if index is None or index >= len(market.token_ids):
+        token = market.yes_token
+        if token is None:
             raise ConnectorError(f"{SOURCE}: market {market.id} has no Yes token id")
-        params: dict[str, Any] = {"market": market.token_ids[index], "interval": interval}
+        params: dict[str, Any] = {"market": token, "interval": interval}
         if market.closed:
             params["fidelity"] = RESOLVED_FIDELITY
         found = get_json(self._clob, "/prices-history", source=SOURCE, params=params, **self._sleep)
@@ -226,16 +272,89 @@ def _query(filters: dict[str, Any]) -> dict[str, Any]:
     return {k: str(v).lower() if isinstance(v, bool) else v for k, v in filters.items()}
 
 
+@dataclass(frozen=True)
+class Reference:
+    """A market's reference probability, the moment it is from and a note saying so."""
+
+    probability: float | None
+    at: datetime | None
+    note: str
+
+
+def _hours(lead: timedelta) -> str:
+    return f"{lead.total_seconds() / 3600:g} h"
+
+
+def _utc(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def reference(
+    market: Market,
+    history: list[tuple[int, float]] | None = None,
+    *,
+    lead: timedelta = DEFAULT_LEAD,
+    now: datetime | None = None,
+) -> Reference:
+    """The reference probability of ``market``: the current *Yes* price of an open market
+    (read at ``now``), or for a closed one the last point of ``history`` at or before
+    ``lead`` before it stopped trading. Never the settled price of a closed market.
+
+    Args:
+        market: the market.
+        history: its ``(unix seconds, Yes price)`` points (:meth:`PolymarketClient.price_history`).
+        lead: how long before a closed market stopped trading its price is read.
+        now: when an open market's price was read (``None``: not said).
+    """
+    if not market.closed:
+        when = f" at {_utc(now)}" if now else ""
+        return Reference(market.probability, now, f"the open market's Yes price{when}")
+    stop = market.last_trading
+    if stop is None:
+        return Reference(
+            None, None, "closed market without an end or close time; no reference probability"
+        )
+    moment = stop - lead
+    before = [point for point in history or [] if point[0] <= moment.timestamp()]
+    if not before:
+        return Reference(
+            None,
+            None,
+            f"no price history at or before {_utc(moment)} ({_hours(lead)} before the market "
+            f"stopped trading at {_utc(stop)}); the settled price is the outcome, not a forecast",
+        )
+    seconds, price = before[-1]
+    at = datetime.fromtimestamp(seconds, UTC)
+    return Reference(
+        price,
+        at,
+        f"Yes price at {_utc(at)}, the last at or before {_hours(lead)} before the market "
+        f"stopped trading at {_utc(stop)}",
+    )
+
+
 def market_question(
-    market: Market, scenario: str, outcome: dict[str, Any] | None = None
+    market: Market,
+    scenario: str,
+    outcome: dict[str, Any] | None = None,
+    *,
+    history: list[tuple[int, float]] | None = None,
+    lead: timedelta = DEFAULT_LEAD,
+    now: datetime | None = None,
 ) -> Question:
     """``market`` as a question simulated by ``scenario``; the outcome defaults to a model's
-    judgement of the market's question over each run."""
+    judgement of the market's question over each run. The reference probability is
+    :func:`reference` of ``market``, ``history``, ``lead`` and ``now``.
+
+    Raises:
+        ConnectorError: the market has no *Yes* outcome.
+    """
     if market.probability is None:
         raise ConnectorError(
             f"{SOURCE}: market {market.id} has no Yes outcome ({', '.join(market.outcomes)}); "
             "only binary Yes/No markets become questions"
         )
+    price = reference(market, history, lead=lead, now=now)
     return Question.model_validate(
         {
             "id": f"polymarket-{market.id}",
@@ -244,7 +363,9 @@ def market_question(
             "outcome": outcome or {"kind": "judge"},
             "closes": market.end_date,
             "resolution": market.resolution,
-            "market_probability": market.probability,
+            "market_probability": price.probability,
+            "market_probability_at": price.at,
+            "market_note": price.note,
             "source": SOURCE,
             "source_ref": market.id,
         }
