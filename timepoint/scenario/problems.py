@@ -105,8 +105,8 @@ def _explain(item: Mapping[str, Any], loc: Loc, model: type[BaseModel]) -> str:
         tags = _tags(_annotation_at(model, loc[:-1]), str(loc[-1]))
         tags = tags or re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
         if kind == "union_tag_not_found":
-            choices = f", one of {', '.join(tags)}" if tags else ""
-            return f"required field is missing; add '{loc[-1]}: …'{choices}"
+            one_of = f", one of {', '.join(tags)}" if tags else ""
+            return f"required field is missing; add '{loc[-1]}: …'{one_of}"
         return _unknown_choice(str(loc[-1]), str(ctx.get("tag", value)), tags)
     if kind.startswith("date_") and kind not in {"date_past", "date_future"}:
         return f"{value!r} is not a date; write ISO 8601, e.g. 2025-01-01"
