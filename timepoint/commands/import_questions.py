@@ -3,7 +3,7 @@ market or forecasting site, each question simulated by the scenario given.
 
 Polymarket needs no key. Metaculus needs ``TIMEPOINT_METACULUS_TOKEN`` (or ``--token``), and
 its terms forbid using its data to evaluate AI models without written permission; the command
-prints them before it reads anything.
+prints them (once) before it reads anything.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import yaml
 
 from timepoint.calibrate.connectors import metaculus, polymarket
 from timepoint.calibrate.questions import Question, load_questions
+from timepoint.errors import ConnectorError
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +60,11 @@ def handle(args: argparse.Namespace) -> int:
     else:
         print(metaculus.METACULUS_TERMS, file=sys.stderr)
         token = args.token or os.environ.get("TIMEPOINT_METACULUS_TOKEN", "")
+        if not token.strip():
+            raise ConnectorError(
+                f"{metaculus.SOURCE}: every request needs a token; set "
+                "TIMEPOINT_METACULUS_TOKEN or pass --token (after reading the terms above)"
+            )
         base = args.base_url or metaculus.BASE_URL
         with metaculus.MetaculusClient(token, base) as client:
             if args.id:
