@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 import timepoint as tp
+from timepoint.batch.testing import PricedOfflineModel
 from timepoint.calibrate.extractors import extract_rule
 from timepoint.calibrate.forecast import forecast_history, forecast_many
 from timepoint.calibrate.judge import extract
@@ -20,7 +21,7 @@ from timepoint.llm.offline import OfflineModel
 from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.store import open_store
 
-from .test_batch_specs import TINY
+from .test_batch_specs import TINY, priced_settings
 
 PLANTED = TINY["description"] + " Question syn-7 hangs over them."
 
@@ -164,3 +165,40 @@ def test_questions_without_completed_runs_are_named_and_the_others_stored(tmp_pa
         forecast_many(loaded.questions, n=2, budget_cap=1.0, settings=settings)
     store = open_store(settings.db_url, home=settings.home)
     assert [f["question_id"] for f in store.forecasts()] == ["cheap"]
+
+
+def test_the_budget_cap_covers_the_batch_and_the_outcome_judgements(tmp_path):
+    settings = priced_settings(tmp_path)
+    (tmp_path / "well.yaml").write_text(
+        yaml.safe_dump({**TINY, "models": {"model": "test-priced"}})
+    )
+    detail = " Read every moment and every turn before answering." * 30
+    items = [
+        {
+            "id": f"j{n}",
+            "question": f"Do Ada, Bo and Cy gather for the {n}th time?",
+            "scenario": "well.yaml",
+            "outcome": {"kind": "judge", "prompt": f"Do Ada, Bo and Cy gather ({n})?{detail}"},
+        }
+        for n in range(8)
+    ]
+    (tmp_path / "set.yaml").write_text(yaml.safe_dump({"id": "dear", "questions": items}))
+    loaded = load_questions(tmp_path / "set.yaml")
+    cap = 11.5
+    with pytest.raises(CalibrationError, match="outcome judgements refused: forecast budget"):
+        forecast_many(
+            loaded.questions,
+            n=3,
+            budget_cap=cap,
+            parallel_workers=1,
+            model=PricedOfflineModel,
+            judge_model=PricedOfflineModel(),
+            settings=settings,
+        )
+    store = open_store(settings.db_url, home=settings.home)
+    runs = [store.load_run(r.run_id) for r in store.list_runs()]
+    judged = sum(r.usage.by_action["outcome_judgement"].calls for r in runs)
+    assert len(runs) == 1 and 0 < judged < len(items)  # the cap stopped the judgements
+    assert sum(r.usage.cost_usd for r in runs) <= cap
+    forecasts = store.forecasts()
+    assert len(forecasts) == judged and all(f["runs"] == 1 for f in forecasts)
