@@ -15,6 +15,7 @@ from timepoint.calibrate.extractors import extract_rule
 from timepoint.calibrate.forecast import forecast_history, forecast_many
 from timepoint.calibrate.judge import extract
 from timepoint.calibrate.questions import load_questions
+from timepoint.calibrate.resolve import resolve
 from timepoint.commands.offline_server import offline_server
 from timepoint.errors import CalibrationError
 from timepoint.llm.offline import OfflineModel
@@ -202,3 +203,19 @@ def test_the_budget_cap_covers_the_batch_and_the_outcome_judgements(tmp_path):
     assert sum(r.usage.cost_usd for r in runs) <= cap
     forecasts = store.forecasts()
     assert len(forecasts) == judged and all(f["runs"] == 1 for f in forecasts)
+
+
+def test_a_numeric_resolution_is_stored_with_its_number(tmp_path, settings):
+    threshold = {"kind": "threshold", "quantity": "scene.tension", "above": 0.5}
+    loaded = questions(
+        tmp_path,
+        {"id": "tense", "outcome": threshold, "resolution": 0.25},
+        {"id": "gather", "outcome": {"kind": "event", "pattern": "gather"}, "resolution": "yes"},
+        {"id": "open", "outcome": {"kind": "event", "pattern": "x"}},
+    )
+    store = open_store(settings.db_url, home=settings.home)
+    resolve(loaded, store)
+    rows = {r["question_id"]: r for r in store.questions("wells")}
+    assert (rows["tense"]["resolution"], rows["tense"]["resolution_value"]) == (0.0, 0.25)
+    assert (rows["gather"]["resolution"], rows["gather"]["resolution_value"]) == (1.0, None)
+    assert (rows["open"]["resolution"], rows["open"]["resolution_value"]) == (None, None)

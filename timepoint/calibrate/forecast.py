@@ -117,7 +117,9 @@ def _moment(day: date | None) -> datetime | None:
 
 
 def save_question(store: Any, question: Question) -> None:
-    """Write (or update) the ``questions`` row of ``question``."""
+    """Write (or update) the ``questions`` row of ``question``: its resolution as yes (1) or
+    no (0), and a numeric resolution's number as well."""
+    value = question.resolution
     store.save_question(
         question.id,
         question_set=question.question_set or None,
@@ -128,6 +130,7 @@ def save_question(store: Any, question: Question) -> None:
         close_date=_moment(question.closes),
         resolution_date=_moment(question.resolves),
         resolution=None if question.resolved_yes() is None else float(question.resolved_yes()),  # type: ignore[arg-type]
+        resolution_value=None if value is None or isinstance(value, bool) else float(value),
         source=question.source,
         source_ref=question.source_ref,
         market_probability=question.market_probability,
