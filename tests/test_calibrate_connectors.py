@@ -271,7 +271,8 @@ def test_the_cli_writes_a_question_set_from_each_source(server, tmp_path):
     args = ["--scenario", str(JEFFERSON), "-o", str(out), "--base-url", server.url]
     refused = _cli("import-questions", "metaculus", *args, home=tmp_path)
     assert refused.returncode == 2 and "needs a token" in refused.stderr
-    assert refused.stderr.count("evaluate AI models") >= 1
+    assert refused.stderr.count("evaluate AI models") == 1  # the terms, printed once
+    assert refused.stderr.startswith(METACULUS_TERMS)
     done = _cli("import-questions", "metaculus", *args, "--token", "t", home=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stderr.startswith(METACULUS_TERMS)

@@ -11,10 +11,12 @@ import pytest
 import yaml
 
 import timepoint as tp
+from timepoint.batch.testing import PricedOfflineModel
 from timepoint.calibrate.extractors import extract_rule
 from timepoint.calibrate.forecast import forecast_history, forecast_many
 from timepoint.calibrate.judge import extract
 from timepoint.calibrate.questions import load_questions
+from timepoint.calibrate.resolve import resolve
 from timepoint.commands.offline_server import offline_server
 from timepoint.errors import CalibrationError
 from timepoint.llm.offline import OfflineModel
@@ -22,7 +24,7 @@ from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.store import open_store
 
 from .llm_stub_server import StubServer, chat
-from .test_batch_specs import TINY
+from .test_batch_specs import TINY, priced_settings
 
 PLANTED = TINY["description"] + " Question syn-7 hangs over them."
 
@@ -226,3 +228,56 @@ def test_a_priced_judge_call_is_charged_to_the_run_it_judges(tmp_path, settings)
         last = json.loads((settings.home / run_id / "llm_calls.jsonl").read_text().splitlines()[-1])
         assert (last["action"], last["cost_usd"]) == ("outcome_judgement", pytest.approx(0.0125))
         assert last["subject"] == "question:j"
+
+
+def test_the_budget_cap_covers_the_batch_and_the_outcome_judgements(tmp_path):
+    settings = priced_settings(tmp_path)
+    (tmp_path / "well.yaml").write_text(
+        yaml.safe_dump({**TINY, "models": {"model": "test-priced"}})
+    )
+    detail = " Read every moment and every turn before answering." * 30
+    items = [
+        {
+            "id": f"j{n}",
+            "question": f"Do Ada, Bo and Cy gather for the {n}th time?",
+            "scenario": "well.yaml",
+            "outcome": {"kind": "judge", "prompt": f"Do Ada, Bo and Cy gather ({n})?{detail}"},
+        }
+        for n in range(8)
+    ]
+    (tmp_path / "set.yaml").write_text(yaml.safe_dump({"id": "dear", "questions": items}))
+    loaded = load_questions(tmp_path / "set.yaml")
+    cap = 11.5
+    with pytest.raises(CalibrationError, match="outcome judgements refused: forecast budget"):
+        forecast_many(
+            loaded.questions,
+            n=3,
+            budget_cap=cap,
+            parallel_workers=1,
+            model=PricedOfflineModel,
+            judge_model=PricedOfflineModel(),
+            settings=settings,
+        )
+    store = open_store(settings.db_url, home=settings.home)
+    runs = [store.load_run(r.run_id) for r in store.list_runs()]
+    judged = sum(r.usage.by_action["outcome_judgement"].calls for r in runs)
+    assert len(runs) == 1 and 0 < judged < len(items)  # the cap stopped the judgements
+    assert sum(r.usage.cost_usd for r in runs) <= cap
+    forecasts = store.forecasts()
+    assert len(forecasts) == judged and all(f["runs"] == 1 for f in forecasts)
+
+
+def test_a_numeric_resolution_is_stored_with_its_number(tmp_path, settings):
+    threshold = {"kind": "threshold", "quantity": "scene.tension", "above": 0.5}
+    loaded = questions(
+        tmp_path,
+        {"id": "tense", "outcome": threshold, "resolution": 0.25},
+        {"id": "gather", "outcome": {"kind": "event", "pattern": "gather"}, "resolution": "yes"},
+        {"id": "open", "outcome": {"kind": "event", "pattern": "x"}},
+    )
+    store = open_store(settings.db_url, home=settings.home)
+    resolve(loaded, store)
+    rows = {r["question_id"]: r for r in store.questions("wells")}
+    assert (rows["tense"]["resolution"], rows["tense"]["resolution_value"]) == (0.0, 0.25)
+    assert (rows["gather"]["resolution"], rows["gather"]["resolution_value"]) == (1.0, None)
+    assert (rows["open"]["resolution"], rows["open"]["resolution_value"]) == (None, None)

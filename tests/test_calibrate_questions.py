@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 from timepoint.calibrate.questions import ThresholdOutcome, load_questions
-from timepoint.errors import QuestionSetError
+from timepoint.errors import QuestionSetError, ScenarioError
+from timepoint.scenario import load_scenario
 
 from .conftest import ROOT
-from .test_batch_specs import TINY
+from .test_batch_specs import TINY, write_scenario
 
 
 def write_set(folder: Path, questions: list[dict], **top: object) -> Path:
@@ -45,7 +47,18 @@ def test_a_valid_set_resolves_scenarios_against_its_folder(tmp_path):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"outcome": {"kind": "vibes"}}, "questions[0].outcome: got {'kind': 'vibes'}"),
+        (
+            {"outcome": {"kind": "vibes"}},
+            "questions[0].outcome.kind: unknown kind 'vibes'; allowed: event, knows, path,",
+        ),
+        (
+            {"outcome": {"kind": "evnt", "pattern": "dry"}},
+            "questions[0].outcome.kind: unknown kind 'evnt'; did you mean 'event'? allowed: event,",
+        ),
+        (
+            {"outcome": {"pattern": "dry"}},
+            "questions[0].outcome.kind: required field is missing; add 'kind: …', one of event,",
+        ),
         ({"outcome": {"kind": "event"}}, "outcome.event.pattern: required field is missing"),
         ({"outcome": {"kind": "event", "pattern": "("}}, "is not a regular expression"),
         ({"scenario": "nowhere.yaml"}, "questions[0].scenario: no file 'nowhere.yaml'"),
@@ -55,6 +68,28 @@ def test_a_valid_set_resolves_scenarios_against_its_folder(tmp_path):
             "give exactly one of above or below",
         ),
         ({"market_probability": 1.5}, "market_probability"),
+        (
+            {"opens": "2026-02-01", "closes": "2026-01-01"},
+            "questions[0].closes: 2026-01-01 is before opens 2026-02-01 (question 'q1'); "
+            "give dates in the order opens ≤ closes ≤ resolves",
+        ),
+        (
+            {"closes": "2026-02-01", "resolves": "2026-01-31"},
+            "questions[0].resolves: 2026-01-31 is before closes 2026-02-01 (question 'q1')",
+        ),
+        (
+            {"opens": "2026-02-01", "resolves": "2026-01-31"},
+            "questions[0].resolves: 2026-01-31 is before opens 2026-02-01 (question 'q1')",
+        ),
+        (
+            {"overrides": {"timepoints.cuont": 2}},
+            "questions[0].overrides.timepoints.cuont: unknown key; did you mean 'count'?",
+        ),
+        (
+            {"overrides": {"timepoints.count": 0}},
+            "questions[0].overrides.timepoints.count: got 0; input should be greater than or "
+            "equal to 1 (question 'q1', scenario ",
+        ),
     ],
 )
 def test_problems_name_the_file_the_field_and_the_fix(tmp_path, changes, message):
@@ -63,6 +98,55 @@ def test_problems_name_the_file_the_field_and_the_fix(tmp_path, changes, message
         load_questions(path)
     assert str(caught.value).startswith("set.yaml") or "set.yaml" in str(caught.value)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("field", ["opens", "closes", "resolves"])
+@pytest.mark.parametrize("bad", ["2025-13-01", "31/12/2025", "2025-01-01T09:00:00+00:00"])
+def test_a_bad_date_says_how_to_write_a_date_and_that_advice_works(tmp_path, field, bad):
+    path = write_set(tmp_path, [question(**{field: bad})])
+    with pytest.raises(QuestionSetError) as caught:
+        load_questions(path)
+    message = str(caught.value)
+    assert f"set.yaml: questions[0].{field}: {bad!r} is not a date;" in message
+    assert "time" not in message.split(f"{bad!r}")[1]
+    example = re.search(r"e\.g\. (\S+)$", message)
+    assert example is not None
+    advised = re.sub(rf"(?m)^([\s-]*{field}): .*$", rf"\g<1>: {example.group(1)}", path.read_text())
+    path.write_text(advised)
+    loaded = load_questions(path)
+    assert str(getattr(loaded.questions[0], field)) == example.group(1)
+
+
+def test_a_bad_datetime_field_still_asks_for_a_date_and_time(tmp_path):
+    path = write_scenario(tmp_path, timepoints={"count": 1, "start": "noon"})
+    with pytest.raises(ScenarioError, match="'noon' is not a date and time with a timezone"):
+        load_scenario(path)
+
+
+def test_overrides_are_checked_against_each_questions_scenario_at_load(tmp_path):
+    path = write_set(
+        tmp_path,
+        [
+            question(id="fine", overrides={"timepoints.count": 2}, opens="2026-01-01"),
+            question(id="bad", overrides={"entities.roster.9.name": "Dee"}),
+        ],
+    )
+    with pytest.raises(QuestionSetError) as caught:
+        load_questions(path)
+    (line,) = caught.value.problems
+    assert line.startswith(f"{path}: questions[1].overrides.entities.roster.9.name: ")
+    assert "no index 9" in line and "question 'bad'" in line
+    assert line.endswith("correct or remove the override")
+    path = write_set(tmp_path, [question(id="fine", overrides={"timepoints.count": 2})])
+    (fine,) = load_questions(path).questions
+    assert fine.overrides == {"timepoints.count": 2}
+
+
+def test_dates_may_fall_on_one_day(tmp_path):
+    day = "2026-01-31"
+    path = write_set(tmp_path, [question(opens=day, closes=day, resolves=day)])
+    (q,) = load_questions(path).questions
+    assert q.opens == q.closes == q.resolves
 
 
 def test_duplicate_ids_and_malformed_yaml_are_refused(tmp_path):

@@ -193,3 +193,35 @@ def test_python_examples_run_in_order_with_the_offline_model(tmp_path):
     assert {r.status for r in runs} == {"completed"}
     assert len(batches) == 4  # three in the batch examples, one forecast
     assert {batches["one-by-one"], batches["dask"]} == {"completed"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("line", "argv"), by_line([(n, a) for n, a in shell_commands() if a[0] == "papermill"])
+)
+def test_papermill_examples_run_from_the_repository_folder(line, argv, tmp_path):
+    import nbformat
+
+    # as written, run from the repository folder; only the output notebook goes elsewhere
+    output = tmp_path / Path(argv[2]).name
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TIMEPOINT_", "OPENROUTER"))}
+    env["TIMEPOINT_HOME"] = str(tmp_path / "runs")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    done = subprocess.run(
+        [argv[0], argv[1], str(output), *argv[3:]],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, f"README.md:{line}: {done.stderr[-3000:]}"
+    notebook = nbformat.read(output, as_version=4)
+    errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors
+    if "calibration" in argv[1]:
+        store = open_store(home=tmp_path / "runs")
+        try:
+            assert store.forecasts(), f"README.md:{line}: the notebook forecast nothing"
+        finally:
+            store.close()

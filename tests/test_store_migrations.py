@@ -175,17 +175,17 @@ def test_db_command_shows_and_upgrades_the_schema(tmp_path, monkeypatch, capsys)
     monkeypatch.delenv("TIMEPOINT_DB_URL", raising=False)
 
     assert main(["db", "current"]) == 0
-    assert "schema version 1 (revision none); newest is schema version 5 (revision 0005)" in (
+    assert "schema version 1 (revision none); newest is schema version 6 (revision 0006)" in (
         capsys.readouterr().out
     )
     assert main(["db", "upgrade"]) == 0
-    assert "upgraded from schema version 1 (revision none) to schema version 5 (revision 0005)" in (
+    assert "upgraded from schema version 1 (revision none) to schema version 6 (revision 0006)" in (
         capsys.readouterr().out
     )
     assert main(["db", "upgrade"]) == 0
-    assert "already at schema version 5 (revision 0005)" in capsys.readouterr().out
+    assert "already at schema version 6 (revision 0006)" in capsys.readouterr().out
     assert main(["db", "current"]) == 0
-    assert "schema version 5 (revision 0005); up to date" in capsys.readouterr().out
+    assert "schema version 6 (revision 0006); up to date" in capsys.readouterr().out
 
 
 def test_db_command_needs_an_existing_store(tmp_path, capsys):

@@ -6,6 +6,11 @@ model-judged, with its evidence); with ``k`` of ``N`` runs answering *yes*, the 
 ``p̂ = k/N`` with a Wilson interval and the Jeffreys-smoothed ``(k + ½)/(N + 1)`` for log
 scores. The question and the forecast are written to the store (``questions``, ``forecasts``),
 so a question's forecasts over time can be read back with :func:`forecast_history`.
+
+The budget cap covers the whole forecast: the batch first, then the model-judged outcomes,
+which are charged to what the batch (and the judgements of earlier invocations of a resumed
+forecast) left of the cap. A judgement the cap cannot pay for is not made: its run is left out
+of that question's ``N`` and counted in ``failed``, like a run the batch skipped.
 """
 
 from __future__ import annotations
@@ -23,11 +28,12 @@ from timepoint.batch import JobSpec, expand_grid, run_batch
 from timepoint.calibrate.ensemble import jeffreys, share, wilson
 from timepoint.calibrate.extractors import Extraction
 from timepoint.calibrate.judge import extract
-from timepoint.calibrate.questions import Question
+from timepoint.calibrate.questions import JudgeOutcome, Question
 from timepoint.engine.run import Run, load_run
 from timepoint.engine.session import environment
-from timepoint.errors import CalibrationError
-from timepoint.llm.base import LanguageModel
+from timepoint.errors import BudgetExceeded, CalibrationError
+from timepoint.llm.base import ActionType, LanguageModel
+from timepoint.llm.meter import Budget
 from timepoint.settings import Settings
 from timepoint.store import open_store
 
@@ -111,7 +117,9 @@ def _moment(day: date | None) -> datetime | None:
 
 
 def save_question(store: Any, question: Question) -> None:
-    """Write (or update) the ``questions`` row of ``question``."""
+    """Write (or update) the ``questions`` row of ``question``: its resolution as yes (1) or
+    no (0), and a numeric resolution's number as well."""
+    value = question.resolution
     store.save_question(
         question.id,
         question_set=question.question_set or None,
@@ -122,6 +130,7 @@ def save_question(store: Any, question: Question) -> None:
         close_date=_moment(question.closes),
         resolution_date=_moment(question.resolves),
         resolution=None if question.resolved_yes() is None else float(question.resolved_yes()),  # type: ignore[arg-type]
+        resolution_value=None if value is None or isinstance(value, bool) else float(value),
         source=question.source,
         source_ref=question.source_ref,
         market_probability=question.market_probability,
@@ -192,7 +201,8 @@ def forecast(
     Args:
         question: a question from :func:`~timepoint.calibrate.questions.load_questions`.
         n: runs in the ensemble (seeds ``first_seed`` … ``first_seed + n − 1``).
-        budget_cap: the most the ensemble may spend, in USD (``None``: no cap).
+        budget_cap: the most the forecast may spend, in USD: its runs and any model-judged
+            outcomes (``None``: no cap).
         backend: ``local`` (processes) or ``dask``; see :func:`timepoint.run_batch`.
         **options: as for :func:`forecast_many`.
 
@@ -225,7 +235,9 @@ def forecast_many(
     Args:
         questions: questions from :func:`~timepoint.calibrate.questions.load_questions`.
         n: runs per question (seeds ``first_seed`` … ``first_seed + n − 1``).
-        budget_cap: the most the whole batch may spend, in USD (``None``: no cap).
+        budget_cap: the most the whole forecast may spend, in USD: the batch, then the
+            model-judged outcomes, whose calls the cap refuses once it is spent; a run whose
+            judgement was refused is left out of its question's forecast (``None``: no cap).
         backend: ``local`` (processes) or ``dask``; see :func:`timepoint.run_batch`.
         parallel_workers: workers of the batch.
         first_seed: the first seed of each ensemble.
@@ -243,7 +255,8 @@ def forecast_many(
 
     Raises:
         CalibrationError: ``n < 1``, no questions, or questions none of whose runs completed
-            (raised after the other questions' forecasts are stored).
+            or could be judged under the cap (raised after the other questions' forecasts
+            are stored).
     """
     if n < 1:
         raise CalibrationError(f"n={n}: an ensemble needs at least 1 run")
@@ -295,15 +308,29 @@ def forecast_many(
             loaded[job] = load_run(runs[job], store=store, settings=settings)
         return loaded[job]
 
+    judging = any(isinstance(q.outcome, JudgeOutcome) for q in questions)
+    budget = None
+    if budget_cap is not None and judging:
+        judged = sum(_judge_spend(run_of(job)) for job in runs)
+        left = max(0.0, budget_cap - summary.batch_cost_usd - judged)
+        budget = Budget("forecast", max_usd=left)
     results = []
     missing = []
+    refused: str | None = None
     for question in questions:
         save_question(store, question)
-        extractions = [
-            extract(run_of(job), question, model=judge_model, settings=settings)
-            for job in jobs_of[question.id]
-            if job in runs
-        ]
+        extractions = []
+        for job in jobs_of[question.id]:
+            if job not in runs:
+                continue
+            try:
+                found = extract(
+                    run_of(job), question, model=judge_model, settings=settings, budget=budget
+                )
+            except BudgetExceeded as error:
+                refused = str(error)
+                continue
+            extractions.append(found)
         if not extractions:
             missing.append(question.id)
             continue
@@ -319,10 +346,17 @@ def forecast_many(
         results.append(result)
     if missing:
         why = summary.stop_reason or summary.skip_reason or "see the batch's jobs"
+        judge = f"; outcome judgements refused: {refused}" if refused else ""
         raise CalibrationError(
             f"no run of batch {summary.batch_id} completed for {', '.join(missing)} "
-            f"({summary.failed} failed, {summary.skipped} skipped: {why}); the other "
+            f"({summary.failed} failed, {summary.skipped} skipped: {why}{judge}); the other "
             f"{len(results)} forecasts are stored. Fix the failures or raise the budget and "
             f"resume the batch (resume={summary.batch_id!r})"
         )
     return results
+
+
+def _judge_spend(run: Run) -> float:
+    """USD spent judging outcomes in ``run`` (by earlier invocations of its forecast)."""
+    judged = run.record.usage.by_action.get(ActionType.OUTCOME_JUDGEMENT.value)
+    return judged.cost_usd if judged is not None else 0.0

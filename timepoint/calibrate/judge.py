@@ -1,8 +1,9 @@
 """Model-judged outcomes: a model reads a finished run and answers a question yes or no.
 
 The call is an ``outcome_judgement`` action sent through the run's own gateway (so it is
-metered under what is left of the run's budget, cached against endpoints, and written to the
-run's ``llm_calls.jsonl``, usage and store like a question asked with ``run.ask``). The
+metered under what is left of the run's budget, and under a forecast's budget cap when one is
+given, cached against endpoints, and written to the run's ``llm_calls.jsonl``, usage and store
+like a question asked with ``run.ask``). The
 prompt carries the run's moments (events and key facts) and dialog turns, numbered, and the
 answer names the moment or turn that decided it, which becomes the extraction's evidence.
 """
@@ -25,6 +26,7 @@ from timepoint.engine.restore import scenario_of
 from timepoint.engine.run import Run
 from timepoint.engine.session import environment, open_session
 from timepoint.llm.base import ActionType, LanguageModel
+from timepoint.llm.meter import Budget
 from timepoint.llm.task_data import task_request
 from timepoint.llm.usage import summarize_calls
 from timepoint.settings import Settings
@@ -111,6 +113,7 @@ def judge(
     *,
     model: LanguageModel | None = None,
     settings: Settings | None = None,
+    budget: Budget | None = None,
 ) -> Extraction:
     """Ask a model whether ``run`` answers ``question`` yes; record the call with the run.
 
@@ -119,6 +122,11 @@ def judge(
         question: a question whose outcome is ``kind: judge``.
         model: the provider (default: what the settings select; the offline model offline).
         settings: environment settings (default: the run's, else from the environment).
+        budget: a budget the call is also charged to (a forecast's, under its cap).
+
+    Raises:
+        BudgetExceeded: the run's budget or ``budget`` cannot pay for the call; it was not
+            made and nothing was recorded.
     """
     settings = environment(settings or run.settings)
     rule = question.outcome
@@ -132,6 +140,7 @@ def judge(
             model=model,
             seed=record.seed,
             spent=record.usage,
+            parent_budget=budget,
         )
         context = judge_context(record, prompt_text or question.question)
         request = task_request(
@@ -173,8 +182,10 @@ def extract(
     *,
     model: LanguageModel | None = None,
     settings: Settings | None = None,
+    budget: Budget | None = None,
 ) -> Extraction:
-    """The outcome of ``question`` in ``run``, by its rule or by a model's judgement."""
+    """The outcome of ``question`` in ``run``, by its rule or by a model's judgement (charged
+    to ``budget`` too, when given)."""
     if isinstance(question.outcome, JudgeOutcome):
-        return judge(run, question, model=model, settings=settings)
+        return judge(run, question, model=model, settings=settings, budget=budget)
     return extract_rule(run.record, question)

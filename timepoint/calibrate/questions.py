@@ -24,14 +24,16 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from timepoint.errors import QuestionSetError, ScenarioError
-from timepoint.scenario.loader import display_path, parse_yaml
+from timepoint.scenario.loader import display_path, load_scenario, parse_yaml
 from timepoint.scenario.problems import describe_errors
+from timepoint.scenario.schema import Scenario
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$"
 
@@ -203,16 +205,23 @@ def load_questions(path: str | Path) -> QuestionSet:
         raise QuestionSetError(describe_errors(error, QuestionSet, label)) from None
     problems = []
     seen: set[str] = set()
+    scenarios: dict[Path, Scenario | list[str]] = {}
     for n, question in enumerate(questions.questions):
         where = f"{label}: questions[{n}]"
         if question.id in seen:
             problems.append(f"{where}.id: {question.id!r} is used twice; give each an own id")
         seen.add(question.id)
-        if not questions.scenario_path(question).is_file():
+        problems += _date_problems(where, question)
+        scenario = questions.scenario_path(question)
+        if not scenario.is_file():
             problems.append(
                 f"{where}.scenario: no file {question.scenario!r} relative to "
                 f"{display_path(path.parent)}; give a scenario path relative to the question file"
             )
+        elif question.overrides:
+            if scenario not in scenarios:
+                scenarios[scenario] = _base_scenario(where, scenario)
+            problems += _override_problems(where, question, scenario, scenarios[scenario])
     if problems:
         raise QuestionSetError(problems)
     placed = [
@@ -222,3 +231,54 @@ def load_questions(path: str | Path) -> QuestionSet:
         for q in questions.questions
     ]
     return questions.model_copy(update={"questions": placed})
+
+
+def _date_problems(where: str, question: Question) -> list[str]:
+    """The dates of ``question`` that come before an earlier one (opens ≤ closes ≤ resolves)."""
+    dates = [
+        (name, day)
+        for name, day in (
+            ("opens", question.opens),
+            ("closes", question.closes),
+            ("resolves", question.resolves),
+        )
+        if day is not None
+    ]
+    return [
+        f"{where}.{later}: {late} is before {earlier} {early} (question {question.id!r}); "
+        "give dates in the order opens ≤ closes ≤ resolves"
+        for (earlier, early), (later, late) in pairwise(dates)
+        if late < early
+    ]
+
+
+def _base_scenario(where: str, path: Path) -> Scenario | list[str]:
+    """The scenario at ``path``, or the problems that keep it from loading."""
+    try:
+        return load_scenario(path)
+    except ScenarioError as error:
+        return [f"{where}.scenario: {problem}" for problem in error.problems]
+
+
+def _override_problems(
+    where: str, question: Question, path: Path, base: Scenario | list[str]
+) -> list[str]:
+    """What is wrong with the ``overrides`` of ``question`` over its scenario, one line each,
+    named by the override's path (checked as a forecast's batch applies them)."""
+    if not isinstance(base, Scenario):
+        return base
+    try:
+        base.with_overrides(dict(question.overrides))
+    except ScenarioError as error:
+        fix = (
+            f"(question {question.id!r}, scenario {display_path(path)}); "
+            "correct or remove the override"
+        )
+        return [f"{where}.overrides.{_override_at(line)} {fix}" for line in error.problems]
+    return []
+
+
+def _override_at(line: str) -> str:
+    """``--set a.b: problem`` or ``--set: a.b: problem`` (from ``with_overrides``) as
+    ``a.b: problem``."""
+    return line.removeprefix("--set").lstrip(": ")

@@ -19,7 +19,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="question set (YAML)")
     parser.add_argument("--n", type=int, default=20, help="runs per question (default 20)")
     parser.add_argument(
-        "--budget", type=float, default=10.0, metavar="USD", help="cap of the batch (default 10)"
+        "--budget",
+        type=float,
+        default=10.0,
+        metavar="USD",
+        help="cap of the runs and outcome judgements (default 10)",
     )
     parser.add_argument("--workers", type=int, default=2, help="parallel workers (default 2)")
     parser.add_argument("--backend", choices=["local", "dask"], default="local")

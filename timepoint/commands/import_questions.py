@@ -3,7 +3,7 @@ market or forecasting site, each question simulated by the scenario given.
 
 Polymarket needs no key. Metaculus needs ``TIMEPOINT_METACULUS_TOKEN`` (or ``--token``), and
 its terms forbid using its data to evaluate AI models without written permission; the command
-prints them before it reads anything.
+prints them (once) before it reads anything.
 
 A closed Polymarket market's reference probability is its price ``--lead-hours`` (default 24)
 before it stopped trading, read from its price history; an open market's is its current
@@ -22,6 +22,7 @@ import yaml
 
 from timepoint.calibrate.connectors import metaculus, polymarket
 from timepoint.calibrate.questions import Question, load_questions
+from timepoint.errors import ConnectorError
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -80,6 +81,11 @@ def handle(args: argparse.Namespace) -> int:
     else:
         print(metaculus.METACULUS_TERMS, file=sys.stderr)
         token = args.token or os.environ.get("TIMEPOINT_METACULUS_TOKEN", "")
+        if not token.strip():
+            raise ConnectorError(
+                f"{metaculus.SOURCE}: every request needs a token; set "
+                "TIMEPOINT_METACULUS_TOKEN or pass --token (after reading the terms above)"
+            )
         base = args.base_url or metaculus.BASE_URL
         with metaculus.MetaculusClient(token, base) as client:
             if args.id:

@@ -17,7 +17,7 @@ import re
 import types
 from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -60,7 +60,7 @@ def describe_errors(
     lines: list[str] = []
     items = error.errors(include_url=False)
     for item in items[:MAX_PROBLEMS]:
-        loc: Loc = tuple(item["loc"])
+        loc = _location(item)
         label = source(loc) if callable(source) else source
         line = f"{label}: {format_loc(loc)}: {_explain(item, loc, model)}"
         if line not in lines:
@@ -69,6 +69,16 @@ def describe_errors(
         label = source(()) if callable(source) else source
         lines.append(f"{label}: … and {len(items) - MAX_PROBLEMS} more problems; fix these first")
     return lines
+
+
+def _location(item: Mapping[str, Any]) -> Loc:
+    """The field an error is about: a union's discriminator key for a bad or missing tag."""
+    loc: Loc = tuple(item["loc"])
+    if item["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+        key = str((item.get("ctx") or {}).get("discriminator", "")).strip("'")
+        if key.isidentifier():
+            return (*loc, key)
+    return loc
 
 
 def _explain(item: Mapping[str, Any], loc: Loc, model: type[BaseModel]) -> str:
@@ -91,7 +101,16 @@ def _explain(item: Mapping[str, Any], loc: Loc, model: type[BaseModel]) -> str:
     if kind in {"value_error", "assertion_error"}:
         message = str(ctx.get("error", item["msg"]))
         return message
-    if kind.startswith("datetime") or kind.startswith("date_"):
+    if kind in {"union_tag_invalid", "union_tag_not_found"}:
+        tags = _tags(_annotation_at(model, loc[:-1]), str(loc[-1]))
+        tags = tags or re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        if kind == "union_tag_not_found":
+            one_of = f", one of {', '.join(tags)}" if tags else ""
+            return f"required field is missing; add '{loc[-1]}: …'{one_of}"
+        return _unknown_choice(str(loc[-1]), str(ctx.get("tag", value)), tags)
+    if kind.startswith("date_") and kind not in {"date_past", "date_future"}:
+        return f"{value!r} is not a date; write ISO 8601, e.g. 2025-01-01"
+    if kind.startswith("datetime"):
         return (
             f"{value!r} is not a date and time with a timezone; "
             "write ISO 8601, e.g. 2025-01-01T09:00:00+00:00"
@@ -115,6 +134,23 @@ def _unknown_key(key: str, annotation: Any) -> str:
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else ";"
     return f"unknown key{hint} allowed: {', '.join(allowed)}"
+
+
+def _unknown_choice(key: str, value: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ";"
+    return f"unknown {key} {value!r}{hint} allowed: {', '.join(allowed)}"
+
+
+def _tags(annotation: Any, key: str) -> list[str]:
+    """The values of the ``Literal`` field ``key`` across the models of a tagged union."""
+    tags: list[str] = []
+    for candidate in _flatten(annotation):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            field = candidate.model_fields.get(key)
+            if field is not None and get_origin(field.annotation) is Literal:
+                tags += [str(tag) for tag in get_args(field.annotation)]
+    return tags
 
 
 def _field_names(annotation: Any) -> list[str]:

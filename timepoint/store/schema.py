@@ -31,7 +31,7 @@ from sqlalchemy.dialects import sqlite
 from timepoint.store.types import JSONText, UTCDateTime
 
 #: The schema version this code writes (the number of the newest Alembic revision).
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 #: Neutral types and the SQLAlchemy types they are stored as.
 COLUMN_TYPES: dict[str, Callable[[], sa.types.TypeEngine[Any]]] = {
@@ -377,6 +377,12 @@ QUESTIONS = Table(
         C("open_date", "time", "When forecasting opens (UTC).", since=3),
         C("resolution_date", "time", "When the question resolves (UTC)."),
         C("resolution", "float", "1 yes, 0 no, empty while unresolved."),
+        C(
+            "resolution_value",
+            "float",
+            "The number a numeric (threshold) question resolved to; empty otherwise.",
+            since=6,
+        ),
         C("source", "text", "yaml, polymarket or metaculus."),
         C("source_ref", "text", "Id of the question at its source."),
         C("market_probability", "float", "Latest market probability, when a market has one."),

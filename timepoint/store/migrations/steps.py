@@ -1,4 +1,4 @@
-"""The migrations of schema versions 1 to 5, derived from the ``since`` of tables and columns.
+"""The migrations of schema versions 1 to 6, derived from the ``since`` of tables and columns.
 
 Version *n* creates the tables introduced in version *n* with their columns of version *n* and
 adds the columns introduced in version *n* to older tables; then it records *n* in
@@ -21,6 +21,7 @@ DESCRIPTIONS: dict[int, str] = {
     3: "forecasts: smoothed, level and outcomes_json; questions: open_date",
     4: "service: new tables api_keys, service_work, service_runs, webhooks, webhook_deliveries",
     5: "new tables llm_call_texts and rate_buckets, column llm_calls.subject",
+    6: "questions: resolution_value",
 }
 
 
