@@ -281,3 +281,18 @@ def test_a_numeric_resolution_is_stored_with_its_number(tmp_path, settings):
     assert (rows["tense"]["resolution"], rows["tense"]["resolution_value"]) == (0.0, 0.25)
     assert (rows["gather"]["resolution"], rows["gather"]["resolution_value"]) == (1.0, None)
     assert (rows["open"]["resolution"], rows["open"]["resolution_value"]) == (None, None)
+
+
+def test_a_question_id_another_set_holds_is_refused_before_anything_runs(tmp_path, settings):
+    first = questions(tmp_path, {"id": "q1", "outcome": {"kind": "event", "pattern": "gather"}})
+    store = open_store(settings.db_url, home=settings.home)
+    resolve(first, store)
+    text = (tmp_path / "set.yaml").read_text().replace("id: wells", "id: springs")
+    (tmp_path / "other.yaml").write_text(text)
+    second = load_questions(tmp_path / "other.yaml")
+    with pytest.raises(CalibrationError, match=r"'q1' of set 'wells'.*rename it.*'springs-q1'"):
+        forecast_many(second.questions, n=1, settings=settings, store=store)
+    with pytest.raises(CalibrationError, match="rename it"):
+        resolve(second, store)
+    assert [r["question_set"] for r in store.questions()] == ["wells"]  # not overwritten
+    assert store.list_runs() == []  # refused before the batch

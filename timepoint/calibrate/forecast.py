@@ -116,6 +116,21 @@ def _moment(day: date | None) -> datetime | None:
     return datetime.combine(day, time(), tzinfo=UTC) if day is not None else None
 
 
+def check_question_ids(store: Any, questions: Sequence[Question]) -> None:
+    """Refuse questions whose ids the store already holds for another question set: an id
+    names one question in a store, so saving it would overwrite the other set's question."""
+    stored = {row["question_id"]: row["question_set"] for row in store.questions()}
+    for question in questions:
+        other = stored.get(question.id)
+        if other is not None and other != (question.question_set or None):
+            raise CalibrationError(
+                f"question {question.id!r} of set {question.question_set or '(none)'!r}: the "
+                f"store already holds a question {question.id!r} of set {other!r}; question ids "
+                f"name one question across the store, so rename it (e.g. "
+                f"'{question.question_set or 'set'}-{question.id}')"
+            )
+
+
 def save_question(store: Any, question: Question) -> None:
     """Write (or update) the ``questions`` row of ``question``: its resolution as yes (1) or
     no (0), and a numeric resolution's number as well."""
@@ -264,6 +279,7 @@ def forecast_many(
         raise CalibrationError("no questions to forecast; give at least one")
     settings = environment(settings)
     store = store if store is not None else open_store(settings.db_url, home=Path(settings.home))
+    check_question_ids(store, questions)
     made = datetime.now(UTC)
     specs: dict[str, JobSpec] = {}
     jobs_of: dict[str, list[str]] = {}

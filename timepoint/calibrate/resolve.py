@@ -11,7 +11,7 @@ from typing import Any
 
 from timepoint.calibrate.connectors.metaculus import MetaculusClient
 from timepoint.calibrate.connectors.polymarket import DEFAULT_LEAD, PolymarketClient, reference
-from timepoint.calibrate.forecast import save_question
+from timepoint.calibrate.forecast import check_question_ids, save_question
 from timepoint.calibrate.questions import Question, QuestionSet
 from timepoint.errors import CalibrationError
 
@@ -47,6 +47,7 @@ def resolve(
             f"resolutions for {', '.join(extra)}, which question set {questions.id!r} does not "
             "have; add the questions to the set first"
         )
+    check_question_ids(store, questions.questions)
     recorded = []
     for question in questions.questions:
         if resolutions and question.id in resolutions:
