@@ -411,3 +411,33 @@ def test_a_metaculus_post_without_id_or_title_is_a_clear_error(server, post, mes
     client = MetaculusClient("t", server.url, **NO_WAIT)
     with client, pytest.raises(ConnectorError, match=message):
         list(client.posts())
+
+
+def test_the_cli_imports_the_markets_of_an_event_by_slug_or_id(server, tmp_path):
+    events = recording("polymarket_events")
+
+    def by_key(query: dict[str, str]) -> Answer:
+        return Answer(
+            [e for e in events if query.get("slug") == e["slug"] or query.get("id") == e["id"]]
+        )
+
+    server.routes["/events"] = by_key
+    server.routes["/prices-history"] = _histories
+    out = tmp_path / "event.yaml"
+    args = ["--scenario", str(JEFFERSON), "-o", str(out), "--base-url", server.url]
+    for event in ("fed-decisions-2026", "903"):
+        done = _cli(
+            "import-questions",
+            "polymarket",
+            *args,
+            "--clob-url",
+            server.url,
+            "--event",
+            event,
+            home=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        assert [q.id for q in load_questions(out).questions] == ["polymarket-516706"]
+    missing = _cli("import-questions", "polymarket", *args, "--event", "no-such", home=tmp_path)
+    assert missing.returncode == 2
+    assert "no event with slug 'no-such'; check --event" in missing.stderr

@@ -32,6 +32,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", type=Path, required=True, help="question set to write")
     parser.add_argument("--limit", type=int, default=20, help="most questions (default 20)")
     parser.add_argument("--id", action="append", default=None, help="only these market/post ids")
+    parser.add_argument(
+        "--event",
+        action="append",
+        default=None,
+        help="Polymarket: every market of this event (its id or slug; repeatable)",
+    )
     parser.add_argument("--closed", action="store_true", help="resolved markets/questions only")
     parser.add_argument("--history", action="store_true", help="Polymarket: add price histories")
     parser.add_argument(
@@ -47,6 +53,15 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=handle)
 
 
+def _event_markets(client: polymarket.PolymarketClient, event: str) -> list[polymarket.Market]:
+    """The markets of one Polymarket event, named by its id or its slug."""
+    key = "id" if event.isdigit() else "slug"
+    found = [markets for _, markets in client.events(limit=1, **{key: event})]
+    if not found:
+        raise ConnectorError(f"{polymarket.SOURCE}: no event with {key} {event!r}; check --event")
+    return found[0]
+
+
 def handle(args: argparse.Namespace) -> int:
     """Read the questions and write them as a question-set file."""
     out: Path = args.out
@@ -58,6 +73,8 @@ def handle(args: argparse.Namespace) -> int:
         with polymarket.PolymarketClient(gamma, clob) as client:
             if args.id:
                 markets = [client.market(i) for i in args.id]
+            elif args.event:
+                markets = [m for event in args.event for m in _event_markets(client, event)]
             else:
                 markets = list(client.markets(limit=args.limit, closed=args.closed))
             for market in markets:
