@@ -63,8 +63,8 @@ class TimedProvider:
 def call_path_overhead(requests) -> list[float]:
     """Per request: time through a fresh gateway stack minus the provider's time, in ms."""
     from timepoint.llm.config import BudgetConfig, ModelsConfig
-    from timepoint.llm.gateway import build_gateway
     from timepoint.llm.offline import OfflineModel
+    from timepoint.llm.stack import build_gateway
     from timepoint.settings import Settings
 
     provider = TimedProvider(OfflineModel(seed=0))

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 import timepoint as tp
+from timepoint.batch.call_count import call_range, planned_calls
 from timepoint.batch.definition import axis_values, load_batch_file, parse_axis
-from timepoint.batch.estimate import call_range, planned_calls
 from timepoint.batch.spec import Grid, batch_id_for, make_spec
 from timepoint.errors import BatchError
 from timepoint.llm.base import ActionType

@@ -223,7 +223,7 @@ def test_max_tokens_grows_only_within_the_context_window() -> None:
 
 def test_call_records_carry_the_mode_and_every_refused_probe() -> None:
     from timepoint.llm.config import BudgetConfig, ModelsConfig
-    from timepoint.llm.gateway import build_gateway
+    from timepoint.llm.stack import build_gateway
     from timepoint.settings import Settings
 
     with StubServer(default=dialect_server("ollama"), models=[{"id": "llama3.1:8b"}]) as server:

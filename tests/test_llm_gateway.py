@@ -17,11 +17,12 @@ from timepoint.errors import (
 )
 from timepoint.llm.base import ActionType, Message, Request
 from timepoint.llm.config import BudgetConfig, ModelsConfig
-from timepoint.llm.gateway import ModelGateway, build_gateway
+from timepoint.llm.gateway import ModelGateway
 from timepoint.llm.meter import Budget
 from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.llm.registry import Registry
 from timepoint.llm.selection import select
+from timepoint.llm.stack import build_gateway
 from timepoint.llm.testing import ScriptedModel
 from timepoint.settings import Settings
 

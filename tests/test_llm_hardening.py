@@ -25,7 +25,6 @@ from timepoint.errors import BudgetExceeded, ConfigurationError, ProviderError, 
 from timepoint.llm.base import Message, Request, request_token_bound
 from timepoint.llm.config import BudgetConfig, ModelsConfig
 from timepoint.llm.dialects import StructuredMode
-from timepoint.llm.gateway import build_gateway
 from timepoint.llm.http_errors import DeadlineExceeded, MalformedResponse, ResponseTooLarge
 from timepoint.llm.meter import Budget, BudgetOverspent, CallLog, MeteredModel
 from timepoint.llm.offline import OfflineModel
@@ -33,6 +32,7 @@ from timepoint.llm.offline_server import OfflineEndpoint
 from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.llm.registry import Registry
 from timepoint.llm.retry import RetryingModel
+from timepoint.llm.stack import build_gateway
 from timepoint.settings import Settings
 
 from .conftest import JEFFERSON

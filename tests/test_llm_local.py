@@ -17,9 +17,10 @@ from timepoint.errors import ConfigurationError, ProviderError
 from timepoint.llm.base import ActionType, Message, Request
 from timepoint.llm.config import BudgetConfig, ModelsConfig
 from timepoint.llm.endpoint import DEFAULT_LOCAL_CONTEXT
-from timepoint.llm.gateway import ModelGateway, build_gateway
+from timepoint.llm.gateway import ModelGateway
 from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.llm.registry import Registry
+from timepoint.llm.stack import build_gateway
 from timepoint.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

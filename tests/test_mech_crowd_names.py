@@ -8,7 +8,7 @@ import re
 import pytest
 
 import timepoint as tp
-from timepoint.batch.estimate import planned_calls
+from timepoint.batch.call_count import planned_calls
 from timepoint.errors import StructuredOutputError
 from timepoint.llm.base import ActionType
 from timepoint.llm.drafts import CrowdNamesDraft

@@ -7,7 +7,10 @@
 >>> summary.jobs                                   # one row per job     # doctest: +SKIP
 
 Modules: :mod:`~timepoint.batch.spec` (specs, grids, job ids), :mod:`~timepoint.batch.estimate`
-(cost before running), :mod:`~timepoint.batch.runner` (``run_batch``),
+(cost before running, from :mod:`~timepoint.batch.rehearsal`, :mod:`~timepoint.batch.call_count`
+and :mod:`~timepoint.batch.pricing`), :mod:`~timepoint.batch.runner` (``run_batch``),
+:mod:`~timepoint.batch.resume` (checking and resuming against the store),
+:mod:`~timepoint.batch.execution` (backend, driver, summary),
 :mod:`~timepoint.batch.driver` (window, reservations), :mod:`~timepoint.batch.backends`
 (loky, Dask), :mod:`~timepoint.batch.job` (the worker function), :mod:`~timepoint.batch.ratelimit`
 (one requests-per-minute limit for all workers), :mod:`~timepoint.batch.definition` (batch

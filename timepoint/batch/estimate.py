@@ -28,7 +28,8 @@ job's cap is taken from when no cap is given: 50% more calls (retries and re-ask
 action's fallback chain.
 
 A configuration that cannot be rehearsed (it fails offline) falls back to a count from its
-structure (:func:`call_range`) at typical tokens per action (:data:`TYPICAL_TOKENS`).
+structure (:func:`~timepoint.batch.call_count.call_range`) at typical tokens per action
+(:data:`TYPICAL_TOKENS`).
 
 Runs with the offline model cost nothing, so their estimate is zero dollars (calls and tokens
 are still shown).
@@ -36,39 +37,20 @@ are still shown).
 
 from __future__ import annotations
 
-import json
-import tempfile
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from timepoint.batch.call_count import MODE_MULTIPLIERS, call_range
+from timepoint.batch.pricing import Pricer
+from timepoint.batch.rehearsal import rehearse
 from timepoint.batch.spec import ScenarioLoader, iter_specs, resolved_scenario
-from timepoint.engine.runner import RunFailed, run
 from timepoint.engine.session import environment
-from timepoint.kernel.mechanism_settings import read_settings
 from timepoint.llm.base import ActionType, LanguageModel
-from timepoint.llm.gateway import ModelGateway
-from timepoint.llm.offline import OfflineModel
 from timepoint.llm.registry import Registry
-from timepoint.llm.testing import ScriptedModel
 from timepoint.scenario.schema import Scenario
 from timepoint.settings import Settings
-from timepoint.store import open_store
-from timepoint.synthesis.population import generated_entries, roster_with_generated
-from timepoint.synthesis.prospection import ProspectionSettings
-from timepoint.world import EntityKind, EntityRole
-
-#: mode complexity multipliers applied to the per-timepoint calls
-MODE_MULTIPLIERS = {
-    "pearl": 1.0,
-    "directorial": 1.2,
-    "nonlinear": 1.3,
-    "branching": 1.4,
-    "cyclical": 1.3,
-    "portal": 1.5,
-}
 
 #: typical (prompt, completion) tokens and max_tokens of one call per action
 TYPICAL_TOKENS: dict[ActionType, tuple[int, int, int]] = {
@@ -182,154 +164,6 @@ class BatchEstimate(Frozen):
         if len(self.configurations) > 8:
             lines.append(f"  … and {len(self.configurations) - 8} more configurations")
         return "\n".join(lines)
-
-
-def planned_calls(scenario: Scenario) -> dict[ActionType, float]:
-    """Planned calls per action of one run of ``scenario``, from its structure (see
-    :func:`call_range`)."""
-    return {action: expected for action, (expected, _) in call_range(scenario).items()}
-
-
-def call_range(scenario: Scenario) -> dict[ActionType, tuple[float, float]]:
-    """(planned, most) calls per action of one run of ``scenario``, from its structure.
-
-    The fallback of a configuration that cannot be rehearsed:
-
-    - ``entity_population``: one call per roster entry the model has to complete (entries that
-      lack a name, description, traits or knowledge and have no profile file; generated entries
-      up to ``entities.count``), background entities excepted; plus one call that names every
-      generated entry together, when there are any;
-    - per timepoint (sub-moments of vertical expansion included): one ``temporal_reasoning``
-      call, one ``dialog_synthesis`` call (M11), one ``prospection`` call per planning entity
-      (M15) and one ``animistic_behavior`` call per non-human entity when ``entities.animism``
-      > 0 (M16), scaled by the mode's complexity multiplier (:data:`MODE_MULTIPLIERS`);
-    - one ``summarization`` call for the executive summary of the run.
-
-    The count is exact for short forward (pearl) runs of the offline model. The planned and
-    the most calls differ where the model decides: an entity the model populates may turn out
-    to be a planner (M15 by trait), so it counts towards the most but not the planned calls.
-    """
-
-    roster = roster_with_generated(scenario)
-    mechanisms = scenario.mechanisms
-    populated = [
-        entry
-        for entry in roster
-        if entry.role is not EntityRole.BACKGROUND
-        and not entry.profile
-        and not all(
-            entry.model_dump(exclude_defaults=True).get(k)
-            for k in ("name", "description", "traits", "knowledge")
-        )
-    ]
-    calls: dict[ActionType, tuple[float, float]] = {}
-    population = len(populated) + (1 if generated_entries(scenario) else 0)
-    if population:
-        calls[ActionType.ENTITY_POPULATION] = (population, population)
-    tps = scenario.timepoints
-    sub_moments = tps.before + tps.after
-    expanded = len(tps.expand) if tps.expand else (1 if sub_moments else 0)
-    timepoints = (tps.count + sub_moments * expanded) * MODE_MULTIPLIERS.get(
-        scenario.temporal.mode.value, 1.0
-    )
-    per_timepoint = {ActionType.TEMPORAL_REASONING: (1, 1)}
-    if mechanisms.enabled("m11"):
-        per_timepoint[ActionType.DIALOG_SYNTHESIS] = (1, 1)
-    if mechanisms.enabled("m15"):
-        planners, possible = _planners(scenario, roster, {e.id for e in populated})
-        if possible:
-            per_timepoint[ActionType.PROSPECTION] = (planners, possible)
-    if mechanisms.enabled("m16") and scenario.entities.animism > 0:
-        animated = sum(r.kind is not EntityKind.HUMAN for r in roster)
-        if animated:
-            per_timepoint[ActionType.ANIMISTIC_BEHAVIOR] = (animated, animated)
-    for action, (planned, most) in per_timepoint.items():
-        calls[action] = (planned * timepoints, most * timepoints)
-    calls[ActionType.SUMMARIZATION] = (1, 1)
-    return calls
-
-
-def _planners(scenario: Scenario, roster: list, populated: set[str]) -> tuple[int, int]:
-    """(certain, possible) planners: flagged, listed or with the trait; plus, for the possible
-    count, entities whose traits the model will write."""
-
-    config = read_settings(scenario, "m15", ProspectionSettings)
-    certain = possible = 0
-    for entry in roster:
-        threshold = config.trait_threshold
-        trait = entry.traits.get(config.trait)
-        sure = (
-            entry.plans
-            or entry.id in config.entities
-            or entry.role.value in config.roles
-            or (threshold is not None and trait is not None and trait >= threshold)
-        )
-        maybe = threshold is not None and trait is None and entry.id in populated
-        certain += bool(sure)
-        possible += bool(sure or maybe)
-    return certain, possible
-
-
-class Pricer:
-    """Prices per action for a scenario's models section, the way the gateway would choose."""
-
-    def __init__(self, settings: Settings, registry: Registry, free: bool):
-        self.settings = settings
-        self.registry = registry
-        self.free = free
-        self._chains: dict[str, dict[ActionType, list[str]]] = {}
-
-    def chain(self, scenario: Scenario, action: ActionType) -> list[str]:
-        key = json.dumps(scenario.models.model_dump(mode="json"), sort_keys=True)
-        if key not in self._chains:
-            gateway = ModelGateway(
-                ScriptedModel(),
-                registry=self.registry,
-                models=scenario.models,
-                forced_model=self.settings.model,
-            )
-            self._chains[key] = {a: gateway.chain(a)[0] for a in ActionType}
-        return self._chains[key][action]
-
-    def usd(self, model: str, prompt: float, completion: float) -> float:
-        if self.free:
-            return 0.0
-        input_price, output_price = self.registry.prices(model)
-        return (prompt * input_price + completion * output_price) / 1_000_000
-
-
-def rehearse(
-    scenario: Scenario, settings: Settings, seed: int = 0
-) -> dict[str, tuple[int, int, int]] | None:
-    """(calls, prompt tokens, completion tokens) per action of an offline run of ``scenario``
-    with ``seed``.
-
-    The run goes to a temporary folder that is removed afterwards; it uses the settings' forced
-    model and registry, so the gateway chooses models as it would. ``None`` when the run cannot
-    start (a configuration the offline model cannot run); a run that fails part-way counts the
-    calls it made.
-    """
-
-    rehearsed = scenario.model_copy(update={"seed": seed})
-    with tempfile.TemporaryDirectory(prefix="timepoint-estimate-") as home:
-        quiet = Settings(
-            home=Path(home), model=settings.model, registry_path=settings.registry_path
-        )
-        store = open_store(home=Path(home))
-        model = OfflineModel(seed=seed, leak_rate=scenario.mechanisms.leak_rate)
-        try:
-            record = run(rehearsed, model=model, store=store, settings=quiet).record
-        except RunFailed as failure:
-            record = failure.run.record
-        except Exception:
-            return None
-        finally:
-            store.close()
-    return {
-        action: (usage.calls, usage.prompt_tokens, usage.completion_tokens)
-        for action, usage in record.usage.by_action.items()
-        if usage.calls
-    }
 
 
 def _action(value: str) -> ActionType | None:

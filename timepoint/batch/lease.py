@@ -11,7 +11,7 @@
   Renewal fails once the driver no longer holds the batch (it died, or a resume took over);
   the job's budget then refuses every further model call (:class:`LeasedBudget`), so the run
   stops at its next call, and its result is not recorded.
-- Recording is one conditional transaction (:meth:`BatchTables.finish_job`): only the attempt
+- Recording is one conditional transaction (:meth:`JobLeaseTables.finish_job`): only the attempt
   that still holds the job writes its row. Every attempt's spend stays in ``batch_attempts``,
   and the batch totals add those up.
 """

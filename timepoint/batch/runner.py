@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from timepoint.batch.backends import BACKENDS, open_backend
-from timepoint.batch.driver import Driver, Task
+from timepoint.batch.backends import BACKENDS
+from timepoint.batch.driver import Task
 from timepoint.batch.estimate import BatchEstimate, Estimator, provider_label
-from timepoint.batch.job import JobContext, JobResult, run_job
+from timepoint.batch.execution import Execution, execute
+from timepoint.batch.job import JobContext, run_job
 from timepoint.batch.lease import LEASE_S, BatchLease
-from timepoint.batch.progress import BarProgress, NoProgress
 from timepoint.batch.ratelimit import RateLimitSpec
+from timepoint.batch.resume import check_batch, load_history
 from timepoint.batch.spec import Grid, ScenarioLoader, iter_specs, resolved_scenario
 from timepoint.batch.summary import BatchSummary
 from timepoint.engine.session import environment
@@ -31,9 +31,6 @@ from timepoint.llm.meter import Budget
 from timepoint.scenario.schema import Scenario
 from timepoint.settings import Settings
 from timepoint.store import open_store
-
-#: statuses of job rows that an earlier invocation left unfinished
-UNFINISHED = ("running",)
 
 
 @dataclass(frozen=True)
@@ -48,15 +45,6 @@ class Plan:
     @property
     def default_batch_id(self) -> str:
         return f"batch-{self.specs_hash[:12]}"
-
-
-@dataclass(frozen=True)
-class History:
-    """What the store knows about a batch being resumed."""
-
-    completed: frozenset[str] = frozenset()
-    cost_usd: float = 0.0
-    abandoned_caps_usd: float = 0.0
 
 
 def _sequence(configs: Iterable[Any]) -> Sequence[Any]:
@@ -119,76 +107,6 @@ def job_cap(
     return estimate_high if capped else None
 
 
-def check_batch(store: Any, batch_id: str, specs_hash: str, resume: bool) -> None:
-    """Check the batch against the store.
-
-    Raises:
-        BatchError: resuming a batch with a different definition, or starting a batch that
-            already exists without ``resume``.
-        StoreError: resuming a batch the store does not know.
-    """
-    if not resume:
-        known = {row["batch_id"] for row in store.batches()}
-        if batch_id in known:
-            done = len(store.completed_job_ids(batch_id))
-            raise BatchError(
-                f"batch {batch_id!r} already exists in the store ({done} jobs completed); "
-                f"pass resume={batch_id!r} (--resume {batch_id}) to finish it, or give another "
-                "batch id to run it again"
-            )
-        return
-    stored = store.batch(batch_id).get("spec_json") or {}
-    if stored.get("specs_hash") not in (None, specs_hash):
-        raise BatchError(
-            f"batch {batch_id!r} was created from different specs than the ones given; resume "
-            "with the same batch definition (scenario, grid, overrides, replicates)"
-        )
-
-
-ABANDONED = "was running when the batch process stopped; it runs again on resume"
-
-
-def load_history(
-    store: Any, batch_id: str, specs_hash: str, resume: bool, lease: BatchLease | None = None
-) -> History:
-    """Check the batch against the store; on resume, mark unfinished jobs abandoned.
-
-    With the driver's ``lease`` (held), the jobs other drivers' workers left running are
-    abandoned once their leases are gone (:meth:`BatchLease.wait_for_workers` first), and the
-    cost is every attempt's spend (``batch_attempts``).
-
-    Raises:
-        BatchError: resuming a batch with a different definition, or starting a batch that
-            already exists without ``resume``.
-        StoreError: resuming a batch the store does not know.
-    """
-    if lease is None:
-        check_batch(store, batch_id, specs_hash, resume)
-    if not resume:
-        return History()
-    if lease is not None:
-        attempted = {row["job_id"] for row in store.attempts(batch_id)}
-        abandoned = 0.0
-        for row in store.abandon_jobs(batch_id, lease.owner, ABANDONED):
-            if row["job_id"] not in attempted:
-                abandoned += (row.get("spec_json") or {}).get("cap_usd") or 0.0
-        return History(
-            frozenset(store.completed_job_ids(batch_id)), store.batch_spend(batch_id)[0], abandoned
-        )
-    completed: set[str] = set()
-    cost = 0.0
-    abandoned = 0.0
-    for row in store.jobs(batch_id):
-        cost += row.get("cost_usd") or 0.0
-        if row["status"] == "completed":
-            completed.add(row["job_id"])
-        elif row["status"] in UNFINISHED:
-            spec = row.get("spec_json") or {}
-            abandoned += spec.get("cap_usd") or 0.0
-            store.upsert_job(batch_id, row["job_id"], status="abandoned", message=ABANDONED)
-    return History(frozenset(completed), cost, abandoned)
-
-
 def _to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -219,83 +137,6 @@ def rate_limit_for(backend: str, rpm: int | None, settings: Settings) -> RateLim
         return RateLimitSpec(kind="dask", rpm=rpm, name=key)
     path = Path(settings.home) / "ratelimit.sqlite"
     return RateLimitSpec(kind="file", rpm=rpm, name=endpoint, path=str(path))
-
-
-@dataclass
-class Execution:
-    """Everything :func:`execute` needs besides the tasks."""
-
-    store: Any
-    batch_id: str
-    backend: str
-    workers: int
-    cluster: Any
-    threads_per_worker: int
-    ctx: JobContext
-    fn: Callable[[Any, JobContext, float | None], JobResult]
-    ledger: Budget
-    total: int
-    history: History
-    fail_fast: bool = False
-    progress: bool = True
-    window: int | None = None
-    lease: BatchLease | None = None
-
-
-def execute(plan: Execution, tasks: Iterator[Task]) -> BatchSummary:
-    """Run ``tasks`` on the chosen backend and summarize; the batch row tracks the status."""
-    started = time.perf_counter()
-    to_run = plan.total - len(plan.history.completed)
-    backend = open_backend(plan.backend, plan.workers, plan.cluster, plan.threads_per_worker)
-    bar = (
-        BarProgress(to_run, plan.batch_id, plan.ledger.max_usd, slots=backend.capacity)
-        if plan.progress
-        else NoProgress()
-    )
-    driver = Driver(
-        backend,
-        plan.store,
-        plan.ctx,
-        plan.fn,
-        plan.ledger,
-        window=plan.window,
-        fail_fast=plan.fail_fast,
-        progress=bar,
-        lease=plan.lease,
-    )
-    try:
-        tally = driver.execute(tasks)
-    except BaseException:
-        driver.abandon()
-        backend.close(kill=True)
-        plan.store.update_batch(plan.batch_id, status="cancelled")
-        raise
-    finally:
-        bar.close()
-    backend.close()
-    status = "stopped" if tally.stop_reason or tally.skipped else "completed"
-    plan.store.update_batch(plan.batch_id, status=status)
-    return BatchSummary(
-        batch_id=plan.batch_id,
-        status=status,
-        backend=backend.describe(),
-        total=plan.total,
-        already_completed=len(plan.history.completed),
-        completed=tally.completed,
-        failed=tally.failed,
-        skipped=tally.skipped,
-        cancelled=tally.cancelled,
-        cost_usd=tally.cost_usd,
-        tokens=tally.tokens,
-        batch_cost_usd=plan.store.batch_spend(plan.batch_id)[0]
-        if plan.lease is not None
-        else plan.history.cost_usd + tally.cost_usd,
-        budget_cap_usd=plan.ledger.max_usd,
-        duration_s=time.perf_counter() - started,
-        failures_by_cause=tally.failures_by_cause,
-        skip_reason=tally.skip_reason,
-        stop_reason=tally.stop_reason,
-    ).attach(plan.store)
 
 
 def run_batch(

@@ -26,14 +26,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from timepoint.batch.driver import Task
+from timepoint.batch.execution import Execution, execute
 from timepoint.batch.job import MESSAGE_CHARS, JobContext, JobResult
-from timepoint.batch.runner import (
-    Execution,
-    execute,
-    load_history,
-    plan_specs,
-    shareable_url,
-)
+from timepoint.batch.resume import load_history
+from timepoint.batch.runner import plan_specs, shareable_url
 from timepoint.batch.spec import canonical
 from timepoint.batch.summary import BatchSummary
 from timepoint.engine.session import environment

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from timepoint.errors import TimepointError
 from timepoint.kernel.progress import Ticker
 from timepoint.llm.config import BudgetConfig, ModelsConfig
-from timepoint.llm.gateway import build_gateway
+from timepoint.llm.stack import build_gateway
 from timepoint.scenario.generate import generate_scenario
 from timepoint.scenario.writer import to_yaml, write_atomic
 from timepoint.settings import Settings

@@ -35,9 +35,10 @@ from timepoint.kernel.progress import ProgressSink
 from timepoint.knowledge.training_data import training_jsonl
 from timepoint.llm.base import CallRecord, Completion, LanguageModel, Request
 from timepoint.llm.config import BudgetConfig
-from timepoint.llm.gateway import ModelGateway, build_gateway
+from timepoint.llm.gateway import ModelGateway
 from timepoint.llm.meter import Budget
 from timepoint.llm.offline import OfflineModel
+from timepoint.llm.stack import build_gateway
 from timepoint.llm.usage import summarize_calls
 from timepoint.report.run_files import narrative_files
 from timepoint.report.summary import summarize

@@ -7,11 +7,14 @@ timepoints and process them, and ``record()`` turns the state into a :class:`Run
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from timepoint.engine.arrival import expose_present, plan_cells
+from timepoint.engine.events import next_event_request, timepoint_of_draft
 from timepoint.engine.finishers import FINISH_STEPS
+from timepoint.engine.recording import build_record, refresh_budget_report
 from timepoint.engine.restore import remember_entity_states
 from timepoint.engine.steps import TIMEPOINT_STEPS
 from timepoint.fidelity.strategy import ResolutionSchedule, build_schedule
@@ -20,25 +23,22 @@ from timepoint.kernel.context import RunContext
 from timepoint.kernel.grounded import record_dropped
 from timepoint.kernel.progress import ProgressEvent
 from timepoint.kernel.state import WorldState
-from timepoint.llm.base import ActionType, Completion, Request
+from timepoint.llm.base import Completion, Request
 from timepoint.llm.drafts import EventDraft
-from timepoint.llm.grounding import grounded, settle
+from timepoint.llm.grounding import settle
 from timepoint.llm.offline import PlantedLeak as OfflineLeak
 from timepoint.llm.structured import expect_answer
-from timepoint.llm.task_data import task_request
 from timepoint.scenario.schema import Scenario
 from timepoint.synthesis.population import populate
-from timepoint.time.circadian import asleep_at
 from timepoint.time.expansion import slot_id
-from timepoint.time.history import History, history_lines
+from timepoint.time.history import History
 from timepoint.time.modes import mode_for
-from timepoint.world import EntityRole, ExposureKind, Fact, ResolutionLevel, Timeline, Timepoint
+from timepoint.world import EntityRole, ExposureKind, ResolutionLevel, Timeline, Timepoint
 from timepoint.world.causal import ancestors
-from timepoint.world.evidence import MechanismEvidence, PlantedLeak
+from timepoint.world.evidence import PlantedLeak
 from timepoint.world.exposure import make_fact
 from timepoint.world.graph import RelationGraph
-from timepoint.world.phrasing import about
-from timepoint.world.record import FidelityCell, PathInfo, RunRecord, ValidationResult
+from timepoint.world.record import PathInfo, RunRecord, ValidationResult
 
 if TYPE_CHECKING:
     from timepoint.time.expansion import SubMomentDraft
@@ -166,22 +166,7 @@ class Simulation:
         """Resolution of every (entity, timepoint) pair (M1); absent entities stay tensor-only."""
         schedule = self.schedule or self.plan_schedule()
         index = self.step_index(tp)
-        asleep = asleep_at(self.scenario, self.state.entities.values(), tp)  # M14
-        for entity in self.state.entities.values():
-            if entity.id in tp.entities_present and entity.id not in asleep:
-                level = schedule.resolve(
-                    role=entity.role,
-                    centrality=self.state.centrality.get(entity.id, 0.0),
-                    importance=tp.importance,
-                    index=index,
-                    floor=min(self.scenario.entities.initial_resolution, ResolutionLevel.SCENE),
-                    downgrade=self.downgrade,
-                )
-            else:
-                level = ResolutionLevel.TENSOR_ONLY
-            self.state.fidelity[(entity.id, tp.id)] = FidelityCell(
-                entity_id=entity.id, timepoint_id=tp.id, resolution=level
-            )
+        plan_cells(self.state, self.scenario, schedule, tp, index=index, downgrade=self.downgrade)
 
     def generate_timepoint(
         self,
@@ -234,49 +219,17 @@ class Simulation:
         events verbatim, the ones before them as a summary made once and reused. ``subject``
         (the id the timepoint will have) is recorded with the call.
         """
-        window = self.history.window(parent)
-        previous = window.events
-        recent = self._recent_facts(parent)
-        candidates = [
-            {"id": e.id, "name": e.name, "role": e.role.value, "kind": e.kind.value}
-            for e in self.state.entities.values()
-        ]
-        context = {
-            "scenario": {
-                "title": self.scenario.title,
-                "description": self.scenario.description,
-                "location": self.scenario.timepoints.location,
-            },
-            "index": index,
-            "count": self.timepoint_count,
-            "timestamp": timestamp.isoformat(),
-            "planned": planned,
-            "candidates": candidates,
-            "previous": previous,
-            "recent_facts": recent,
-            "phase": phase,
-            **window.data(),
-        }
-        prompt = [
-            f"Scenario: {self.scenario.title}. {self.scenario.description}",
-            f"Time: {timestamp.isoformat()}. Place: {self.scenario.timepoints.location or '?'}.",
-            *history_lines(window),
-            "Recently said: " + ("; ".join(recent) or "nothing yet"),
-            f"Prescribed: {planned}" if planned else "Write the next event that follows causally.",
-            "Entities: " + ", ".join(f"{c['id']} ({c['name']}, {c['role']})" for c in candidates),
-            f"Pacing: moment {index + 1} of {self.timepoint_count}"
-            + (f", phase: {phase}." if phase else "."),
-            "Answer with event, importance (a whole percentage, 0-100), present (entity ids) and "
-            "key_facts.",
-        ]
-        return task_request(
-            ActionType.TEMPORAL_REASONING,
-            grounded(EventDraft, entities={c["id"]: c["name"] for c in candidates}),
-            system="You advance simulations one causal step.",
-            prose="\n".join(prompt),
-            data=context,
+        return next_event_request(
+            self.scenario,
+            self.state,
+            self.history,
+            count=self.timepoint_count,
             seed=self.ctx.seed,
-            max_tokens=500,
+            index=index,
+            timestamp=timestamp,
+            parent=parent,
+            planned=planned,
+            phase=phase,
             subject=subject,
         )
 
@@ -345,21 +298,16 @@ class Simulation:
 
         Only known entities are present; when the draft names none, the primary entities are.
         """
-        present = [e for e in dict.fromkeys(draft.present) if e in self.state.entities]
-        if not present:
-            present = [e.id for e in self.state.entities.values() if e.role is EntityRole.PRIMARY]
-        return Timepoint(
-            id=tp_id,
+        return timepoint_of_draft(
+            draft,
+            self.state,
+            location=self.scenario.timepoints.location,
+            tp_id=tp_id,
             timestamp=timestamp,
-            event=draft.event,
-            entities_present=present,
-            causal_parent=parent,
-            importance=draft.importance,
+            parent=parent,
             timeline_id=timeline_id,
             phase=phase,
             parent_timepoint=parent_timepoint,
-            location=self.scenario.timepoints.location,
-            key_facts=draft.key_facts,
         )
 
     def add_timepoint(self, tp: Timepoint) -> None:
@@ -374,25 +322,7 @@ class Simulation:
         )
         self.budget_checkpoint(tp)
         self.plan_cells(tp)
-        origin = f"timepoint:{tp.id}"
-        facts = [
-            make_fact(tp.event, f"event:{tp.id}"),
-            *(make_fact(t, origin) for t in tp.key_facts),
-        ]
-        asleep = asleep_at(self.scenario, state.entities.values(), tp)  # M14: sleepers miss it
-        for fact in facts:
-            fact = state.add_fact(fact)
-            for entity_id in tp.entities_present:
-                if entity_id in asleep:
-                    continue
-                level = state.resolution(entity_id, tp.id)
-                kind = (
-                    ExposureKind.EXPERIENCED
-                    if level >= ResolutionLevel.DIALOG
-                    else (ExposureKind.WITNESSED)
-                )
-                added = state.exposures.expose(entity_id, fact, kind, origin, tp.id, tp.timestamp)
-                state.ledger.count("M3", kind.value, int(added))
+        expose_present(state, self.scenario, tp)
         if tp.causal_parent is not None:
             state.ledger.count("M7", "causal links")
         state.ledger.count("M1", "cells planned", len(state.entities))
@@ -424,23 +354,6 @@ class Simulation:
             return []
         return [tp_id, *ancestors(self.state.timepoints, tp_id)]
 
-    def _third_person(self, fact: Fact) -> str:
-        holder = fact.origin.removeprefix("initial:")
-        entity = self.state.entities.get(holder)
-        return about(fact.text, entity.name if entity else None)
-
-    def _recent_facts(self, parent: str | None) -> list[str]:
-        if parent is None:
-            return []
-        for dialog in reversed(self.state.dialogs):
-            if dialog.timepoint_id == parent:
-                refs = [r for t in dialog.turns if not t.flagged for r in t.knowledge_refs]
-                facts = [self.state.facts[r] for r in dict.fromkeys(refs)]
-                return [self._third_person(f) for f in facts if not f.origin.startswith("event:")][
-                    :3
-                ]
-        return list(self.state.timepoints[parent].key_facts[:3])
-
     # -- finishing ------------------------------------------------------------------------
     def finish(self) -> None:
         """Run-level mechanisms after the timepoints (see :mod:`timepoint.engine.finishers`)."""
@@ -462,69 +375,21 @@ class Simulation:
         self.state.ledger.count("M4", "planted leaks", len(leaks))
 
     def record(self, run_id: str, started: datetime, status: str, provider: str) -> RunRecord:
-        state = self.state
-        finished = datetime.now(UTC)
-        return RunRecord(
+        """The run's record (see :func:`~timepoint.engine.recording.build_record`)."""
+        return build_record(
+            self.state,
+            self.scenario,
             run_id=run_id,
-            status=status,
-            scenario_id=self.scenario.id,
-            title=self.scenario.title,
-            description=self.scenario.description,
-            mode=self.scenario.temporal.mode.value,
-            seed=self.ctx.seed,
-            config_hash=self.scenario.config_hash,
-            provider=provider,
             started=started,
-            finished=finished,
-            duration_s=round((finished - started).total_seconds(), 4),
-            entities=list(state.entities.values()),
-            timelines=list(state.timelines.values()),
-            timepoints=list(state.timepoints.values()),
-            exposures=state.exposures.events,
-            dialogs=list(state.dialogs),
-            relationships=list(state.relationships),
-            scenes=list(state.scenes),
-            prospection=list(state.prospection),
-            fidelity=list(state.fidelity.values()),
-            mechanisms=state.ledger.entries(),
-            validation=list(state.validation) + self._budget_validation(),
-            paths=list(self.paths),
-            evidence=self._record_evidence(),
-            extras=dict(self.extras),
+            status=status,
+            provider=provider,
+            seed=self.ctx.seed,
+            token_budget=self.token_budget,
+            paths=self.paths,
+            extras=self.extras,
         )
-
-    def _record_evidence(self) -> MechanismEvidence:
-        """A copy of the state's evidence (the record must not change as the state does)."""
-        evidence = self.state.evidence.model_copy(deep=True)
-        if self.token_budget is not None:
-            evidence.token_budget = self.token_budget.report()
-        return evidence
 
     def with_budget_report(self, record: RunRecord) -> RunRecord:
         """``record`` with the token budget's report and verdict brought up to date (after
         calls made once the record was built, such as the executive summary)."""
-        if self.token_budget is None:
-            return record
-        kept = [v for v in record.validation if v.validator != "token_budget"]
-        evidence = record.evidence.model_copy(update={"token_budget": self.token_budget.report()})
-        return record.model_copy(
-            update={"validation": kept + self._budget_validation(), "evidence": evidence}
-        )
-
-    def _budget_validation(self) -> list[ValidationResult]:
-        """The token budget's verdict (soft overruns carry their warning)."""
-        budget = self.token_budget
-        if budget is None:
-            return []
-        report = budget.report()
-        message = "; ".join(report.warnings) or (
-            f"{report.spent} of {report.limit} tokens ({report.mode})"
-        )
-        return [
-            ValidationResult(
-                validator="token_budget",
-                target="run",
-                ok=not report.over_budget and not report.refused,
-                message=message,
-            )
-        ]
+        return refresh_budget_report(record, self.token_budget)

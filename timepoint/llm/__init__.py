@@ -17,13 +17,14 @@ from timepoint.llm.base import (
 )
 from timepoint.llm.cache import CachedModel
 from timepoint.llm.call_log import CallLog, CallText
-from timepoint.llm.gateway import ModelGateway, build_gateway
+from timepoint.llm.gateway import ModelGateway
 from timepoint.llm.limiter import LimitedModel
 from timepoint.llm.meter import Budget, MeteredModel, Reservation
 from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.llm.registry import Capability, ModelSpec, Registry
 from timepoint.llm.retry import RetryingModel
 from timepoint.llm.selection import Choice, fallback_chain, select
+from timepoint.llm.stack import build_gateway
 from timepoint.llm.structured import StructuredModel
 
 __all__ = [

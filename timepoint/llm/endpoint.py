@@ -8,8 +8,10 @@ context window is the advertised one, else the registry's, else :data:`DEFAULT_L
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 #: context window assumed for a self-hosted model that neither the endpoint nor the registry
@@ -57,6 +59,33 @@ def parse_models(data: Any) -> list[ServedModel]:
         if isinstance(model_id, str) and model_id:
             served.append(ServedModel(id=model_id, context_window=_context_of(entry)))
     return served
+
+
+def list_served(
+    client: httpx.Client,
+    url: str,
+    *,
+    headers: dict[str, str],
+    shown: str,
+    redact: Callable[[str], str],
+) -> tuple[list[ServedModel] | None, str | None]:
+    """Ask ``GET url`` (an endpoint's ``/models``) what it serves.
+
+    Returns:
+        The served models and ``None``, or ``None`` and why listing failed (``shown`` is the
+        URL fit to print; ``redact`` removes secrets from transport errors).
+    """
+    try:
+        response = client.get(url, headers=headers)
+    except httpx.HTTPError as error:
+        return None, f"{shown}: {type(error).__name__}: {redact(str(error))}"
+    if response.status_code >= 400:
+        return None, f"{shown} answered HTTP {response.status_code}"
+    try:
+        served = parse_models(response.json())
+    except ValueError:
+        return None, f"{shown} did not answer with JSON"
+    return (served, None) if served else (None, f"{shown} listed no models")
 
 
 def _context_of(entry: dict[str, Any]) -> int | None:

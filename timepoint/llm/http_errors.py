@@ -24,6 +24,25 @@ CONTEXT_WORDING = re.compile(
 )
 
 
+_FORMAT_WORDING = re.compile(
+    r"response_format|json[ _-]?schema|json_object|structured output|guided_json|grammar",
+    re.I,
+)
+_NO_FALLBACK_STATUSES = {401, 402, 403, 404, 408, 409, 429}
+
+
+def refuses_format(status: int, text: str, *, confirmed: bool) -> bool:
+    """Whether an error answer (``status``, ``text``) refuses the structured-output form sent;
+    ``confirmed`` says whether that form has worked for the model before."""
+    if status in _NO_FALLBACK_STATUSES or CONTEXT_WORDING.search(text):
+        return False
+    if _FORMAT_WORDING.search(text):
+        return True
+    # an error status alone is evidence only when it says the request was malformed (400,
+    # 422) and the form has never worked; a 5xx without format wording is transient
+    return not confirmed and status in (400, 422)
+
+
 def error_for(
     status: int | None, detail: str, *, where: str, model: str, retry_after_header: str | None
 ) -> ProviderError:

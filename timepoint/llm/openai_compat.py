@@ -17,8 +17,6 @@ error messages (echoes from the endpoint are redacted) and not in call records.
 from __future__ import annotations
 
 import contextvars
-import json
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -26,44 +24,42 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import SecretStr
 
 from timepoint.errors import (
     ConfigurationError,
     ProviderError,
 )
-from timepoint.llm.base import Completion, Message, Request, Usage
+from timepoint.llm.base import Completion, Request
+from timepoint.llm.chat_wire import (
+    chat_body,
+    parse_completion,
+    price_ceiling,
+    read_json,
+    with_probes,
+)
 from timepoint.llm.dialects import (
     IGNORABLE,
     LOCAL_LADDER,
     OPENROUTER_LADDER,
     DialectMemory,
     StructuredMode,
-    apply_mode,
     honours,
 )
-from timepoint.llm.endpoint import DEFAULT_LOCAL_CONTEXT, ModelLimits, ServedModel, parse_models
+from timepoint.llm.endpoint import DEFAULT_LOCAL_CONTEXT, ModelLimits, ServedModel, list_served
 from timepoint.llm.http_errors import (
-    CONTEXT_WORDING,
-    DeadlineExceeded,
     FormatRefused,
-    MalformedResponse,
-    ResponseTooLarge,
     error_for,
     error_status,
     error_text,
     error_text_of,
+    refuses_format,
 )
 from timepoint.llm.registry import Registry
+from timepoint.llm.streamed_post import post_streamed
 from timepoint.redaction import check_key, public_url, redact_key
 
 __all__ = ["OpenAICompatibleModel", "StructuredMode"]
-
-_FORMAT_WORDING = re.compile(
-    r"response_format|json[ _-]?schema|json_object|structured output|guided_json|grammar",
-    re.I,
-)
-_NO_FALLBACK_STATUSES = {401, 402, 403, 404, 408, 409, 429}
 
 #: the most bytes of one answer that are read (``TIMEPOINT_LLM_MAX_RESPONSE_BYTES``)
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
@@ -85,36 +81,6 @@ def one_attempt_per_call() -> Iterator[None]:
         yield
     finally:
         _ONE_ATTEMPT.reset(token)
-
-
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    content: str | list[dict[str, Any]] | None = None
-
-
-class _Choice(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    message: _Message
-    finish_reason: Any = None
-
-
-class _Usage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    prompt_tokens: int | None = Field(None, ge=0)
-    completion_tokens: int | None = Field(None, ge=0)
-    cost: float | None = Field(None, ge=0)
-
-
-class _ChatResponse(BaseModel):
-    """What a 200 ``/chat/completions`` answer must hold (other fields are ignored)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    choices: list[_Choice] = Field(min_length=1)
-    usage: _Usage | None = None
 
 
 class OpenAICompatibleModel:
@@ -283,7 +249,7 @@ class OpenAICompatibleModel:
                 if refused.spent is not None:
                     probes.append(refused.spent)
                 continue
-            return _with_probes(completion, probes)
+            return with_probes(completion, probes)
         return self._attempt(request, model, endpoint_model)
 
     def _attempt(self, request: Request, model: str, endpoint_model: str) -> Completion:
@@ -362,96 +328,26 @@ class OpenAICompatibleModel:
     # -- request building ---------------------------------------------------------------------
 
     def _body(self, request: Request, model: str, mode: StructuredMode | None) -> dict[str, Any]:
-        messages = list(request.messages)
-        schema = request.output_schema
-        if schema is not None and mode is not StructuredMode.JSON_SCHEMA:
-            messages = _with_schema_instruction(messages, schema)
-        body: dict[str, Any] = {
-            "model": model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
-            "temperature": request.temperature,
-            "max_tokens": request.max_tokens,
-        }
-        if request.seed is not None:
-            body["seed"] = request.seed
-        if self.provider == "openrouter":
-            body["usage"] = {"include": True}
-            ceiling = self._max_price(request.model or model)
-            if ceiling is not None:
-                body["provider"] = {"max_price": ceiling}
-        if schema is not None and mode is not None:
-            apply_mode(body, mode, schema)
-        return body
-
-    def _max_price(self, model: str) -> dict[str, float] | None:
-        """OpenRouter's price ceiling for ``model`` (USD per million tokens): its registry price
-        times the price margin; ``None`` when the registry has no price for it."""
-        spec = self._registry.find(model) or self._registry.find_served(model)
-        if spec is None or (spec.input_usd_per_m <= 0 and spec.output_usd_per_m <= 0):
-            return None
-        return {
-            "prompt": round(spec.input_usd_per_m * self._price_margin, 6),
-            "completion": round(spec.output_usd_per_m * self._price_margin, 6),
-        }
+        openrouter = self.provider == "openrouter"
+        ceiling = (
+            price_ceiling(self._registry, request.model or model, self._price_margin)
+            if openrouter
+            else None
+        )
+        return chat_body(request, model, mode, openrouter=openrouter, max_price=ceiling)
 
     def _post(self, body: dict[str, Any], model: str) -> tuple[int, bytes, httpx.Headers]:
-        """Send ``body``; returns the status, the whole body and the headers.
-
-        The answer is streamed: reading stops at the total deadline (``timeout`` seconds after
-        sending) and at ``max_response_bytes``.
-        """
-        url = f"{self._base_url}/chat/completions"
-        shown = f"{self._public}/chat/completions"
-        deadline = time.monotonic() + self._timeout
-        status: int | None = None
-        try:
-            with self._client.stream(
-                "POST", url, content=json.dumps(body), headers=self._headers()
-            ) as response:
-                status = response.status_code
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > self._max_bytes:
-                    raise self._too_large(shown, model, status, f"{int(declared):,} bytes")
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > self._max_bytes:
-                        raise self._too_large(shown, model, status, "more than that")
-                    chunks.append(chunk)
-                    if time.monotonic() > deadline:
-                        raise self._late(shown, model, status, size)
-                return status, b"".join(chunks), response.headers
-        except httpx.TimeoutException as error:
-            raise DeadlineExceeded(
-                f"{shown} did not answer within {self._timeout:g}s for model {model!r} "
-                f"({type(error).__name__}); raise TIMEPOINT_LLM_TIMEOUT for a slow server, or "
-                "lower max_tokens",
-                billed=status is not None and status < 400,
-            ) from None
-        except httpx.TransportError as error:
-            raise ProviderError(
-                f"could not reach {shown} ({type(error).__name__}: {self._redact(str(error))}); "
-                "check TIMEPOINT_LLM_BASE_URL and the network",
-                status=None,
-            ) from None
-
-    def _too_large(self, shown: str, model: str, status: int, got: str) -> ResponseTooLarge:
-        return ResponseTooLarge(
-            f"{shown} answered HTTP {status} for model {model!r} with a body larger than the "
-            f"cap of {self._max_bytes:,} bytes ({got}); reading stopped at the cap. Lower "
-            "max_tokens, or raise TIMEPOINT_LLM_MAX_RESPONSE_BYTES if the endpoint's answers "
-            "really are that large",
-            status=None,
-            billed=status < 400,
-        )
-
-    def _late(self, shown: str, model: str, status: int, size: int) -> DeadlineExceeded:
-        return DeadlineExceeded(
-            f"{shown} answered HTTP {status} for model {model!r} but sent only {size:,} bytes "
-            f"within the total deadline of {self._timeout:g}s; raise TIMEPOINT_LLM_TIMEOUT for "
-            "a slow server, or lower max_tokens",
-            billed=status < 400,
+        """Send ``body``; see :func:`~timepoint.llm.streamed_post.post_streamed`."""
+        return post_streamed(
+            self._client,
+            f"{self._base_url}/chat/completions",
+            body,
+            headers=self._headers(),
+            shown=f"{self._public}/chat/completions",
+            model=model,
+            timeout=self._timeout,
+            max_bytes=self._max_bytes,
+            redact=self._redact,
         )
 
     def _headers(self) -> dict[str, str]:
@@ -461,19 +357,13 @@ class OpenAICompatibleModel:
         return headers
 
     def _list_models(self) -> tuple[list[ServedModel] | None, str | None]:
-        url = f"{self._base_url}/models"
-        shown = f"{self._public}/models"
-        try:
-            response = self._client.get(url, headers=self._headers())
-        except httpx.HTTPError as error:
-            return None, f"{shown}: {type(error).__name__}: {self._redact(str(error))}"
-        if response.status_code >= 400:
-            return None, f"{shown} answered HTTP {response.status_code}"
-        try:
-            served = parse_models(response.json())
-        except ValueError:
-            return None, f"{shown} did not answer with JSON"
-        return (served, None) if served else (None, f"{shown} listed no models")
+        return list_served(
+            self._client,
+            f"{self._base_url}/models",
+            headers=self._headers(),
+            shown=f"{self._public}/models",
+            redact=self._redact,
+        )
 
     # -- structured-output ladder ---------------------------------------------------------------
 
@@ -490,64 +380,22 @@ class OpenAICompatibleModel:
     def _format_rejected(
         self, status: int, text: str, endpoint_model: str, mode: StructuredMode
     ) -> bool:
-        if status in _NO_FALLBACK_STATUSES or CONTEXT_WORDING.search(text):
-            return False
-        if _FORMAT_WORDING.search(text):
-            return True
-        # an error status alone is evidence only when it says the request was malformed (400,
-        # 422) and the form has never worked; a 5xx without format wording is transient
-        return not self._dialects.confirmed(endpoint_model) and status in (400, 422)
+        return refuses_format(status, text, confirmed=self._dialects.confirmed(endpoint_model))
 
     # -- responses ------------------------------------------------------------------------------
 
     def _json(self, response: httpx.Response, model: str) -> dict[str, Any]:
-        try:
-            data = json.loads(response.content)
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            raise MalformedResponse(
-                f"{self._public}/chat/completions answered HTTP {response.status_code} for "
-                f"model {model!r} with a body that is not a JSON object: "
-                f"{self._redact(response.content[:200].decode('utf-8', 'replace'))!r}; it was "
-                "charged at its reservation. Check that TIMEPOINT_LLM_BASE_URL points at an "
-                "OpenAI-compatible /v1 endpoint",
-                status=None,
-            )
-        return data
+        where = f"{self._public}/chat/completions"
+        return read_json(response, where=where, model=model, redact=self._redact)
 
     def _completion(self, data: dict[str, Any], model: str, started: float) -> Completion:
-        try:
-            answer = _ChatResponse.model_validate(data)
-        except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(part) for part in problem['loc']) or 'body'}: {problem['msg']}"
-                for problem in error.errors()[:5]
-            )
-            raise MalformedResponse(
-                f"{self._public}/chat/completions answered HTTP 200 for model {model!r} with a "
-                f"body that is not a chat completion ({problems}): "
-                f"{self._redact(json.dumps(data)[:200])}; it was charged at its reservation. "
-                "Check that TIMEPOINT_LLM_BASE_URL points at an OpenAI-compatible /v1 endpoint",
-                status=None,
-            ) from None
-        choice = answer.choices[0]
-        finish = choice.finish_reason
-        content = choice.message.content
-        if isinstance(content, list):
-            content = "".join(part["text"] for part in content if isinstance(part.get("text"), str))
-        usage = answer.usage or _Usage()
-        return Completion(
-            text=content or "",
+        return parse_completion(
+            data,
             model=model,
             provider=self.provider,
-            usage=Usage(
-                prompt_tokens=usage.prompt_tokens or 0,
-                completion_tokens=usage.completion_tokens or 0,
-            ),
-            cost_usd=usage.cost or 0.0,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            finish_reason=finish if isinstance(finish, str) else None,
+            started=started,
+            where=f"{self._public}/chat/completions",
+            redact=self._redact,
         )
 
     def _error(
@@ -567,30 +415,3 @@ class OpenAICompatibleModel:
         if self._base_url != self._public:
             text = text.replace(self._base_url, self._public)
         return redact_key(text, self._key)
-
-
-def _with_schema_instruction(messages: list[Message], schema: type[BaseModel]) -> list[Message]:
-    instruction = (
-        "Answer with one JSON object only: no prose, no code fences. It must validate against "
-        f"this JSON schema:\n{json.dumps(schema.model_json_schema(), separators=(',', ':'))}"
-    )
-    if messages and messages[0].role == "system":
-        first = Message(role="system", content=f"{messages[0].content}\n\n{instruction}")
-        return [first, *messages[1:]]
-    return [Message(role="system", content=instruction), *messages]
-
-
-def _with_probes(completion: Completion, probes: list[Completion]) -> Completion:
-    """``completion`` with the usage and cost of the ignored probes before it added."""
-    if not probes:
-        return completion
-    spent = [*probes, completion]
-    return completion.model_copy(
-        update={
-            "usage": Usage(
-                prompt_tokens=sum(c.usage.prompt_tokens for c in spent),
-                completion_tokens=sum(c.usage.completion_tokens for c in spent),
-            ),
-            "cost_usd": sum(c.cost_usd for c in spent),
-        }
-    )

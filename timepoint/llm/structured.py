@@ -49,7 +49,7 @@ def expect_answer(parsed: object, schema: type[S]) -> S:
 
     Raises:
         StructuredOutputError: it is not one, i.e. the model stack does not validate answers
-            (build it with :func:`timepoint.llm.gateway.build_gateway`, or wrap the provider in
+            (build it with :func:`timepoint.llm.stack.build_gateway`, or wrap the provider in
             :class:`StructuredModel`).
     """
     if not isinstance(parsed, schema):

@@ -19,7 +19,8 @@ from timepoint.errors import StoreError
 from timepoint.llm.base import CallRecord
 from timepoint.llm.call_log import CallText
 from timepoint.store.base import StoreConnection, failure
-from timepoint.store.batches import BatchTables
+from timepoint.store.forecasts import ForecastTables
+from timepoint.store.job_leases import JobLeaseTables
 from timepoint.store.location import connect
 from timepoint.store.migrations import schema_version, upgrade
 from timepoint.store.queries import RunQueries
@@ -29,7 +30,7 @@ from timepoint.store.service import ServiceTables
 from timepoint.world.record import RunRecord
 
 
-class Store(RunQueries, BatchTables, ServiceTables):
+class Store(RunQueries, JobLeaseTables, ForecastTables, ServiceTables):
     """A run store on SQLite or PostgreSQL. Open one with :func:`timepoint.store.open_store`.
 
     Safe to share between the threads of one process (calls are serialized); several processes
