@@ -349,11 +349,6 @@ class Simulation:
                 )
             )
 
-    def _chain(self, tp_id: str | None) -> list[str]:
-        if tp_id is None:
-            return []
-        return [tp_id, *ancestors(self.state.timepoints, tp_id)]
-
     # -- finishing ------------------------------------------------------------------------
     def finish(self) -> None:
         """Run-level mechanisms after the timepoints (see :mod:`timepoint.engine.finishers`)."""
