@@ -16,7 +16,14 @@ from timepoint.calibrate import forecast_many, load_questions, over_time, report
 from timepoint.calibrate.ensemble import jeffreys, wilson
 from timepoint.calibrate.notebook import calibration_notebook
 from timepoint.calibrate.resolve import resolve
-from timepoint.calibrate.scorecard import ForecastPoint, QuestionRow, Scorecard, score_rows
+from timepoint.calibrate.scorecard import (
+    ALL_SETS,
+    ForecastPoint,
+    QuestionRow,
+    Scorecard,
+    score_rows,
+    scorecard,
+)
 from timepoint.calibrate.site import calibration_pages
 from timepoint.report.charts import chart_svg
 from timepoint.report.site import build_site
@@ -114,6 +121,33 @@ def test_the_forecast_chart_draws_each_forecast_with_its_interval_and_outcome():
     assert chart_svg(spec).lstrip().startswith("<svg")
     empty = Scorecard(question_set="weather", rows=[row("fog", None)], scores=score_rows([]))
     assert "no forecasts yet" in str(report.forecasts_spec(empty))
+
+
+def test_a_store_of_several_sets_gets_a_page_of_all_their_questions(tmp_path, settings):
+    store = open_store(settings.db_url, home=settings.home)
+    wells = load_questions(_question_set(tmp_path))
+    resolve(wells, store)
+    assert [p.slug for p in calibration_pages(settings, store)] == ["wells"]  # one set: no total
+    text = _question_set(tmp_path).read_text().replace("id: gather", "id: gather-again")
+    text = text.replace("id: dragon", "id: dragon-again")
+    (tmp_path / "springs.yaml").write_text(text)
+    resolve(load_questions(tmp_path / "springs.yaml"), store)
+    pages = calibration_pages(settings, store)
+    assert [(p.slug, p.parameters["questions"]) for p in pages] == [
+        ("springs", "springs"),
+        ("wells", "wells"),
+        ("_all", ALL_SETS),
+    ]
+    assert pages[-1].title == "Calibration · all question sets"
+    every = scorecard(store, ALL_SETS)
+    assert sorted(r.question_id for r in every.rows) == [
+        "dragon",
+        "dragon-again",
+        "gather",
+        "gather-again",
+    ]
+    assert len(scorecard(store, "wells").rows) == 2
+    assert report.scores_markdown(every).startswith("**All question sets**: no question")
 
 
 @pytest.mark.slow

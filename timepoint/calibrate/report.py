@@ -17,7 +17,7 @@ from typing import Any
 from timepoint.calibrate.forecast import forecast_many
 from timepoint.calibrate.questions import load_questions
 from timepoint.calibrate.resolve import resolve
-from timepoint.calibrate.scorecard import QuestionRow, Scorecard, Scores, scorecard
+from timepoint.calibrate.scorecard import ALL_SETS, QuestionRow, Scorecard, Scores, scorecard
 from timepoint.engine.session import environment
 from timepoint.report.charts.base import Spec, enc, note, unit, values
 from timepoint.report.markup import link, text
@@ -75,14 +75,14 @@ def _value(number: float | None) -> str:
 def scores_markdown(card: Scorecard) -> str:
     """The score table of the question set."""
     scores = card.scores
+    name = "All question sets" if card.question_set == ALL_SETS else text(card.question_set)
     if scores.questions == 0:
         return (
-            f"**{text(card.question_set)}**: no question has both a forecast and a resolution "
+            f"**{name}**: no question has both a forecast and a resolution "
             "yet; run `timepoint forecast` and `timepoint resolve` on its file."
         )
     lines = [
-        f"**{text(card.question_set)}**: {scores.questions} resolved questions scored "
-        f"(of {len(card.rows)}).",
+        f"**{name}**: {scores.questions} resolved questions scored (of {len(card.rows)}).",
         "",
         "| score | value |",
         "|---|---:|",

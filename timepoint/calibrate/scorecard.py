@@ -143,13 +143,18 @@ def score_rows(rows: list[QuestionRow]) -> Scores:
     )
 
 
+#: the question set that stands for every question of the store
+ALL_SETS = "*"
+
+
 def scorecard(store: Any, question_set: str, *, bins: int = 10, bootstrap: int = 500) -> Scorecard:
-    """The scorecard of ``question_set`` from the store's questions and forecasts.
+    """The scorecard of ``question_set`` (:data:`ALL_SETS`: every question of the store) from
+    the store's questions and forecasts.
 
     Raises:
         CalibrationError: the store has no questions of that set.
     """
-    questions = store.questions(question_set)
+    questions = store.questions(None if question_set == ALL_SETS else question_set)
     if not questions:
         raise CalibrationError(
             f"the store has no questions of set {question_set!r}; run `timepoint forecast` or "

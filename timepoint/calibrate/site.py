@@ -1,4 +1,5 @@
-"""Calibration pages of the report site: one per question set in the store.
+"""Calibration pages of the report site: one per question set in the store, and one of all
+their questions together when there are several.
 
 ``timepoint site build`` passes these to :func:`timepoint.report.site.build_site`, which
 executes the calibration notebook (:mod:`timepoint.calibrate.notebook`) for each set and links
@@ -13,11 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from timepoint.calibrate.notebook import NOTEBOOK_VERSION, calibration_notebook
+from timepoint.calibrate.scorecard import ALL_SETS
 from timepoint.report.execute import digest_of
 from timepoint.report.site import ExtraPage
 from timepoint.store import open_store
 
 SECTION = "Calibration"
+#: the page of every question of the store, made when it holds more than one set (its slug
+#: starts with a character set ids cannot start with, so no set's page takes it)
+ALL_PAGE = "_all"
 
 
 def write_notebook(folder: Path) -> Path:
@@ -45,19 +50,27 @@ def calibration_pages(settings: Any, store: Any = None) -> list[ExtraPage]:
     for name in sets:
         mine = [q for q in questions if q["question_set"] == name]
         forecasts = [store.forecasts(q["question_id"]) for q in mine]
-        pages.append(
-            ExtraPage(
-                section=SECTION,
-                folder="calibration",
-                slug=name,
-                title=f"Calibration · {name}",
-                notebook=notebook,
-                parameters={
-                    "questions": name,
-                    "runs_href": "../runs/{run_id}.html",
-                    "batches_href": "../batches/{batch_id}.html",
-                },
-                digest=digest_of(NOTEBOOK_VERSION, mine, forecasts),
-            )
-        )
+        pages.append(_page(notebook, name, name, f"Calibration · {name}", mine, forecasts))
+    if len(sets) > 1:
+        forecasts = [store.forecasts(q["question_id"]) for q in questions]
+        title = "Calibration · all question sets"
+        pages.append(_page(notebook, ALL_SETS, ALL_PAGE, title, questions, forecasts))
     return pages
+
+
+def _page(
+    notebook: Path, question_set: str, slug: str, title: str, questions: Any, forecasts: Any
+) -> ExtraPage:
+    return ExtraPage(
+        section=SECTION,
+        folder="calibration",
+        slug=slug,
+        title=title,
+        notebook=notebook,
+        parameters={
+            "questions": question_set,
+            "runs_href": "../runs/{run_id}.html",
+            "batches_href": "../batches/{batch_id}.html",
+        },
+        digest=digest_of(NOTEBOOK_VERSION, questions, forecasts),
+    )
