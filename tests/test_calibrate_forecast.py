@@ -143,6 +143,7 @@ def test_forecasts_come_from_one_batch_and_are_stored_with_their_runs(tmp_path, 
     store = open_store(settings.db_url, home=settings.home)
     (history,) = forecast_history("syn-7", store=store)
     assert history.run_ids == first.run_ids and history.extractions == first.extractions
+    assert history.question_set == first.question_set == "wells"
     assert [e.outcome for e in history.extractions].count(True) == first.yes_runs
     rows = {r["question_id"]: r for r in store.questions("wells")}
     assert set(rows) == {"syn-7", "gather"} and rows["gather"]["extractor_json"]["kind"] == "event"

@@ -180,6 +180,9 @@ def forecast_history(
     if store is None:
         settings = environment(settings)
         store = open_store(settings.db_url, home=Path(settings.home))
+    question_set = next(
+        (q["question_set"] or "" for q in store.questions() if q["question_id"] == question_id), ""
+    )
     history = []
     for row in store.forecasts(question_id):
         outcomes = row.get("outcomes_json") or []
@@ -188,6 +191,7 @@ def forecast_history(
             Forecast(
                 forecast_id=row["forecast_id"],
                 question_id=row["question_id"],
+                question_set=question_set,
                 made=row["made"],
                 probability=row["probability"],
                 lower=row["lower"],
