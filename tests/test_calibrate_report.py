@@ -148,6 +148,9 @@ def test_a_store_of_several_sets_gets_a_page_of_all_their_questions(tmp_path, se
     ]
     assert len(scorecard(store, "wells").rows) == 2
     assert report.scores_markdown(every).startswith("**All question sets**: no question")
+    assert report.summary_markdown(every) == (
+        "**All question sets**: 4 questions, 0 forecast, 4 resolved."
+    )
 
 
 @pytest.mark.slow

@@ -15,12 +15,17 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 import timepoint as tp
+from timepoint.calibrate import forecast_many, load_questions
+from timepoint.calibrate.resolve import resolve
+from timepoint.calibrate.site import calibration_pages
 from timepoint.report.freeze import Tutorials
 from timepoint.report.serve import serve_site
 from timepoint.report.site import build_site
 from timepoint.settings import Settings
+from timepoint.store import open_store
 
 from .conftest import JEFFERSON, ROOT, SCENARIOS
 from .test_site_browser import CHROMIUM, DevTools
@@ -45,8 +50,8 @@ SCROLL_TO_CHART = "document.querySelector('.tp-chart').scrollIntoView({block: 'c
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """A site with two forward runs, a branching run (paths page), a batch, costs and the
-    repository's tutorials (from their frozen copies)."""
+    """A site with two forward runs, a branching run (paths page), a batch, costs, the
+    repository's tutorials (from their frozen copies) and a forecast question set."""
     root = tmp_path_factory.mktemp("pages")
     settings = Settings(home=root / "runs")
     first = tp.run(JEFFERSON, settings=settings)
@@ -58,8 +63,40 @@ def site(tmp_path_factory):
         settings=settings,
         progress=False,
     )
+    questions = root / "dinner.yaml"
+    asked = {"scenario": str(JEFFERSON), "overrides": {"timepoints.count": 2}}
+    questions.write_text(
+        yaml.safe_dump(
+            {
+                "questions": [
+                    {
+                        **asked,
+                        "id": "dinner-capital",
+                        "question": "Does the capital come up?",
+                        "outcome": {"kind": "event", "pattern": "capital"},
+                        "resolution": "yes",
+                        "market_probability": 0.7,
+                    },
+                    {
+                        **asked,
+                        "id": "dinner-debt",
+                        "question": "Is the debt settled by the end?",
+                        "outcome": {"kind": "judge"},
+                        "resolution": "no",
+                    },
+                ]
+            }
+        )
+    )
+    loaded = load_questions(questions)
+    forecast_many(loaded.questions, n=3, settings=settings)
+    resolve(loaded, open_store(settings.db_url, home=settings.home))
     folder = build_site(
-        settings=settings, renderer="nbconvert", out=root / "_site", tutorials=Tutorials.of(ROOT)
+        settings=settings,
+        renderer="nbconvert",
+        out=root / "_site",
+        tutorials=Tutorials.of(ROOT),
+        extra=calibration_pages(settings),
     )
     server = serve_site(folder, port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -122,6 +159,7 @@ def _page_types(site: dict) -> dict[str, str]:
         "calls": f"runs/{first.run_id}/calls.html",
         "tutorials": "tutorials/index.html",
         "tutorial": "tutorials/01_fidelity_and_tokens.html",
+        "calibration": "calibration/dinner.html",
     }
 
 

@@ -8,26 +8,22 @@ from __future__ import annotations
 from typing import Any
 
 #: bump when the cells change, so the site executes calibration pages again
-NOTEBOOK_VERSION = 4
+NOTEBOOK_VERSION = 5
 
 INTRO = """# Calibration report
+How well one question set's ensemble probabilities match what happened: each question's latest
+forecast with its interval, reliability diagrams, the scores, forecasts against market prices,
+the runs behind every forecast, and how forecasts and scores moved over time. The next cell's
+parameters choose the set (papermill: `-p questions questions/library.yaml`)."""
 
-How well the ensembles' probabilities match what happened, for one question set: the scores
-of the latest forecast of every resolved question, each forecast with its Wilson interval and
-Jeffreys estimate, reliability diagrams (equal-width and quantile bins; the bars are 90%
-bootstrap bands of each bin's observed frequency), forecasts against market probabilities,
-each question with the batch and every run behind its forecast, every question's forecasts
-over time and the scores by month. Parameters (papermill): `questions` (a question-set file,
-relative to the current folder or the project root), `n` (when above 0, forecast every
-question from `n` runs first; offline unless `TIMEPOINT_LLM_API_KEY` is set), `home` and
-`db_url` (where runs are stored; default the environment's), `runs_href` and `batches_href`
-(link patterns of a run's and a batch's page, e.g. `../runs/{run_id}.html` and
-`../batches/{batch_id}.html`; empty: no links)."""
-
-PARAMETERS = """questions = "questions/library.yaml"
+PARAMETERS = """# a question-set file (from here or the project root), a set id, or "*" for all sets
+questions = "questions/library.yaml"
+# when above 0, forecast every question from n runs first (offline unless a key is set)
 n = 0
+# TIMEPOINT_HOME and store URL to read instead of the environment's
 home = ""
 db_url = ""
+# link patterns of run and batch pages, e.g. ../runs/{run_id}.html (empty: no links)
 runs_href = ""
 batches_href = \"\""""
 
@@ -42,7 +38,7 @@ CELLS: tuple[tuple[str, str], ...] = (
         'path = view.project_path(questions) if questions.endswith((".yaml", ".yml")) '
         "else questions\n"
         "card = report.open_scorecard(path, home=home, db_url=db_url, n=n)\n"
-        "view.show(report.scores_markdown(card))",
+        "view.show(report.summary_markdown(card))",
     ),
     ("markdown", "## Forecasts"),
     ("code", "view.show(report.forecasts_spec(card))"),
@@ -52,6 +48,8 @@ CELLS: tuple[tuple[str, str], ...] = (
         'view.show(report.reliability_spec(card, "uniform"))\n'
         'view.show(report.reliability_spec(card, "quantile"))',
     ),
+    ("markdown", "## Scores"),
+    ("code", "view.show(report.scores_markdown(card))"),
     ("markdown", "## Forecasts against markets"),
     ("code", "view.show(report.market_spec(card))"),
     ("markdown", "## Questions and the runs behind them"),

@@ -72,10 +72,27 @@ def _value(number: float | None) -> str:
     return "–" if number is None else f"{number:.3f}"
 
 
+def _set_name(card: Scorecard) -> str:
+    return "All question sets" if card.question_set == ALL_SETS else text(card.question_set)
+
+
+def summary_markdown(card: Scorecard) -> str:
+    """One line naming the question set: its questions, how many have a forecast and how many
+    are resolved, and when the newest forecast was made."""
+    rows = card.rows
+    made = [r.made for r in rows if r.made is not None]
+    newest = f"; newest forecast {max(made):%Y-%m-%d %H:%M} UTC" if made else ""
+    return (
+        f"**{_set_name(card)}**: {len(rows)} questions, "
+        f"{sum(r.probability is not None for r in rows)} forecast, "
+        f"{sum(r.resolution is not None for r in rows)} resolved{newest}."
+    )
+
+
 def scores_markdown(card: Scorecard) -> str:
     """The score table of the question set."""
     scores = card.scores
-    name = "All question sets" if card.question_set == ALL_SETS else text(card.question_set)
+    name = _set_name(card)
     if scores.questions == 0:
         return (
             f"**{name}**: no question has both a forecast and a resolution "
