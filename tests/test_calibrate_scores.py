@@ -121,3 +121,18 @@ def test_bad_inputs_name_the_fix():
         brier([1.2], [1])
     with pytest.raises(CalibrationError, match="1 for yes and 0 for no"):
         brier([0.2], [2])
+
+
+def test_bootstrap_bands_cover_a_calibrated_forecasters_true_frequency_at_their_level():
+    rng = np.random.default_rng(7)
+    covered = total = 0
+    for _ in range(60):
+        p = rng.uniform(0, 1, 300)
+        y = (rng.uniform(0, 1, 300) < p).astype(float)  # outcomes drawn from the forecasts
+        for b in reliability(p, y, bins=5, bootstrap=300, level=0.9, seed=int(rng.integers(1e6))):
+            in_bin = (p >= b.lower) & ((p < b.upper) | (b.upper == 1.0))
+            truth = p[in_bin].mean()  # calibrated: the bin's true frequency is its mean forecast
+            covered += b.band_low <= truth <= b.band_high
+            total += 1
+    assert total == 300
+    assert 0.84 <= covered / total <= 0.96, covered / total
