@@ -147,3 +147,25 @@ def test_forecast_moved_reaches_the_webhooks_whose_threshold_it_passes(tmp_path:
     (post,) = receiver.posts
     data = json.loads(post[1])["data"]
     assert (data["moved"], data["previous"], data["forecast"]) == (0.2, 0.3, {"p": 0.5})
+
+
+def test_a_bad_webhooks_file_names_each_field_and_never_echoes_a_secret(tmp_path: Path) -> None:
+    config = tmp_path / "webhooks.yaml"
+    token_url = "ftp://hooks.example/services/T0/B0/tok3n-in-the-url"
+    config.write_text(
+        f"webhooks:\n  - {{name: a, url: {token_url}, evnts: [run.failed], secret_env: S}}\n"
+    )
+    with pytest.raises(ServiceError) as caught:
+        load_webhooks(config, {"S": SECRET})
+    message = str(caught.value)
+    assert f"{config}: webhooks[0]: evnts: unknown key; did you mean 'events'?" in message
+    assert f"{config}: webhooks[0]: events: required field is missing" in message
+    assert f"{config}: webhooks[0]: url: a value not shown does not match" in message
+    assert "tok3n" not in message and SECRET not in message
+    config.write_text(
+        "webhooks:\n  - {name: b, url: https://h.example, events: [x], secret: [1]}\n"
+    )
+    with pytest.raises(ServiceError) as caught:
+        load_webhooks(config, {})
+    assert "webhooks[0]: secret: got a value not shown" in str(caught.value)
+    assert "'run.finished'" in str(caught.value)  # the allowed events are listed

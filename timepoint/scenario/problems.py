@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from enum import Enum
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -40,10 +40,19 @@ def format_loc(loc: Sequence[str | int]) -> str:
     return text or "(top level)"
 
 
+class _Hidden:
+    """Stands for a value that must not be echoed (a secret): its repr says so."""
+
+    def __repr__(self) -> str:
+        return "a value not shown"
+
+
 def describe_errors(
     error: ValidationError,
     model: type[BaseModel],
     source: str | Callable[[Loc], str],
+    *,
+    hidden: Collection[str] = (),
 ) -> list[str]:
     """One line per error in ``error``, raised while validating ``model``.
 
@@ -52,6 +61,7 @@ def describe_errors(
         model: The model class that was validated (used to look up allowed keys and values).
         source: A label such as the file name, or a function from an error location to the
             label (so errors inherited through ``extends:`` can name the base file).
+        hidden: field names whose values are never echoed (secrets, URLs that carry tokens).
 
     Returns:
         The problem lines, in pydantic's order, without duplicates; past
@@ -61,6 +71,8 @@ def describe_errors(
     items = error.errors(include_url=False)
     for item in items[:MAX_PROBLEMS]:
         loc = _location(item)
+        if any(part in hidden for part in loc):
+            item = {**item, "input": _Hidden()}
         label = source(loc) if callable(source) else source
         line = f"{label}: {format_loc(loc)}: {_explain(item, loc, model)}"
         if line not in lines:

@@ -42,6 +42,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from timepoint.errors import ServiceError, StoreError
+from timepoint.scenario.problems import describe_errors
 from timepoint.store import Store
 from timepoint.store.base import Row
 
@@ -86,11 +87,10 @@ def load_webhooks(path: Path, environ: Mapping[str, str]) -> list[Webhook]:
         try:
             hooks.append(Webhook.model_validate(item))
         except ValidationError as error:
-            problems = "; ".join(
-                f"webhooks[{n}].{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                for e in error.errors()
+            lines = describe_errors(
+                error, Webhook, f"{path}: webhooks[{n}]", hidden=("secret", "url")
             )
-            raise ServiceError(f"{path}: {problems}") from None
+            raise ServiceError("\n".join(lines)) from None
     return hooks
 
 
