@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from timepoint.cli import main
-from timepoint.scenario.problems import _model_in
+from timepoint.problems import _model_in
 from timepoint.scenario.schema import Scenario
 
 FUZZ = settings(

@@ -11,7 +11,7 @@ from .conftest import ROOT
 
 #: the stack, bottom first; a package may import from its own layer and every layer below
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"errors", "redaction", "world"}),
+    frozenset({"errors", "problems", "redaction", "world"}),
     frozenset({"settings"}),
     frozenset({"llm"}),
     frozenset({"scenario", "store"}),

@@ -92,7 +92,8 @@ def test_a_bad_registry_file_names_file_and_field(tmp_path: Path) -> None:
     extra = tmp_path / "bad.yaml"
     extra.write_text("models:\n  - id: x\n    openrouter_id: x\n    license: mit\n")
     with pytest.raises(
-        ConfigurationError, match=r"bad\.yaml: models\[0\]\.context_window: Field required"
+        ConfigurationError,
+        match=r"bad\.yaml: models\[0\]: context_window: required field is missing",
     ):
         Registry.load(extra)
     with pytest.raises(ConfigurationError, match="does not exist"):

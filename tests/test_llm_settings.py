@@ -12,6 +12,7 @@ import pytest
 
 from timepoint.cli import main
 from timepoint.errors import ConfigurationError
+from timepoint.llm.registry import Registry
 from timepoint.settings import DEFAULT_BASE_URL, Settings, project_root
 
 from .conftest import ROOT
@@ -152,3 +153,20 @@ def test_cli_and_models_command_import_no_heavy_modules() -> None:
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_bad_registry_entry_names_the_file_the_entry_and_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        "models:\n"
+        "  - {id: local-qwen, openrouter_id: qwen, license: apache-2.0, context_window: 8192,\n"
+        "     max_output: 512, input_usd_per_m: 0, output_usd_per_m: 0, speed: 0.5,\n"
+        "     qualty: 0.5, capabilities: [dialog, telepathy]}\n"
+    )
+    assert main(["models", "--registry", str(path)]) == 2
+    with pytest.raises(ConfigurationError) as caught:
+        Registry.load(path)
+    message = str(caught.value)
+    assert f"{path}: models[0]: qualty: unknown key; did you mean 'quality'?" in message
+    assert f"{path}: models[0]: quality: required field is missing" in message
+    assert f"{path}: models[0]: capabilities[1]: 'telepathy' is not one of" in message

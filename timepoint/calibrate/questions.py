@@ -31,8 +31,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from timepoint.errors import QuestionSetError, ScenarioError
+from timepoint.problems import describe_errors
 from timepoint.scenario.loader import display_path, load_scenario, parse_yaml
-from timepoint.scenario.problems import describe_errors
 from timepoint.scenario.schema import Scenario
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$"

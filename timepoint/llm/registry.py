@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from timepoint.errors import ConfigurationError, UnknownModelError
+from timepoint.problems import describe_errors
 
 
 class Capability(StrEnum):
@@ -193,9 +194,6 @@ def _parse(text: str, source: str) -> list[ModelSpec]:
         try:
             specs.append(ModelSpec.model_validate(entry))
         except ValidationError as error:
-            problems = "; ".join(
-                f"models[{index}].{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                for e in error.errors()
-            )
-            raise ConfigurationError(f"{source}: {problems}") from None
+            lines = describe_errors(error, ModelSpec, f"{source}: models[{index}]")
+            raise ConfigurationError("\n".join(lines)) from None
     return specs

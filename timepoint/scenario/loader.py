@@ -19,6 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from timepoint.errors import ScenarioError
+from timepoint.problems import Loc, describe_errors
 from timepoint.scenario.limits import (
     MAX_EXTENDS_DEPTH,
     MAX_EXTENDS_FILES,
@@ -26,7 +27,6 @@ from timepoint.scenario.limits import (
     read_text,
 )
 from timepoint.scenario.overrides import apply_overrides
-from timepoint.scenario.problems import Loc, describe_errors
 from timepoint.scenario.profiles import check_profiles
 from timepoint.scenario.schema import Scenario
 

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from timepoint.errors import ScenarioError
-from timepoint.scenario.problems import _field_names, _model_in, _step, _unknown_key
+from timepoint.problems import _field_names, _model_in, _step, _unknown_key
 
 #: how an override is written on the command line
 FORM = "PATH=VALUE, PATH a dotted key like timepoints.count and VALUE in YAML"

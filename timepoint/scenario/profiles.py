@@ -14,8 +14,8 @@ from pathlib import Path
 from pydantic import Field, ValidationError, model_validator
 
 from timepoint.errors import ScenarioError
+from timepoint.problems import describe_errors
 from timepoint.scenario.limits import read_text
-from timepoint.scenario.problems import describe_errors
 from timepoint.scenario.schema import Frozen, Scenario
 from timepoint.world.entity import CognitiveState, EntityKind, EntityRole, PhysicalState
 

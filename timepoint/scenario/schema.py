@@ -21,6 +21,7 @@ from pydantic_core import InitErrorDetails
 
 from timepoint.errors import ScenarioError
 from timepoint.llm.config import BudgetConfig, ModelsConfig
+from timepoint.problems import describe_errors
 from timepoint.scenario.clock import TimeUnit, advance
 from timepoint.scenario.frozen import MAX_TEXT as MAX_TEXT
 from timepoint.scenario.frozen import Frozen as Frozen
@@ -29,7 +30,6 @@ from timepoint.scenario.limits import entity_pairs as entity_pairs
 from timepoint.scenario.limits import size_problem as size_problem
 from timepoint.scenario.mechanisms import MECHANISM_IDS, settings_model
 from timepoint.scenario.overrides import apply_overrides
-from timepoint.scenario.problems import describe_errors
 from timepoint.scenario.temporal import NO_EXPANSION as NO_EXPANSION
 from timepoint.scenario.temporal import BranchingConfig as BranchingConfig
 from timepoint.scenario.temporal import CyclicalConfig as CyclicalConfig

@@ -42,7 +42,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from timepoint.errors import ServiceError, StoreError
-from timepoint.scenario.problems import describe_errors
+from timepoint.problems import describe_errors
 from timepoint.store import Store
 from timepoint.store.base import Row
 
