@@ -33,7 +33,7 @@ from typing import Any
 from timepoint.batch.lifeline import pid_alive
 from timepoint.engine.persist import recover_run
 from timepoint.errors import BatchError, BudgetExceeded, StoreError, TimepointError
-from timepoint.llm.meter import Budget, BudgetOverspent
+from timepoint.llm.budget import Budget, BudgetOverspent
 from timepoint.world.record import RunRecord
 
 #: seconds a lease lasts unless renewed (renewed every quarter of that)
