@@ -47,7 +47,7 @@ from timepoint.llm.base import (
 from timepoint.llm.budget import Budget, BudgetOverspent, Reservation
 from timepoint.llm.call_log import CallLog
 from timepoint.llm.json_extract import parse_as
-from timepoint.llm.openai_compat import one_attempt_per_call
+from timepoint.llm.one_attempt import one_attempt_per_call
 
 #: (input, output) USD per million tokens for a model id
 Prices = Callable[[str], tuple[float, float]]
