@@ -20,7 +20,8 @@ from typing import Any
 
 from timepoint.batch.backends import Backend
 from timepoint.batch.job import JobContext, JobResult
-from timepoint.batch.lease import BatchLease, overspend_flag
+from timepoint.batch.job_budget import overspend_flag
+from timepoint.batch.lease import BatchLease
 from timepoint.batch.progress import BatchProgress, NoProgress
 from timepoint.errors import BudgetExceeded
 from timepoint.llm.budget import Budget, Reservation
