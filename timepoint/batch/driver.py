@@ -20,10 +20,11 @@ from typing import Any
 
 from timepoint.batch.backends import Backend
 from timepoint.batch.job import JobContext, JobResult
-from timepoint.batch.lease import BatchLease, overspend_flag
+from timepoint.batch.job_budget import overspend_flag
+from timepoint.batch.lease import BatchLease
 from timepoint.batch.progress import BatchProgress, NoProgress
 from timepoint.errors import BudgetExceeded
-from timepoint.llm.meter import Budget, Reservation
+from timepoint.llm.budget import Budget, Reservation
 
 #: seconds between checks of the futures in flight (also the progress refresh)
 POLL_S = 0.5

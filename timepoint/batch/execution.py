@@ -19,7 +19,7 @@ from timepoint.batch.lease import BatchLease
 from timepoint.batch.progress import BarProgress, NoProgress
 from timepoint.batch.resume import History
 from timepoint.batch.summary import BatchSummary
-from timepoint.llm.meter import Budget
+from timepoint.llm.budget import Budget
 
 
 @dataclass

@@ -18,7 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from timepoint.batch.lease import FlaggedBudget, JobLease, LeasedBudget, overspend_flag
+from timepoint.batch.job_budget import FlaggedBudget, LeasedBudget, overspend_flag
+from timepoint.batch.lease import JobLease
 from timepoint.batch.ratelimit import RateLimitedModel, RateLimitSpec
 from timepoint.batch.spec import JobSpec
 from timepoint.engine.runner import RunFailed, run

@@ -9,8 +9,9 @@
   their worst case; before each model call that worst case is written too, so a worker killed
   mid-call leaves its spend behind (:class:`JobLease`).
   Renewal fails once the driver no longer holds the batch (it died, or a resume took over);
-  the job's budget then refuses every further model call (:class:`LeasedBudget`), so the run
-  stops at its next call, and its result is not recorded.
+  the job's budget then refuses every further model call
+  (:class:`~timepoint.batch.job_budget.LeasedBudget`), so the run stops at its next call, and
+  its result is not recorded.
 - Recording is one conditional transaction (:meth:`JobLeaseTables.finish_job`): only the attempt
   that still holds the job writes its row. Every attempt's spend stays in ``batch_attempts``,
   and the batch totals add those up.
@@ -33,7 +34,7 @@ from typing import Any
 from timepoint.batch.lifeline import pid_alive
 from timepoint.engine.persist import recover_run
 from timepoint.errors import BatchError, BudgetExceeded, StoreError, TimepointError
-from timepoint.llm.meter import Budget, BudgetOverspent
+from timepoint.llm.budget import Budget
 from timepoint.world.record import RunRecord
 
 #: seconds a lease lasts unless renewed (renewed every quarter of that)
@@ -366,63 +367,3 @@ class JobLease:
         if not recorded:
             self._lost.set()
         return recorded
-
-
-class FlaggedBudget(Budget):
-    """A job budget that shares overspending with every other job of its batch.
-
-    When an endpoint charges one of the job's calls more than it reserved, the budget writes
-    ``flag`` (a file under the batch's home); every job budget of the batch refuses its next
-    reservation once the file exists, and the driver submits nothing more. ``flag=None``: the
-    job stops alone.
-    """
-
-    def __init__(self, name: str, flag: Path | None = None, **limits: Any):
-        super().__init__(name, **limits)
-        self.flag = flag
-
-    def _check(self, usd: float, tokens: int) -> None:
-        if self.flag is not None and self._overspent is None and self.flag.exists():
-            try:
-                detail = self.flag.read_text(encoding="utf-8").strip()
-            except OSError:
-                detail = "another job of the batch overspent its reservation"
-            raise BudgetOverspent("batch", f"another job of the batch: {detail}", 0.0, 0.0)
-        super()._check(usd, tokens)
-
-    def _on_overspent(self, detail: str) -> None:
-        if self.flag is None:
-            return
-        try:
-            self.flag.parent.mkdir(parents=True, exist_ok=True)
-            self.flag.write_text(detail, encoding="utf-8")
-        except OSError as error:  # the job still stops; only the other jobs are not told
-            log.warning("could not write %s: %s", self.flag, error)
-
-
-def overspend_flag(home: Path, batch_id: str, owner: str | None) -> Path:
-    """The file that tells every job of one driver invocation of a batch to stop calling."""
-    tag = (owner or "local").replace(":", "-").replace("/", "-")
-    return Path(home) / ".batch-flags" / f"{batch_id}-{tag}.overspent"
-
-
-class LeasedBudget(FlaggedBudget):
-    """A job budget that refuses every reservation once the job's lease is lost.
-
-    Every model call reserves on the run's budget and each of its parents; the check each of
-    them makes (``_check``) is where a lost lease stops the next call, and where the attempt's
-    spend, with the call at its worst case, is written before the call is made.
-    """
-
-    def __init__(self, name: str, lease: JobLease, flag: Path | None = None, **limits: Any):
-        super().__init__(name, flag, **limits)
-        self.lease = lease
-
-    def _check(self, usd: float, tokens: int) -> None:
-        if self.lease.lost:
-            raise LeaseLost(self.lease.job_id)
-        super()._check(usd, tokens)
-        self.lease.before_call(
-            self._spent_usd + self._reserved_usd + usd,
-            self._spent_tokens + self._reserved_tokens + tokens,
-        )

@@ -27,7 +27,7 @@ from timepoint.batch.summary import BatchSummary
 from timepoint.engine.session import environment
 from timepoint.errors import BatchError
 from timepoint.llm.base import LanguageModel
-from timepoint.llm.meter import Budget
+from timepoint.llm.budget import Budget
 from timepoint.scenario.schema import Scenario
 from timepoint.settings import Settings
 from timepoint.store import open_store

@@ -34,7 +34,7 @@ from timepoint.batch.spec import canonical
 from timepoint.batch.summary import BatchSummary
 from timepoint.engine.session import environment
 from timepoint.errors import BatchError, RunNotFound
-from timepoint.llm.meter import Budget
+from timepoint.llm.budget import Budget
 from timepoint.settings import Settings
 from timepoint.store import open_store
 

@@ -33,7 +33,7 @@ from timepoint.engine.run import Run, load_run
 from timepoint.engine.session import environment
 from timepoint.errors import BudgetExceeded, CalibrationError
 from timepoint.llm.base import ActionType, LanguageModel
-from timepoint.llm.meter import Budget
+from timepoint.llm.budget import Budget
 from timepoint.settings import Settings
 from timepoint.store import open_store
 

@@ -26,7 +26,7 @@ from timepoint.engine.restore import scenario_of
 from timepoint.engine.run import Run
 from timepoint.engine.session import environment, open_session
 from timepoint.llm.base import ActionType, LanguageModel
-from timepoint.llm.meter import Budget
+from timepoint.llm.budget import Budget
 from timepoint.llm.task_data import task_request
 from timepoint.llm.usage import summarize_calls
 from timepoint.settings import Settings

@@ -28,7 +28,7 @@ from timepoint.fidelity.training import (
 from timepoint.kernel.context import RunContext, ask_model
 from timepoint.kernel.state import WorldState
 from timepoint.llm.base import ActionType
-from timepoint.llm.grounding import FactId, grounded
+from timepoint.llm.grounded_schema import FactId, grounded
 from timepoint.llm.structured import expect_answer
 from timepoint.synthesis.on_demand import materialize
 from timepoint.world import ResolutionLevel

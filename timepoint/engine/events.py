@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from timepoint.kernel.state import WorldState
 from timepoint.llm.base import ActionType, Request
 from timepoint.llm.drafts import EventDraft
-from timepoint.llm.grounding import grounded
+from timepoint.llm.grounded_schema import grounded
 from timepoint.llm.task_data import task_request
 from timepoint.scenario.schema import Scenario
 from timepoint.time.history import History, history_lines

@@ -11,7 +11,7 @@ from timepoint.engine.run import Run, RunFailed, finished
 from timepoint.engine.session import open_session
 from timepoint.kernel.progress import ProgressSink
 from timepoint.llm.base import LanguageModel
-from timepoint.llm.meter import Budget
+from timepoint.llm.budget import Budget
 from timepoint.scenario.loader import load_scenario
 from timepoint.scenario.schema import Scenario
 from timepoint.settings import Settings

@@ -34,9 +34,9 @@ from timepoint.kernel.context import Gateway, RunContext
 from timepoint.kernel.progress import ProgressSink
 from timepoint.knowledge.training_data import training_jsonl
 from timepoint.llm.base import CallRecord, Completion, LanguageModel, Request
+from timepoint.llm.budget import Budget
 from timepoint.llm.config import BudgetConfig
 from timepoint.llm.gateway import ModelGateway
-from timepoint.llm.meter import Budget
 from timepoint.llm.offline import OfflineModel
 from timepoint.llm.stack import build_gateway
 from timepoint.llm.usage import summarize_calls

@@ -27,7 +27,7 @@ import threading
 
 from timepoint.errors import BudgetExceeded
 from timepoint.llm.base import Request, request_token_bound
-from timepoint.llm.meter import BudgetOverspent
+from timepoint.llm.budget import BudgetOverspent
 from timepoint.scenario.schema import BudgetMode, Scenario
 from timepoint.world.evidence import BudgetDowngrade, BudgetReport
 

@@ -12,7 +12,8 @@ from pydantic import BaseModel
 from timepoint.kernel.grounded import record_dropped
 from timepoint.kernel.progress import NullProgress, ProgressSink
 from timepoint.llm.base import ActionType, CallRecord, Completion, Request, Usage
-from timepoint.llm.grounding import grounding_of, settle
+from timepoint.llm.grounded_schema import grounding_of
+from timepoint.llm.grounding import settle
 from timepoint.llm.task_data import task_request
 from timepoint.world.record import ModelChoice
 
@@ -65,7 +66,7 @@ def ask_model(
 ) -> Completion:
     """Send one structured request (a system and a user message) under the run's seed.
 
-    When ``schema`` was built by :func:`~timepoint.llm.grounding.grounded`, names in id fields
+    When ``schema`` was built by :func:`~timepoint.llm.grounded_schema.grounded`, names in id fields
     are mapped to ids and what names nothing is re-asked once, then dropped; the drops are
     recorded in ``recorded_in`` (the state, the ledger's mechanism, the validation target).
     The returned completion carries the settled answer and the tokens of every call.

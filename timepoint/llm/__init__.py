@@ -15,11 +15,12 @@ from timepoint.llm.base import (
     Usage,
     estimate_tokens,
 )
+from timepoint.llm.budget import Budget, Reservation
 from timepoint.llm.cache import CachedModel
 from timepoint.llm.call_log import CallLog, CallText
 from timepoint.llm.gateway import ModelGateway
 from timepoint.llm.limiter import LimitedModel
-from timepoint.llm.meter import Budget, MeteredModel, Reservation
+from timepoint.llm.meter import MeteredModel
 from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.llm.registry import Capability, ModelSpec, Registry
 from timepoint.llm.retry import RetryingModel

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.llm.bounded import Share, Signed
-from timepoint.llm.grounding import EntityId, FactId
+from timepoint.llm.grounded_schema import EntityId, FactId
 
 
 class Draft(BaseModel):

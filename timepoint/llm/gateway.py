@@ -22,9 +22,9 @@ from timepoint.errors import (
     UnknownModelError,
 )
 from timepoint.llm.base import ActionType, CallRecord, Completion, LanguageModel, Request
+from timepoint.llm.budget import Budget
 from timepoint.llm.call_log import CallLog, CallText
 from timepoint.llm.config import ModelsConfig
-from timepoint.llm.meter import Budget
 from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.llm.registry import Registry
 from timepoint.llm.selection import select, served_chain

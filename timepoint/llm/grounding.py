@@ -1,11 +1,11 @@
-"""Ids in answers: constrained to the ids a request offers, names mapped, the rest re-asked.
+"""Ids in answers: names mapped to the ids a request offers, the rest re-asked, then dropped.
 
-An answer field that names an entity or a fact is declared with :data:`EntityId`,
-:data:`FactId` or :data:`SubjectId` (either). :func:`grounded` builds, per request, a subclass
-of the answer class under the same name whose JSON schema lists the ids present as an ``enum``
-(a dict keyed by entity ids lists them as its properties), so constrained decoding can only
-write those. Validation stays lenient: a model without such decoding may still write a display
-name, and :func:`settle` then
+An answer class whose id fields are declared with
+:data:`~timepoint.llm.grounded_schema.EntityId`, :data:`~timepoint.llm.grounded_schema.FactId`
+or :data:`~timepoint.llm.grounded_schema.SubjectId` is constrained per request by
+:func:`~timepoint.llm.grounded_schema.grounded` (see :mod:`timepoint.llm.grounded_schema`).
+Validation stays lenient: a model without constrained decoding may still write a display name,
+and :func:`settle` then
 
 1. maps every unambiguous name to its id ("James Madison" or "Madison" → ``madison``; a fact's
    text → its id),
@@ -17,49 +17,47 @@ name, and :func:`settle` then
 
 from __future__ import annotations
 
-import copy
 import re
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, WithJsonSchema, create_model
+from pydantic import BaseModel
 
 from timepoint.llm.base import Completion, Message, Request
+from timepoint.llm.grounded_schema import (
+    EntityId,
+    FactId,
+    Grounding,
+    Ref,
+    SubjectId,
+    declared_class,
+    grounded,
+    grounding_of,
+    ref_in,
+    ref_of,
+)
 
+__all__ = [
+    "EntityId",
+    "FactId",
+    "Grounding",
+    "Issue",
+    "Ref",
+    "Resolver",
+    "Settled",
+    "SubjectId",
+    "grounded",
+    "grounding_of",
+    "reask_ids_message",
+    "review",
+    "settle",
+]
 
-class Ref(StrEnum):
-    """What an id-naming field names."""
-
-    ENTITY = "entity"
-    FACT = "fact"
-    SUBJECT = "subject"  # an entity or a fact
-
-
-EntityId = Annotated[str, Ref.ENTITY]
-FactId = Annotated[str, Ref.FACT]
-SubjectId = Annotated[str, Ref.SUBJECT]
 
 #: how many allowed ids a re-ask or a validation message lists
 LISTED = 20
-_MARK = "__timepoint_grounding__"
-
-
-@dataclass(frozen=True)
-class Grounding:
-    """The ids a request offers: entity ids to display names, fact ids to texts."""
-
-    entities: Mapping[str, str] = field(default_factory=dict)
-    facts: Mapping[str, str] = field(default_factory=dict)
-
-    def pool(self, ref: Ref) -> dict[str, str]:
-        if ref is Ref.ENTITY:
-            return dict(self.entities)
-        if ref is Ref.FACT:
-            return dict(self.facts)
-        return {**self.facts, **self.entities}
 
 
 @dataclass(frozen=True)
@@ -93,109 +91,6 @@ class Settled:
     mapped: int = 0
     dropped: list[Issue] = field(default_factory=list)
     reasked: int = 0
-
-
-# -- schemas -------------------------------------------------------------------------------
-
-
-def grounded(
-    schema: type[BaseModel],
-    *,
-    entities: Mapping[str, str] | Iterable[str] = (),
-    facts: Mapping[str, str] | Iterable[str] = (),
-) -> type[BaseModel]:
-    """A subclass of ``schema``, same name, whose id fields list the given ids as an ``enum``.
-
-    ``entities`` and ``facts`` map ids to display names and texts (or are plain id lists); an
-    empty pool admits no id (a list of them must stay empty). The class remembers its
-    :class:`Grounding` for :func:`settle`; a schema without id fields is returned as it is.
-    """
-    grounding = Grounding(entities=_labels(entities), facts=_labels(facts))
-    return _grounded(schema, grounding) or schema
-
-
-def grounding_of(schema: type[BaseModel] | None) -> Grounding | None:
-    """The :class:`Grounding` a class built by :func:`grounded` carries, else ``None``."""
-    return schema.__dict__.get(_MARK) if schema is not None else None
-
-
-def _labels(items: Mapping[str, str] | Iterable[str]) -> dict[str, str]:
-    if isinstance(items, Mapping):
-        return {str(k): str(v) for k, v in items.items()}
-    return {str(i): str(i) for i in items}
-
-
-def _grounded(schema: type[BaseModel], grounding: Grounding) -> type[BaseModel] | None:
-    overrides: dict[str, Any] = {}
-    for name, info in schema.model_fields.items():
-        annotation = _rebuilt(info.annotation, _ref_in(info.metadata), info.default, grounding)
-        if annotation is not None:
-            fresh = copy.copy(info)
-            fresh.metadata = [m for m in info.metadata if not isinstance(m, Ref)]
-            overrides[name] = (annotation, fresh)
-    if not overrides:
-        return None
-    cls = create_model(schema.__name__, __base__=schema, __module__=schema.__module__, **overrides)
-    cls.__doc__ = schema.__doc__
-    setattr(cls, _MARK, grounding)
-    return cls
-
-
-_NOTHING = object()  # an id position whose pool is empty: no value is allowed there
-
-
-def _rebuilt(annotation: Any, ref: Ref | None, default: Any, grounding: Grounding) -> Any:
-    """The constrained annotation for a field, or ``None`` when nothing in it names ids."""
-    if ref is not None and annotation is str:
-        ids = list(grounding.pool(ref))
-        if default == "" and "" not in ids:
-            ids.append("")
-        return Annotated[str, _enum(ids)] if ids else Annotated[str, ref]
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin is list and args:
-        item = _item(args[0], grounding)
-        if item is _NOTHING:
-            return Annotated[list[str], WithJsonSchema({"type": "array", "maxItems": 0})]
-        return list.__class_getitem__(item) if item is not None else None
-    if origin is dict and len(args) == 2:
-        key_ref = _ref_of(args[0])
-        if key_ref is not None:
-            string = {"type": "string"}
-            properties = {i: string for i in grounding.pool(key_ref)}
-            shape = {"type": "object", "properties": properties, "additionalProperties": False}
-            return Annotated[dict[str, args[1]], WithJsonSchema(shape)]  # type: ignore[valid-type]
-        inner = _item(args[1], grounding)
-        if inner is _NOTHING:
-            return Annotated[dict[str, str], WithJsonSchema({"type": "object", "maxProperties": 0})]
-        return dict[str, inner] if inner is not None else None  # type: ignore[valid-type]
-    if ref is None:
-        inner = _item(annotation, grounding)
-        return inner if inner is not _NOTHING else None
-    return None
-
-
-def _item(annotation: Any, grounding: Grounding) -> Any:
-    ref = _ref_of(annotation)
-    if ref is not None:
-        ids = list(grounding.pool(ref))
-        return Annotated[str, _enum(ids)] if ids else _NOTHING
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return _grounded(annotation, grounding)
-    return None
-
-
-def _enum(ids: list[str]) -> WithJsonSchema:
-    return WithJsonSchema({"type": "string", "enum": ids})
-
-
-def _ref_in(metadata: Iterable[Any]) -> Ref | None:
-    return next((m for m in metadata if isinstance(m, Ref)), None)
-
-
-def _ref_of(annotation: Any) -> Ref | None:
-    if typing.get_origin(annotation) is Annotated:
-        return _ref_in(typing.get_args(annotation)[1:])
-    return None
 
 
 # -- names to ids --------------------------------------------------------------------------
@@ -307,12 +202,12 @@ class _Walker:
         return issue
 
     def model(self, answer: BaseModel, path: str) -> BaseModel:
-        base = _base_of(type(answer))
+        base = declared_class(type(answer))
         updates: dict[str, Any] = {}
         for name, info in base.model_fields.items():
             value = getattr(answer, name)
             where = f"{path}.{name}" if path else name
-            new = self.field(value, info.annotation, _ref_in(info.metadata), info.default, where)
+            new = self.field(value, info.annotation, ref_in(info.metadata), info.default, where)
             if new is not value:
                 updates[name] = new
         return answer.model_copy(update=updates) if updates else answer
@@ -338,7 +233,7 @@ class _Walker:
         return value
 
     def items(self, values: list[Any], annotation: Any, path: str) -> list[Any]:
-        ref = _ref_of(annotation)
+        ref = ref_of(annotation)
         kept: list[Any] = []
         changed = False
         for index, value in enumerate(values):
@@ -366,7 +261,7 @@ class _Walker:
         return kept if changed else values
 
     def mapping(self, values: dict[Any, Any], args: tuple[Any, Any], path: str) -> dict[Any, Any]:
-        key_ref, value_ref = _ref_of(args[0]), _ref_of(args[1])
+        key_ref, value_ref = ref_of(args[0]), ref_of(args[1])
         result: dict[Any, Any] = {}
         changed = False
         for key, value in values.items():
@@ -393,11 +288,6 @@ class _Walker:
                 value = found
             result[key] = value
         return result if changed else values
-
-
-def _base_of(cls: type[BaseModel]) -> type[BaseModel]:
-    """The declared answer class a grounded class was built from (field refs live there)."""
-    return cls.__base__ if _MARK in cls.__dict__ else cls  # type: ignore[return-value]
 
 
 # -- asking --------------------------------------------------------------------------------

@@ -16,11 +16,9 @@ error messages (echoes from the endpoint are redacted) and not in call records.
 
 from __future__ import annotations
 
-import contextvars
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -55,6 +53,7 @@ from timepoint.llm.http_errors import (
     error_text_of,
     refuses_format,
 )
+from timepoint.llm.one_attempt import one_attempt_only
 from timepoint.llm.registry import Registry
 from timepoint.llm.streamed_post import post_streamed
 from timepoint.redaction import check_key, public_url, redact_key
@@ -63,24 +62,6 @@ __all__ = ["OpenAICompatibleModel", "StructuredMode"]
 
 #: the most bytes of one answer that are read (``TIMEPOINT_LLM_MAX_RESPONSE_BYTES``)
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
-
-#: set while a caller meters each HTTP attempt on its own (see :func:`one_attempt_per_call`)
-_ONE_ATTEMPT: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "timepoint_one_attempt", default=False
-)
-
-
-@contextmanager
-def one_attempt_per_call() -> Iterator[None]:
-    """Within this block, :meth:`OpenAICompatibleModel.complete` sends exactly one HTTP
-    request: a structured-output form the endpoint refuses or ignores raises
-    :class:`~timepoint.llm.http_errors.FormatRefused` (the next form already chosen) instead
-    of being re-sent inside the call, so the meter reserves and records every attempt."""
-    token = _ONE_ATTEMPT.set(True)
-    try:
-        yield
-    finally:
-        _ONE_ATTEMPT.reset(token)
 
 
 class OpenAICompatibleModel:
@@ -239,7 +220,7 @@ class OpenAICompatibleModel:
                 "set TIMEPOINT_LLM_MODEL or let the gateway select one"
             )
         endpoint_model = self.endpoint_id(model)
-        if _ONE_ATTEMPT.get() or request.output_schema is None:
+        if one_attempt_only() or request.output_schema is None:
             return self._attempt(request, model, endpoint_model)
         probes: list[Completion] = []
         for _ in range(len(self._dialects.ladder) + 1):

@@ -17,12 +17,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from timepoint.llm.base import CallRecord, LanguageModel
+from timepoint.llm.budget import Budget, TokenGuard
 from timepoint.llm.cache import CachedModel
 from timepoint.llm.call_log import CallLog
 from timepoint.llm.config import BudgetConfig, ModelsConfig
 from timepoint.llm.gateway import ModelGateway
 from timepoint.llm.limiter import LimitedModel
-from timepoint.llm.meter import Budget, MeteredModel, TokenGuard
+from timepoint.llm.meter import MeteredModel
 from timepoint.llm.offline import OfflineModel
 from timepoint.llm.openai_compat import OpenAICompatibleModel
 from timepoint.llm.registry import Registry

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from timepoint.store.schema import Table
+from timepoint.store.table_spec import Table
 
 _NOT_SOURCES = ("scenario", "elevation")
 #: Words of names too common to scrub on their own.

@@ -20,7 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError, StatementError
 
 from timepoint.errors import StoreError
 from timepoint.store.engine import WRITE
-from timepoint.store.schema import TABLES_BY_NAME, Table
+from timepoint.store.schema import TABLES_BY_NAME
+from timepoint.store.table_spec import Table
 
 Row = dict[str, Any]
 

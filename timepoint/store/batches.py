@@ -21,7 +21,7 @@ from sqlalchemy import exists, func, select, update
 
 from timepoint.errors import StoreError
 from timepoint.store.base import Row, StoreBase, StoreConnection
-from timepoint.store.schema import BATCH_ATTEMPTS, BATCH_JOBS, BATCHES
+from timepoint.store.batch_tables import BATCH_ATTEMPTS, BATCH_JOBS, BATCHES
 
 _batches = BATCHES.sql
 _jobs = BATCH_JOBS.sql

@@ -2,7 +2,7 @@
 
 Options: ``anonymize`` replaces entity ids and names by stable pseudonyms and scrubs names from
 every string (see :mod:`timepoint.store.anonymize`); ``drop_text`` removes the free-text
-columns (``pii="text"`` in :mod:`timepoint.store.schema`). ``runs.record_json`` is never
+columns (``pii="text"`` in :mod:`timepoint.store.table_spec`). ``runs.record_json`` is never
 exported: it holds the whole record, names included; :meth:`Store.load_run` reads it.
 
 Files are written to a temporary file next to the target and renamed into place, so a reader
@@ -24,8 +24,8 @@ from typing import Any
 from timepoint.errors import ConfigurationError, StoreError
 from timepoint.store.anonymize import Pseudonyms
 from timepoint.store.base import Row, table_named
-from timepoint.store.schema import Column, Table
 from timepoint.store.store import Store
+from timepoint.store.table_spec import Column, Table
 
 FORMATS = ("jsonl", "parquet")
 

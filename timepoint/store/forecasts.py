@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from timepoint.store.base import Row, StoreBase
-from timepoint.store.schema import FORECASTS, QUESTIONS
+from timepoint.store.forecast_tables import FORECASTS, QUESTIONS
 
 
 class ForecastTables(StoreBase):

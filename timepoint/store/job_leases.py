@@ -16,8 +16,8 @@ from sqlalchemy import and_, func, or_, select, update
 
 from timepoint.errors import StoreError
 from timepoint.store.base import Row, StoreConnection
+from timepoint.store.batch_tables import BATCH_ATTEMPTS, BATCH_JOBS
 from timepoint.store.batches import COMPLETED, RUNNING, BatchTables, lease_until, live
-from timepoint.store.schema import BATCH_ATTEMPTS, BATCH_JOBS
 
 _jobs = BATCH_JOBS.sql
 _attempts = BATCH_ATTEMPTS.sql

@@ -16,7 +16,8 @@ from sqlalchemy import ColumnElement, func, or_, select
 
 from timepoint.errors import RunNotFound, StoreError
 from timepoint.store.base import Row, StoreBase, like_pattern, table_named
-from timepoint.store.schema import RUNS, Column, Table
+from timepoint.store.run_tables import RUNS
+from timepoint.store.table_spec import Column, Table
 from timepoint.store.types import parse_time
 
 if TYPE_CHECKING:

@@ -15,10 +15,10 @@ from sqlalchemy import func, insert, or_, select, update
 
 from timepoint.errors import StoreError
 from timepoint.store.base import Row, StoreBase
-from timepoint.store.schema import (
+from timepoint.store.run_tables import RUNS
+from timepoint.store.service_tables import (
     API_KEYS,
     RATE_BUCKETS,
-    RUNS,
     SERVICE_RUNS,
     SERVICE_WORK,
     WEBHOOK_DELIVERIES,

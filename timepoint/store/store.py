@@ -25,7 +25,8 @@ from timepoint.store.location import connect
 from timepoint.store.migrations import schema_version, upgrade
 from timepoint.store.queries import RunQueries
 from timepoint.store.rows import call_from_row, child_rows, run_row, text_from_row
-from timepoint.store.schema import LLM_CALL_TEXTS, LLM_CALLS, RUN_CHILDREN, RUNS
+from timepoint.store.run_tables import LLM_CALL_TEXTS, LLM_CALLS, RUNS
+from timepoint.store.schema import RUN_CHILDREN
 from timepoint.store.service import ServiceTables
 from timepoint.world.record import RunRecord
 

@@ -15,7 +15,8 @@ from timepoint.kernel.state import WorldState
 from timepoint.knowledge.conservation import Violation, check_dialog
 from timepoint.llm.base import ActionType, Message, Request
 from timepoint.llm.drafts import DialogDraft
-from timepoint.llm.grounding import Settled, grounded, settle
+from timepoint.llm.grounded_schema import grounded
+from timepoint.llm.grounding import Settled, settle
 from timepoint.llm.structured import expect_answer
 from timepoint.llm.task_data import task_request, with_task_data
 from timepoint.synthesis.animism import SPEAKING_KINDS, narrators

@@ -38,7 +38,8 @@ from timepoint.kernel.relevance import select_known
 from timepoint.kernel.state import WorldState
 from timepoint.llm.base import ActionType, Request
 from timepoint.llm.bounded import Share, percent, percent_default
-from timepoint.llm.grounding import Settled, SubjectId, grounded, settle
+from timepoint.llm.grounded_schema import SubjectId, grounded
+from timepoint.llm.grounding import Settled, settle
 from timepoint.llm.structured import expect_answer
 from timepoint.llm.task_data import task_request
 from timepoint.synthesis.relationships import declared_relations

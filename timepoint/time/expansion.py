@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from timepoint.kernel.context import ask_model
 from timepoint.llm.base import ActionType
 from timepoint.llm.bounded import Share, percent
-from timepoint.llm.grounding import EntityId, grounded
+from timepoint.llm.grounded_schema import EntityId, grounded
 from timepoint.llm.structured import expect_answer
 from timepoint.scenario.schema import TimepointsConfig
 from timepoint.time.clock import advance

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 from alembic import op
 
-from timepoint.store.schema import TABLES, VERSIONS, Table, sql_column
+from timepoint.store.schema import TABLES, VERSIONS
+from timepoint.store.table_spec import Table, sql_column
 
 #: What each version changed, recorded in ``schema_version``.
 DESCRIPTIONS: dict[int, str] = {

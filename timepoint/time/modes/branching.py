@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 from timepoint.kernel.fanout import fan_out
 from timepoint.kernel.grounded import record_dropped
 from timepoint.llm.base import ActionType, Request
-from timepoint.llm.grounding import grounded, settle
+from timepoint.llm.grounded_schema import grounded
+from timepoint.llm.grounding import settle
 from timepoint.llm.structured import expect_answer
 from timepoint.llm.task_data import task_request
 from timepoint.time.modes.branching_consequents import KINDS, ConsequentSet

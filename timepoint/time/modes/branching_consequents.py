@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.llm.bounded import Share, percent
-from timepoint.llm.grounding import EntityId
+from timepoint.llm.grounded_schema import EntityId
 from timepoint.world.phrasing import sentence_case, topic_of
 
 KINDS = ("good", "bad", "surprising")

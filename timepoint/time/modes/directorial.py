@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from timepoint.kernel.context import ask_model
 from timepoint.llm.base import ActionType
-from timepoint.llm.grounding import EntityId, grounded
+from timepoint.llm.grounded_schema import EntityId, grounded
 from timepoint.llm.structured import expect_answer
 from timepoint.time.expansion import expand_after, expand_before
 from timepoint.time.modes.common import (

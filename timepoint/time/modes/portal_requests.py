@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from timepoint.llm.base import ActionType, Request
-from timepoint.llm.grounding import grounded
+from timepoint.llm.grounded_schema import grounded
 from timepoint.llm.task_data import task_request
 from timepoint.time.modes.common import scenario_brief
 from timepoint.time.modes.portal_drafts import CandidateSet
