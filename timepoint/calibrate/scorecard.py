@@ -143,6 +143,20 @@ def score_rows(rows: list[QuestionRow]) -> Scores:
     )
 
 
+def _forecast_fields(forecast: Any) -> dict[str, Any]:
+    """The fields a stored forecast row gives a question row and a forecast point alike."""
+    return {
+        "forecast_id": forecast["forecast_id"],
+        "made": forecast["made"],
+        "probability": forecast["probability"],
+        "lower": forecast["lower"],
+        "upper": forecast["upper"],
+        "smoothed": forecast.get("smoothed"),
+        "runs": forecast["runs"] or 0,
+        "yes_runs": forecast["yes_runs"] or 0,
+    }
+
+
 #: the question set that stands for every question of the store
 ALL_SETS = "*"
 
@@ -176,14 +190,7 @@ def scorecard(store: Any, question_set: str, *, bins: int = 10, bootstrap: int =
         if history:
             latest = history[-1]
             base.update(
-                forecast_id=latest["forecast_id"],
-                made=latest["made"],
-                probability=latest["probability"],
-                lower=latest["lower"],
-                upper=latest["upper"],
-                smoothed=latest.get("smoothed"),
-                runs=latest["runs"] or 0,
-                yes_runs=latest["yes_runs"] or 0,
+                _forecast_fields(latest),
                 batch_id=latest["batch_id"],
                 run_ids=list(latest.get("run_ids_json") or []),
             )
@@ -192,17 +199,7 @@ def scorecard(store: Any, question_set: str, *, bins: int = 10, bootstrap: int =
         for forecast in history:
             if forecast["probability"] is not None:
                 points.append(
-                    ForecastPoint(
-                        question_id=row.question_id,
-                        forecast_id=forecast["forecast_id"],
-                        made=forecast["made"],
-                        probability=forecast["probability"],
-                        lower=forecast["lower"],
-                        upper=forecast["upper"],
-                        smoothed=forecast.get("smoothed"),
-                        runs=forecast["runs"] or 0,
-                        yes_runs=forecast["yes_runs"] or 0,
-                    )
+                    ForecastPoint(question_id=row.question_id, **_forecast_fields(forecast))
                 )
             month = forecast["made"].strftime("%Y-%m")
             months[month].append(

@@ -25,6 +25,17 @@ from timepoint.calibrate.questions import Question, load_questions
 from timepoint.errors import ConnectorError
 
 
+def add_lead_hours(parser: argparse.ArgumentParser) -> None:
+    """``--lead-hours``: how long before a closed market stopped trading its price is read."""
+    parser.add_argument(
+        "--lead-hours",
+        type=float,
+        default=polymarket.DEFAULT_LEAD.total_seconds() / 3600,
+        help="Polymarket: a closed market's reference price is read this many hours before it "
+        "stopped trading (default 24)",
+    )
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``timepoint import-questions``."""
     parser.add_argument("source", choices=["polymarket", "metaculus"])
@@ -40,13 +51,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--closed", action="store_true", help="resolved markets/questions only")
     parser.add_argument("--history", action="store_true", help="Polymarket: add price histories")
-    parser.add_argument(
-        "--lead-hours",
-        type=float,
-        default=polymarket.DEFAULT_LEAD.total_seconds() / 3600,
-        help="Polymarket: a closed market's reference price is read this many hours before it "
-        "stopped trading (default 24)",
-    )
+    add_lead_hours(parser)
     parser.add_argument("--token", default=None, help="Metaculus token (default from env)")
     parser.add_argument("--base-url", default=None, help="API base URL (tests, mirrors)")
     parser.add_argument("--clob-url", default=None, help="Polymarket CLOB base URL")

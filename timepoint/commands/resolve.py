@@ -18,6 +18,7 @@ from timepoint.calibrate import QuestionSet, load_questions
 from timepoint.calibrate.connectors import metaculus, polymarket
 from timepoint.calibrate.resolve import from_sources, resolve
 from timepoint.calibrate.scorecard import scorecard
+from timepoint.commands.import_questions import add_lead_hours
 from timepoint.settings import Settings
 from timepoint.store import open_store
 
@@ -34,13 +35,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", default=None, help="Metaculus token (default from env)")
     parser.add_argument("--polymarket-url", default=None, help="Gamma API base URL")
     parser.add_argument("--clob-url", default=None, help="Polymarket CLOB (price history) URL")
-    parser.add_argument(
-        "--lead-hours",
-        type=float,
-        default=polymarket.DEFAULT_LEAD.total_seconds() / 3600,
-        help="a closed market's reference price is read this many hours before it stopped "
-        "trading (default 24)",
-    )
+    add_lead_hours(parser)
     parser.add_argument("--metaculus-url", default=None, help="Metaculus base URL")
     parser.set_defaults(handler=handle)
 
