@@ -3,9 +3,9 @@
 The call is an ``outcome_judgement`` action sent through the run's own gateway (so it is
 metered under what is left of the run's budget, and under a forecast's budget cap when one is
 given, cached against endpoints, and written to the run's ``llm_calls.jsonl``, usage and store
-like a question asked with ``run.ask``). The
-prompt carries the run's moments (events and key facts) and dialog turns, numbered, and the
-answer names the moment or turn that decided it, which becomes the extraction's evidence.
+like a question asked with ``run.ask``). The prompt carries the run's moments (events and key
+facts) and dialog turns, numbered, and the answer names the moment or turn that decided it,
+which becomes the extraction's evidence.
 """
 
 from __future__ import annotations
