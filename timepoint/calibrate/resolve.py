@@ -87,12 +87,7 @@ def from_sources(
             priced = market.closed and market.yes_token is not None
             history = polymarket.price_history(market) if priced else []
             price = reference(market, history, lead=lead)
-            change = {
-                "resolution": market.resolution,
-                "market_probability": price.probability,
-                "market_probability_at": price.at,
-                "market_note": price.note,
-            }
+            change = {"resolution": market.resolution, **price.question_fields()}
             question = question.model_copy(update=change)
         elif question.source == "metaculus" and metaculus is not None and ref:
             post = metaculus.post(int(ref))

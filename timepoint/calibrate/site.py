@@ -10,6 +10,7 @@ questions or forecasts change.
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -45,14 +46,17 @@ def calibration_pages(settings: Any, store: Any = None) -> list[ExtraPage]:
     sets = sorted({q["question_set"] for q in questions if q["question_set"]})
     if not sets:
         return []
+    history: dict[str, list[Any]] = defaultdict(list)  # each question's forecasts, oldest first
+    for forecast in store.forecasts():
+        history[forecast["question_id"]].append(forecast)
     notebook = write_notebook(home / ".site" / "templates")
     pages = []
     for name in sets:
         mine = [q for q in questions if q["question_set"] == name]
-        forecasts = [store.forecasts(q["question_id"]) for q in mine]
+        forecasts = [history[q["question_id"]] for q in mine]
         pages.append(_page(notebook, name, name, f"Calibration · {name}", mine, forecasts))
     if len(sets) > 1:
-        forecasts = [store.forecasts(q["question_id"]) for q in questions]
+        forecasts = [history[q["question_id"]] for q in questions]
         title = "Calibration · all question sets"
         pages.append(_page(notebook, ALL_SETS, ALL_PAGE, title, questions, forecasts))
     return pages

@@ -280,6 +280,14 @@ class Reference:
     at: datetime | None
     note: str
 
+    def question_fields(self) -> dict[str, Any]:
+        """The fields of a :class:`~timepoint.calibrate.questions.Question` it fills."""
+        return {
+            "market_probability": self.probability,
+            "market_probability_at": self.at,
+            "market_note": self.note,
+        }
+
 
 def _hours(lead: timedelta) -> str:
     return f"{lead.total_seconds() / 3600:g} h"
@@ -363,9 +371,7 @@ def market_question(
             "outcome": outcome or {"kind": "judge"},
             "closes": market.end_date,
             "resolution": market.resolution,
-            "market_probability": price.probability,
-            "market_probability_at": price.at,
-            "market_note": price.note,
+            **price.question_fields(),
             "source": SOURCE,
             "source_ref": market.id,
         }
