@@ -142,6 +142,22 @@ def test_overrides_are_checked_against_each_questions_scenario_at_load(tmp_path)
     assert fine.overrides == {"timepoints.count": 2}
 
 
+def test_a_scenario_that_does_not_load_is_named_once_for_the_questions_that_share_it(tmp_path):
+    path = write_set(
+        tmp_path,
+        [
+            question(id="a", scenario="bad.yaml", overrides={"seed": 2}),
+            question(id="b", scenario="bad.yaml", overrides={"seed": 3}),
+        ],
+    )
+    (tmp_path / "bad.yaml").write_text("id: broken\ntitle: Broken\n")
+    with pytest.raises(QuestionSetError) as caught:
+        load_questions(path)
+    (line,) = caught.value.problems
+    assert line.startswith(f"{path}: questions[0].scenario: ")
+    assert "description: required field is missing" in line
+
+
 def test_dates_may_fall_on_one_day(tmp_path):
     day = "2026-01-31"
     path = write_set(tmp_path, [question(opens=day, closes=day, resolves=day)])

@@ -205,7 +205,7 @@ def load_questions(path: str | Path) -> QuestionSet:
         raise QuestionSetError(describe_errors(error, QuestionSet, label)) from None
     problems = []
     seen: set[str] = set()
-    scenarios: dict[Path, Scenario | list[str]] = {}
+    scenarios: dict[Path, Scenario | None] = {}  # None: it does not load (said once)
     for n, question in enumerate(questions.questions):
         where = f"{label}: questions[{n}]"
         if question.id in seen:
@@ -220,8 +220,11 @@ def load_questions(path: str | Path) -> QuestionSet:
             )
         elif question.overrides:
             if scenario not in scenarios:
-                scenarios[scenario] = _base_scenario(where, scenario)
-            problems += _override_problems(where, question, scenario, scenarios[scenario])
+                scenarios[scenario], found = _base_scenario(where, scenario)
+                problems += found
+            base = scenarios[scenario]
+            if base is not None:
+                problems += _override_problems(where, question, scenario, base)
     if problems:
         raise QuestionSetError(problems)
     placed = [
@@ -252,21 +255,17 @@ def _date_problems(where: str, question: Question) -> list[str]:
     ]
 
 
-def _base_scenario(where: str, path: Path) -> Scenario | list[str]:
-    """The scenario at ``path``, or the problems that keep it from loading."""
+def _base_scenario(where: str, path: Path) -> tuple[Scenario | None, list[str]]:
+    """The scenario at ``path``, or ``None`` and the problems that keep it from loading."""
     try:
-        return load_scenario(path)
+        return load_scenario(path), []
     except ScenarioError as error:
-        return [f"{where}.scenario: {problem}" for problem in error.problems]
+        return None, [f"{where}.scenario: {problem}" for problem in error.problems]
 
 
-def _override_problems(
-    where: str, question: Question, path: Path, base: Scenario | list[str]
-) -> list[str]:
+def _override_problems(where: str, question: Question, path: Path, base: Scenario) -> list[str]:
     """What is wrong with the ``overrides`` of ``question`` over its scenario, one line each,
     named by the override's path (checked as a forecast's batch applies them)."""
-    if not isinstance(base, Scenario):
-        return base
     try:
         base.with_overrides(dict(question.overrides))
     except ScenarioError as error:
